@@ -1,0 +1,233 @@
+//! Reverse-mode autograd: a topological sort of the recorded graph, then one
+//! backward rule per `Op` variant in a single exhaustive match. Backward runs
+//! without recording (no higher-order gradients).
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+use crate::{BinaryOp, Op, ReduceOp, Result, Tensor, TensorId, UnaryOp};
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+pub(crate) fn grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// Restores the previous gradient-tracking state when dropped.
+pub struct NoGradGuard(bool);
+
+/// Stops recording ops until the guard drops (inference, optimizer updates).
+pub fn no_grad() -> NoGradGuard {
+    NoGradGuard(GRAD_ENABLED.with(|g| g.replace(false)))
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.0));
+    }
+}
+
+/// Gradients keyed by tensor id.
+#[derive(Default)]
+pub struct GradStore(HashMap<TensorId, Tensor>);
+
+impl GradStore {
+    pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
+        self.0.get(&t.id())
+    }
+    pub fn remove(&mut self, t: &Tensor) -> Option<Tensor> {
+        self.0.remove(&t.id())
+    }
+    fn accumulate(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
+        let g = match self.0.remove(&t.id()) {
+            Some(prev) => prev.add(&g)?,
+            None => g,
+        };
+        self.0.insert(t.id(), g);
+        Ok(())
+    }
+}
+
+/// Nodes reachable from `root` through tensors that require gradients, with
+/// every node after all the nodes that consume it.
+fn topo_order(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    // Iterative DFS: deep graphs (long RNN unrolls) must not overflow the stack.
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(op) = t.op() {
+            for input in op.inputs() {
+                if input.requires_grad() && !seen.contains(&input.id()) {
+                    stack.push((input.clone(), false));
+                }
+            }
+        }
+    }
+    order.reverse();
+    order
+}
+
+impl Tensor {
+    /// Gradients of the sum of `self` with respect to every tensor it depends on
+    /// that requires gradients.
+    pub fn backward(&self) -> Result<GradStore> {
+        let _guard = crate::no_grad();
+        let mut grads = GradStore::default();
+        if !self.requires_grad() {
+            return Ok(grads);
+        }
+        grads.0.insert(self.id(), Tensor::ones(self.shape(), &self.device())?);
+        for node in topo_order(self) {
+            let Some(op) = node.op() else { continue };
+            let Some(g) = grads.0.get(&node.id()).cloned() else { continue };
+            for (input, grad) in backward_rule(op, &node, &g)? {
+                if input.requires_grad() {
+                    grads.accumulate(input, grad)?;
+                }
+            }
+        }
+        Ok(grads)
+    }
+}
+
+const FRAC_2_SQRT_PI: f32 = std::f32::consts::FRAC_2_SQRT_PI;
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
+/// d out / d x for each unary op, from x and out.
+fn unary_derivative(op: UnaryOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    match op {
+        UnaryOp::Neg => Tensor::full(-1.0, x.shape(), &x.device()),
+        UnaryOp::Exp => Ok(y.clone()),
+        UnaryOp::Log => x.recip(),
+        UnaryOp::Sqrt => y.recip()?.mul_scalar(0.5),
+        UnaryOp::Recip => y.square()?.neg(),
+        UnaryOp::Abs => x.gt(&zero(x)?)?.sub(&x.lt(&zero(x)?)?),
+        UnaryOp::Tanh => y.square()?.neg()?.add_scalar(1.0),
+        UnaryOp::Sigmoid => y.mul(&y.neg()?.add_scalar(1.0)?),
+        UnaryOp::Relu => x.gt(&zero(x)?),
+        UnaryOp::GeluErf => {
+            let cdf = x.mul_scalar(std::f32::consts::FRAC_1_SQRT_2)?.erf()?.add_scalar(1.0)?.mul_scalar(0.5)?;
+            let pdf = x.square()?.mul_scalar(-0.5)?.exp()?.mul_scalar(INV_SQRT_2PI)?;
+            cdf.add(&x.mul(&pdf)?)
+        }
+        UnaryOp::GeluTanh => {
+            let c = 0.797_884_6f32;
+            let t = x.add(&x.powf(3.0)?.mul_scalar(0.044715)?)?.mul_scalar(c)?.tanh()?;
+            let du = x.square()?.mul_scalar(3.0 * 0.044715)?.add_scalar(1.0)?.mul_scalar(c)?;
+            let sech2 = t.square()?.neg()?.add_scalar(1.0)?;
+            t.add_scalar(1.0)?.mul_scalar(0.5)?.add(&x.mul(&sech2)?.mul(&du)?.mul_scalar(0.5)?)
+        }
+        UnaryOp::Sin => x.cos(),
+        UnaryOp::Cos => x.sin()?.neg(),
+        UnaryOp::Erf => x.square()?.neg()?.exp()?.mul_scalar(FRAC_2_SQRT_PI),
+        UnaryOp::Powf(p) => x.powf(p - 1.0)?.mul_scalar(p),
+        UnaryOp::Scale(s) => Tensor::full(s, x.shape(), &x.device()),
+        UnaryOp::AddScalar(_) => Tensor::ones(x.shape(), &x.device()),
+    }
+}
+
+fn zero(like: &Tensor) -> Result<Tensor> {
+    Tensor::scalar(0.0, &like.device())
+}
+
+/// The gradient contributions of one node to its inputs.
+fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Tensor, Tensor)>> {
+    Ok(match op {
+        Op::Unary(x, u) => vec![(x, g.mul(&unary_derivative(*u, x, out)?)?)],
+        Op::Binary(a, b, bop) => {
+            let (ga, gb) = match bop {
+                BinaryOp::Add => (g.clone(), g.clone()),
+                BinaryOp::Sub => (g.clone(), g.neg()?),
+                BinaryOp::Mul => (g.mul(b)?, g.mul(a)?),
+                BinaryOp::Div => (g.div(b)?, g.mul(a)?.div(&b.square()?)?.neg()?),
+                BinaryOp::Max => (g.mul(&a.ge(b)?)?, g.mul(&a.lt(b)?)?),
+                BinaryOp::Min => (g.mul(&a.le(b)?)?, g.mul(&a.gt(b)?)?),
+            };
+            vec![(a, ga.sum_to(a.shape())?), (b, gb.sum_to(b.shape())?)]
+        }
+        Op::Where(mask, t, f) => {
+            let z = zero(g)?;
+            vec![(t, mask.where_(g, &z)?.sum_to(t.shape())?), (f, mask.where_(&z, g)?.sum_to(f.shape())?)]
+        }
+        Op::Reduce { x, op, axes } => {
+            let gx = match op {
+                ReduceOp::Sum => g.broadcast_to(x.shape())?,
+                ReduceOp::Mean => {
+                    let n: usize = axes.iter().map(|&a| x.shape()[a]).product();
+                    g.mul_scalar(1.0 / n as f32)?.broadcast_to(x.shape())?
+                }
+                // Ties share the gradient equally (as torch.amax / amin).
+                ReduceOp::Max | ReduceOp::Min => {
+                    let hit = x.eq(&out.broadcast_to(x.shape())?)?;
+                    let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+                    let count = hit.sum(&axes, true)?;
+                    hit.mul(&g.div(&count)?)?
+                }
+                ReduceOp::ArgMax => unreachable!("argmax is never recorded"),
+            };
+            vec![(x, gx)]
+        }
+        Op::Matmul(a, b) => {
+            let ga = g.matmul(&b.t()?)?.sum_to(a.shape())?;
+            let gb = a.t()?.matmul(g)?.sum_to(b.shape())?;
+            vec![(a, ga), (b, gb)]
+        }
+        Op::Conv2d { x, w, p } => {
+            let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
+            let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
+            vec![(x, Tensor::conv2d_input_grad(g, w, xs, *p)?), (w, Tensor::conv2d_weight_grad(x, g, ws, *p)?)]
+        }
+        Op::MaxPool2d { x, p } => vec![(x, Tensor::max_pool2d_backward(x, g, *p)?)],
+        Op::AvgPool2d { x, p } => vec![(x, Tensor::avg_pool2d_backward(x, g, *p)?)],
+        Op::IndexSelect { x, axis, index } => vec![(x, Tensor::zeros(x.shape(), &x.device())?.scatter_add(*axis, index, g)?)],
+        Op::ScatterAdd { base, axis, index, src } => vec![(base, g.clone()), (src, g.index_select(*axis, index)?)],
+        Op::Concat { xs, axis } => {
+            let mut start = 0;
+            let mut out = Vec::with_capacity(xs.len());
+            for x in xs {
+                let len = x.shape()[*axis];
+                out.push((x, g.narrow(*axis, start, len)?));
+                start += len;
+            }
+            out
+        }
+        Op::Narrow { x, axis, start } => {
+            let mut pads = vec![(0, 0); x.rank()];
+            pads[*axis] = (*start, x.shape()[*axis] - start - g.shape()[*axis]);
+            vec![(x, g.pad(&pads)?)]
+        }
+        Op::Reshape(x) => vec![(x, g.reshape(x.shape())?)],
+        Op::Permute(x, dims) => {
+            let mut inverse = vec![0; dims.len()];
+            for (i, &d) in dims.iter().enumerate() {
+                inverse[d] = i;
+            }
+            vec![(x, g.permute(&inverse)?)]
+        }
+        Op::Expand(x) => vec![(x, g.sum_to(x.shape())?)],
+        Op::Pad { x, pads } => {
+            let mut gx = g.clone();
+            for (axis, &(before, _)) in pads.iter().enumerate() {
+                gx = gx.narrow(axis, before, x.shape()[axis])?;
+            }
+            vec![(x, gx)]
+        }
+        // d/dx_i sum_j>=i g_j = total - (prefix up to i) + g_i
+        Op::Cumsum { x, axis } => {
+            let total = g.sum(&[*axis as isize], true)?;
+            vec![(x, total.sub(&g.cumsum(*axis as isize)?)?.add(g)?)]
+        }
+        Op::Contiguous(x) => vec![(x, g.clone())],
+    })
+}

@@ -1,0 +1,35 @@
+//! Functions built from primitives, in numerically stable forms.
+
+use crate::{Result, Tensor};
+
+impl Tensor {
+    /// log(sum(exp(x))) along `axis`, shifted by the (detached) maximum.
+    pub fn logsumexp(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        let m = self.max(&[axis], true)?.detach();
+        let out = self.sub(&m)?.exp()?.sum(&[axis], true)?.log()?.add(&m)?;
+        if keepdim { Ok(out) } else { out.sum(&[axis], false) }
+    }
+
+    pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        self.sub(&self.logsumexp(axis, true)?)
+    }
+
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        let m = self.max(&[axis], true)?.detach();
+        let e = self.sub(&m)?.exp()?;
+        e.div(&e.sum(&[axis], true)?)
+    }
+
+    /// One-hot rows for class indices `labels` ([N], whole numbers) over `classes`.
+    pub fn one_hot(labels: &Tensor, classes: usize) -> Result<Tensor> {
+        let n = labels.numel();
+        labels.reshape(&[n, 1])?.eq(&Tensor::arange(classes, &labels.device())?.reshape(&[1, classes])?)
+    }
+
+    /// Mean softmax cross-entropy of `self` ([N, C] logits) against class indices.
+    pub fn cross_entropy(&self, labels: &Tensor) -> Result<Tensor> {
+        let classes = self.dim(-1)?;
+        let picked = self.log_softmax(-1)?.mul(&Tensor::one_hot(labels, classes)?)?;
+        picked.sum(&[-1], false)?.mean_all()?.neg()
+    }
+}

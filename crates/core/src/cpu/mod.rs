@@ -1,0 +1,120 @@
+//! The CPU reference backend: plain functions from (storage, layout) to fresh
+//! contiguous storage. Correct for any strides; matmul and convolution go
+//! through a packed GEMM (`matrixmultiply`) rather than strided triple loops.
+
+mod conv;
+mod index;
+mod matmul;
+
+pub use conv::{avg_pool2d, avg_pool2d_backward, conv2d, conv2d_input_grad, conv2d_weight_grad, max_pool2d, max_pool2d_backward, pool_out_size, conv_out_size};
+pub use index::{concat, cumsum, index_select, pad, scatter_add};
+pub use matmul::{matmul, MatSpec};
+
+use crate::layout::Layout;
+use crate::{BinaryOp, CmpOp, ReduceOp, UnaryOp};
+
+/// The elements of a view in row-major order.
+pub fn gather(data: &[f32], layout: &Layout) -> Vec<f32> {
+    if layout.is_contiguous() {
+        return data[layout.offset..layout.offset + layout.numel()].to_vec();
+    }
+    layout.indices().map(|i| data[i]).collect()
+}
+
+pub fn erf(x: f32) -> f32 {
+    libm::erff(x)
+}
+
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+}
+
+pub fn unary_fn(op: UnaryOp) -> impl Fn(f32) -> f32 {
+    move |x: f32| match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Recip => 1.0 / x,
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sigmoid => sigmoid(x),
+        UnaryOp::Relu => x.max(0.0),
+        UnaryOp::GeluErf => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
+        UnaryOp::GeluTanh => 0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x * x * x)).tanh()),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Erf => erf(x),
+        UnaryOp::Powf(p) => x.powf(p),
+        UnaryOp::Scale(s) => x * s,
+        UnaryOp::AddScalar(s) => x + s,
+    }
+}
+
+pub fn binary_fn(op: BinaryOp) -> fn(f32, f32) -> f32 {
+    match op {
+        BinaryOp::Add => |a, b| a + b,
+        BinaryOp::Sub => |a, b| a - b,
+        BinaryOp::Mul => |a, b| a * b,
+        BinaryOp::Div => |a, b| a / b,
+        BinaryOp::Max => |a, b| if a >= b || b.is_nan() { a } else { b },
+        BinaryOp::Min => |a, b| if a <= b || b.is_nan() { a } else { b },
+    }
+}
+
+pub fn cmp_fn(op: CmpOp) -> fn(f32, f32) -> f32 {
+    match op {
+        CmpOp::Eq => |a, b| (a == b) as u8 as f32,
+        CmpOp::Ne => |a, b| (a != b) as u8 as f32,
+        CmpOp::Lt => |a, b| (a < b) as u8 as f32,
+        CmpOp::Le => |a, b| (a <= b) as u8 as f32,
+        CmpOp::Gt => |a, b| (a > b) as u8 as f32,
+        CmpOp::Ge => |a, b| (a >= b) as u8 as f32,
+    }
+}
+
+pub fn map(data: &[f32], layout: &Layout, f: impl Fn(f32) -> f32) -> Vec<f32> {
+    if layout.is_contiguous() {
+        return data[layout.offset..layout.offset + layout.numel()].iter().map(|&x| f(x)).collect();
+    }
+    layout.indices().map(|i| f(data[i])).collect()
+}
+
+/// `f(a, b)` over two views of the same (broadcast) shape.
+pub fn zip(a: &[f32], la: &Layout, b: &[f32], lb: &Layout, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
+    la.indices().zip(lb.indices()).map(|(i, j)| f(a[i], b[j])).collect()
+}
+
+pub fn select(m: &[f32], lm: &Layout, t: &[f32], lt: &Layout, f: &[f32], lf: &Layout) -> Vec<f32> {
+    lm.indices().zip(lt.indices()).zip(lf.indices()).map(|((i, j), k)| if m[i] != 0.0 { t[j] } else { f[k] }).collect()
+}
+
+/// Splits a layout into the kept axes (one output each) and the reduced axes.
+pub fn split_axes(layout: &Layout, axes: &[usize]) -> (Layout, Layout) {
+    let (mut kept, mut red) = (Layout { shape: vec![], strides: vec![], offset: layout.offset }, Layout { shape: vec![], strides: vec![], offset: 0 });
+    for ax in 0..layout.rank() {
+        let target = if axes.contains(&ax) { &mut red } else { &mut kept };
+        target.shape.push(layout.shape[ax]);
+        target.strides.push(layout.strides[ax]);
+    }
+    (kept, red)
+}
+
+/// Reduces over `axes`; the output is contiguous over the kept axes in order.
+pub fn reduce(data: &[f32], layout: &Layout, axes: &[usize], op: ReduceOp) -> Vec<f32> {
+    let (kept, red) = split_axes(layout, axes);
+    let count = red.numel();
+    let offsets: Vec<usize> = red.indices().collect();
+    kept.indices()
+        .map(|base| {
+            let vals = offsets.iter().map(|&o| data[base + o]);
+            match op {
+                ReduceOp::Sum => vals.sum(),
+                ReduceOp::Mean => vals.sum::<f32>() / count as f32,
+                ReduceOp::Max => vals.fold(f32::NEG_INFINITY, f32::max),
+                ReduceOp::Min => vals.fold(f32::INFINITY, f32::min),
+                ReduceOp::ArgMax => vals.enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, v)| if i == 0 || v > bv { (i, v) } else { (bi, bv) }).0 as f32,
+            }
+        })
+        .collect()
+}

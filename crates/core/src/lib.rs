@@ -1,0 +1,22 @@
+//! nnlab's core: `Tensor` (a cheap handle to a strided view of CPU or GPU
+//! storage), the `Op` enum of primitives, reverse-mode autograd with all
+//! backward rules in one match (`backprop.rs`), and the CPU reference backend.
+
+mod backprop;
+mod composite;
+pub mod cpu;
+mod device;
+mod error;
+pub mod layout;
+mod op;
+mod ops;
+pub mod random;
+mod tensor;
+
+pub use backprop::{no_grad, GradStore, NoGradGuard};
+pub use device::{Device, Storage};
+pub use error::{Error, Result};
+pub use layout::Layout;
+pub use nnlab_gpu::{AdamParams, GpuContext, SgdParams};
+pub use op::{BinaryOp, CmpOp, Conv2dParams, Op, Pool2dParams, ReduceOp, UnaryOp};
+pub use tensor::{Tensor, TensorId};

@@ -1,0 +1,91 @@
+//! The primitive operations. Every tensor produced by an op remembers it (when
+//! gradients are tracked) so that `backprop.rs` can apply its backward rule;
+//! adding a variant forces a backward arm there (the match is exhaustive).
+
+use crate::Tensor;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    Neg, Exp, Log, Sqrt, Recip, Abs, Tanh, Sigmoid, Relu,
+    /// GELU with the exact erf form.
+    GeluErf,
+    /// GELU with the tanh approximation.
+    GeluTanh,
+    Sin, Cos, Erf,
+    /// x^p for a scalar p.
+    Powf(f32),
+    /// x * s
+    Scale(f32),
+    /// x + s
+    AddScalar(f32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp { Add, Sub, Mul, Div, Max, Min }
+
+/// Comparisons produce 0/1 masks and carry no gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp { Eq, Ne, Lt, Le, Gt, Ge }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp { Sum, Mean, Max, Min, ArgMax }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dParams {
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Conv2dParams { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2dParams {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Unary(Tensor, UnaryOp),
+    Binary(Tensor, Tensor, BinaryOp),
+    /// mask != 0 ? on_true : on_false
+    Where(Tensor, Tensor, Tensor),
+    Reduce { x: Tensor, op: ReduceOp, axes: Vec<usize> },
+    Matmul(Tensor, Tensor),
+    Conv2d { x: Tensor, w: Tensor, p: Conv2dParams },
+    MaxPool2d { x: Tensor, p: Pool2dParams },
+    AvgPool2d { x: Tensor, p: Pool2dParams },
+    IndexSelect { x: Tensor, axis: usize, index: Tensor },
+    /// base with src added at `index` positions along `axis`.
+    ScatterAdd { base: Tensor, axis: usize, index: Tensor, src: Tensor },
+    Concat { xs: Vec<Tensor>, axis: usize },
+    Narrow { x: Tensor, axis: usize, start: usize },
+    Reshape(Tensor),
+    Permute(Tensor, Vec<usize>),
+    Expand(Tensor),
+    Pad { x: Tensor, pads: Vec<(usize, usize)> },
+    Cumsum { x: Tensor, axis: usize },
+    Contiguous(Tensor),
+}
+
+impl Op {
+    pub fn inputs(&self) -> Vec<&Tensor> {
+        match self {
+            Op::Unary(x, _) | Op::Reshape(x) | Op::Permute(x, _) | Op::Expand(x) | Op::Contiguous(x) => vec![x],
+            Op::Binary(a, b, _) | Op::Matmul(a, b) => vec![a, b],
+            Op::Where(m, a, b) => vec![m, a, b],
+            Op::Reduce { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
+            Op::Conv2d { x, w, .. } => vec![x, w],
+            Op::IndexSelect { x, index, .. } => vec![x, index],
+            Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],
+            Op::Concat { xs, .. } => xs.iter().collect(),
+        }
+    }
+}

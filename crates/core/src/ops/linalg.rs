@@ -1,0 +1,138 @@
+//! Matrix multiply, 2D convolution and pooling, plus the gradient kernels the
+//! backward rules call for them.
+
+use nnlab_gpu::MatrixView;
+
+use super::{common_device, unsupported_on_gpu, Data};
+use crate::cpu::{self, MatSpec};
+use crate::layout::broadcast_shape;
+use crate::{Conv2dParams, Error, Layout, Op, Pool2dParams, Result, Storage, Tensor};
+
+/// The batch of matrices a rank >= 2 layout describes, when its batch axes
+/// collapse into one stride.
+fn mat_spec(l: &Layout) -> Option<MatSpec> {
+    let r = l.rank();
+    let mut batch_stride = 0;
+    let mut span = 1;
+    for ax in (0..r - 2).rev() {
+        let (d, s) = (l.shape[ax], l.strides[ax]);
+        if d == 1 {
+            continue;
+        }
+        if span == 1 {
+            batch_stride = s;
+        } else if s != batch_stride * span {
+            return None;
+        }
+        span *= d;
+    }
+    Some(MatSpec { batch_stride, row_stride: l.strides[r - 2], col_stride: l.strides[r - 1], offset: l.offset })
+}
+
+fn dims4(t: &Tensor, op: &'static str) -> Result<[usize; 4]> {
+    <[usize; 4]>::try_from(t.shape()).map_err(|_| Error::InvalidArgument { op, reason: format!("expected a 4D NCHW tensor, got shape {:?}", t.shape()) })
+}
+
+impl Tensor {
+    /// Batched `self @ other` with broadcasting over the leading axes.
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        common_device("matmul", &[self, other])?;
+        let (ra, rb) = (self.rank(), other.rank());
+        if ra < 2 || rb < 2 || self.shape()[ra - 1] != other.shape()[rb - 2] {
+            return Err(Error::ShapeMismatch { op: "matmul", lhs: self.shape().to_vec(), rhs: other.shape().to_vec() });
+        }
+        let (m, k, n) = (self.shape()[ra - 2], self.shape()[ra - 1], other.shape()[rb - 1]);
+        let batch_shape = broadcast_shape("matmul", &self.shape()[..ra - 2], &other.shape()[..rb - 2])?;
+        let batch: usize = batch_shape.iter().product();
+        let full = |t: &Tensor, rows, cols| -> Result<(Tensor, MatSpec)> {
+            let shape: Vec<usize> = batch_shape.iter().copied().chain([rows, cols]).collect();
+            let view = t.broadcast_to(&shape)?;
+            match mat_spec(view.layout()) {
+                Some(spec) => Ok((view, spec)),
+                None => {
+                    let c = view.contiguous()?;
+                    let spec = mat_spec(c.layout()).expect("contiguous batches collapse");
+                    Ok((c, spec))
+                }
+            }
+        };
+        let (a, sa) = full(self, m, k)?;
+        let (b, sb) = full(other, k, n)?;
+        let storage = match (a.data(), b.data()) {
+            (Data::Cpu(x), Data::Cpu(y)) => Storage::Cpu(cpu::matmul(x, sa, y, sb, batch, m, n, k)),
+            (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
+                let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
+                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), batch, m, n, k)?)
+            }
+            _ => unreachable!("devices checked above"),
+        };
+        let shape: Vec<usize> = batch_shape.iter().copied().chain([m, n]).collect();
+        Ok(Tensor::from_storage(storage, &shape, Some(Op::Matmul(self.clone(), other.clone()))))
+    }
+
+    /// 2D convolution: input [N, C, H, W], weight [O, C / groups, KH, KW].
+    pub fn conv2d(&self, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
+        common_device("conv2d", &[self, w])?;
+        let (xs, ws) = (dims4(self, "conv2d")?, dims4(w, "conv2d")?);
+        let bad = |reason: String| Err(Error::InvalidArgument { op: "conv2d", reason });
+        if p.groups == 0 || xs[1] % p.groups != 0 || ws[0] % p.groups != 0 || ws[1] * p.groups != xs[1] {
+            return bad(format!("input {xs:?} and weight {ws:?} do not fit groups = {}", p.groups));
+        }
+        if p.stride.contains(&0) || p.dilation.contains(&0) || ws[2] == 0 || ws[3] == 0 {
+            return bad("stride, dilation and kernel size must be >= 1".into());
+        }
+        let fits = (0..2).all(|i| cpu::conv_out_size(xs[2 + i], ws[2 + i], p.stride[i], p.padding[i], p.dilation[i]).is_some());
+        if !fits {
+            return bad(format!("kernel {:?} does not fit input {:?} with padding {:?}", &ws[2..], &xs[2..], p.padding));
+        }
+        let (x, wv) = (self.cpu_contiguous("conv2d")?, w.cpu_contiguous("conv2d")?);
+        let (out, shape) = cpu::conv2d(&x, xs, &wv, ws, p);
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::Conv2d { x: self.clone(), w: w.clone(), p })))
+    }
+
+    pub(crate) fn conv2d_input_grad(gy: &Tensor, w: &Tensor, xs: [usize; 4], p: Conv2dParams) -> Result<Tensor> {
+        let dx = cpu::conv2d_input_grad(&gy.cpu_contiguous("conv2d backward")?, &w.cpu_contiguous("conv2d backward")?, dims4(w, "conv2d")?, xs, p);
+        Tensor::from_vec(dx, &xs, &gy.device())
+    }
+
+    pub(crate) fn conv2d_weight_grad(x: &Tensor, gy: &Tensor, ws: [usize; 4], p: Conv2dParams) -> Result<Tensor> {
+        let dw = cpu::conv2d_weight_grad(&x.cpu_contiguous("conv2d backward")?, dims4(x, "conv2d")?, &gy.cpu_contiguous("conv2d backward")?, ws, p);
+        Tensor::from_vec(dw, &ws, &gy.device())
+    }
+
+    fn pool_check(&self, p: &Pool2dParams, op: &'static str) -> Result<[usize; 4]> {
+        let xs = dims4(self, op)?;
+        let ok = p.kernel.iter().all(|&k| k > 0) && p.stride.iter().all(|&s| s > 0) && (0..2).all(|i| 2 * p.padding[i] <= p.kernel[i] && cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).is_some());
+        if !ok {
+            return Err(Error::InvalidArgument { op, reason: format!("kernel {:?}, stride {:?}, padding {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding) });
+        }
+        if self.cpu_data().is_none() {
+            return Err(unsupported_on_gpu(op));
+        }
+        Ok(xs)
+    }
+
+    pub fn max_pool2d(&self, p: Pool2dParams) -> Result<Tensor> {
+        let xs = self.pool_check(&p, "max_pool2d")?;
+        let (out, shape) = cpu::max_pool2d(&self.cpu_contiguous("max_pool2d")?, xs, p);
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::MaxPool2d { x: self.clone(), p })))
+    }
+
+    pub fn avg_pool2d(&self, p: Pool2dParams) -> Result<Tensor> {
+        let xs = self.pool_check(&p, "avg_pool2d")?;
+        let (out, shape) = cpu::avg_pool2d(&self.cpu_contiguous("avg_pool2d")?, xs, p);
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::AvgPool2d { x: self.clone(), p })))
+    }
+
+    pub(crate) fn max_pool2d_backward(x: &Tensor, gy: &Tensor, p: Pool2dParams) -> Result<Tensor> {
+        let xs = dims4(x, "max_pool2d")?;
+        let dx = cpu::max_pool2d_backward(&x.cpu_contiguous("max_pool2d")?, xs, &gy.cpu_contiguous("max_pool2d")?, p);
+        Tensor::from_vec(dx, &xs, &x.device())
+    }
+
+    pub(crate) fn avg_pool2d_backward(x: &Tensor, gy: &Tensor, p: Pool2dParams) -> Result<Tensor> {
+        let xs = dims4(x, "avg_pool2d")?;
+        let dx = cpu::avg_pool2d_backward(xs, &gy.cpu_contiguous("avg_pool2d")?, p);
+        Tensor::from_vec(dx, &xs, &x.device())
+    }
+}

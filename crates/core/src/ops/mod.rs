@@ -1,0 +1,61 @@
+//! Tensor methods for every primitive: validate shapes, dispatch to the CPU
+//! reference or a GPU kernel, and record the `Op` for autograd.
+
+mod elementwise;
+mod index;
+mod linalg;
+mod optim;
+mod random;
+mod reduce;
+mod shape;
+
+use nnlab_gpu::{GpuBuffer, GpuContext, View};
+
+use crate::{Device, Error, Layout, Result, Storage, Tensor};
+
+pub(crate) fn gpu_view(l: &Layout) -> View<'_> {
+    View { shape: &l.shape, strides: &l.strides, offset: l.offset }
+}
+
+/// The device all `tensors` share, or `DeviceMismatch`.
+pub(crate) fn common_device(op: &'static str, tensors: &[&Tensor]) -> Result<Device> {
+    let device = tensors[0].device();
+    if tensors.iter().any(|t| !t.device().same(&device)) {
+        return Err(Error::DeviceMismatch { op });
+    }
+    Ok(device)
+}
+
+/// A tensor's storage seen as one backend's type.
+pub(crate) enum Data<'a> {
+    Cpu(&'a [f32]),
+    Gpu(&'a GpuContext, &'a GpuBuffer),
+}
+
+impl Tensor {
+    pub(crate) fn data(&self) -> Data<'_> {
+        match self.storage() {
+            Storage::Cpu(v) => Data::Cpu(v),
+            Storage::Gpu(b) => Data::Gpu(b.context(), b),
+        }
+    }
+
+    pub(crate) fn cpu_data(&self) -> Option<&[f32]> {
+        match self.storage() {
+            Storage::Cpu(v) => Some(v),
+            Storage::Gpu(_) => None,
+        }
+    }
+
+    /// Contiguous CPU values of this tensor (for CPU-only kernels).
+    pub(crate) fn cpu_contiguous(&self, op: &'static str) -> Result<Vec<f32>> {
+        match self.cpu_data() {
+            Some(d) => Ok(crate::cpu::gather(d, self.layout())),
+            None => Err(Error::Unsupported { op, backend: "webgpu" }),
+        }
+    }
+}
+
+pub(crate) fn unsupported_on_gpu(op: &'static str) -> Error {
+    Error::Unsupported { op, backend: "webgpu" }
+}

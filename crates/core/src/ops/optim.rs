@@ -1,0 +1,65 @@
+//! Fused optimizer updates (not differentiated): one kernel per parameter on
+//! the GPU, the same arithmetic on the CPU.
+
+use nnlab_gpu::{AdamParams, SgdParams};
+
+use super::{common_device, Data};
+use crate::{Error, Result, Storage, Tensor};
+
+fn check(tensors: &[&Tensor]) -> Result<()> {
+    common_device("optimizer update", tensors)?;
+    if tensors.iter().any(|t| t.shape() != tensors[0].shape()) {
+        return Err(Error::ShapeMismatch { op: "optimizer update", lhs: tensors[0].shape().to_vec(), rhs: tensors[1].shape().to_vec() });
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Adam: returns the new (parameter, first moment, second moment).
+    pub fn adam_update(p: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, hp: AdamParams) -> Result<(Tensor, Tensor, Tensor)> {
+        check(&[p, g, m, v])?;
+        let (p_, g_, m_, v_) = (p.contiguous()?, g.contiguous()?, m.contiguous()?, v.contiguous()?);
+        let hp = AdamParams { n: p.numel() as u32, ..hp };
+        let shape = p.shape();
+        if let Data::Gpu(ctx, pb) = p_.data() {
+            let buf = |t: &Tensor| match t.storage() { Storage::Gpu(b) => b.clone(), Storage::Cpu(_) => unreachable!("devices checked") };
+            let (np, nm, nv) = ctx.adam(hp, pb, &buf(&g_), &buf(&m_), &buf(&v_))?;
+            let wrap = |b| Tensor::from_storage(Storage::Gpu(b), shape, None);
+            return Ok((wrap(np), wrap(nm), wrap(nv)));
+        }
+        let (pv, gv, mv, vv) = (p_.cpu_contiguous("adam")?, g_.cpu_contiguous("adam")?, m_.cpu_contiguous("adam")?, v_.cpu_contiguous("adam")?);
+        let (mut np, mut nm, mut nv) = (Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()));
+        for i in 0..pv.len() {
+            let grad = gv[i] + hp.weight_decay * pv[i];
+            let m1 = hp.beta1 * mv[i] + (1.0 - hp.beta1) * grad;
+            let v1 = hp.beta2 * vv[i] + (1.0 - hp.beta2) * grad * grad;
+            nm.push(m1);
+            nv.push(v1);
+            np.push(pv[i] - hp.lr * (m1 / hp.bias1) / ((v1 / hp.bias2).sqrt() + hp.eps));
+        }
+        let wrap = |d| Tensor::from_storage(Storage::Cpu(d), shape, None);
+        Ok((wrap(np), wrap(nm), wrap(nv)))
+    }
+
+    /// SGD with momentum: returns the new (parameter, momentum buffer).
+    pub fn sgd_update(p: &Tensor, g: &Tensor, buf: &Tensor, hp: SgdParams) -> Result<(Tensor, Tensor)> {
+        check(&[p, g, buf])?;
+        let (p_, g_, b_) = (p.contiguous()?, g.contiguous()?, buf.contiguous()?);
+        let hp = SgdParams { n: p.numel() as u32, ..hp };
+        let shape = p.shape();
+        if let Data::Gpu(ctx, pb) = p_.data() {
+            let raw = |t: &Tensor| match t.storage() { Storage::Gpu(b) => b.clone(), Storage::Cpu(_) => unreachable!("devices checked") };
+            let (np, nb) = ctx.sgd(hp, pb, &raw(&g_), &raw(&b_))?;
+            return Ok((Tensor::from_storage(Storage::Gpu(np), shape, None), Tensor::from_storage(Storage::Gpu(nb), shape, None)));
+        }
+        let (pv, gv, bv) = (p_.cpu_contiguous("sgd")?, g_.cpu_contiguous("sgd")?, b_.cpu_contiguous("sgd")?);
+        let mut np = Vec::with_capacity(pv.len());
+        let mut nb = Vec::with_capacity(pv.len());
+        for i in 0..pv.len() {
+            let b = hp.momentum * bv[i] + gv[i] + hp.weight_decay * pv[i];
+            nb.push(b);
+            np.push(pv[i] - hp.lr * b);
+        }
+        Ok((Tensor::from_storage(Storage::Cpu(np), shape, None), Tensor::from_storage(Storage::Cpu(nb), shape, None)))
+    }
+}

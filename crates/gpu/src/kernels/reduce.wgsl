@@ -1,0 +1,36 @@
+// One invocation per output element walks the reduced sub-space of its input.
+// Meta: [n_out, op, scale bits, n_reduced] ++ kept shape (6) ++ kept strides (6)
+// ++ offset ++ reduced shape (6) ++ reduced strides (6) ++ 0.
+
+@group(0) @binding(0) var<storage, read> desc: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_index(gid, nwg);
+    if (i >= desc[0]) { return; }
+    let op = desc[1];
+    let base = strided_offset(i, 4u, 10u);
+    let count = desc[3];
+    var acc = select(0.0, -bitcast<f32>(0x7f800000u), op == 1u || op == 2u);
+    if (op == 3u) { acc = bitcast<f32>(0x7f800000u); }
+    var best = 0u;
+    for (var j = 0u; j < count; j++) {
+        // strided_offset adds the trailing 0 offset word of the reduced block.
+        let v = x[base + strided_offset(j, 17u, 23u)];
+        switch op {
+            case 0u: { acc += v; }
+            case 1u: { acc = max(acc, v); }
+            case 2u: { if (v > acc || (j == 0u)) { acc = v; best = j; } }
+            default: { acc = min(acc, v); }
+        }
+    }
+    if (op == 2u) {
+        out[i] = f32(best);
+    } else if (op == 0u) {
+        out[i] = acc * bitcast<f32>(desc[2]);
+    } else {
+        out[i] = acc;
+    }
+}

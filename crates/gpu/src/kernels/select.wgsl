@@ -1,0 +1,13 @@
+@group(0) @binding(0) var<storage, read> desc: array<u32>;
+@group(0) @binding(1) var<storage, read> mask: array<f32>;
+@group(0) @binding(2) var<storage, read> on_true: array<f32>;
+@group(0) @binding(3) var<storage, read> on_false: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn select_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_index(gid, nwg);
+    if (i >= desc[0]) { return; }
+    let m = mask[strided_offset(i, 4u, 10u)];
+    out[i] = select(on_false[strided_offset(i, 4u, 24u)], on_true[strided_offset(i, 4u, 17u)], m != 0.0);
+}

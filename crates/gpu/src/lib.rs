@@ -1,0 +1,18 @@
+//! The WebGPU runtime of nnlab: device initialisation from the adapter's real
+//! limits, a buffer pool, a pipeline cache, WGSL kernels (each `.wgsl` next to
+//! the Rust that launches it) and asynchronous readback. Kernels know nothing of
+//! tensors: they take buffers plus strided views; `nnlab-core` does the rest.
+//!
+//! Dispatches are recorded into one pending command encoder and submitted
+//! together at the next readback or `flush`, so an eager training step is one
+//! command buffer and one `queue.submit`.
+
+mod context;
+mod kernels;
+
+pub use context::{GpuBuffer, GpuContext, GpuError, View, MAX_RANK};
+pub use kernels::elementwise::{BinaryKernel, UnaryKernel};
+pub use kernels::matmul::MatrixView;
+pub use kernels::optim::{AdamParams, SgdParams};
+pub use kernels::random::RandomKind;
+pub use kernels::reduce::ReduceKernel;

@@ -1,0 +1,43 @@
+//! Shared test helpers and the CPU-vs-GPU parity suite. The suite is a library
+//! function so the same cases run natively (lavapipe) and in headless Chromium
+//! (SwiftShader) through wasm-bindgen-test.
+
+pub mod parity;
+
+use nnlab_core::{Device, Tensor};
+
+/// Deterministic values in [-1, 1) for tests (the core's Philox generator).
+pub fn uniform(shape: &[usize], seed: u64) -> Vec<f32> {
+    nnlab_core::random::sample(shape.iter().product(), nnlab_core::random::RandomKind::Uniform { low: -1.0, high: 1.0 }, seed, 0)
+}
+
+/// Distinct values at least 0.05 apart (no ties for max/min/argmax, no kinks
+/// near zero), shuffled deterministically. The grid is shifted by a
+/// seed-dependent fraction of its spacing so two inputs never share a value.
+pub fn distinct(shape: &[usize], seed: u64) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let keys = uniform(&[n], seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+    let mut out = vec![0.0; n];
+    for (rank, &i) in order.iter().enumerate() {
+        let shift = 0.01 + 0.03 * ((seed as f32 * 0.618_034).fract());
+        out[i] = (rank as f32 - n as f32 / 2.0) * 0.05 + shift;
+    }
+    out
+}
+
+pub fn cpu_tensor(data: Vec<f32>, shape: &[usize]) -> Tensor {
+    Tensor::from_vec(data, shape, &Device::Cpu).expect("valid test tensor")
+}
+
+/// Largest violation of |a - b| <= atol + rtol |b|, as (index, a, b), if any.
+pub fn mismatch(a: &[f32], b: &[f32], atol: f32, rtol: f32) -> Option<(usize, f32, f32)> {
+    if a.len() != b.len() {
+        return Some((usize::MAX, a.len() as f32, b.len() as f32));
+    }
+    a.iter().zip(b).enumerate().find_map(|(i, (&x, &y))| {
+        let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= atol + rtol * y.abs();
+        (!ok).then_some((i, x, y))
+    })
+}

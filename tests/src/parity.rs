@@ -1,0 +1,186 @@
+//! CPU-vs-GPU parity for every GPU kernel, on odd shapes (1, 7, 33, 257) and
+//! non-contiguous views. Tolerances: exact-rounding arithmetic (add, mul, max,
+//! comparisons, copies) within 1e-6 absolute; division and transcendental
+//! functions within 1e-4 relative + 1e-5 absolute (WGSL allows a few ULP of
+//! error and our GPU erf is a 1.5e-7 polynomial); sums and matmuls, which
+//! reassociate up to 257 terms, within 1e-4 relative + 1e-4 absolute.
+
+use nnlab_core::{AdamParams, Device, GpuContext, Result, SgdParams, Tensor};
+
+use crate::{distinct, mismatch, uniform};
+
+const EXACT: (f32, f32) = (1e-6, 1e-6);
+const TRANSCENDENTAL: (f32, f32) = (1e-5, 1e-4);
+const ACCUMULATE: (f32, f32) = (1e-4, 1e-4);
+
+#[derive(Default)]
+pub struct Report {
+    pub passed: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+struct Suite {
+    gpu: Device,
+    report: Report,
+}
+
+type Case<'a> = &'a dyn Fn(&[Tensor]) -> Result<Tensor>;
+
+impl Suite {
+    /// Runs `f` on CPU and GPU copies of `inputs` and compares the results.
+    async fn check(&mut self, name: &str, inputs: &[(Vec<f32>, Vec<usize>)], tol: (f32, f32), f: Case<'_>) {
+        let outcome = self.compare(inputs, tol, f).await;
+        match outcome {
+            Ok(None) => self.report.passed.push(name.to_string()),
+            Ok(Some(why)) | Err(why) => self.report.failed.push(format!("{name}: {why}")),
+        }
+    }
+
+    async fn compare(&self, inputs: &[(Vec<f32>, Vec<usize>)], tol: (f32, f32), f: Case<'_>) -> std::result::Result<Option<String>, String> {
+        let on = |device: &Device| inputs.iter().map(|(d, s)| Tensor::from_vec(d.clone(), s, device)).collect::<Result<Vec<_>>>();
+        let cpu = f(&on(&Device::Cpu).map_err(|e| e.to_string())?).map_err(|e| format!("cpu: {e}"))?;
+        let gpu = f(&on(&self.gpu).map_err(|e| e.to_string())?).map_err(|e| format!("gpu: {e}"))?;
+        if cpu.shape() != gpu.shape() {
+            return Ok(Some(format!("shape {:?} vs {:?}", gpu.shape(), cpu.shape())));
+        }
+        let (c, g) = (cpu.to_vec().await.map_err(|e| e.to_string())?, gpu.to_vec().await.map_err(|e| e.to_string())?);
+        Ok(mismatch(&g, &c, tol.0, tol.1).map(|(i, a, b)| format!("element {i}: gpu {a} vs cpu {b}")))
+    }
+}
+
+fn data(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
+    (uniform(shape, seed).iter().map(|v| v * 3.0).collect(), shape.to_vec())
+}
+
+fn positive(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
+    (uniform(shape, seed).iter().map(|v| 0.1 + v.abs() * 4.0).collect(), shape.to_vec())
+}
+
+const SHAPES: [&[usize]; 5] = [&[1], &[7], &[33], &[257], &[7, 33]];
+
+pub async fn run_all(ctx: &GpuContext) -> Report {
+    let mut s = Suite { gpu: Device::Gpu(ctx.clone()), report: Report::default() };
+    unary(&mut s).await;
+    binary(&mut s).await;
+    reductions(&mut s).await;
+    matmul(&mut s).await;
+    random(&mut s).await;
+    optimizers(&mut s).await;
+    s.report
+}
+
+async fn unary(s: &mut Suite) {
+    type F = fn(&Tensor) -> Result<Tensor>;
+    let ops: [(&str, F, bool, (f32, f32)); 17] = [
+        ("neg", Tensor::neg, false, EXACT), ("exp", Tensor::exp, false, TRANSCENDENTAL), ("log", Tensor::log, true, TRANSCENDENTAL),
+        ("sqrt", Tensor::sqrt, true, TRANSCENDENTAL), ("recip", Tensor::recip, true, TRANSCENDENTAL), ("abs", Tensor::abs, false, EXACT),
+        ("tanh", Tensor::tanh, false, TRANSCENDENTAL), ("sigmoid", Tensor::sigmoid, false, TRANSCENDENTAL), ("relu", Tensor::relu, false, EXACT),
+        ("gelu", Tensor::gelu, false, TRANSCENDENTAL), ("gelu_tanh", Tensor::gelu_tanh, false, TRANSCENDENTAL), ("sin", Tensor::sin, false, TRANSCENDENTAL),
+        ("cos", Tensor::cos, false, TRANSCENDENTAL), ("erf", Tensor::erf, false, TRANSCENDENTAL), ("powf", |x| x.powf(1.7), true, TRANSCENDENTAL),
+        ("mul_scalar", |x| x.mul_scalar(-2.5), false, EXACT), ("add_scalar", |x| x.add_scalar(0.25), false, EXACT),
+    ];
+    for (name, f, pos, tol) in ops {
+        for shape in SHAPES {
+            let x = if pos { positive(shape, 1) } else { data(shape, 1) };
+            s.check(&format!("{name} {shape:?}"), &[x], tol, &|t| f(&t[0])).await;
+        }
+        let x = if pos { positive(&[33, 7], 2) } else { data(&[33, 7], 2) };
+        s.check(&format!("{name} transposed"), &[x], tol, &|t| f(&t[0].t()?)).await;
+    }
+    s.check("powf integral exponent on negatives", &[data(&[33], 3)], TRANSCENDENTAL, &|t| t[0].powf(3.0)).await;
+    s.check("contiguous copy of a permuted view", &[data(&[3, 7, 5], 4)], EXACT, &|t| t[0].permute(&[2, 0, 1])?.contiguous()).await;
+    s.check("tanh saturates without NaN", &[(vec![-100.0, -20.0, 20.0, 100.0], vec![4])], TRANSCENDENTAL, &|t| t[0].tanh()).await;
+}
+
+async fn binary(s: &mut Suite) {
+    type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
+    let ops: [(&str, F, (f32, f32)); 12] = [
+        ("add", Tensor::add, EXACT), ("sub", Tensor::sub, EXACT), ("mul", Tensor::mul, EXACT), ("div", Tensor::div, TRANSCENDENTAL),
+        ("maximum", Tensor::maximum, EXACT), ("minimum", Tensor::minimum, EXACT), ("eq", Tensor::eq, EXACT), ("ne", Tensor::ne, EXACT),
+        ("lt", Tensor::lt, EXACT), ("le", Tensor::le, EXACT), ("gt", Tensor::gt, EXACT), ("ge", Tensor::ge, EXACT),
+    ];
+    let pairs: [(&[usize], &[usize]); 4] = [(&[257], &[257]), (&[7, 33], &[33]), (&[33, 1], &[1, 7]), (&[1], &[7, 1, 5])];
+    for (name, f, tol) in ops {
+        for (a, b) in pairs {
+            // Rounded values make equalities actually occur for the comparisons.
+            let round = |(d, sh): (Vec<f32>, Vec<usize>)| (d.iter().map(|v| v.round()).collect(), sh);
+            s.check(&format!("{name} {a:?} {b:?}"), &[round(data(a, 5)), round(data(b, 6))], tol, &|t| f(&t[0], &t[1])).await;
+        }
+        s.check(&format!("{name} strided"), &[data(&[33, 7], 7), data(&[7, 33], 8)], tol, &|t| f(&t[0].t()?, &t[1])).await;
+    }
+    let mask = (uniform(&[7, 33], 9).iter().map(|v| (*v > 0.0) as u8 as f32).collect(), vec![7, 33]);
+    s.check("where", &[mask, data(&[7, 33], 10), data(&[33], 11)], EXACT, &|t| t[0].where_(&t[1], &t[2])).await;
+}
+
+async fn reductions(s: &mut Suite) {
+    let axes_list: [&[isize]; 5] = [&[0], &[1], &[2], &[0, 2], &[0, 1, 2]];
+    for axes in axes_list {
+        s.check(&format!("sum {axes:?}"), &[data(&[7, 33, 5], 12)], ACCUMULATE, &|t| t[0].sum(axes, false)).await;
+        s.check(&format!("mean {axes:?}"), &[data(&[7, 33, 5], 12)], ACCUMULATE, &|t| t[0].mean(axes, true)).await;
+        s.check(&format!("max {axes:?}"), &[data(&[7, 33, 5], 12)], EXACT, &|t| t[0].max(axes, false)).await;
+        s.check(&format!("min {axes:?}"), &[data(&[7, 33, 5], 12)], EXACT, &|t| t[0].min(axes, false)).await;
+    }
+    for axis in [0isize, 1, -1] {
+        let x = (distinct(&[7, 33, 5], 13), vec![7, 33, 5]);
+        s.check(&format!("argmax {axis}"), &[x], EXACT, &|t| t[0].argmax(axis, false)).await;
+    }
+    s.check("sum of a transposed view", &[data(&[257, 7], 14)], ACCUMULATE, &|t| t[0].t()?.sum(&[1], false)).await;
+    s.check("sum of 257", &[data(&[257], 15)], ACCUMULATE, &|t| t[0].sum_all()).await;
+}
+
+async fn matmul(s: &mut Suite) {
+    let cases: [(&[usize], &[usize]); 5] = [(&[1, 1], &[1, 1]), (&[7, 33], &[33, 5]), (&[33, 257], &[257, 7]), (&[3, 7, 33], &[33, 1]), (&[2, 1, 7, 5], &[3, 5, 33])];
+    for (a, b) in cases {
+        s.check(&format!("matmul {a:?} @ {b:?}"), &[data(a, 16), data(b, 17)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    }
+    s.check("matmul transposed operands", &[data(&[33, 7], 18), data(&[5, 33], 19)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
+    s.check("matmul k = 0", &[(vec![], vec![3, 0]), (vec![], vec![0, 2])], EXACT, &|t| t[0].matmul(&t[1])).await;
+}
+
+async fn random(s: &mut Suite) {
+    let draw = |kind: u8| move |t: &[Tensor]| {
+        let d = t[0].device();
+        match kind {
+            0 => Tensor::rand_uniform(&[257], -2.0, 3.0, 0x1234_5678_9abc, 7, &d),
+            1 => Tensor::randn(&[257], 1.0, 2.0, 42, 3, &d),
+            _ => Tensor::bernoulli(&[257], 0.3, 9, 1, &d),
+        }
+    };
+    let one = [(vec![0.0], vec![1])];
+    s.check("philox uniform", &one, EXACT, &draw(0)).await;
+    s.check("philox normal", &one, TRANSCENDENTAL, &draw(1)).await;
+    s.check("philox bernoulli", &one, (0.0, 0.0), &draw(2)).await;
+}
+
+async fn optimizers(s: &mut Suite) {
+    let inputs = [data(&[257], 20), data(&[257], 21), data(&[257], 22), positive(&[257], 23)];
+    let adam = AdamParams { n: 0, lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-7, bias1: 0.1, bias2: 0.001, weight_decay: 0.01 };
+    for part in 0..3 {
+        s.check(&format!("adam output {part}"), &inputs, TRANSCENDENTAL, &|t| {
+            let (p, m, v) = Tensor::adam_update(&t[0], &t[1], &t[2], &t[3], adam)?;
+            Ok([p, m, v][part].clone())
+        })
+        .await;
+    }
+    let sgd = SgdParams { n: 0, lr: 0.1, momentum: 0.9, weight_decay: 0.001 };
+    for part in 0..2 {
+        s.check(&format!("sgd output {part}"), &inputs[..3], EXACT, &|t| {
+            let (p, b) = Tensor::sgd_update(&t[0], &t[1], &t[2], sgd)?;
+            Ok([p, b][part].clone())
+        })
+        .await;
+    }
+    // The backward pass of an MLP-shaped graph, end to end.
+    let labels = (vec![0.0, 2.0, 1.0, 2.0, 0.0, 1.0, 1.0], vec![7]);
+    let mlp_inputs = [data(&[7, 5], 24), data(&[33, 5], 25), data(&[3, 33], 26), labels];
+    for which in 0..2 {
+        s.check(&format!("mlp gradient of layer {which}"), &mlp_inputs, ACCUMULATE, &|t| {
+            let w = [t[1].mul_scalar(0.3)?.requires_grad_(), t[2].mul_scalar(0.3)?.requires_grad_()];
+            let h = t[0].matmul(&w[0].t()?)?.tanh()?;
+            let loss = h.matmul(&w[1].t()?)?.cross_entropy(&t[3])?;
+            let g = loss.backward()?;
+            Ok(g.get(&w[which]).expect("gradient").clone())
+        })
+        .await;
+    }
+}

@@ -1,0 +1,185 @@
+//! Every primitive's backward rule against central differences.
+//!
+//! Arithmetic is f32. The scalar checked is L = sum(f(x) * r) with fixed random
+//! weights r, summed on the host in f64. With step h = 1e-3 the central
+//! difference has truncation error O(h^2 f''') ~ 1e-6 and rounding error about
+//! n_out * 6e-8 / (2h) ~ 3e-4 for the sizes below, so analytic and numeric
+//! gradients must agree within atol = rtol = 5e-3 — loose enough for f32
+//! rounding, tight enough that a wrong rule (a missing factor, a sign, a wrong
+//! axis) fails by orders of magnitude.
+
+use nnlab_core::{no_grad, Conv2dParams, Pool2dParams, Result, Tensor};
+use nnlab_tests::{cpu_tensor, distinct, mismatch, uniform};
+
+const H: f32 = 1e-3;
+const TOL: f32 = 5e-3;
+
+fn weighted_sum(y: &Tensor, r: &[f32]) -> f64 {
+    let v = pollster::block_on(y.to_vec()).unwrap();
+    v.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+/// Checks d/dx_i of sum(f(xs) * r) for every input marked in `diff`.
+fn check_with(name: &str, inputs: Vec<(Vec<f32>, Vec<usize>, bool)>, f: impl Fn(&[Tensor]) -> Result<Tensor>) {
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|(d, s, diff)| {
+            let t = cpu_tensor(d.clone(), s);
+            if *diff { t.requires_grad_() } else { t }
+        })
+        .collect();
+    let y = f(&leaves).unwrap_or_else(|e| panic!("{name}: forward failed: {e}"));
+    let r = uniform(y.shape(), 99);
+    let loss = y.mul(&cpu_tensor(r.clone(), y.shape())).unwrap().sum_all().unwrap();
+    let grads = loss.backward().unwrap();
+    let _g = no_grad();
+    for (k, (data, shape, diff)) in inputs.iter().enumerate() {
+        if !diff {
+            continue;
+        }
+        let analytic = pollster::block_on(grads.get(&leaves[k]).unwrap_or_else(|| panic!("{name}: no gradient for input {k}")).to_vec()).unwrap();
+        let mut numeric = Vec::with_capacity(data.len());
+        for i in 0..data.len() {
+            let eval = |delta: f32| {
+                let mut xs = leaves.clone();
+                let mut d = data.clone();
+                d[i] += delta;
+                xs[k] = cpu_tensor(d, shape);
+                weighted_sum(&f(&xs).unwrap(), &r)
+            };
+            numeric.push(((eval(H) - eval(-H)) / (2.0 * H as f64)) as f32);
+        }
+        if let Some((i, a, n)) = mismatch(&analytic, &numeric, TOL, TOL) {
+            panic!("{name}: input {k} element {i}: analytic {a} vs numeric {n}");
+        }
+    }
+}
+
+fn input(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>, bool) {
+    (distinct(shape, seed), shape.to_vec(), true)
+}
+
+fn positive(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>, bool) {
+    (uniform(shape, seed).iter().map(|v| 0.5 + v.abs() * 1.5).collect(), shape.to_vec(), true)
+}
+
+fn constant(data: Vec<f32>, shape: &[usize]) -> (Vec<f32>, Vec<usize>, bool) {
+    (data, shape.to_vec(), false)
+}
+
+#[test]
+fn unary_ops_on_contiguous_and_transposed_inputs() {
+    type F = fn(&Tensor) -> Result<Tensor>;
+    let cases: [(&str, F, bool); 17] = [
+        ("neg", Tensor::neg, false), ("exp", Tensor::exp, false), ("log", Tensor::log, true), ("sqrt", Tensor::sqrt, true),
+        ("recip", Tensor::recip, true), ("abs", Tensor::abs, false), ("tanh", Tensor::tanh, false), ("sigmoid", Tensor::sigmoid, false),
+        ("relu", Tensor::relu, false), ("gelu", Tensor::gelu, false), ("gelu_tanh", Tensor::gelu_tanh, false), ("sin", Tensor::sin, false),
+        ("cos", Tensor::cos, false), ("erf", Tensor::erf, false), ("powf", |x| x.powf(2.5), true),
+        ("mul_scalar", |x| x.mul_scalar(-1.5), false), ("add_scalar", |x| x.add_scalar(0.7), false),
+    ];
+    for (name, f, needs_positive) in cases {
+        let x = if needs_positive { positive(&[3, 4], 1) } else { input(&[3, 4], 1) };
+        check_with(name, vec![x.clone()], |xs| f(&xs[0]));
+        check_with(&format!("{name} (transposed)"), vec![x], |xs| f(&xs[0].t()?));
+    }
+    check_with("powf integral on negatives", vec![input(&[7], 2)], |xs| xs[0].powf(3.0));
+}
+
+#[test]
+fn binary_ops_with_broadcasting_and_strides() {
+    type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
+    let cases: [(&str, F); 6] = [("add", Tensor::add), ("sub", Tensor::sub), ("mul", Tensor::mul), ("div", Tensor::div), ("maximum", Tensor::maximum), ("minimum", Tensor::minimum)];
+    for (name, f) in cases {
+        let b = if name == "div" { positive(&[5, 4], 4) } else { input(&[5, 4], 4) };
+        check_with(name, vec![input(&[3, 1, 4], 3), b.clone()], |xs| f(&xs[0], &xs[1]));
+        check_with(&format!("{name} (strided)"), vec![input(&[4, 5], 5), b], |xs| f(&xs[0].t()?, &xs[1]));
+    }
+}
+
+#[test]
+fn where_select() {
+    let mask = constant(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
+    check_with("where", vec![mask, input(&[2, 3], 6), input(&[3], 7)], |xs| xs[0].where_(&xs[1], &xs[2]));
+}
+
+#[test]
+fn reductions_over_axes() {
+    for (axes, keep) in [(vec![0isize], false), (vec![1], true), (vec![0, 2], false), (vec![-1], true), (vec![0, 1, 2], false)] {
+        check_with(&format!("sum {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].sum(&axes, keep));
+        check_with(&format!("mean {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].mean(&axes, keep));
+        check_with(&format!("max {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].max(&axes, keep));
+        check_with(&format!("min {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].min(&axes, keep));
+    }
+    check_with("sum of a transposed view", vec![input(&[3, 5], 9)], |xs| xs[0].t()?.sum(&[1], false));
+}
+
+#[test]
+fn matmul_batched_broadcast_and_transposed() {
+    check_with("matmul", vec![input(&[3, 4], 10), input(&[4, 5], 11)], |xs| xs[0].matmul(&xs[1]));
+    check_with("matmul batched", vec![input(&[2, 3, 4], 12), input(&[4, 2], 13)], |xs| xs[0].matmul(&xs[1]));
+    check_with("matmul broadcast batch", vec![input(&[2, 1, 3, 4], 14), input(&[3, 4, 2], 15)], |xs| xs[0].matmul(&xs[1]));
+    check_with("matmul transposed operands", vec![input(&[4, 3], 16), input(&[5, 4], 17)], |xs| xs[0].t()?.matmul(&xs[1].t()?));
+}
+
+#[test]
+fn conv2d_stride_padding_dilation_groups() {
+    let p = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
+    check_with("conv2d", vec![input(&[2, 4, 5, 6], 18), input(&[6, 2, 3, 2], 19)], |xs| xs[0].conv2d(&xs[1], p));
+    check_with("conv2d plain", vec![input(&[1, 2, 4, 4], 20), input(&[3, 2, 3, 3], 21)], |xs| xs[0].conv2d(&xs[1], Conv2dParams::default()));
+    let depthwise = Conv2dParams { groups: 3, padding: [1, 1], ..Default::default() };
+    check_with("conv2d depthwise", vec![input(&[1, 3, 4, 4], 22), input(&[3, 1, 3, 3], 23)], |xs| xs[0].conv2d(&xs[1], depthwise));
+}
+
+#[test]
+fn pooling() {
+    let p = Pool2dParams { kernel: [2, 3], stride: [2, 2], padding: [1, 1] };
+    check_with("max_pool2d", vec![input(&[2, 2, 5, 6], 24)], |xs| xs[0].max_pool2d(p));
+    check_with("avg_pool2d", vec![input(&[2, 2, 5, 6], 25)], |xs| xs[0].avg_pool2d(p));
+}
+
+#[test]
+fn gather_scatter_concat_slice_pad_cumsum() {
+    let idx = constant(vec![2.0, 0.0, 2.0, 1.0], &[4]);
+    check_with("index_select", vec![input(&[3, 5], 26), idx.clone()], |xs| xs[0].index_select(0, &xs[1]));
+    check_with("index_select axis 1", vec![input(&[2, 3, 2], 27), idx.clone()], |xs| xs[0].index_select(1, &xs[1]));
+    check_with("scatter_add", vec![input(&[3, 2], 28), idx, input(&[4, 2], 29)], |xs| xs[0].scatter_add(0, &xs[1], &xs[2]));
+    check_with("concat", vec![input(&[2, 3], 30), input(&[2, 1], 31), input(&[2, 2], 32)], |xs| Tensor::concat(xs, 1));
+    check_with("narrow", vec![input(&[4, 5], 33)], |xs| xs[0].narrow(1, 1, 3));
+    check_with("reshape", vec![input(&[4, 3], 34)], |xs| xs[0].t()?.reshape(&[2, 6]));
+    check_with("permute", vec![input(&[2, 3, 4], 35)], |xs| xs[0].permute(&[2, 0, 1]));
+    check_with("broadcast_to", vec![input(&[3, 1], 36)], |xs| xs[0].broadcast_to(&[2, 3, 4]));
+    check_with("pad", vec![input(&[2, 3], 37)], |xs| xs[0].pad(&[(1, 0), (2, 1)]));
+    check_with("cumsum", vec![input(&[3, 4], 38)], |xs| xs[0].cumsum(1));
+    check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
+    check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
+}
+
+#[test]
+fn stable_composites() {
+    check_with("softmax", vec![input(&[3, 5], 41)], |xs| xs[0].softmax(-1));
+    check_with("log_softmax", vec![input(&[3, 5], 42)], |xs| xs[0].log_softmax(1));
+    check_with("logsumexp", vec![input(&[3, 5], 43)], |xs| xs[0].logsumexp(0, false));
+    let labels = constant(vec![1.0, 0.0, 4.0], &[3]);
+    check_with("cross_entropy", vec![input(&[3, 5], 44), labels], |xs| xs[0].cross_entropy(&xs[1]));
+}
+
+#[test]
+fn composites_stay_finite_for_large_logits() {
+    let x = cpu_tensor(vec![1000.0, 0.0, -1000.0], &[1, 3]);
+    let v = pollster::block_on(x.log_softmax(-1).unwrap().to_vec()).unwrap();
+    assert!(v.iter().all(|x| x.is_finite()), "{v:?}");
+    assert!((v[0]).abs() < 1e-6 && (v[1] + 1000.0).abs() < 1e-3);
+}
+
+#[test]
+fn gradients_accumulate_and_detach_stops_them() {
+    let x = cpu_tensor(vec![2.0], &[1]).requires_grad_();
+    let y = x.mul(&x).unwrap().add(&x.mul_scalar(3.0).unwrap()).unwrap(); // x^2 + 3x
+    let g = y.backward().unwrap();
+    assert_eq!(pollster::block_on(g.get(&x).unwrap().to_vec()).unwrap(), vec![7.0]);
+    let z = x.detach().mul(&x).unwrap();
+    let g = z.backward().unwrap();
+    assert_eq!(pollster::block_on(g.get(&x).unwrap().to_vec()).unwrap(), vec![2.0]);
+    let _guard = no_grad();
+    assert!(!x.mul(&x).unwrap().requires_grad());
+}

@@ -1,0 +1,51 @@
+//! The parity suite on native wgpu (lavapipe in CI; WGPU_BACKEND=vulkan makes a
+//! missing driver fail loudly instead of skipping).
+
+use nnlab_core::{Device, GpuContext, Tensor};
+
+fn context() -> GpuContext {
+    pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
+}
+
+#[test]
+fn gpu_matches_cpu_on_every_kernel() {
+    let ctx = context();
+    eprintln!("adapter: {}", ctx.info());
+    let report = pollster::block_on(nnlab_tests::parity::run_all(&ctx));
+    eprintln!("{} parity cases passed", report.passed.len());
+    assert!(report.failed.is_empty(), "parity failures:\n{}", report.failed.join("\n"));
+    assert!(report.passed.len() > 200);
+}
+
+#[test]
+fn a_training_step_is_one_submission() {
+    let ctx = context();
+    let gpu = Device::Gpu(ctx.clone());
+    let x = Tensor::randn(&[16, 2], 0.0, 1.0, 1, 0, &gpu).unwrap();
+    let w = Tensor::randn(&[8, 2], 0.0, 0.5, 2, 0, &gpu).unwrap().requires_grad_();
+    let labels = Tensor::bernoulli(&[16], 0.5, 3, 0, &gpu).unwrap();
+    let before = ctx.submit_count();
+    let loss = x.matmul(&w.t().unwrap()).unwrap().tanh().unwrap().cross_entropy(&labels).unwrap();
+    let g = loss.backward().unwrap();
+    let _ = g.get(&w).unwrap();
+    assert_eq!(ctx.submit_count(), before, "nothing is submitted before a readback");
+    let value = pollster::block_on(loss.to_scalar()).unwrap();
+    assert!(value.is_finite());
+    assert_eq!(ctx.submit_count(), before + 1, "forward, backward and readback form one command buffer");
+}
+
+#[test]
+fn unsupported_ops_say_so_on_gpu() {
+    let gpu = Device::Gpu(context());
+    let x = Tensor::zeros(&[1, 1, 4, 4], &gpu).unwrap();
+    let err = x.max_pool2d(nnlab_core::Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }).unwrap_err();
+    assert!(matches!(err, nnlab_core::Error::Unsupported { backend: "webgpu", .. }), "{err}");
+}
+
+#[test]
+fn oversized_buffers_are_refused_before_allocating() {
+    let ctx = context();
+    let max = ctx.limits().max_storage_buffer_binding_size as usize;
+    let err = Tensor::rand_uniform(&[max / 4 + 1], 0.0, 1.0, 0, 0, &Device::Gpu(ctx)).unwrap_err();
+    assert!(err.to_string().contains("exceeds"), "{err}");
+}
