@@ -16,6 +16,8 @@ pub enum Error {
     Unsupported { op: &'static str, backend: &'static str },
     #[error("tensors live on different devices in {op}")]
     DeviceMismatch { op: &'static str },
+    #[error("the {what} became NaN or infinite; try a lower learning rate and reset")]
+    NonFinite { what: &'static str },
     #[error("the GPU device was lost: {0}")]
     DeviceLost(String),
     #[error("out of GPU memory: {0}")]

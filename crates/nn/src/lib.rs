@@ -1,0 +1,28 @@
+//! Layers, losses, optimizers, initialisers, the 2D playground datasets and the
+//! trainer the site and the command line share.
+
+pub mod activation;
+pub mod datasets;
+pub mod init;
+pub mod linear;
+pub mod loss;
+pub mod mlp;
+pub mod optim;
+pub mod param;
+pub mod trainer;
+
+pub use activation::Activation;
+pub use linear::Linear;
+pub use mlp::Mlp;
+pub use optim::{Optimizer, OptimizerConfig};
+pub use param::Param;
+pub use trainer::{Metrics, Trainer, TrainerConfig};
+
+use nnlab_core::{Result, Tensor};
+
+/// A layer or model: a forward function and its named parameters.
+pub trait Module {
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+    /// Parameters with PyTorch `state_dict` names, in a stable order.
+    fn parameters(&self) -> Vec<(String, Param)>;
+}

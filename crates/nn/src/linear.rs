@@ -1,0 +1,39 @@
+//! Fully connected layer, y = x W^T + b, with PyTorch's names and layout
+//! (`weight` [out, in], `bias` [out]).
+
+use nnlab_core::{Device, Result, Tensor};
+
+use crate::init::{self, Init};
+use crate::{Module, Param};
+
+pub struct Linear {
+    pub weight: Param,
+    pub bias: Option<Param>,
+}
+
+impl Linear {
+    /// Weights drawn with `init` from Philox stream `stream`; bias zero.
+    pub fn new(inputs: usize, outputs: usize, bias: bool, init: Init, seed: u64, stream: u32, device: &Device) -> Result<Linear> {
+        let weight = Param::new(init::weight(init, &[outputs, inputs], inputs, outputs, seed, stream, device)?);
+        let bias = if bias { Some(Param::new(Tensor::zeros(&[outputs], device)?)) } else { None };
+        Ok(Linear { weight, bias })
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.matmul(&self.weight.get().t()?)?;
+        match &self.bias {
+            Some(b) => y.add(&b.get()),
+            None => Ok(y),
+        }
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut out = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), b.clone()));
+        }
+        out
+    }
+}

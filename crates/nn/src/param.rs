@@ -1,0 +1,22 @@
+//! A trainable tensor that optimizers replace in place between steps.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use nnlab_core::Tensor;
+
+#[derive(Clone, Debug)]
+pub struct Param(Rc<RefCell<Tensor>>);
+
+impl Param {
+    pub fn new(t: Tensor) -> Param {
+        Param(Rc::new(RefCell::new(t.detach().requires_grad_())))
+    }
+    /// The current value (a leaf that gradients flow into).
+    pub fn get(&self) -> Tensor {
+        self.0.borrow().clone()
+    }
+    pub fn set(&self, t: Tensor) {
+        *self.0.borrow_mut() = t.detach().requires_grad_();
+    }
+}
