@@ -3,7 +3,11 @@
 //! comparisons, copies) within 1e-6 absolute; division and transcendental
 //! functions within 1e-4 relative + 1e-5 absolute (WGSL allows a few ULP of
 //! error and our GPU erf is a 1.5e-7 polynomial); sums and matmuls, which
-//! reassociate up to 257 terms, within 1e-4 relative + 1e-4 absolute.
+//! reassociate up to 257 terms, within 1e-4 relative + 1e-4 absolute; sin and
+//! cos within the WGSL spec's absolute bound of 2^-11 (SwiftShader uses it).
+//! Philox words are bit-identical on both backends, so uniform and Bernoulli
+//! draws match exactly; normal draws inherit cos's bound times the radius
+//! sqrt(-2 ln u) <= 5.6, hence 3e-3 absolute.
 
 use nnlab_core::{AdamParams, Device, GpuContext, Result, SgdParams, Tensor};
 
@@ -12,6 +16,8 @@ use crate::{distinct, mismatch, uniform};
 const EXACT: (f32, f32) = (1e-6, 1e-6);
 const TRANSCENDENTAL: (f32, f32) = (1e-5, 1e-4);
 const ACCUMULATE: (f32, f32) = (1e-4, 1e-4);
+const SINCOS: (f32, f32) = (4.9e-4, 1e-4);
+const NORMAL_DRAW: (f32, f32) = (3e-3, 1e-4);
 
 #[derive(Default)]
 pub struct Report {
@@ -75,8 +81,8 @@ async fn unary(s: &mut Suite) {
         ("neg", Tensor::neg, false, EXACT), ("exp", Tensor::exp, false, TRANSCENDENTAL), ("log", Tensor::log, true, TRANSCENDENTAL),
         ("sqrt", Tensor::sqrt, true, TRANSCENDENTAL), ("recip", Tensor::recip, true, TRANSCENDENTAL), ("abs", Tensor::abs, false, EXACT),
         ("tanh", Tensor::tanh, false, TRANSCENDENTAL), ("sigmoid", Tensor::sigmoid, false, TRANSCENDENTAL), ("relu", Tensor::relu, false, EXACT),
-        ("gelu", Tensor::gelu, false, TRANSCENDENTAL), ("gelu_tanh", Tensor::gelu_tanh, false, TRANSCENDENTAL), ("sin", Tensor::sin, false, TRANSCENDENTAL),
-        ("cos", Tensor::cos, false, TRANSCENDENTAL), ("erf", Tensor::erf, false, TRANSCENDENTAL), ("powf", |x| x.powf(1.7), true, TRANSCENDENTAL),
+        ("gelu", Tensor::gelu, false, TRANSCENDENTAL), ("gelu_tanh", Tensor::gelu_tanh, false, TRANSCENDENTAL), ("sin", Tensor::sin, false, SINCOS),
+        ("cos", Tensor::cos, false, SINCOS), ("erf", Tensor::erf, false, TRANSCENDENTAL), ("powf", |x| x.powf(1.7), true, TRANSCENDENTAL),
         ("mul_scalar", |x| x.mul_scalar(-2.5), false, EXACT), ("add_scalar", |x| x.add_scalar(0.25), false, EXACT),
     ];
     for (name, f, pos, tol) in ops {
@@ -142,13 +148,13 @@ async fn random(s: &mut Suite) {
         let d = t[0].device();
         match kind {
             0 => Tensor::rand_uniform(&[257], -2.0, 3.0, 0x1234_5678_9abc, 7, &d),
-            1 => Tensor::randn(&[257], 1.0, 2.0, 42, 3, &d),
+            1 => Tensor::randn(&[257], 0.0, 1.0, 42, 3, &d),
             _ => Tensor::bernoulli(&[257], 0.3, 9, 1, &d),
         }
     };
     let one = [(vec![0.0], vec![1])];
     s.check("philox uniform", &one, EXACT, &draw(0)).await;
-    s.check("philox normal", &one, TRANSCENDENTAL, &draw(1)).await;
+    s.check("philox normal", &one, NORMAL_DRAW, &draw(1)).await;
     s.check("philox bernoulli", &one, (0.0, 0.0), &draw(2)).await;
 }
 

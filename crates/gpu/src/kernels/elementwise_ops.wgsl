@@ -23,9 +23,9 @@ fn sigmoid_stable(x: f32) -> f32 {
 // x^p with the CPU's semantics for negative bases and integral exponents.
 fn pow_real(x: f32, p: f32) -> f32 {
     if (p == 0.0) { return 1.0; }
-    if (x == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, p > 0.0); }
+    if (x == 0.0) { return select(f32_inf(), 0.0, p > 0.0); }
     if (x < 0.0) {
-        if (p != floor(p)) { return bitcast<f32>(0x7fc00000u); }
+        if (p != floor(p)) { return f32_nan(); }
         let r = pow(-x, p);
         return select(r, -r, (abs(p) % 2.0) == 1.0);
     }

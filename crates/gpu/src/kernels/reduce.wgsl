@@ -13,8 +13,8 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let op = desc[1];
     let base = strided_offset(i, 4u, 10u);
     let count = desc[3];
-    var acc = select(0.0, -bitcast<f32>(0x7f800000u), op == 1u || op == 2u);
-    if (op == 3u) { acc = bitcast<f32>(0x7f800000u); }
+    var acc = select(0.0, -f32_inf(), op == 1u || op == 2u);
+    if (op == 3u) { acc = f32_inf(); }
     var best = 0u;
     for (var j = 0u; j < count; j++) {
         // strided_offset adds the trailing 0 offset word of the reduced block.

@@ -21,3 +21,14 @@ fn strided_offset(i: u32, shape_at: u32, strides_at: u32) -> u32 {
     }
     return o;
 }
+
+// Infinity and NaN built at run time: shader compilers reject them as constants.
+fn f32_inf() -> f32 {
+    var bits = 0x7f800000u;
+    return bitcast<f32>(bits);
+}
+
+fn f32_nan() -> f32 {
+    var bits = 0x7fc00000u;
+    return bitcast<f32>(bits);
+}

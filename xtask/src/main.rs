@@ -1,0 +1,62 @@
+//! `cargo xtask <command>`: the project's entry points.
+//!
+//!   setup        install every tool the build and tests need (idempotent)
+//!   build-site   build the playground into www-dist/
+//!   serve        setup (site tools only), build the site and serve it on 127.0.0.1
+//!   test         setup, then every test: native, browser (wasm) and end-to-end
+
+mod serve;
+mod setup;
+mod site;
+mod test;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(setup::Scope::Everything),
+        Some("build-site") => setup::run(setup::Scope::Site).and_then(|_| site::build()),
+        Some("serve") => serve::command(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        _ => Err("usage: cargo xtask <setup | build-site | serve [--port N] | test [--skip-browser]>".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+/// Runs a command in the workspace root with PATH preferring project tools,
+/// failing with a message naming it.
+pub fn exec(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    println!("$ {shown}");
+    let status = cmd.current_dir(root()).env("PATH", tool_path()).status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed with {status}")) }
+}
+
+/// Output of a command, or None when it cannot run.
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).env("PATH", tool_path()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// node_modules/.bin first (wasm-opt 132 must win over any system binaryen),
+/// then cargo's bin folder, then the inherited PATH.
+pub fn tool_path() -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cargo_bin = std::env::var("CARGO_HOME").map(|h| format!("{h}/bin")).unwrap_or(format!("{home}/.cargo/bin"));
+    format!("{}/node_modules/.bin:{cargo_bin}:{}", root().display(), std::env::var("PATH").unwrap_or_default())
+}

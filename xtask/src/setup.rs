@@ -1,0 +1,72 @@
+//! Installs what the build and the tests need, skipping what is already there
+//! at the right version, so a second run takes seconds. Versions are pinned
+//! where a mismatch breaks the build (see the README's toolchain notes).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{exec, output, root, Result};
+
+pub const WASM_BINDGEN: &str = "0.2.130";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// What building and serving the site needs.
+    Site,
+    /// Plus browsers, drivers and software Vulkan for the tests.
+    Everything,
+}
+
+pub fn run(scope: Scope) -> Result {
+    if scope == Scope::Everything {
+        system_packages()?;
+    }
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    npm_packages()
+}
+
+fn system_packages() -> Result {
+    let wanted = [("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver"), ("mesa-vulkan-drivers", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")];
+    let missing: Vec<&str> = wanted.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(pkg, _)| *pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if output("id", &["-u"]).map(|s| s.trim() != "0").unwrap_or(true) {
+        return Err(format!("missing system packages {missing:?}: run as root or `apt-get install -y {}`", missing.join(" ")));
+    }
+    exec(Command::new("apt-get").arg("update").arg("-qq"))?;
+    exec(Command::new("apt-get").args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn wasm_target() -> Result {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn wasm_bindgen_cli() -> Result {
+    let version = output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    let runner = output("wasm-bindgen-test-runner", &["--version"]).is_some();
+    if version.contains(WASM_BINDGEN) && runner {
+        return Ok(());
+    }
+    // `--locked` fails against the registry mirror (one locked dependency is missing).
+    exec(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN, "--force"]))
+}
+
+fn npm_packages() -> Result {
+    let lock = root().join("package-lock.json");
+    let marker = root().join("node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&marker)) {
+        (Ok(l), Ok(m)) => m.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh && root().join("node_modules/.bin/wasm-opt").exists() {
+        return Ok(());
+    }
+    let cmd = if lock.exists() { "ci" } else { "install" };
+    exec(Command::new("npm").args([cmd, "--no-audit", "--no-fund"]))
+}

@@ -1,0 +1,54 @@
+//! Every test, in order of cost: native Rust tests (CPU, and wgpu on lavapipe),
+//! the GPU parity suite inside headless Chromium (wasm-bindgen-test, WebGPU on
+//! SwiftShader), then the end-to-end test that trains in the built page.
+
+use std::process::Command;
+
+use crate::{exec, root, serve, setup, site, Result};
+
+pub fn run(args: &[String]) -> Result {
+    let skip_browser = args.iter().any(|a| a == "--skip-browser");
+    setup::run(setup::Scope::Everything)?;
+    let runtime_dir = std::env::temp_dir().join(format!("nnlab-xdg-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime_dir).map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+    }
+    let env = |cmd: &mut Command| {
+        // Vulkan only: a missing lavapipe must fail, not fall back to GL silently.
+        cmd.env("WGPU_BACKEND", "vulkan").env("XDG_RUNTIME_DIR", &runtime_dir);
+    };
+
+    let mut native = Command::new("cargo");
+    native.args(["test", "--workspace", "--exclude", "xtask"]);
+    env(&mut native);
+    exec(&mut native)?;
+    if skip_browser {
+        return Ok(());
+    }
+
+    let mut browser = Command::new("cargo");
+    browser.args(["test", "-p", "nnlab-tests", "--target", "wasm32-unknown-unknown", "--test", "parity_browser"]);
+    env(&mut browser);
+    browser
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root().join("tests/webdriver.json"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "600");
+    exec(&mut browser)?;
+
+    site::build()?;
+    let listener = serve::bind(0)?;
+    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+    let dist = root().join("www-dist");
+    std::thread::spawn(move || serve::serve_forever(listener, dist));
+    let mut e2e = Command::new("node");
+    e2e.arg("tests/e2e/train.mjs").env("NNLAB_URL", &url).env("SCREENSHOT_DIR", root().join("target/e2e"));
+    env(&mut e2e);
+    exec(&mut e2e)?;
+    println!("all tests passed; screenshots in target/e2e/");
+    Ok(())
+}
+
