@@ -110,9 +110,11 @@ async function trainChunk(id) {
   if (!session) throw new Error('There is no model to train; fix the settings first.');
   const start = performance.now();
   await session.train(chunk);
+  // On WebGPU, train() only records work; the metrics readback waits for it,
+  // so the chunk is timed through the readback.
+  await sendMetrics(performance.now() - lastGridAt >= GRID_EVERY_MS);
   const took = Math.max(performance.now() - start, 1);
   chunk = Math.round(Math.min(1000, Math.max(1, chunk * Math.min(2, Math.max(0.5, TARGET_CHUNK_MS / took)))));
-  await sendMetrics(performance.now() - lastGridAt >= GRID_EVERY_MS);
   await nextTask();
   enqueue(() => trainChunk(id));
 }
