@@ -45,6 +45,13 @@ function showMessage(text, kind = 'notice') {
   $('message').className = text ? kind : '';
 }
 
+// "invalid learningRate: the learning rate must be ..." names the settings field
+// for programs; people read the reason.
+function readable(message) {
+  const m = /^invalid [\w.\[\]]+: (.*)$/s.exec(message);
+  return m ? `Please check the settings: ${m[1]}.` : message;
+}
+
 function setStat(id, text, value) {
   $(id).textContent = text;
   $(id).dataset.value = value;
@@ -152,7 +159,7 @@ worker.onmessage = ({ data: m }) => {
     onMetrics(m);
   } else if (m.type === 'error') {
     console.error('nnlab:', m.message);
-    showMessage(m.message, 'error');
+    showMessage(readable(m.message), 'error');
     setStatus('error');
   }
 };

@@ -79,7 +79,8 @@ export function drawLossChart(canvas, history) {
   const pw = w - pad.left - pad.right;
   const ph = h - pad.top - pad.bottom;
   const finite = history.flatMap((p) => [p.train, p.test]).filter(Number.isFinite);
-  const yMax = Math.max(...finite, 1e-6) * 1.05;
+  // With nothing to plot yet, an axis from 0 to 1 reads better than five zeros.
+  const yMax = finite.length ? Math.max(...finite, 1e-6) * 1.05 : 1;
   const x0 = history.length ? history[0].step : 0;
   const last = history.length ? history[history.length - 1].step : 0;
   const x1 = Math.max(x0 + 1, last);

@@ -27,18 +27,17 @@ function record(name, ok, detail = '') {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
-    '--disable-vulkan-surface', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--disable-vulkan-surface'];
+const launch = (args) => chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args });
+
+const browser = await launch([...BASE_FLAGS, ...WEBGPU_FLAGS]);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 
 // A fresh page per scenario: changing only the hash of an open page would not reload it.
-async function open(hash) {
-  const page = await context.newPage();
+async function open(hash, ctx = context) {
+  const page = await ctx.newPage();
   page.on('console', (msg) => {
     const text = msg.text();
     if (PANIC.test(text)) panics.push(text);
@@ -150,9 +149,31 @@ async function invalidSettings() {
   }
 }
 
+// Without the WebGPU flags this Chromium offers navigator.gpu but no adapter:
+// the page must say so and train on the CPU.
+async function noWebGpuFallback() {
+  const name = 'without a WebGPU adapter the page says so and trains on the CPU';
+  const plain = await launch(BASE_FLAGS);
+  const page = await open(`${SETUP}&backend=webgpu`, await plain.newContext({ viewport: { width: 1280, height: 800 } }));
+  try {
+    const state = await waitStatus(page, ['ready']);
+    const used = await text(page, '#backend-used');
+    const message = await text(page, '#message');
+    await page.click('#step');
+    await page.waitForFunction(() => document.querySelector('#step-count').dataset.value === '1', null, { timeout: 60_000 });
+    await page.screenshot({ path: `${dir}/no-webgpu.png` });
+    record(name, state === 'ready' && used === 'cpu' && /WebGPU is not available/.test(message), `backend "${used}", message "${message}"`);
+  } catch (e) {
+    record(name, false, e.message);
+  } finally {
+    await plain.close();
+  }
+}
+
 await trainSpiral('webgpu');
 await trainSpiral('cpu');
 await invalidSettings();
+await noWebGpuFallback();
 
 record('no wasm panic in the console', panics.length === 0, panics.slice(0, 3).join(' | '));
 record('no uncaught page errors', pageErrors.length === 0, pageErrors.slice(0, 3).join(' | '));
