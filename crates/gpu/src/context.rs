@@ -142,7 +142,7 @@ impl GpuContext {
 
     fn byte_size(&self, len: usize) -> Result<u64> {
         let bytes = (len.max(1) * 4) as u64;
-        let max = (self.0.limits.max_storage_buffer_binding_size as u64).min(self.0.limits.max_buffer_size);
+        let max = self.0.limits.max_storage_buffer_binding_size.min(self.0.limits.max_buffer_size);
         if bytes > max {
             return Err(GpuError::OutOfMemory(format!(
                 "a buffer of {bytes} bytes exceeds this GPU's limit of {max} bytes per buffer"

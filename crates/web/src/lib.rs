@@ -60,6 +60,9 @@ pub struct Session {
     backend: String,
 }
 
+// The trainer stays borrowed across its own readback on purpose: a second call
+// that overlaps it gets "the session is busy" instead of racing it.
+#[allow(clippy::await_holding_refcell_ref)]
 #[wasm_bindgen]
 impl Session {
     /// Resolves to a Session for `settings` (a plain object, camelCase) on

@@ -81,21 +81,21 @@ impl Tensor {
     pub fn add_scalar(&self, s: f32) -> Result<Tensor> { self.unary(UnaryOp::AddScalar(s)) }
     pub fn square(&self) -> Result<Tensor> { self.mul(self) }
 
-    /// Broadcast views of both operands to their common shape.
-    fn broadcast_pair(&self, other: &Tensor, op: &'static str) -> Result<(crate::Layout, crate::Layout)> {
-        let shape = broadcast_shape(op, self.shape(), other.shape())?;
-        Ok((self.layout().broadcast_to(&shape)?, other.layout().broadcast_to(&shape)?))
+    /// `f` / `kernel` over both operands broadcast to their common shape.
+    fn broadcast_zip(&self, other: &Tensor, name: &'static str, f: fn(f32, f32) -> f32, kernel: BinaryKernel, op: Option<Op>) -> Result<Tensor> {
+        common_device(name, &[self, other])?;
+        let shape = broadcast_shape(name, self.shape(), other.shape())?;
+        let (la, lb) = (self.layout().broadcast_to(&shape)?, other.layout().broadcast_to(&shape)?);
+        let storage = match (self.data(), other.data()) {
+            (Data::Cpu(a), Data::Cpu(b)) => Storage::Cpu(cpu::zip(a, &la, b, &lb, f)),
+            (Data::Gpu(ctx, a), Data::Gpu(_, b)) => Storage::Gpu(ctx.binary(kernel, a, gpu_view(&la), b, gpu_view(&lb))?),
+            _ => unreachable!("devices checked above"),
+        };
+        Ok(Tensor::from_storage(storage, &shape, op))
     }
 
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
-        common_device("binary op", &[self, other])?;
-        let (la, lb) = self.broadcast_pair(other, "binary op")?;
-        let storage = match (self.data(), other.data()) {
-            (Data::Cpu(a), Data::Cpu(b)) => Storage::Cpu(cpu::zip(a, &la, b, &lb, cpu::binary_fn(op))),
-            (Data::Gpu(ctx, a), Data::Gpu(_, b)) => Storage::Gpu(ctx.binary(binary_kernel(op), a, gpu_view(&la), b, gpu_view(&lb))?),
-            _ => unreachable!("devices checked above"),
-        };
-        Ok(Tensor::from_storage(storage, &la.shape, Some(Op::Binary(self.clone(), other.clone(), op))))
+        self.broadcast_zip(other, "binary op", cpu::binary_fn(op), binary_kernel(op), Some(Op::Binary(self.clone(), other.clone(), op)))
     }
 
     pub fn add(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Add) }
@@ -107,14 +107,7 @@ impl Tensor {
 
     /// A 0/1 mask; comparisons carry no gradient.
     pub fn cmp(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
-        common_device("comparison", &[self, other])?;
-        let (la, lb) = self.broadcast_pair(other, "comparison")?;
-        let storage = match (self.data(), other.data()) {
-            (Data::Cpu(a), Data::Cpu(b)) => Storage::Cpu(cpu::zip(a, &la, b, &lb, cpu::cmp_fn(op))),
-            (Data::Gpu(ctx, a), Data::Gpu(_, b)) => Storage::Gpu(ctx.binary(cmp_kernel(op), a, gpu_view(&la), b, gpu_view(&lb))?),
-            _ => unreachable!("devices checked above"),
-        };
-        Ok(Tensor::from_storage(storage, &la.shape, None))
+        self.broadcast_zip(other, "comparison", cpu::cmp_fn(op), cmp_kernel(op), None)
     }
 
     pub fn eq(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Eq) }
