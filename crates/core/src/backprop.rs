@@ -37,6 +37,10 @@ impl GradStore {
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
         self.0.get(&t.id())
     }
+    /// Replaces the gradient of `t` (clipping, noise).
+    pub fn insert(&mut self, t: &Tensor, g: Tensor) {
+        self.0.insert(t.id(), g);
+    }
     pub fn remove(&mut self, t: &Tensor) -> Option<Tensor> {
         self.0.remove(&t.id())
     }

@@ -3,12 +3,17 @@
 
 pub mod activation;
 pub mod datasets;
+pub mod gradients;
 pub mod init;
+pub mod layers;
 pub mod linear;
 pub mod loss;
 pub mod mlp;
 pub mod optim;
 pub mod param;
+pub mod pruning;
+pub mod sampling;
+pub mod schedule;
 pub mod trainer;
 
 pub use activation::Activation;
@@ -25,4 +30,6 @@ pub trait Module {
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
     /// Parameters with PyTorch `state_dict` names, in a stable order.
     fn parameters(&self) -> Vec<(String, Param)>;
+    /// Training or evaluation mode (BatchNorm statistics, dropout).
+    fn set_training(&self, _training: bool) {}
 }

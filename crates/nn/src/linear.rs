@@ -15,7 +15,15 @@ impl Linear {
     /// Weights drawn with `init` from Philox stream `stream`; bias zero.
     pub fn new(inputs: usize, outputs: usize, bias: bool, init: Init, seed: u64, stream: u32, device: &Device) -> Result<Linear> {
         let weight = Param::new(init::weight(init, &[outputs, inputs], inputs, outputs, seed, stream, device)?);
-        let bias = if bias { Some(Param::new(Tensor::zeros(&[outputs], device)?)) } else { None };
+        // PyTorch draws the bias like the weight; the other schemes start it at zero.
+        let bias = match (bias, init) {
+            (false, _) => None,
+            (true, Init::TorchDefault) => {
+                let b = 1.0 / (inputs.max(1) as f32).sqrt();
+                Some(Param::new(Tensor::rand_uniform(&[outputs], -b, b, seed, stream.wrapping_add(1 << 30), device)?))
+            }
+            (true, _) => Some(Param::new(Tensor::zeros(&[outputs], device)?)),
+        };
         Ok(Linear { weight, bias })
     }
 }

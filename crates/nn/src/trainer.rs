@@ -110,12 +110,12 @@ impl TrainerConfig {
         let batch_size = whole(self.batch_size, "batchSize", "the batch size", 1..=1024)?;
         let lr = lr as f32;
         let optimizer = match self.optimizer.as_str() {
-            "adam" => OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-7 },
+            "adam" => OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 },
             "sgd" => {
                 if !(0.0..1.0).contains(&self.momentum) {
                     return Err(invalid("momentum", format!("momentum must be in [0, 1) (got {})", self.momentum)));
                 }
-                OptimizerConfig::Sgd { lr, momentum: self.momentum as f32 }
+                OptimizerConfig::Sgd { lr, momentum: self.momentum as f32, nesterov: false, weight_decay: 0.0 }
             }
             other => return Err(invalid("optimizer", format!("unknown optimizer \"{other}\" (expected adam or sgd)"))),
         };

@@ -1,0 +1,109 @@
+//! BatchNorm1d ([N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]), as
+//! torch.nn defines them: batch statistics (biased variance) in training, with
+//! running_mean/running_var updated by `momentum` (running_var from the unbiased
+//! variance); running statistics in evaluation; optional affine weight and bias.
+
+use std::cell::{Cell, RefCell};
+
+use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+
+use crate::{Module, Param};
+
+pub struct BatchNorm {
+    pub num_features: usize,
+    pub eps: f32,
+    pub momentum: f32,
+    pub weight: Option<Param>,
+    pub bias: Option<Param>,
+    pub running_mean: RefCell<Tensor>,
+    pub running_var: RefCell<Tensor>,
+    pub num_batches_tracked: Cell<u64>,
+    training: Cell<bool>,
+}
+
+impl BatchNorm {
+    pub fn new(num_features: usize, affine: bool, device: &Device) -> Result<BatchNorm> {
+        let (weight, bias) = if affine {
+            (Some(Param::new(Tensor::ones(&[num_features], device)?)), Some(Param::new(Tensor::zeros(&[num_features], device)?)))
+        } else {
+            (None, None)
+        };
+        Ok(BatchNorm {
+            num_features,
+            eps: 1e-5,
+            momentum: 0.1,
+            weight,
+            bias,
+            running_mean: RefCell::new(Tensor::zeros(&[num_features], device)?),
+            running_var: RefCell::new(Tensor::ones(&[num_features], device)?),
+            num_batches_tracked: Cell::new(0),
+            training: Cell::new(true),
+        })
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.training.get()
+    }
+
+    /// Shape that broadcasts a per-channel vector against `x` (channels on axis 1).
+    fn channel_shape(&self, x: &Tensor) -> Vec<usize> {
+        (0..x.rank()).map(|i| if i == 1 { self.num_features } else { 1 }).collect()
+    }
+
+    /// The buffers as named in a PyTorch state_dict.
+    pub fn buffers(&self) -> Vec<(String, Tensor)> {
+        let device = self.running_mean.borrow().device();
+        vec![
+            ("running_mean".into(), self.running_mean.borrow().clone()),
+            ("running_var".into(), self.running_var.borrow().clone()),
+            ("num_batches_tracked".into(), Tensor::scalar(self.num_batches_tracked.get() as f32, &device).expect("scalar")),
+        ]
+    }
+}
+
+impl Module for BatchNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.rank() < 2 || x.shape()[1] != self.num_features {
+            return Err(Error::ShapeMismatch { op: "BatchNorm", lhs: x.shape().to_vec(), rhs: vec![usize::MAX, self.num_features] });
+        }
+        let cs = self.channel_shape(x);
+        let axes: Vec<isize> = (0..x.rank() as isize).filter(|&a| a != 1).collect();
+        let (mean, var) = if self.training.get() {
+            let count = x.numel() / self.num_features;
+            if count < 2 {
+                return Err(Error::InvalidArgument { op: "BatchNorm", reason: "training needs more than one value per channel".into() });
+            }
+            let mean = x.mean(&axes, true)?;
+            let var = x.sub(&mean)?.square()?.mean(&axes, true)?;
+            {
+                let _g = no_grad();
+                let m = self.momentum;
+                let unbiased = var.mul_scalar(count as f32 / (count - 1) as f32)?.reshape(&[self.num_features])?;
+                let rm = self.running_mean.borrow().mul_scalar(1.0 - m)?.add(&mean.reshape(&[self.num_features])?.mul_scalar(m)?)?;
+                let rv = self.running_var.borrow().mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
+                *self.running_mean.borrow_mut() = rm.detach();
+                *self.running_var.borrow_mut() = rv.detach();
+                self.num_batches_tracked.set(self.num_batches_tracked.get() + 1);
+            }
+            (mean, var)
+        } else {
+            (self.running_mean.borrow().reshape(&cs)?, self.running_var.borrow().reshape(&cs)?)
+        };
+        let mut y = x.sub(&mean)?.div(&var.add_scalar(self.eps)?.sqrt()?)?;
+        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
+            y = y.mul(&w.get().reshape(&cs)?)?.add(&b.get().reshape(&cs)?)?;
+        }
+        Ok(y)
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut out = Vec::new();
+        out.extend(self.weight.iter().map(|w| ("weight".to_string(), w.clone())));
+        out.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
+        out
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.set(training);
+    }
+}

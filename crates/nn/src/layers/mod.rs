@@ -1,0 +1,31 @@
+//! One file per layer, each with PyTorch's parameter names, layouts and
+//! default initialisation, so weights move to and from PyTorch unchanged.
+
+pub mod attention;
+pub mod batchnorm;
+pub mod conv;
+pub mod dropout;
+pub mod embedding;
+pub mod layernorm;
+pub mod pool;
+pub mod positional;
+pub mod recurrent;
+pub mod transformer;
+
+pub use attention::MultiheadAttention;
+pub use batchnorm::BatchNorm;
+pub use conv::{Conv1d, Conv2d, Padding};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use layernorm::LayerNorm;
+pub use pool::{GlobalAvgPool2d, Pool, PoolKind};
+pub use positional::{LearnedPositionalEncoding, SinusoidalPositionalEncoding};
+pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
+pub use transformer::TransformerEncoderLayer;
+
+use crate::Param;
+
+/// Prefixes the parameter names of a child module (`self_attn.` + `in_proj_weight`).
+pub(crate) fn prefixed(prefix: &str, params: Vec<(String, Param)>) -> Vec<(String, Param)> {
+    params.into_iter().map(|(n, p)| (format!("{prefix}.{n}"), p)).collect()
+}

@@ -1,0 +1,181 @@
+//! RNN (tanh or ReLU), GRU and LSTM as torch.nn defines them: multi-layer,
+//! optionally bidirectional and batch-first, PyTorch's gate order (GRU: r, z, n;
+//! LSTM: i, f, g, o), parameter names (`weight_ih_l0`, `bias_hh_l1_reverse`, ...)
+//! and init U(-1/sqrt(hidden), 1/sqrt(hidden)). Unrolled over time from primitives.
+
+use nnlab_core::{Device, Error, Result, Tensor};
+
+use crate::{Module, Param};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecurrentKind {
+    RnnTanh,
+    RnnRelu,
+    Gru,
+    Lstm,
+}
+
+impl RecurrentKind {
+    fn gates(self) -> usize {
+        match self {
+            RecurrentKind::RnnTanh | RecurrentKind::RnnRelu => 1,
+            RecurrentKind::Gru => 3,
+            RecurrentKind::Lstm => 4,
+        }
+    }
+}
+
+/// Weights of one layer in one direction.
+struct Cell {
+    w_ih: Param,
+    w_hh: Param,
+    b_ih: Param,
+    b_hh: Param,
+}
+
+pub struct Recurrent {
+    pub kind: RecurrentKind,
+    pub input_size: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    pub batch_first: bool,
+    /// cells[layer * directions + direction]
+    cells: Vec<Cell>,
+}
+
+/// All hidden states of the last layer, and the final state of every layer and
+/// direction ([layers * directions, N, hidden]); `c_n` for LSTMs.
+pub struct RecurrentOutput {
+    pub output: Tensor,
+    pub h_n: Tensor,
+    pub c_n: Option<Tensor>,
+}
+
+impl Recurrent {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(kind: RecurrentKind, input_size: usize, hidden: usize, layers: usize, bidirectional: bool, batch_first: bool, seed: u64, stream: u32, device: &Device) -> Result<Recurrent> {
+        if input_size == 0 || hidden == 0 || layers == 0 {
+            return Err(Error::InvalidArgument { op: "recurrent layer", reason: "input size, hidden size and layers must be >= 1".into() });
+        }
+        let dirs = if bidirectional { 2 } else { 1 };
+        let g = kind.gates() * hidden;
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let mut draw = 0u32;
+        let mut uniform = |shape: &[usize]| -> Result<Param> {
+            draw += 1;
+            Ok(Param::new(Tensor::rand_uniform(shape, -bound, bound, seed, stream.wrapping_mul(64).wrapping_add(draw), device)?))
+        };
+        let mut cells = Vec::with_capacity(layers * dirs);
+        for layer in 0..layers {
+            let inputs = if layer == 0 { input_size } else { hidden * dirs };
+            for _ in 0..dirs {
+                cells.push(Cell { w_ih: uniform(&[g, inputs])?, w_hh: uniform(&[g, hidden])?, b_ih: uniform(&[g])?, b_hh: uniform(&[g])? });
+            }
+        }
+        Ok(Recurrent { kind, input_size, hidden, layers, bidirectional, batch_first, cells })
+    }
+
+    fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+
+    /// One time step: new (h, c) from the input projection `gx` ([N, G*H]).
+    fn step(&self, cell: &Cell, gx: &Tensor, h: &Tensor, c: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
+        let hs = self.hidden;
+        let gh = h.matmul(&cell.w_hh.get().t()?)?.add(&cell.b_hh.get())?;
+        let chunk = |t: &Tensor, k: usize| t.narrow(1, k * hs, hs);
+        match self.kind {
+            RecurrentKind::RnnTanh => Ok((gx.add(&gh)?.tanh()?, None)),
+            RecurrentKind::RnnRelu => Ok((gx.add(&gh)?.relu()?, None)),
+            RecurrentKind::Gru => {
+                let r = chunk(gx, 0)?.add(&chunk(&gh, 0)?)?.sigmoid()?;
+                let z = chunk(gx, 1)?.add(&chunk(&gh, 1)?)?.sigmoid()?;
+                let n = chunk(gx, 2)?.add(&r.mul(&chunk(&gh, 2)?)?)?.tanh()?;
+                // h' = (1 - z) * n + z * h = n + z * (h - n)
+                Ok((n.add(&z.mul(&h.sub(&n)?)?)?, None))
+            }
+            RecurrentKind::Lstm => {
+                let gates = gx.add(&gh)?;
+                let i = chunk(&gates, 0)?.sigmoid()?;
+                let f = chunk(&gates, 1)?.sigmoid()?;
+                let g = chunk(&gates, 2)?.tanh()?;
+                let o = chunk(&gates, 3)?.sigmoid()?;
+                let c = f.mul(c.expect("an LSTM carries a cell state"))?.add(&i.mul(&g)?)?;
+                Ok((o.mul(&c.tanh()?)?, Some(c)))
+            }
+        }
+    }
+
+    /// Runs the whole stack from zero initial states. `x` is [N, T, in]
+    /// (batch-first) or [T, N, in].
+    pub fn run(&self, x: &Tensor) -> Result<RecurrentOutput> {
+        if x.rank() != 3 || x.shape()[2] != self.input_size {
+            let expect = if self.batch_first { "[N, T, features]" } else { "[T, N, features]" };
+            return Err(Error::InvalidArgument { op: "recurrent layer", reason: format!("expected {expect} with {} features, got {:?}", self.input_size, x.shape()) });
+        }
+        let time_axis = if self.batch_first { 1 } else { 0 };
+        let (steps, batch) = (x.shape()[time_axis], x.shape()[1 - time_axis]);
+        if steps == 0 {
+            return Err(Error::InvalidArgument { op: "recurrent layer", reason: "the sequence is empty".into() });
+        }
+        let device = x.device();
+        // Time-major list of [N, features] inputs for the current layer.
+        let mut inputs: Vec<Tensor> = (0..steps).map(|t| x.narrow(time_axis, t, 1)?.reshape(&[batch, self.input_size])).collect::<Result<_>>()?;
+        let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
+        for layer in 0..self.layers {
+            let mut per_direction = Vec::new();
+            for dir in 0..self.directions() {
+                let cell = &self.cells[layer * self.directions() + dir];
+                let mut h = Tensor::zeros(&[batch, self.hidden], &device)?;
+                let mut c = (self.kind == RecurrentKind::Lstm).then(|| Tensor::zeros(&[batch, self.hidden], &device)).transpose()?;
+                let mut outs = vec![None; steps];
+                let order: Vec<usize> = if dir == 0 { (0..steps).collect() } else { (0..steps).rev().collect() };
+                for t in order {
+                    let gx = inputs[t].matmul(&cell.w_ih.get().t()?)?.add(&cell.b_ih.get())?;
+                    let (nh, nc) = self.step(cell, &gx, &h, c.as_ref())?;
+                    outs[t] = Some(nh.clone());
+                    h = nh;
+                    c = nc;
+                }
+                h_n.push(h);
+                c_n.extend(c);
+                per_direction.push(outs.into_iter().map(|o| o.expect("every step ran")).collect::<Vec<_>>());
+            }
+            inputs = (0..steps)
+                .map(|t| if per_direction.len() == 1 { Ok(per_direction[0][t].clone()) } else { Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1) })
+                .collect::<Result<_>>()?;
+        }
+        let width = self.hidden * self.directions();
+        let stacked: Vec<Tensor> = inputs.iter().map(|h| h.reshape(&[1, batch, width])).collect::<Result<_>>()?;
+        let output = Tensor::concat(&stacked, 0)?;
+        let output = if self.batch_first { output.transpose(0, 1)?.contiguous()? } else { output };
+        let stack = |states: &[Tensor]| -> Result<Tensor> {
+            let s: Vec<Tensor> = states.iter().map(|t| t.reshape(&[1, batch, self.hidden])).collect::<Result<_>>()?;
+            Tensor::concat(&s, 0)
+        };
+        let c_n = if c_n.is_empty() { None } else { Some(stack(&c_n)?) };
+        Ok(RecurrentOutput { output, h_n: stack(&h_n)?, c_n })
+    }
+}
+
+impl Module for Recurrent {
+    /// All hidden states of the last layer ([N, T, D*H] batch-first).
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.run(x)?.output)
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut out = Vec::new();
+        for layer in 0..self.layers {
+            for dir in 0..self.directions() {
+                let cell = &self.cells[layer * self.directions() + dir];
+                let sfx = if dir == 1 { "_reverse" } else { "" };
+                for (name, p) in [("weight_ih", &cell.w_ih), ("weight_hh", &cell.w_hh), ("bias_ih", &cell.b_ih), ("bias_hh", &cell.b_hh)] {
+                    out.push((format!("{name}_l{layer}{sfx}"), p.clone()));
+                }
+            }
+        }
+        out
+    }
+}

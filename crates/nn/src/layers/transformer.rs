@@ -1,0 +1,79 @@
+//! torch.nn.TransformerEncoderLayer (batch-first): self-attention and a
+//! two-layer feed-forward block, each with a residual connection and layer
+//! norm, either after the residual (post-norm, PyTorch's default) or before the
+//! block (pre-norm, `norm_first`).
+
+use nnlab_core::{Device, Result, Tensor};
+
+use crate::init::Init;
+use crate::layers::{prefixed, Dropout, LayerNorm, MultiheadAttention};
+use crate::{Activation, Linear, Module, Param};
+
+pub struct TransformerEncoderLayer {
+    pub self_attn: MultiheadAttention,
+    pub linear1: Linear,
+    pub linear2: Linear,
+    pub norm1: LayerNorm,
+    pub norm2: LayerNorm,
+    pub activation: Activation,
+    pub norm_first: bool,
+    dropouts: [Dropout; 3],
+}
+
+impl TransformerEncoderLayer {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(d_model: usize, heads: usize, ff: usize, dropout: f32, activation: Activation, norm_first: bool, seed: u64, stream: u32, device: &Device) -> Result<Self> {
+        let s = stream.wrapping_mul(16);
+        Ok(TransformerEncoderLayer {
+            self_attn: MultiheadAttention::new(d_model, heads, seed, s, device)?,
+            linear1: Linear::new(d_model, ff, true, Init::TorchDefault, seed, s + 2, device)?,
+            linear2: Linear::new(ff, d_model, true, Init::TorchDefault, seed, s + 3, device)?,
+            norm1: LayerNorm::new(d_model, device)?,
+            norm2: LayerNorm::new(d_model, device)?,
+            activation,
+            norm_first,
+            dropouts: [Dropout::new(dropout, seed ^ (s as u64 + 5))?, Dropout::new(dropout, seed ^ (s as u64 + 6))?, Dropout::new(dropout, seed ^ (s as u64 + 7))?],
+        })
+    }
+
+    fn attention_block(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<Tensor> {
+        self.dropouts[0].forward(&self.self_attn.attend(x, x, x, key_padding_mask, attn_mask)?.output)
+    }
+
+    fn feed_forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.dropouts[1].forward(&self.activation.apply(&self.linear1.forward(x)?)?)?;
+        self.dropouts[2].forward(&self.linear2.forward(&h)?)
+    }
+
+    /// `x` [N, T, d_model] with optional masks (1 = masked), as in MultiheadAttention.
+    pub fn forward_masked(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<Tensor> {
+        if self.norm_first {
+            let x = x.add(&self.attention_block(&self.norm1.forward(x)?, key_padding_mask, attn_mask)?)?;
+            x.add(&self.feed_forward(&self.norm2.forward(&x)?)?)
+        } else {
+            let x = self.norm1.forward(&x.add(&self.attention_block(x, key_padding_mask, attn_mask)?)?)?;
+            self.norm2.forward(&x.add(&self.feed_forward(&x)?)?)
+        }
+    }
+}
+
+impl Module for TransformerEncoderLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_masked(x, None, None)
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut out = prefixed("self_attn", self.self_attn.parameters());
+        out.extend(prefixed("linear1", self.linear1.parameters()));
+        out.extend(prefixed("linear2", self.linear2.parameters()));
+        out.extend(prefixed("norm1", self.norm1.parameters()));
+        out.extend(prefixed("norm2", self.norm2.parameters()));
+        out
+    }
+
+    fn set_training(&self, training: bool) {
+        for d in &self.dropouts {
+            d.set_training(training);
+        }
+    }
+}
