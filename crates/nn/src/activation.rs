@@ -1,4 +1,5 @@
-//! Elementwise activations selectable by name in a model spec.
+//! Elementwise activations selectable by name in a model spec, each a short
+//! composition of core primitives.
 
 use nnlab_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -6,22 +7,40 @@ use serde::{Deserialize, Serialize};
 use crate::init::Init;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     Relu,
+    Relu6,
+    /// Slope 0.01 for negative inputs, as torch.nn.LeakyReLU's default;
+    /// `leaky_relu` takes another slope.
+    LeakyRelu,
+    Gelu,
+    GeluTanh,
+    Silu,
     Tanh,
     Sigmoid,
-    Gelu,
+    /// Softmax over the last axis.
+    Softmax,
     Linear,
+}
+
+/// max(x, slope x) for slope in [0, 1): x where x > 0, slope x elsewhere.
+pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
+    x.maximum(&x.mul_scalar(slope)?)
 }
 
 impl Activation {
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
         match self {
             Activation::Relu => x.relu(),
+            Activation::Relu6 => x.relu()?.minimum(&Tensor::scalar(6.0, &x.device())?),
+            Activation::LeakyRelu => leaky_relu(x, 0.01),
+            Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
+            Activation::Silu => x.mul(&x.sigmoid()?),
             Activation::Tanh => x.tanh(),
             Activation::Sigmoid => x.sigmoid(),
-            Activation::Gelu => x.gelu(),
+            Activation::Softmax => x.softmax(-1),
             Activation::Linear => Ok(x.clone()),
         }
     }
@@ -29,7 +48,7 @@ impl Activation {
     /// The initialisation that keeps activations well scaled through this nonlinearity.
     pub fn preferred_init(self) -> Init {
         match self {
-            Activation::Relu | Activation::Gelu => Init::HeNormal,
+            Activation::Relu | Activation::Relu6 | Activation::LeakyRelu | Activation::Gelu | Activation::GeluTanh | Activation::Silu => Init::HeNormal,
             _ => Init::GlorotUniform,
         }
     }

@@ -15,6 +15,7 @@ pub mod pruning;
 pub mod sampling;
 pub mod schedule;
 pub mod trainer;
+pub mod weights;
 
 pub use activation::Activation;
 pub use linear::Linear;

@@ -19,8 +19,9 @@ pub enum Schedule {
     WarmupCosine { warmup: u32, start_factor: f32, t_max: u32, eta_min: f32 },
 }
 
+/// PyTorch's closed form, which keeps oscillating past t_max.
 fn cosine(base: f32, t: u32, t_max: u32, eta_min: f32) -> f32 {
-    let t = t.min(t_max) as f32;
+    let t = t as f32;
     eta_min + (base - eta_min) * (1.0 + (std::f32::consts::PI * t / t_max.max(1) as f32).cos()) / 2.0
 }
 

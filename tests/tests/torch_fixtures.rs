@@ -1,0 +1,316 @@
+//! Every layer, loss and optimizer against PyTorch 2.15 reference fixtures
+//! (tests/fixtures/torch, written by tests/fixtures/generate_torch.py).
+//!
+//! Both sides compute in f32; they differ only in summation order and in
+//! transcendental implementations. Forward outputs must agree within
+//! 1e-5 absolute + 1e-4 relative, gradients (which accumulate over whole
+//! batches and sequences) within 1e-4 absolute + 1e-3 relative.
+
+use std::collections::HashMap;
+
+use nnlab_core::{Device, GradStore, Result, Tensor};
+use nnlab_nn::layers::*;
+use nnlab_nn::weights::{read_safetensors, StoredTensor};
+use nnlab_nn::{activation, gradients, loss, Activation, Linear, Module, Optimizer, OptimizerConfig, Param};
+use nnlab_tests::mismatch;
+use serde_json::Value;
+
+const FORWARD: (f32, f32) = (1e-5, 1e-4);
+const GRADIENT: (f32, f32) = (1e-4, 1e-3);
+
+struct Fixture {
+    name: String,
+    config: Value,
+    tensors: HashMap<String, StoredTensor>,
+}
+
+impl Fixture {
+    fn load(name: &str) -> Fixture {
+        let path = format!("{}/fixtures/torch/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (tensors, meta) = read_safetensors(&bytes).unwrap();
+        let config = serde_json::from_str(&meta["config"]).unwrap();
+        Fixture { name: name.into(), config, tensors }
+    }
+
+    fn tensor(&self, key: &str) -> Tensor {
+        self.tensors.get(key).unwrap_or_else(|| panic!("{}: no tensor {key}", self.name)).to_tensor(&Device::Cpu).unwrap()
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        self.config[key].as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    }
+
+    fn arg(&self, key: &str) -> &Value {
+        &self.config["args"][key]
+    }
+
+    fn usize(&self, key: &str) -> usize {
+        self.arg(key).as_u64().unwrap_or_else(|| panic!("{}: args.{key}", self.name)) as usize
+    }
+
+    /// A 2-element spatial argument given as a number or a list.
+    fn pair(&self, key: &str, default: usize) -> [usize; 2] {
+        match self.arg(key) {
+            Value::Number(n) => [n.as_u64().unwrap() as usize; 2],
+            Value::Array(a) => [a[0].as_u64().unwrap() as usize, a[1].as_u64().unwrap() as usize],
+            _ => [default; 2],
+        }
+    }
+
+    fn expect(&self, what: &str, got: &Tensor, tol: (f32, f32)) {
+        let want = &self.tensors.get(what).unwrap_or_else(|| panic!("{}: no tensor {what}", self.name));
+        assert_eq!(got.shape(), want.shape.as_slice(), "{}: shape of {what}", self.name);
+        let got = pollster::block_on(got.to_vec()).unwrap();
+        if let Some((i, a, b)) = mismatch(&got, &want.values, tol.0, tol.1) {
+            panic!("{}: {what}[{i}] = {a}, PyTorch {b}", self.name);
+        }
+    }
+
+    /// Loads the fixture's weights, runs `forward` on its inputs, and checks
+    /// outputs and the gradients of sum(output * r) for inputs and parameters.
+    fn check(&self, params: Vec<(String, Param)>, forward: impl Fn(&[Tensor]) -> Result<Vec<Tensor>>) {
+        for (name, p) in &params {
+            p.set(self.tensor(&format!("param.{name}")));
+        }
+        let grads_listed = self.list("grads");
+        let inputs: Vec<Tensor> = self
+            .list("inputs")
+            .iter()
+            .map(|n| {
+                let t = self.tensor(n);
+                if grads_listed.contains(&format!("grad.{n}")) { t.requires_grad_() } else { t }
+            })
+            .collect();
+        let outputs = forward(&inputs).unwrap_or_else(|e| panic!("{}: forward failed: {e}", self.name));
+        let mut total = Tensor::scalar(0.0, &Device::Cpu).unwrap();
+        for (name, out) in self.list("outputs").iter().zip(&outputs) {
+            self.expect(name, out, FORWARD);
+            total = total.add(&out.mul(&self.tensor(&format!("r.{name}"))).unwrap().sum_all().unwrap()).unwrap();
+        }
+        let grads = total.backward().unwrap();
+        for (name, t) in self.list("inputs").iter().zip(&inputs) {
+            if grads_listed.contains(&format!("grad.{name}")) {
+                self.expect(&format!("grad.{name}"), grads.get(t).unwrap(), GRADIENT);
+            }
+        }
+        for (name, p) in &params {
+            self.expect(&format!("grad.param.{name}"), grads.get(&p.get()).unwrap_or_else(|| panic!("{}: no gradient for {name}", self.name)), GRADIENT);
+        }
+    }
+}
+
+fn single(f: impl Fn(&Tensor) -> Result<Tensor>) -> impl Fn(&[Tensor]) -> Result<Vec<Tensor>> {
+    move |x| Ok(vec![f(&x[0])?])
+}
+
+const CPU: Device = Device::Cpu;
+
+#[test]
+fn linear_and_convolutions() {
+    let fx = Fixture::load("linear");
+    let m = Linear::new(5, 3, true, nnlab_nn::init::Init::TorchDefault, 0, 0, &CPU).unwrap();
+    fx.check(m.parameters(), single(|x| m.forward(x)));
+
+    let fx = Fixture::load("conv1d");
+    let m = Conv1d::new(3, 4, 3, 2, 1, 1, 1, true, 0, 0, &CPU).unwrap();
+    fx.check(m.parameters(), single(|x| m.forward(x)));
+
+    for case in ["conv2d", "conv2d_same", "conv2d_depthwise"] {
+        let fx = Fixture::load(case);
+        let padding = if fx.arg("padding") == "same" { Padding::Same } else { Padding::Explicit(fx.pair("padding", 0)) };
+        let bias = fx.arg("bias").as_bool().unwrap_or(true);
+        let groups = fx.arg("groups").as_u64().unwrap_or(1) as usize;
+        let m = Conv2d::new(fx.usize("in_channels"), fx.usize("out_channels"), fx.pair("kernel_size", 1), fx.pair("stride", 1), padding, fx.pair("dilation", 1), groups, bias, 0, 0, &CPU).unwrap();
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+    }
+}
+
+#[test]
+fn pooling() {
+    for (case, kind) in [("maxpool2d", PoolKind::Max), ("avgpool2d", PoolKind::Avg)] {
+        let fx = Fixture::load(case);
+        let k = fx.pair("kernel_size", 1);
+        let m = Pool::new2d(kind, k, Some(fx.pair("stride", k[0])), fx.pair("padding", 0));
+        fx.check(vec![], single(|x| m.forward(x)));
+    }
+    for (case, kind) in [("maxpool1d", PoolKind::Max), ("avgpool1d", PoolKind::Avg)] {
+        let fx = Fixture::load(case);
+        let k = fx.usize("kernel_size");
+        let m = Pool::new1d(kind, k, fx.arg("stride").as_u64().map(|s| s as usize), 0);
+        fx.check(vec![], single(|x| m.forward(x)));
+    }
+    let fx = Fixture::load("global_avgpool2d");
+    fx.check(vec![], single(|x| GlobalAvgPool2d.forward(x)));
+}
+
+#[test]
+fn embedding() {
+    let fx = Fixture::load("embedding");
+    let m = Embedding::new(10, 4, 0, 0, &CPU).unwrap();
+    fx.check(m.parameters(), single(|x| m.forward(x)));
+}
+
+#[test]
+fn normalisation() {
+    for case in ["batchnorm1d_train", "batchnorm1d_eval", "batchnorm2d_train", "batchnorm2d_noaffine"] {
+        let fx = Fixture::load(case);
+        let m = BatchNorm::new(fx.usize("num_features"), fx.arg("affine").as_bool().unwrap_or(true), &CPU).unwrap();
+        *m.running_mean.borrow_mut() = fx.tensor("param.running_mean");
+        *m.running_var.borrow_mut() = fx.tensor("param.running_var");
+        m.set_training(fx.config["mode"] == "train");
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+        if fx.config["mode"] == "train" {
+            fx.expect("after.running_mean", &m.running_mean.borrow(), FORWARD);
+            fx.expect("after.running_var", &m.running_var.borrow(), FORWARD);
+            assert_eq!(m.num_batches_tracked.get(), 1, "{case}");
+        }
+    }
+    let fx = Fixture::load("layernorm");
+    let m = LayerNorm::new(6, &CPU).unwrap();
+    fx.check(m.parameters(), single(|x| m.forward(x)));
+}
+
+#[test]
+fn activations() {
+    let cases: [(&str, Box<dyn Fn(&Tensor) -> Result<Tensor>>); 8] = [
+        ("act_relu6", Box::new(|x| Activation::Relu6.apply(x))),
+        ("act_leaky_relu", Box::new(|x| activation::leaky_relu(x, 0.1))),
+        ("act_gelu", Box::new(|x| Activation::Gelu.apply(x))),
+        ("act_gelu_tanh", Box::new(|x| Activation::GeluTanh.apply(x))),
+        ("act_silu", Box::new(|x| Activation::Silu.apply(x))),
+        ("act_tanh", Box::new(|x| Activation::Tanh.apply(x))),
+        ("act_sigmoid", Box::new(|x| Activation::Sigmoid.apply(x))),
+        ("act_softmax", Box::new(|x| Activation::Softmax.apply(x))),
+    ];
+    for (case, f) in cases {
+        Fixture::load(case).check(vec![], single(f));
+    }
+}
+
+#[test]
+fn recurrent_layers() {
+    for case in ["rnn_tanh", "rnn_relu", "gru", "lstm", "lstm_bidirectional"] {
+        let fx = Fixture::load(case);
+        let kind = match (fx.config["module"].as_str().unwrap(), fx.arg("nonlinearity").as_str()) {
+            ("RNN", Some("relu")) => RecurrentKind::RnnRelu,
+            ("RNN", _) => RecurrentKind::RnnTanh,
+            ("GRU", _) => RecurrentKind::Gru,
+            _ => RecurrentKind::Lstm,
+        };
+        let m = Recurrent::new(kind, fx.usize("input_size"), fx.usize("hidden_size"), fx.usize("num_layers"), fx.arg("bidirectional").as_bool().unwrap(), fx.arg("batch_first").as_bool().unwrap(), 0, 0, &CPU).unwrap();
+        fx.check(m.parameters(), |x| {
+            let out = m.run(&x[0])?;
+            Ok([Some(out.output), Some(out.h_n), out.c_n].into_iter().flatten().collect())
+        });
+    }
+}
+
+#[test]
+fn attention_and_transformer() {
+    let fx = Fixture::load("mha");
+    let m = MultiheadAttention::new(8, 2, 0, 0, &CPU).unwrap();
+    fx.check(m.parameters(), |x| {
+        let out = m.attend(&x[0], &x[0], &x[0], None, None)?;
+        Ok(vec![out.output, out.weights])
+    });
+    let fx = Fixture::load("mha_masked");
+    fx.check(m.parameters(), |x| {
+        let out = m.attend(&x[0], &x[0], &x[0], Some(&x[1]), Some(&x[2]))?;
+        Ok(vec![out.output, out.weights])
+    });
+    let fx = Fixture::load("mha_cross");
+    fx.check(m.parameters(), |x| {
+        let out = m.attend(&x[0], &x[1], &x[1], None, None)?;
+        Ok(vec![out.output, out.weights])
+    });
+    for case in ["transformer_post", "transformer_pre"] {
+        let fx = Fixture::load(case);
+        let act = if fx.arg("activation") == "gelu" { Activation::Gelu } else { Activation::Relu };
+        let m = TransformerEncoderLayer::new(8, 2, 16, 0.0, act, fx.arg("norm_first").as_bool().unwrap(), 0, 0, &CPU).unwrap();
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+    }
+}
+
+#[test]
+fn losses() {
+    let plain: [(&str, fn(&[Tensor]) -> Result<Tensor>); 5] = [
+        ("loss_cross_entropy", |x| loss::cross_entropy(&x[0], &x[1], 0.1)),
+        ("loss_cross_entropy_plain", |x| loss::cross_entropy(&x[0], &x[1], 0.0)),
+        ("loss_bce_logits", |x| loss::bce_with_logits(&x[0], &x[1])),
+        ("loss_mse", |x| loss::mse(&x[0], &x[1])),
+        ("loss_huber", |x| loss::huber(&x[0], &x[1], 1.0)),
+    ];
+    for (case, f) in plain {
+        Fixture::load(case).check(vec![], move |x| Ok(vec![f(x)?]));
+    }
+    Fixture::load("loss_gaussian_nll").check(vec![], |x| Ok(vec![loss::gaussian_nll(&x[0], &x[1], &x[2], 1e-6)?]));
+    let fx = Fixture::load("loss_bar_distribution");
+    let borders = pollster::block_on(fx.tensor("borders").to_vec()).unwrap();
+    let buckets = loss::buckets(&borders, &pollster::block_on(fx.tensor("target").to_vec()).unwrap());
+    assert_eq!(buckets, fx.tensors["aux.bucket"].values);
+    fx.check(vec![], |x| Ok(vec![pollster::block_on(loss::bar_distribution_nll(&x[0], &x[1], &borders))?]));
+    Fixture::load("loss_bias").check(vec![], |x| Ok(vec![loss::bias_loss(&x[0], &x[1], &x[2], 0.3, 0.3)?]));
+}
+
+/// A GradStore holding exactly `g` for `p` (the gradient of sum(p * g)).
+fn grads_of(p: &Param, g: &Tensor) -> GradStore {
+    p.get().mul(g).unwrap().sum_all().unwrap().backward().unwrap()
+}
+
+#[test]
+fn optimizers_follow_torch_for_three_steps() {
+    let f32_of = |v: &Value| v.as_f64().unwrap() as f32;
+    for case in ["optim_sgd_momentum", "optim_sgd_nesterov", "optim_adam", "optim_adamw", "optim_rmsprop", "optim_rmsprop_momentum"] {
+        let fx = Fixture::load(case);
+        let h = &fx.config["hyper"];
+        let (lr, wd) = (f32_of(&h["lr"]), f32_of(&h["weight_decay"]));
+        let config = match fx.config["optimizer"].as_str().unwrap() {
+            "SGD" => OptimizerConfig::Sgd { lr, momentum: f32_of(&h["momentum"]), nesterov: h["nesterov"].as_bool().unwrap(), weight_decay: wd },
+            "Adam" => OptimizerConfig::Adam { lr, beta1: f32_of(&h["betas"][0]), beta2: f32_of(&h["betas"][1]), eps: f32_of(&h["eps"]), weight_decay: wd },
+            "AdamW" => OptimizerConfig::AdamW { lr, beta1: f32_of(&h["betas"][0]), beta2: f32_of(&h["betas"][1]), eps: f32_of(&h["eps"]), weight_decay: wd },
+            _ => OptimizerConfig::Rmsprop { lr, alpha: f32_of(&h["alpha"]), eps: f32_of(&h["eps"]), momentum: f32_of(&h["momentum"]), weight_decay: wd },
+        };
+        let p = Param::new(fx.tensor("p"));
+        let mut opt = Optimizer::new(config, vec![p.clone()]).unwrap();
+        for t in 1..=3 {
+            opt.step(&grads_of(&p, &fx.tensor(&format!("g{t}")))).unwrap();
+            fx.expect(&format!("after{t}"), &p.get(), FORWARD);
+        }
+    }
+}
+
+#[test]
+fn gradient_clipping_by_global_norm() {
+    let fx = Fixture::load("clip_grad_norm");
+    let names = ["a", "b", "c"];
+    let params: Vec<Param> = names.iter().map(|n| Param::new(Tensor::zeros(&fx.tensors[&format!("grad.{n}")].shape, &CPU).unwrap())).collect();
+    let mut total = Tensor::scalar(0.0, &CPU).unwrap();
+    for (n, p) in names.iter().zip(&params) {
+        total = total.add(&p.get().mul(&fx.tensor(&format!("grad.{n}"))).unwrap().sum_all().unwrap()).unwrap();
+    }
+    let mut grads = total.backward().unwrap();
+    let norm = gradients::clip_grad_norm(&params, &mut grads, 1.0).unwrap().unwrap();
+    fx.expect("total_norm", &norm, FORWARD);
+    for (n, p) in names.iter().zip(&params) {
+        fx.expect(&format!("clipped.{n}"), grads.get(&p.get()).unwrap(), FORWARD);
+    }
+}
+
+#[test]
+fn learning_rate_schedules() {
+    use nnlab_nn::schedule::Schedule;
+    let fx = Fixture::load("schedules");
+    let s = &fx.config["schedules"];
+    let cases = [
+        ("step_lr", Schedule::Step { step_size: 4, gamma: 0.5 }),
+        ("cosine", Schedule::Cosine { t_max: 10, eta_min: 0.001 }),
+        ("linear_then_cosine", Schedule::WarmupCosine { warmup: 4, start_factor: 0.1, t_max: 8, eta_min: 0.001 }),
+    ];
+    for (name, schedule) in cases {
+        for (t, want) in s[name]["lrs"].as_array().unwrap().iter().enumerate() {
+            let (got, want) = (schedule.lr(0.1, t as u32), want.as_f64().unwrap() as f32);
+            assert!((got - want).abs() < 1e-6, "{name} step {t}: {got} vs {want}");
+        }
+    }
+}
