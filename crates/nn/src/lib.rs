@@ -21,7 +21,7 @@ pub use activation::Activation;
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use optim::{Optimizer, OptimizerConfig};
-pub use param::Param;
+pub use param::{Buffer, Param};
 pub use trainer::{Metrics, Trainer, TrainerConfig};
 
 use nnlab_core::{Result, Tensor};
@@ -31,6 +31,10 @@ pub trait Module {
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
     /// Parameters with PyTorch `state_dict` names, in a stable order.
     fn parameters(&self) -> Vec<(String, Param)>;
+    /// State saved with the weights but not trained (`running_mean`, ...).
+    fn buffers(&self) -> Vec<(String, Buffer)> {
+        Vec::new()
+    }
     /// Training or evaluation mode (BatchNorm statistics, dropout).
     fn set_training(&self, _training: bool) {}
 }

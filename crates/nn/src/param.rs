@@ -20,3 +20,20 @@ impl Param {
         *self.0.borrow_mut() = t.detach().requires_grad_();
     }
 }
+
+/// A non-trainable state tensor saved with the weights (BatchNorm's running
+/// statistics), shared between the layer and whoever saves or loads it.
+#[derive(Clone, Debug)]
+pub struct Buffer(Rc<RefCell<Tensor>>);
+
+impl Buffer {
+    pub fn new(t: Tensor) -> Buffer {
+        Buffer(Rc::new(RefCell::new(t.detach())))
+    }
+    pub fn get(&self) -> Tensor {
+        self.0.borrow().clone()
+    }
+    pub fn set(&self, t: Tensor) {
+        *self.0.borrow_mut() = t.detach();
+    }
+}

@@ -3,11 +3,11 @@
 //! running_mean/running_var updated by `momentum` (running_var from the unbiased
 //! variance); running statistics in evaluation; optional affine weight and bias.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 
-use crate::{Module, Param};
+use crate::{Buffer, Module, Param};
 
 pub struct BatchNorm {
     pub num_features: usize,
@@ -15,9 +15,10 @@ pub struct BatchNorm {
     pub momentum: f32,
     pub weight: Option<Param>,
     pub bias: Option<Param>,
-    pub running_mean: RefCell<Tensor>,
-    pub running_var: RefCell<Tensor>,
-    pub num_batches_tracked: Cell<u64>,
+    pub running_mean: Buffer,
+    pub running_var: Buffer,
+    /// A scalar count, a tensor so that it saves and loads with the others.
+    pub num_batches_tracked: Buffer,
     training: Cell<bool>,
 }
 
@@ -34,9 +35,9 @@ impl BatchNorm {
             momentum: 0.1,
             weight,
             bias,
-            running_mean: RefCell::new(Tensor::zeros(&[num_features], device)?),
-            running_var: RefCell::new(Tensor::ones(&[num_features], device)?),
-            num_batches_tracked: Cell::new(0),
+            running_mean: Buffer::new(Tensor::zeros(&[num_features], device)?),
+            running_var: Buffer::new(Tensor::ones(&[num_features], device)?),
+            num_batches_tracked: Buffer::new(Tensor::scalar(0.0, device)?),
             training: Cell::new(true),
         })
     }
@@ -50,15 +51,6 @@ impl BatchNorm {
         (0..x.rank()).map(|i| if i == 1 { self.num_features } else { 1 }).collect()
     }
 
-    /// The buffers as named in a PyTorch state_dict.
-    pub fn buffers(&self) -> Vec<(String, Tensor)> {
-        let device = self.running_mean.borrow().device();
-        vec![
-            ("running_mean".into(), self.running_mean.borrow().clone()),
-            ("running_var".into(), self.running_var.borrow().clone()),
-            ("num_batches_tracked".into(), Tensor::scalar(self.num_batches_tracked.get() as f32, &device).expect("scalar")),
-        ]
-    }
 }
 
 impl Module for BatchNorm {
@@ -79,15 +71,15 @@ impl Module for BatchNorm {
                 let _g = no_grad();
                 let m = self.momentum;
                 let unbiased = var.mul_scalar(count as f32 / (count - 1) as f32)?.reshape(&[self.num_features])?;
-                let rm = self.running_mean.borrow().mul_scalar(1.0 - m)?.add(&mean.reshape(&[self.num_features])?.mul_scalar(m)?)?;
-                let rv = self.running_var.borrow().mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
-                *self.running_mean.borrow_mut() = rm.detach();
-                *self.running_var.borrow_mut() = rv.detach();
-                self.num_batches_tracked.set(self.num_batches_tracked.get() + 1);
+                let rm = self.running_mean.get().mul_scalar(1.0 - m)?.add(&mean.reshape(&[self.num_features])?.mul_scalar(m)?)?;
+                let rv = self.running_var.get().mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
+                self.running_mean.set(rm);
+                self.running_var.set(rv);
+                self.num_batches_tracked.set(self.num_batches_tracked.get().add_scalar(1.0)?);
             }
             (mean, var)
         } else {
-            (self.running_mean.borrow().reshape(&cs)?, self.running_var.borrow().reshape(&cs)?)
+            (self.running_mean.get().reshape(&cs)?, self.running_var.get().reshape(&cs)?)
         };
         let mut y = x.sub(&mean)?.div(&var.add_scalar(self.eps)?.sqrt()?)?;
         if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
@@ -101,6 +93,14 @@ impl Module for BatchNorm {
         out.extend(self.weight.iter().map(|w| ("weight".to_string(), w.clone())));
         out.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
         out
+    }
+
+    fn buffers(&self) -> Vec<(String, Buffer)> {
+        vec![
+            ("running_mean".into(), self.running_mean.clone()),
+            ("running_var".into(), self.running_var.clone()),
+            ("num_batches_tracked".into(), self.num_batches_tracked.clone()),
+        ]
     }
 
     fn set_training(&self, training: bool) {

@@ -1,26 +1,38 @@
 //! One file per layer, each with PyTorch's parameter names, layouts and
 //! default initialisation, so weights move to and from PyTorch unchanged.
 
+pub mod aaren;
 pub mod attention;
 pub mod batchnorm;
 pub mod conv;
+pub mod conv_bn;
 pub mod dropout;
 pub mod embedding;
+pub mod inverted_residual;
 pub mod layernorm;
 pub mod pool;
 pub mod positional;
 pub mod recurrent;
+pub mod residual;
+pub mod s4d;
+pub mod sequential;
 pub mod transformer;
 
+pub use aaren::{Aaren, AarenState};
 pub use attention::MultiheadAttention;
 pub use batchnorm::BatchNorm;
 pub use conv::{Conv1d, Conv2d, Padding};
+pub use conv_bn::ConvBn;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use inverted_residual::InvertedResidual;
 pub use layernorm::LayerNorm;
 pub use pool::{GlobalAvgPool2d, Pool, PoolKind};
 pub use positional::{LearnedPositionalEncoding, SinusoidalPositionalEncoding};
 pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
+pub use residual::Residual;
+pub use s4d::S4d;
+pub use sequential::Sequential;
 pub use transformer::TransformerEncoderLayer;
 
 use crate::Param;

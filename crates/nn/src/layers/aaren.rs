@@ -1,0 +1,100 @@
+//! Attention as an RNN (Aaren; Feng et al. 2024, "Attention as an RNN"):
+//! attention of a learned query over the prefix x_1..x_k, for every k. Trained
+//! in parallel with prefix sums; run token by token with constant memory
+//! (running max m, normaliser u, weighted value sum w).
+//!
+//! Parallel mode shifts all scores of a sequence by its largest score before
+//! exponentiating. Every prefix ratio is unchanged by the shift; it stays
+//! finite while scores within a sequence differ by less than about 80 (f32 exp
+//! range), which holds by a wide margin for normalised inputs.
+
+use nnlab_core::{Device, Error, Result, Tensor};
+
+use crate::init::Init;
+use crate::layers::prefixed;
+use crate::{Linear, Module, Param};
+
+pub struct Aaren {
+    pub dim: usize,
+    pub query: Param,
+    pub key: Linear,
+    pub value: Linear,
+    pub out: Linear,
+}
+
+/// Recurrent state for a batch: m [N, 1], u [N, 1], w [N, dim].
+pub struct AarenState {
+    pub m: Tensor,
+    pub u: Tensor,
+    pub w: Tensor,
+}
+
+impl Aaren {
+    pub fn new(dim: usize, seed: u64, stream: u32, device: &Device) -> Result<Aaren> {
+        if dim == 0 {
+            return Err(Error::InvalidArgument { op: "Aaren", reason: "dim must be >= 1".into() });
+        }
+        let s = stream.wrapping_mul(8);
+        Ok(Aaren {
+            dim,
+            query: Param::new(Tensor::randn(&[dim], 0.0, 1.0 / (dim as f32).sqrt(), seed, s, device)?),
+            key: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 1, device)?,
+            value: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 2, device)?,
+            out: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 3, device)?,
+        })
+    }
+
+    /// Scores q . k / sqrt(dim) for x [..., dim] -> [..., 1].
+    fn scores(&self, x: &Tensor) -> Result<Tensor> {
+        let q = self.query.get().reshape(&[self.dim, 1])?;
+        self.key.forward(x)?.matmul(&q)?.mul_scalar(1.0 / (self.dim as f32).sqrt())
+    }
+
+    fn check(&self, x: &Tensor, rank: usize) -> Result<()> {
+        if x.rank() != rank || x.shape()[rank - 1] != self.dim {
+            return Err(Error::InvalidArgument { op: "Aaren", reason: format!("expected rank {rank} with {} features, got {:?}", self.dim, x.shape()) });
+        }
+        Ok(())
+    }
+
+    /// Parallel mode over x [N, T, dim] -> [N, T, dim].
+    pub fn forward_parallel(&self, x: &Tensor) -> Result<Tensor> {
+        self.check(x, 3)?;
+        let s = self.scores(x)?; // [N, T, 1]
+        let shift = s.max(&[1], true)?.detach();
+        let e = s.sub(&shift)?.exp()?;
+        let u = e.cumsum(1)?;
+        let w = e.mul(&self.value.forward(x)?)?.cumsum(1)?;
+        self.out.forward(&w.div(&u)?)
+    }
+
+    pub fn initial_state(&self, batch: usize, device: &Device) -> Result<AarenState> {
+        Ok(AarenState { m: Tensor::full(f32::NEG_INFINITY, &[batch, 1], device)?, u: Tensor::zeros(&[batch, 1], device)?, w: Tensor::zeros(&[batch, self.dim], device)? })
+    }
+
+    /// Recurrent mode: one token x_t [N, dim] -> (output [N, dim], next state).
+    pub fn step(&self, x: &Tensor, state: &AarenState) -> Result<(Tensor, AarenState)> {
+        self.check(x, 2)?;
+        let s = self.scores(x)?; // [N, 1]
+        let m = state.m.maximum(&s)?;
+        let decay = state.m.sub(&m)?.exp()?;
+        let fresh = s.sub(&m)?.exp()?;
+        let u = state.u.mul(&decay)?.add(&fresh)?;
+        let w = state.w.mul(&decay)?.add(&fresh.mul(&self.value.forward(x)?)?)?;
+        Ok((self.out.forward(&w.div(&u)?)?, AarenState { m, u, w }))
+    }
+}
+
+impl Module for Aaren {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_parallel(x)
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut out = vec![("query".to_string(), self.query.clone())];
+        out.extend(prefixed("key", self.key.parameters()));
+        out.extend(prefixed("value", self.value.parameters()));
+        out.extend(prefixed("out", self.out.parameters()));
+        out
+    }
+}
