@@ -2,6 +2,7 @@
 //! trainer the site and the command line share.
 
 pub mod activation;
+pub mod data;
 pub mod datasets;
 pub mod gradients;
 pub mod init;
@@ -14,6 +15,7 @@ pub mod param;
 pub mod pruning;
 pub mod sampling;
 pub mod schedule;
+pub mod spec;
 pub mod trainer;
 pub mod weights;
 

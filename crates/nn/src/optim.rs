@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Param;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "name", rename_all = "lowercase", deny_unknown_fields)]
 pub enum OptimizerConfig {
     Sgd {

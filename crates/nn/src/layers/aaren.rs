@@ -4,15 +4,19 @@
 //! (running max m, normaliser u, weighted value sum w).
 //!
 //! Parallel mode shifts all scores of a sequence by its largest score before
-//! exponentiating. Every prefix ratio is unchanged by the shift; it stays
-//! finite while scores within a sequence differ by less than about 80 (f32 exp
-//! range), which holds by a wide margin for normalised inputs.
+//! exponentiating; every prefix ratio is unchanged by the shift. So that no
+//! prefix sum can underflow to zero, scores are soft-capped to (-30, 30)
+//! (30 tanh(s / 30), as Gemma 2 caps logits): shifted scores then stay above
+//! -60, and exp(-60) is a normal f32. Both modes use the capped scores.
 
 use nnlab_core::{Device, Error, Result, Tensor};
 
 use crate::init::Init;
 use crate::layers::prefixed;
 use crate::{Linear, Module, Param};
+
+/// Scores lie in (-SCORE_CAP, SCORE_CAP).
+pub const SCORE_CAP: f32 = 30.0;
 
 pub struct Aaren {
     pub dim: usize,
@@ -44,10 +48,10 @@ impl Aaren {
         })
     }
 
-    /// Scores q . k / sqrt(dim) for x [..., dim] -> [..., 1].
+    /// Capped scores 30 tanh(q . k / (30 sqrt(dim))) for x [..., dim] -> [..., 1].
     fn scores(&self, x: &Tensor) -> Result<Tensor> {
         let q = self.query.get().reshape(&[self.dim, 1])?;
-        self.key.forward(x)?.matmul(&q)?.mul_scalar(1.0 / (self.dim as f32).sqrt())
+        self.key.forward(x)?.matmul(&q)?.mul_scalar(1.0 / (SCORE_CAP * (self.dim as f32).sqrt()))?.tanh()?.mul_scalar(SCORE_CAP)
     }
 
     fn check(&self, x: &Tensor, rank: usize) -> Result<()> {

@@ -1,0 +1,208 @@
+//! Turns a checked spec into modules. Shapes were validated by `infer` first,
+//! so construction here cannot fail on the spec's numbers.
+
+use std::cell::Cell;
+
+use nnlab_core::{Device, Result, Tensor};
+
+use super::{infer, LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKind, SequenceOutput};
+use crate::init::Init;
+use crate::layers::*;
+use crate::{activation, Activation, Buffer, Linear, Module, Param};
+
+/// Flatten all but the batch axis.
+struct Flatten;
+
+impl Module for Flatten {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.flatten_from(1)
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+}
+
+/// An activation with an optional leaky slope.
+struct ActivationLayer {
+    function: Activation,
+    slope: Option<f32>,
+}
+
+impl Module for ActivationLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match (self.function, self.slope) {
+            (Activation::LeakyRelu, Some(s)) => activation::leaky_relu(x, s),
+            (f, _) => f.apply(x),
+        }
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+}
+
+/// The last time step of [N, T, F].
+struct LastStep;
+
+impl Module for LastStep {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let t = x.dim(1)?;
+        x.narrow(1, t - 1, 1)?.flatten_from(1)
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+}
+
+/// The last `.0` time steps of [N, T, F].
+struct Tail(usize);
+
+impl Module for Tail {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let t = x.dim(1)?;
+        x.narrow(1, t - self.0, self.0)
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+}
+
+/// A recurrent layer returning all steps or the last (batch-first).
+struct RecurrentLayer {
+    inner: Recurrent,
+    output: SequenceOutput,
+}
+
+impl Module for RecurrentLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.inner.forward(x)?;
+        match self.output {
+            SequenceOutput::Sequence => Ok(y),
+            SequenceOutput::Last => LastStep.forward(&y),
+        }
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        self.inner.parameters()
+    }
+}
+
+/// [T, T] mask with 1 above the diagonal (future positions).
+fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
+    let m: Vec<f32> = (0..t * t).map(|k| ((k % t) > (k / t)) as u8 as f32).collect();
+    Tensor::from_vec(m, &[t, t], device)
+}
+
+struct SelfAttention {
+    inner: MultiheadAttention,
+    causal: bool,
+}
+
+impl Module for SelfAttention {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        Ok(self.inner.attend(x, x, x, None, mask.as_ref())?.output)
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        self.inner.parameters()
+    }
+}
+
+struct TransformerLayer {
+    inner: TransformerEncoderLayer,
+    causal: bool,
+}
+
+impl Module for TransformerLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        self.inner.forward_masked(x, None, mask.as_ref())
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        self.inner.parameters()
+    }
+    fn set_training(&self, training: bool) {
+        self.inner.set_training(training);
+    }
+}
+
+/// Builds one layer for an input of per-example shape `input`.
+fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, device: &Device) -> Result<Box<dyn Module>> {
+    let s = stream.get();
+    stream.set(s + 1);
+    let torch = Init::TorchDefault;
+    Ok(match *spec {
+        LayerSpec::Linear { out, bias } => Box::new(Linear::new(*input.last().expect("checked"), out, bias, torch, seed, s, device)?),
+        LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias } => {
+            let pad = super::shape::resolve_padding("", padding, [1, stride])?;
+            let c = Conv1d::new(input[0], out, kernel, stride, pad.map_or(0, |p| p[1]), dilation, groups, bias, seed, s, device)?;
+            Box::new(if pad.is_none() { c.same()? } else { c })
+        }
+        LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias } => {
+            let pad = super::shape::resolve_padding("", padding, stride.pair())?;
+            let padding = pad.map_or(Padding::Same, Padding::Explicit);
+            Box::new(Conv2d::new(input[0], out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups, bias, seed, s, device)?)
+        }
+        LayerSpec::MaxPool1d { kernel, stride, padding } => Box::new(Pool::new1d(PoolKind::Max, kernel, stride, padding)),
+        LayerSpec::AvgPool1d { kernel, stride, padding } => Box::new(Pool::new1d(PoolKind::Avg, kernel, stride, padding)),
+        LayerSpec::MaxPool2d { kernel, stride, padding } => Box::new(Pool::new2d(PoolKind::Max, kernel.pair(), stride.map(|s| s.pair()), padding.pair())),
+        LayerSpec::AvgPool2d { kernel, stride, padding } => Box::new(Pool::new2d(PoolKind::Avg, kernel.pair(), stride.map(|s| s.pair()), padding.pair())),
+        LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool2d),
+        LayerSpec::Flatten => Box::new(Flatten),
+        LayerSpec::Dropout { p } => Box::new(Dropout::new(p, seed ^ 0xd0d0 ^ s as u64)?),
+        LayerSpec::Embedding { num, dim } => Box::new(Embedding::new(num, dim, seed, s, device)?),
+        LayerSpec::BatchNorm { affine } => Box::new(BatchNorm::new(input[0], affine, device)?),
+        LayerSpec::LayerNorm => Box::new(LayerNorm::new(*input.last().expect("checked"), device)?),
+        LayerSpec::Activation { function, slope } => Box::new(ActivationLayer { function, slope }),
+        LayerSpec::Residual { ref body, ref shortcut, scale, activation } => Box::new(Residual {
+            body: sequence(body, input, seed, stream, device)?,
+            shortcut: sequence(shortcut, input, seed, stream, device)?,
+            scale,
+            activation,
+        }),
+        LayerSpec::InvertedResidual { out, expand, stride } => Box::new(InvertedResidual::new(input[0], out, expand, stride, seed, s, device)?),
+        LayerSpec::ConvBn { out, kernel, stride, padding, groups, activation } => {
+            let pad = super::shape::resolve_padding("", padding, [stride; 2])?;
+            Box::new(ConvBn::new(input[0], out, kernel, stride, pad.map_or(Padding::Same, Padding::Explicit), groups, activation, seed, s, device)?)
+        }
+        LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output } => {
+            let kind = if nonlinearity == Nonlinearity::Relu { RecurrentKind::RnnRelu } else { RecurrentKind::RnnTanh };
+            Box::new(RecurrentLayer { inner: Recurrent::new(kind, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+        }
+        LayerSpec::Gru { hidden, layers, bidirectional, output } => Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Gru, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output }),
+        LayerSpec::Lstm { hidden, layers, bidirectional, output } => Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output }),
+        LayerSpec::Attention { heads, causal } => Box::new(SelfAttention { inner: MultiheadAttention::new(input[1], heads, seed, s, device)?, causal }),
+        LayerSpec::TransformerEncoder { heads, ff, dropout, activation, norm_first, causal } => {
+            Box::new(TransformerLayer { inner: TransformerEncoderLayer::new(input[1], heads, ff, dropout, activation, norm_first, seed, s, device)?, causal })
+        }
+        LayerSpec::PositionalEncoding { kind: PositionalKind::Sinusoidal, max_len } => Box::new(SinusoidalPositionalEncoding::new(max_len, input[1], device)?),
+        LayerSpec::PositionalEncoding { kind: PositionalKind::Learned, max_len } => Box::new(LearnedPositionalEncoding::new(max_len, input[1], seed, s, device)?),
+        LayerSpec::Aaren => Box::new(Aaren::new(input[1], seed, s, device)?),
+        LayerSpec::S4d { state } => Box::new(S4d::new(input[1], state, seed, s, device)?),
+        LayerSpec::LastStep => Box::new(LastStep),
+        LayerSpec::Tail { steps } => Box::new(Tail(steps)),
+    })
+}
+
+fn sequence(specs: &[LayerSpec], input: &[usize], seed: u64, stream: &Cell<u32>, device: &Device) -> Result<Sequential> {
+    let mut shape = input.to_vec();
+    let mut layers = Vec::with_capacity(specs.len());
+    for spec in specs {
+        layers.push(layer(spec, &shape, seed, stream, device)?);
+        let mut scratch = Vec::new();
+        shape = super::shape::layer_shape(spec, &shape, &mut scratch)?;
+    }
+    Ok(Sequential::new(layers))
+}
+
+/// Checks the spec (shape inference) and builds its model on `device`.
+pub fn build(spec: &ModelSpec, device: &Device) -> Result<(Sequential, ModelReport)> {
+    let report = infer(spec)?;
+    let model = sequence(&spec.layers, &spec.input, spec.seed, &Cell::new(0), device)?;
+    Ok((model, report))
+}
+
+/// Named parameters and buffers of a model, as a PyTorch `state_dict` orders them.
+pub fn state_dict(model: &dyn Module) -> Vec<(String, Tensor)> {
+    let mut out: Vec<(String, Tensor)> = model.parameters().into_iter().map(|(n, p)| (n, p.get())).collect();
+    out.extend(model.buffers().into_iter().map(|(n, b): (String, Buffer)| (n, b.get())));
+    out
+}

@@ -1,0 +1,424 @@
+//! Model specs: one JSON document describes a model (a sequence of layers with
+//! nested blocks and residual branches), its data, loss, optimizer and training
+//! settings. The same document drives the site, the URL, the tests and the
+//! PyTorch export. Parsing errors and checks name the offending field's path
+//! (`layers[3].kernel: must be >= 1`); nothing a spec contains can panic.
+
+mod build;
+pub mod pytorch;
+mod shape;
+mod train;
+
+pub use build::{build, state_dict};
+pub use shape::{infer, LayerReport, ModelReport};
+pub use train::{load_data, SpecMetrics, SpecTrainer};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::optim::OptimizerConfig;
+use crate::schedule::Schedule;
+use crate::Activation;
+use nnlab_core::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModelSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seeds initialisation, data and shuffling.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Shape of one example, without the batch axis ([C, H, W] images,
+    /// [T, F] sequences, [T] token ids for an embedding).
+    pub input: Vec<usize>,
+    pub layers: Vec<LayerSpec>,
+    #[serde(default)]
+    pub data: Option<DataSpec>,
+    #[serde(default)]
+    pub loss: Option<LossSpec>,
+    #[serde(default)]
+    pub optimizer: Option<OptimizerConfig>,
+    #[serde(default)]
+    pub training: Option<TrainingSpec>,
+}
+
+fn one() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn unit() -> usize {
+    1
+}
+fn unit_f() -> f32 {
+    1.0
+}
+
+/// A spatial size: one number for every axis, or one per axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Size2 {
+    One(usize),
+    Two([usize; 2]),
+}
+
+impl Size2 {
+    pub fn pair(self) -> [usize; 2] {
+        match self {
+            Size2::One(n) => [n, n],
+            Size2::Two(p) => p,
+        }
+    }
+}
+
+/// Zero padding: a size (per axis or for all), or "same" (stride 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PaddingSpec {
+    Size(Size2),
+    Named(PaddingName),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaddingName {
+    Same,
+    Valid,
+}
+
+impl Default for PaddingSpec {
+    fn default() -> Self {
+        PaddingSpec::Size(Size2::One(0))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SequenceOutput {
+    /// Every time step: [T, features].
+    #[default]
+    Sequence,
+    /// The last time step only: [features].
+    Last,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Nonlinearity {
+    #[default]
+    Tanh,
+    Relu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionalKind {
+    #[default]
+    Sinusoidal,
+    Learned,
+}
+
+/// One layer or block. Shapes below are per example (no batch axis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// [..., in] -> [..., out]
+    Linear {
+        out: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// [C, L] -> [out, L']
+    Conv1d {
+        out: usize,
+        kernel: usize,
+        #[serde(default = "unit")]
+        stride: usize,
+        #[serde(default)]
+        padding: PaddingSpec,
+        #[serde(default = "unit")]
+        dilation: usize,
+        #[serde(default = "unit")]
+        groups: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// [C, H, W] -> [out, H', W']; depthwise is groups = channels.
+    Conv2d {
+        out: usize,
+        kernel: Size2,
+        #[serde(default = "one_size")]
+        stride: Size2,
+        #[serde(default)]
+        padding: PaddingSpec,
+        #[serde(default = "one_size")]
+        dilation: Size2,
+        #[serde(default = "unit")]
+        groups: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    MaxPool1d { kernel: usize, #[serde(default)] stride: Option<usize>, #[serde(default)] padding: usize },
+    AvgPool1d { kernel: usize, #[serde(default)] stride: Option<usize>, #[serde(default)] padding: usize },
+    MaxPool2d { kernel: Size2, #[serde(default)] stride: Option<Size2>, #[serde(default = "zero_size")] padding: Size2 },
+    AvgPool2d { kernel: Size2, #[serde(default)] stride: Option<Size2>, #[serde(default = "zero_size")] padding: Size2 },
+    /// [C, H, W] -> [C]
+    GlobalAvgPool,
+    /// [...] -> [product]
+    Flatten,
+    Dropout { p: f32 },
+    /// [T] token ids -> [T, dim]
+    Embedding { num: usize, dim: usize },
+    /// BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W].
+    BatchNorm {
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Over the last axis.
+    LayerNorm,
+    Activation {
+        #[serde(rename = "fn")]
+        function: Activation,
+        /// Negative slope of leaky_relu.
+        #[serde(default)]
+        slope: Option<f32>,
+    },
+    /// act(shortcut(x) + scale * body(x)); an empty shortcut is the identity.
+    Residual {
+        body: Vec<LayerSpec>,
+        #[serde(default)]
+        shortcut: Vec<LayerSpec>,
+        #[serde(default = "unit_f")]
+        scale: f32,
+        #[serde(default)]
+        activation: Option<Activation>,
+    },
+    /// MobileNetV2 block on [C, H, W].
+    InvertedResidual {
+        out: usize,
+        #[serde(default = "six")]
+        expand: usize,
+        #[serde(default = "unit")]
+        stride: usize,
+    },
+    /// Conv2d (no bias) + BatchNorm2d + optional activation.
+    ConvBn {
+        out: usize,
+        kernel: usize,
+        #[serde(default = "unit")]
+        stride: usize,
+        #[serde(default)]
+        padding: PaddingSpec,
+        #[serde(default = "unit")]
+        groups: usize,
+        #[serde(default)]
+        activation: Option<Activation>,
+    },
+    /// [T, F] -> [T, D * hidden] or [D * hidden]
+    Rnn {
+        hidden: usize,
+        #[serde(default = "unit")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        nonlinearity: Nonlinearity,
+        #[serde(default)]
+        output: SequenceOutput,
+    },
+    Gru {
+        hidden: usize,
+        #[serde(default = "unit")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        output: SequenceOutput,
+    },
+    Lstm {
+        hidden: usize,
+        #[serde(default = "unit")]
+        layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        #[serde(default)]
+        output: SequenceOutput,
+    },
+    /// Multi-head self-attention on [T, E].
+    Attention {
+        heads: usize,
+        #[serde(default)]
+        causal: bool,
+    },
+    /// torch.nn.TransformerEncoderLayer on [T, E].
+    TransformerEncoder {
+        heads: usize,
+        ff: usize,
+        #[serde(default)]
+        dropout: f32,
+        #[serde(default = "relu")]
+        activation: Activation,
+        #[serde(default)]
+        norm_first: bool,
+        #[serde(default)]
+        causal: bool,
+    },
+    PositionalEncoding {
+        #[serde(default)]
+        kind: PositionalKind,
+        max_len: usize,
+    },
+    /// Attention as an RNN on [T, E].
+    Aaren,
+    /// Diagonal state-space layer on [T, H].
+    S4d { state: usize },
+    /// The last time step: [T, F] -> [F].
+    LastStep,
+    /// The last `steps` time steps: [T, F] -> [steps, F].
+    Tail { steps: usize },
+}
+
+fn one_size() -> Size2 {
+    Size2::One(1)
+}
+fn zero_size() -> Size2 {
+    Size2::One(0)
+}
+fn six() -> usize {
+    6
+}
+fn relu() -> Activation {
+    Activation::Relu
+}
+
+impl LayerSpec {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            LayerSpec::Linear { .. } => "linear",
+            LayerSpec::Conv1d { .. } => "conv1d",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::MaxPool1d { .. } => "max_pool1d",
+            LayerSpec::AvgPool1d { .. } => "avg_pool1d",
+            LayerSpec::MaxPool2d { .. } => "max_pool2d",
+            LayerSpec::AvgPool2d { .. } => "avg_pool2d",
+            LayerSpec::GlobalAvgPool => "global_avg_pool",
+            LayerSpec::Flatten => "flatten",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::Embedding { .. } => "embedding",
+            LayerSpec::BatchNorm { .. } => "batch_norm",
+            LayerSpec::LayerNorm => "layer_norm",
+            LayerSpec::Activation { .. } => "activation",
+            LayerSpec::Residual { .. } => "residual",
+            LayerSpec::InvertedResidual { .. } => "inverted_residual",
+            LayerSpec::ConvBn { .. } => "conv_bn",
+            LayerSpec::Rnn { .. } => "rnn",
+            LayerSpec::Gru { .. } => "gru",
+            LayerSpec::Lstm { .. } => "lstm",
+            LayerSpec::Attention { .. } => "attention",
+            LayerSpec::TransformerEncoder { .. } => "transformer_encoder",
+            LayerSpec::PositionalEncoding { .. } => "positional_encoding",
+            LayerSpec::Aaren => "aaren",
+            LayerSpec::S4d { .. } => "s4d",
+            LayerSpec::LastStep => "last_step",
+            LayerSpec::Tail { .. } => "tail",
+        }
+    }
+}
+
+/// The data a spec trains on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DataSpec {
+    /// scikit-learn's 8x8 handwritten digits: [1, 8, 8], 10 classes.
+    #[serde(rename_all = "camelCase")]
+    Digits { #[serde(default = "ratio")] train_ratio: f32 },
+    /// MNIST-1D-style signals: [1, 40], 10 classes.
+    #[serde(rename_all = "camelCase")]
+    Mnist1d { samples: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    /// The adding problem: [length, 2] -> one value.
+    #[serde(rename_all = "camelCase")]
+    Adding { samples: usize, length: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    /// Copy/recall: [2 length + delay, symbols + 2] -> `length` classes.
+    #[serde(rename_all = "camelCase")]
+    Copy { samples: usize, symbols: usize, length: usize, delay: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    /// Parity of a bit string: [length, 1] -> 2 classes.
+    #[serde(rename_all = "camelCase")]
+    Parity { samples: usize, length: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    /// Sine forecasting: [length, 1] -> the next `horizon` values.
+    #[serde(rename_all = "camelCase")]
+    Sine { samples: usize, length: usize, horizon: usize, #[serde(default = "ratio")] train_ratio: f32 },
+}
+
+fn ratio() -> f32 {
+    0.8
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LossSpec {
+    #[serde(rename_all = "camelCase")]
+    CrossEntropy { #[serde(default)] label_smoothing: f32 },
+    Mse,
+    Huber { #[serde(default = "unit_f")] delta: f32 },
+    BceWithLogits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PruneSpec {
+    /// Random masks at initialisation with Erdős-Rényi-Kernel layer densities.
+    RandomErk { density: f32 },
+    /// Keep the largest weights of each layer.
+    Magnitude { density: f32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrainingSpec {
+    #[serde(default = "batch")]
+    pub batch_size: usize,
+    pub steps: usize,
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    #[serde(default)]
+    pub clip_grad_norm: Option<f32>,
+    /// eta of annealed Gaussian gradient noise (Neelakantan et al.).
+    #[serde(default)]
+    pub gradient_noise: Option<f32>,
+    /// Train only parameters whose names match one of these patterns (`*.bn.weight`).
+    #[serde(default)]
+    pub train_only: Vec<String>,
+    #[serde(default)]
+    pub prune: Option<PruneSpec>,
+    /// RS2: each epoch uses this fraction of the training set.
+    #[serde(default)]
+    pub subset_ratio: Option<f32>,
+}
+
+fn batch() -> usize {
+    32
+}
+
+impl ModelSpec {
+    /// Parses a spec; errors name the path of the offending field.
+    pub fn from_json(json: &str) -> Result<ModelSpec> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { "spec".to_string() } else { path };
+            Error::InvalidSpec { path, reason: e.into_inner().to_string() }
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("specs always serialise")
+    }
+
+    /// The JSON Schema of a spec document.
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(ModelSpec)).expect("schemas serialise")
+    }
+}

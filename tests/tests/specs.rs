@@ -1,0 +1,204 @@
+//! Model specs: every preset parses, infers shapes and builds; inferred
+//! parameter counts equal the built model's; malformed specs fail with errors
+//! that name the field; no spec, however malformed, makes parsing, shape
+//! inference or building panic.
+
+use nnlab_core::{no_grad, Device, Tensor};
+use nnlab_nn::spec::{build, infer, pytorch, ModelSpec};
+use nnlab_nn::Module;
+use proptest::prelude::*;
+
+fn presets() -> Vec<(String, String)> {
+    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn presets_parse_infer_and_build_consistently() {
+    let all = presets();
+    assert!(all.len() >= 8, "presets for each family");
+    for (file, json) in all {
+        let spec = ModelSpec::from_json(&json).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(ModelSpec::from_json(&spec.to_json()).unwrap(), spec, "{file}: round trip");
+        let (model, report) = build(&spec, &Device::Cpu).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let counted: usize = model.parameters().iter().map(|(_, p)| p.get().numel()).sum();
+        assert_eq!(report.params, counted, "{file}: inferred vs built parameter count");
+        let batch = 3;
+        let shape: Vec<usize> = std::iter::once(batch).chain(spec.input.iter().copied()).collect();
+        let x = Tensor::rand_uniform(&shape, 0.0, 1.0, 1, 0, &Device::Cpu).unwrap();
+        let _g = no_grad();
+        model.set_training(false);
+        let y = model.forward(&x).unwrap_or_else(|e| panic!("{file}: forward: {e}"));
+        let expect: Vec<usize> = std::iter::once(batch).chain(report.output.iter().copied()).collect();
+        assert_eq!(y.shape(), expect.as_slice(), "{file}: output shape");
+        assert!(pytorch::module_source(&spec).unwrap().contains("class Model(nn.Sequential)"));
+    }
+}
+
+#[test]
+fn shape_inference_reports_every_layer() {
+    let spec = ModelSpec::from_json(&presets().into_iter().find(|(f, _)| f == "digits-cnn.json").unwrap().1).unwrap();
+    let report = infer(&spec).unwrap();
+    let shapes: Vec<(&str, Vec<usize>)> = report.layers.iter().map(|l| (l.path.as_str(), l.output.clone())).collect();
+    assert_eq!(shapes[0], ("layers[0]", vec![16, 8, 8]));
+    assert_eq!(shapes[3], ("layers[3]", vec![16, 4, 4]));
+    assert_eq!(report.output, vec![10]);
+    assert_eq!(report.layers[0].params, 16 * 9 + 16);
+    assert_eq!(report.layers.last().unwrap().params, 32 * 2 * 2 * 10 + 10);
+}
+
+fn error_of(json: &str) -> String {
+    match ModelSpec::from_json(json) {
+        Err(e) => e.to_string(),
+        Ok(spec) => infer(&spec).err().map(|e| e.to_string()).unwrap_or_else(|| panic!("accepted: {json}")),
+    }
+}
+
+#[test]
+fn malformed_specs_name_the_offending_field() {
+    let cases = [
+        (r#"{"name":"m","input":[1,8,8],"layers":[{"type":"conv2d","out":4,"kernel":0}]}"#, "invalid layers[0].kernel: must be >= 1"),
+        (r#"{"name":"m","input":[1,8,8],"layers":[{"type":"linear","out":2},{"type":"conv2d","out":4,"kernel":9}]}"#, "invalid layers[1]:"),
+        // Inside a tagged layer, serde reports the layer and the type problem.
+        (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":"two"}]}"#, "invalid layers[0]: invalid type: string \"two\", expected usize"),
+        (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":2,"bias":true,"colour":1}]}"#, "colour"),
+        (r#"{"name":"m","input":[4],"layers":[{"type":"lineer","out":2}]}"#, "invalid layers[0].type: unknown variant `lineer`"),
+        (r#"{"name":"m","input":[6,8],"layers":[{"type":"attention","heads":3}]}"#, "invalid layers[0].heads:"),
+        (r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":5,"kernel":1}]}]}"#, "invalid layers[0]: the body gives [5, 8, 8] but the shortcut gives [3, 8, 8]"),
+        (r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":3,"kernel":3,"stride":2,"padding":"same"}]}]}"#, "invalid layers[0].body[0].padding:"),
+        (r#"{"name":"m","input":[0],"layers":[{"type":"linear","out":2}]}"#, "invalid input:"),
+        (r#"{"name":"m","input":[4],"layers":[]}"#, "invalid layers:"),
+        (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":18446744073709551615}]}"#, "invalid layers[0]:"),
+        (r#"{"name":"m","input":[10,4],"layers":[{"type":"positional_encoding","maxLen":5}]}"#, "invalid layers[0].maxLen:"),
+        ("not json", "invalid spec"),
+    ];
+    for (json, expected) in cases {
+        let err = error_of(json);
+        assert!(err.starts_with(expected) || err.contains(expected), "{json}\n  gave: {err}\n  expected: {expected}");
+    }
+}
+
+#[test]
+fn the_json_schema_describes_every_layer_type() {
+    let schema = serde_json::to_string(&ModelSpec::schema()).unwrap();
+    for kind in ["linear", "conv2d", "inverted_residual", "lstm", "transformer_encoder", "aaren", "s4d", "residual", "tail"] {
+        assert!(schema.contains(&format!("\"{kind}\"")), "schema lacks {kind}");
+    }
+}
+
+/// Arbitrary JSON, biased towards spec-like objects.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<u64>().prop_map(|n| serde_json::json!(n)),
+        (0u64..40).prop_map(|n| serde_json::json!(n)),
+        any::<i64>().prop_map(|n| serde_json::json!(n)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| serde_json::json!(f)),
+        prop::sample::select(vec!["same", "valid", "relu", "gelu", "last", "sequence", "learned", "x"]).prop_map(|s| serde_json::json!(s)),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["type", "out", "kernel", "stride", "padding", "dilation", "groups", "heads", "ff", "hidden", "layers", "body", "shortcut", "steps", "state", "maxLen", "p", "num", "dim", "expand", "scale", "fn", "slope", "output"]).prop_map(String::from),
+                inner,
+                0..6,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Mutable references to every number in a JSON document.
+fn number_slots<'a>(v: &'a mut serde_json::Value, out: &mut Vec<&'a mut serde_json::Value>) {
+    match v {
+        serde_json::Value::Number(_) => out.push(v),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| number_slots(x, out)),
+        serde_json::Value::Object(m) => m.values_mut().for_each(|x| number_slots(x, out)),
+        _ => {}
+    }
+}
+
+fn layer_types() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "linear", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d", "global_avg_pool", "flatten", "dropout", "embedding",
+        "batch_norm", "layer_norm", "activation", "residual", "inverted_residual", "conv_bn", "rnn", "gru", "lstm", "attention", "transformer_encoder",
+        "positional_encoding", "aaren", "s4d", "last_step", "tail",
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_spec_makes_parsing_inference_or_building_panic(
+        input in prop::collection::vec(prop_oneof![0usize..12, any::<usize>()], 0..4),
+        layers in prop::collection::vec((layer_types(), json_value()), 0..5),
+    ) {
+        let layers: Vec<serde_json::Value> = layers.into_iter().map(|(kind, extra)| {
+            let mut obj = match extra { serde_json::Value::Object(m) => m, _ => Default::default() };
+            obj.insert("type".into(), serde_json::json!(kind));
+            serde_json::Value::Object(obj)
+        }).collect();
+        let json = serde_json::json!({ "name": "fuzz", "input": input, "layers": layers }).to_string();
+        if let Ok(spec) = ModelSpec::from_json(&json) {
+            if let Ok(report) = infer(&spec) {
+                // Building allocates; only small models are built here.
+                if report.params < 200_000 {
+                    let (model, _) = build(&spec, &Device::Cpu).expect("a spec that passes inference builds");
+                    let _ = pytorch::module_source(&spec).expect("and exports");
+                    let shape: Vec<usize> = std::iter::once(2).chain(spec.input.iter().copied()).collect();
+                    if shape.iter().product::<usize>() < 100_000 {
+                        let x = Tensor::zeros(&shape, &Device::Cpu).unwrap();
+                        let _ = model.forward(&x);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Presets with some of their numbers replaced: mostly valid documents,
+    /// so inference and building are exercised deeply.
+    #[test]
+    fn mutated_presets_never_panic(
+        which in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop_oneof![0u64..20, any::<u64>()]), 1..4),
+    ) {
+        let all = presets();
+        let mut doc: serde_json::Value = serde_json::from_str(&all[which.index(all.len())].1).unwrap();
+        doc.as_object_mut().unwrap().remove("data");
+        for (at, value) in edits {
+            let mut slots = Vec::new();
+            number_slots(&mut doc, &mut slots);
+            if slots.is_empty() { break; }
+            let n = slots.len();
+            *slots.swap_remove(at.index(n)) = serde_json::json!(value);
+        }
+        if let Ok(spec) = ModelSpec::from_json(&doc.to_string()) {
+            if let Ok(report) = infer(&spec) {
+                if report.params < 300_000 && spec.input.iter().product::<usize>() < 5_000 {
+                    let (model, _) = build(&spec, &Device::Cpu).expect("a spec that passes inference builds");
+                    let shape: Vec<usize> = std::iter::once(2).chain(spec.input.iter().copied()).collect();
+                    let y = model.forward(&Tensor::zeros(&shape, &Device::Cpu).unwrap());
+                    if let Ok(y) = y {
+                        let expect: Vec<usize> = std::iter::once(2).chain(report.output.iter().copied()).collect();
+                        prop_assert_eq!(y.shape(), expect.as_slice());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(v in json_value()) {
+        let _ = ModelSpec::from_json(&v.to_string()).map(|s| infer(&s));
+    }
+}
