@@ -149,8 +149,8 @@ proptest! {
             serde_json::Value::Object(obj)
         }).collect();
         let json = serde_json::json!({ "name": "fuzz", "input": input, "layers": layers }).to_string();
-        if let Ok(spec) = ModelSpec::from_json(&json) {
-            if let Ok(report) = infer(&spec) {
+        if let Ok(spec) = ModelSpec::from_json(&json)
+            && let Ok(report) = infer(&spec) {
                 // Building allocates; only small models are built here.
                 if report.params < 200_000 {
                     let (model, _) = build(&spec, &Device::Cpu).expect("a spec that passes inference builds");
@@ -162,7 +162,6 @@ proptest! {
                     }
                 }
             }
-        }
     }
 
     /// Presets with some of their numbers replaced: mostly valid documents,
@@ -182,9 +181,9 @@ proptest! {
             let n = slots.len();
             *slots.swap_remove(at.index(n)) = serde_json::json!(value);
         }
-        if let Ok(spec) = ModelSpec::from_json(&doc.to_string()) {
-            if let Ok(report) = infer(&spec) {
-                if report.params < 300_000 && spec.input.iter().product::<usize>() < 5_000 {
+        if let Ok(spec) = ModelSpec::from_json(&doc.to_string())
+            && let Ok(report) = infer(&spec)
+                && report.params < 300_000 && spec.input.iter().product::<usize>() < 5_000 {
                     let (model, _) = build(&spec, &Device::Cpu).expect("a spec that passes inference builds");
                     let shape: Vec<usize> = std::iter::once(2).chain(spec.input.iter().copied()).collect();
                     let y = model.forward(&Tensor::zeros(&shape, &Device::Cpu).unwrap());
@@ -193,8 +192,6 @@ proptest! {
                         prop_assert_eq!(y.shape(), expect.as_slice());
                     }
                 }
-            }
-        }
     }
 
     #[test]

@@ -106,6 +106,9 @@ fn single(f: impl Fn(&Tensor) -> Result<Tensor>) -> impl Fn(&[Tensor]) -> Result
 
 const CPU: Device = Device::Cpu;
 
+type UnaryCase = Box<dyn Fn(&Tensor) -> Result<Tensor>>;
+type LossCase = fn(&[Tensor]) -> Result<Tensor>;
+
 #[test]
 fn linear_and_convolutions() {
     let fx = Fixture::load("linear");
@@ -174,7 +177,7 @@ fn normalisation() {
 
 #[test]
 fn activations() {
-    let cases: [(&str, Box<dyn Fn(&Tensor) -> Result<Tensor>>); 8] = [
+    let cases: [(&str, UnaryCase); 8] = [
         ("act_relu6", Box::new(|x| Activation::Relu6.apply(x))),
         ("act_leaky_relu", Box::new(|x| activation::leaky_relu(x, 0.1))),
         ("act_gelu", Box::new(|x| Activation::Gelu.apply(x))),
@@ -235,7 +238,7 @@ fn attention_and_transformer() {
 
 #[test]
 fn losses() {
-    let plain: [(&str, fn(&[Tensor]) -> Result<Tensor>); 5] = [
+    let plain: [(&str, LossCase); 5] = [
         ("loss_cross_entropy", |x| loss::cross_entropy(&x[0], &x[1], 0.1)),
         ("loss_cross_entropy_plain", |x| loss::cross_entropy(&x[0], &x[1], 0.0)),
         ("loss_bce_logits", |x| loss::bce_with_logits(&x[0], &x[1])),

@@ -25,7 +25,7 @@ pub struct AttentionOutput {
 
 impl MultiheadAttention {
     pub fn new(embed_dim: usize, heads: usize, seed: u64, stream: u32, device: &Device) -> Result<MultiheadAttention> {
-        if heads == 0 || embed_dim == 0 || embed_dim % heads != 0 {
+        if heads == 0 || embed_dim == 0 || !embed_dim.is_multiple_of(heads) {
             return Err(Error::InvalidArgument { op: "MultiheadAttention", reason: format!("embed_dim {embed_dim} must be a positive multiple of heads {heads}") });
         }
         let e = embed_dim;

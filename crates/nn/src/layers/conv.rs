@@ -27,7 +27,7 @@ impl Conv2d {
     #[allow(clippy::too_many_arguments)]
     pub fn new(inputs: usize, outputs: usize, kernel: [usize; 2], stride: [usize; 2], padding: Padding, dilation: [usize; 2], groups: usize, bias: bool, seed: u64, stream: u32, device: &Device) -> Result<Conv2d> {
         let bad = |reason: String| Err(Error::InvalidArgument { op: "Conv2d", reason });
-        if groups == 0 || inputs % groups != 0 || outputs % groups != 0 {
+        if groups == 0 || !inputs.is_multiple_of(groups) || !outputs.is_multiple_of(groups) {
             return bad(format!("{inputs} input and {outputs} output channels are not divisible by groups = {groups}"));
         }
         if kernel.contains(&0) || stride.contains(&0) || dilation.contains(&0) {

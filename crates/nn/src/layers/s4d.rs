@@ -64,7 +64,7 @@ struct Discrete {
 
 impl S4d {
     pub fn new(channels: usize, state: usize, seed: u64, stream: u32, device: &Device) -> Result<S4d> {
-        if channels == 0 || state < 2 || state % 2 != 0 {
+        if channels == 0 || state < 2 || !state.is_multiple_of(2) {
             return Err(Error::InvalidArgument { op: "S4D", reason: format!("needs >= 1 channel and an even state size >= 2 (got {channels}, {state})") });
         }
         let modes = state / 2;

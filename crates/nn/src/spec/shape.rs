@@ -82,6 +82,7 @@ fn workspace(path: &str, what: &str, factors: &[usize]) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn conv2d_shape(path: &str, input: &[usize], out: usize, kernel: [usize; 2], stride: [usize; 2], padding: PaddingSpec, dilation: [usize; 2], groups: usize) -> Result<(Vec<usize>, usize)> {
     rank(path, "a 2D convolution", input, 3, "[channels, height, width]")?;
     at_least(path, "out", out, 1)?;
@@ -90,7 +91,7 @@ fn conv2d_shape(path: &str, input: &[usize], out: usize, kernel: [usize; 2], str
     }
     at_least(path, "groups", groups, 1)?;
     let c = input[0];
-    if c % groups != 0 || out % groups != 0 {
+    if !c.is_multiple_of(groups) || !out.is_multiple_of(groups) {
         return Err(invalid(&format!("{path}.groups"), format!("{c} input and {out} output channels must both be divisible by groups = {groups}")));
     }
     let (h, w) = match resolve_padding(path, padding, stride)? {
@@ -198,11 +199,10 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             (input.to_vec(), prod(&[2, last]))
         }
         LayerSpec::Activation { slope, .. } => {
-            if let Some(s) = slope {
-                if !(0.0..1.0).contains(&s) {
+            if let Some(s) = slope
+                && !(0.0..1.0).contains(&s) {
                     return Err(invalid(&format!("{path}.slope"), format!("must be in [0, 1) (got {s})")));
                 }
-            }
             (input.to_vec(), 0)
         }
         LayerSpec::Residual { ref body, ref shortcut, scale, .. } => {
