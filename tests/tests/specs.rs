@@ -13,7 +13,7 @@ fn presets() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json"))
         .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
         .collect();
     out.sort();
@@ -198,4 +198,17 @@ proptest! {
     fn arbitrary_json_never_panics(v in json_value()) {
         let _ = ModelSpec::from_json(&v.to_string()).map(|s| infer(&s));
     }
+}
+
+/// models/spec.schema.json is the published schema; it must match the types.
+/// `NNLAB_WRITE_SCHEMA=1 cargo test -p nnlab-tests --test specs` rewrites it.
+#[test]
+fn the_committed_schema_is_current() {
+    let path = format!("{}/../models/spec.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let current = serde_json::to_string_pretty(&ModelSpec::schema()).unwrap() + "\n";
+    if std::env::var("NNLAB_WRITE_SCHEMA").is_ok() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == current, "models/spec.schema.json is stale; regenerate with NNLAB_WRITE_SCHEMA=1");
 }
