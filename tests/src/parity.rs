@@ -9,7 +9,7 @@
 //! draws match exactly; normal draws inherit cos's bound times the radius
 //! sqrt(-2 ln u) <= 5.6, hence 3e-3 absolute.
 
-use nnlab_core::{AdamParams, Device, GpuContext, Result, SgdParams, Tensor};
+use nnlab_core::{AdamParams, Conv2dParams, Device, GpuContext, Pool2dParams, Result, SgdParams, Tensor};
 
 use crate::{distinct, mismatch, uniform};
 
@@ -72,6 +72,8 @@ pub async fn run_all(ctx: &GpuContext) -> Report {
     matmul(&mut s).await;
     random(&mut s).await;
     optimizers(&mut s).await;
+    spatial(&mut s).await;
+    movement(&mut s).await;
     s.report
 }
 
@@ -189,4 +191,58 @@ async fn optimizers(s: &mut Suite) {
         })
         .await;
     }
+}
+
+/// Gradient of sum(f(inputs) * weights) with respect to input `which`.
+fn grad_of(t: &[Tensor], which: usize, f: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<Tensor> {
+    let leaves: Vec<Tensor> = t.iter().enumerate().map(|(i, x)| if i == which { x.detach().requires_grad_() } else { x.detach() }).collect();
+    let y = f(&leaves)?;
+    let r = Tensor::rand_uniform(y.shape(), -1.0, 1.0, 5, 5, &y.device())?;
+    let g = y.mul(&r)?.sum_all()?.backward()?;
+    Ok(g.get(&leaves[which]).expect("gradient").clone())
+}
+
+async fn spatial(s: &mut Suite) {
+    let convs: [(&str, [usize; 4], [usize; 4], Conv2dParams); 3] = [
+        ("plain", [2, 3, 7, 9], [5, 3, 3, 3], Conv2dParams::default()),
+        ("strided dilated grouped", [2, 4, 9, 8], [6, 2, 3, 2], Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }),
+        ("depthwise", [1, 5, 33, 7], [5, 1, 3, 3], Conv2dParams { padding: [1, 1], groups: 5, ..Default::default() }),
+    ];
+    for (name, xs, ws, p) in convs {
+        let inputs = [data(&xs, 30), data(&ws, 31)];
+        s.check(&format!("conv2d {name}"), &inputs, ACCUMULATE, &|t| t[0].conv2d(&t[1], p)).await;
+        s.check(&format!("conv2d input grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].conv2d(&t[1], p))).await;
+        s.check(&format!("conv2d weight grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].conv2d(&t[1], p))).await;
+    }
+    s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())).await;
+    let pools: [(&str, Pool2dParams); 2] = [
+        ("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
+        ("3x2 padded overlapping", Pool2dParams { kernel: [3, 2], stride: [2, 1], padding: [1, 1] }),
+    ];
+    for (name, p) in pools {
+        let x = (distinct(&[2, 3, 7, 9], 34), vec![2, 3, 7, 9]);
+        s.check(&format!("max_pool2d {name}"), std::slice::from_ref(&x), EXACT, &|t| t[0].max_pool2d(p)).await;
+        s.check(&format!("avg_pool2d {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| t[0].avg_pool2d(p)).await;
+        s.check(&format!("max_pool2d backward {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].max_pool2d(p))).await;
+        s.check(&format!("avg_pool2d backward {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].avg_pool2d(p))).await;
+    }
+}
+
+async fn movement(s: &mut Suite) {
+    for axis in [0isize, 1, -1] {
+        s.check(&format!("cumsum axis {axis}"), &[data(&[7, 33, 5], 40)], ACCUMULATE, &|t| t[0].cumsum(axis)).await;
+    }
+    s.check("cumsum of a transposed view", &[data(&[33, 7], 41)], ACCUMULATE, &|t| t[0].t()?.cumsum(1)).await;
+    s.check("cumsum backward", &[data(&[7, 33], 42)], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].cumsum(1))).await;
+    s.check("concat", &[data(&[7, 3], 43), data(&[7, 1], 44), data(&[33, 7], 45)], EXACT, &|t| Tensor::concat(&[t[0].clone(), t[1].clone(), t[2].narrow(0, 0, 7)?.narrow(1, 2, 5)?], 1)).await;
+    s.check("concat axis 0 of transposed parts", &[data(&[5, 7], 46), data(&[5, 1], 47)], EXACT, &|t| Tensor::concat(&[t[0].t()?, t[1].t()?], 0)).await;
+    s.check("pad", &[data(&[7, 33], 48)], EXACT, &|t| t[0].pad(&[(1, 2), (0, 3)])).await;
+    s.check("pad of a strided view", &[data(&[33, 7], 49)], EXACT, &|t| t[0].t()?.pad(&[(2, 0), (1, 1)])).await;
+    s.check("narrow backward (pad)", &[data(&[7, 33], 50)], EXACT, &|t| grad_of(t, 0, |t| t[0].narrow(1, 3, 20))).await;
+    let idx = (vec![2.0, 0.0, 6.0, 2.0, 5.0], vec![5]);
+    s.check("index_select axis 0", &[data(&[7, 33], 53), idx.clone()], EXACT, &|t| t[0].index_select(0, &t[1])).await;
+    s.check("index_select axis 1", &[data(&[3, 7, 5], 54), idx.clone()], EXACT, &|t| t[0].index_select(1, &t[1])).await;
+    s.check("scatter_add with repeated indices", &[data(&[7, 33], 55), idx.clone(), data(&[5, 33], 56)], ACCUMULATE, &|t| t[0].scatter_add(0, &t[1], &t[2])).await;
+    s.check("embedding backward (scatter_add)", &[data(&[7, 4], 57), idx.clone()], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].index_select(0, &t[1]))).await;
+    s.check("concat backward (narrow)", &[data(&[7, 3], 51), data(&[7, 5], 52)], EXACT, &|t| grad_of(t, 1, |t| Tensor::concat(&t[..2], 1))).await;
 }

@@ -34,12 +34,16 @@ fn a_training_step_is_one_submission() {
     assert_eq!(ctx.submit_count(), before + 1, "forward, backward and readback form one command buffer");
 }
 
+/// The GPU cannot validate indices without a readback; a bad one must show as
+/// NaN rather than as some other row.
 #[test]
-fn unsupported_ops_say_so_on_gpu() {
+fn out_of_range_indices_poison_the_gpu_result() {
     let gpu = Device::Gpu(context());
-    let x = Tensor::zeros(&[1, 1, 4, 4], &gpu).unwrap();
-    let err = x.max_pool2d(nnlab_core::Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }).unwrap_err();
-    assert!(matches!(err, nnlab_core::Error::Unsupported { backend: "webgpu", .. }), "{err}");
+    let x = Tensor::ones(&[4, 3], &gpu).unwrap();
+    let idx = Tensor::from_vec(vec![1.0, 4.0, 1.5], &[3], &gpu).unwrap();
+    let v = pollster::block_on(x.index_select(0, &idx).unwrap().to_vec()).unwrap();
+    assert_eq!(&v[..3], &[1.0; 3]);
+    assert!(v[3..].iter().all(|x| x.is_nan()), "{v:?}");
 }
 
 #[test]

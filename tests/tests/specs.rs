@@ -2,6 +2,7 @@
 //! parameter counts equal the built model's; malformed specs fail with errors
 //! that name the field; no spec, however malformed, makes parsing, shape
 //! inference or building panic.
+#![cfg(not(target_arch = "wasm32"))]
 
 use nnlab_core::{no_grad, Device, Tensor};
 use nnlab_nn::spec::{build, infer, pytorch, ModelSpec};

@@ -192,8 +192,8 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
             vec![(x, Tensor::conv2d_input_grad(g, w, xs, *p)?), (w, Tensor::conv2d_weight_grad(x, g, ws, *p)?)]
         }
-        Op::MaxPool2d { x, p } => vec![(x, Tensor::max_pool2d_backward(x, g, *p)?)],
-        Op::AvgPool2d { x, p } => vec![(x, Tensor::avg_pool2d_backward(x, g, *p)?)],
+        Op::MaxPool2d { x, p } => vec![(x, Tensor::pool2d_backward(x, g, *p, false)?)],
+        Op::AvgPool2d { x, p } => vec![(x, Tensor::pool2d_backward(x, g, *p, true)?)],
         Op::IndexSelect { x, axis, index } => vec![(x, Tensor::zeros(x.shape(), &x.device())?.scatter_add(*axis, index, g)?)],
         Op::ScatterAdd { base, axis, index, src } => vec![(base, g.clone()), (src, g.index_select(*axis, index)?)],
         Op::Concat { xs, axis } => {

@@ -16,3 +16,4 @@ pub use kernels::matmul::MatrixView;
 pub use kernels::optim::{AdamParams, SgdParams};
 pub use kernels::random::RandomKind;
 pub use kernels::reduce::ReduceKernel;
+pub use kernels::spatial::{ConvGeometry, PoolGeometry};

@@ -1,9 +1,9 @@
 //! Matrix multiply, 2D convolution and pooling, plus the gradient kernels the
 //! backward rules call for them.
 
-use nnlab_gpu::MatrixView;
+use nnlab_gpu::{ConvGeometry, MatrixView, PoolGeometry};
 
-use super::{common_device, unsupported_on_gpu, Data};
+use super::{common_device, Data};
 use crate::cpu::{self, MatSpec};
 use crate::layout::broadcast_shape;
 use crate::{Conv2dParams, Error, Layout, Op, Pool2dParams, Result, Storage, Tensor};
@@ -27,6 +27,16 @@ fn mat_spec(l: &Layout) -> Option<MatSpec> {
         span *= d;
     }
     Some(MatSpec { batch_stride, row_stride: l.strides[r - 2], col_stride: l.strides[r - 1], offset: l.offset })
+}
+
+fn conv_geometry(xs: [usize; 4], ws: [usize; 4], p: Conv2dParams) -> ConvGeometry {
+    let out = |i: usize| cpu::conv_out_size(xs[2 + i], ws[2 + i], p.stride[i], p.padding[i], p.dilation[i]).unwrap_or(0);
+    ConvGeometry { input: xs, weight: ws, output: [out(0), out(1)], stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups }
+}
+
+fn pool_geometry(xs: [usize; 4], p: Pool2dParams, average: bool) -> PoolGeometry {
+    let out = |i: usize| cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).unwrap_or(0);
+    PoolGeometry { input: xs, kernel: p.kernel, stride: p.stride, padding: p.padding, output: [out(0), out(1)], average }
 }
 
 fn dims4(t: &Tensor, op: &'static str) -> Result<[usize; 4]> {
@@ -85,18 +95,32 @@ impl Tensor {
         if !fits {
             return bad(format!("kernel {:?} does not fit input {:?} with padding {:?}", &ws[2..], &xs[2..], p.padding));
         }
+        let op = Some(Op::Conv2d { x: self.clone(), w: w.clone(), p });
+        if let (Some((ctx, xb)), Some((_, wb))) = (self.gpu_dense()?, w.gpu_dense()?) {
+            let g = conv_geometry(xs, ws, p);
+            let shape = [xs[0], ws[0], g.output[0], g.output[1]];
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.conv2d(&g, &xb, &wb)?), &shape, op));
+        }
         let (x, wv) = (self.cpu_contiguous("conv2d")?, w.cpu_contiguous("conv2d")?);
         let (out, shape) = cpu::conv2d(&x, xs, &wv, ws, p);
-        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::Conv2d { x: self.clone(), w: w.clone(), p })))
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, op))
     }
 
     pub(crate) fn conv2d_input_grad(gy: &Tensor, w: &Tensor, xs: [usize; 4], p: Conv2dParams) -> Result<Tensor> {
-        let dx = cpu::conv2d_input_grad(&gy.cpu_contiguous("conv2d backward")?, &w.cpu_contiguous("conv2d backward")?, dims4(w, "conv2d")?, xs, p);
+        let ws = dims4(w, "conv2d")?;
+        if let (Some((ctx, gb)), Some((_, wb))) = (gy.gpu_dense()?, w.gpu_dense()?) {
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.conv2d_input_grad(&conv_geometry(xs, ws, p), &gb, &wb)?), &xs, None));
+        }
+        let dx = cpu::conv2d_input_grad(&gy.cpu_contiguous("conv2d backward")?, &w.cpu_contiguous("conv2d backward")?, ws, xs, p);
         Tensor::from_vec(dx, &xs, &gy.device())
     }
 
     pub(crate) fn conv2d_weight_grad(x: &Tensor, gy: &Tensor, ws: [usize; 4], p: Conv2dParams) -> Result<Tensor> {
-        let dw = cpu::conv2d_weight_grad(&x.cpu_contiguous("conv2d backward")?, dims4(x, "conv2d")?, &gy.cpu_contiguous("conv2d backward")?, ws, p);
+        let xs = dims4(x, "conv2d")?;
+        if let (Some((ctx, xb)), Some((_, gb))) = (x.gpu_dense()?, gy.gpu_dense()?) {
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.conv2d_weight_grad(&conv_geometry(xs, ws, p), &xb, &gb)?), &ws, None));
+        }
+        let dw = cpu::conv2d_weight_grad(&x.cpu_contiguous("conv2d backward")?, xs, &gy.cpu_contiguous("conv2d backward")?, ws, p);
         Tensor::from_vec(dw, &ws, &gy.device())
     }
 
@@ -106,33 +130,37 @@ impl Tensor {
         if !ok {
             return Err(Error::InvalidArgument { op, reason: format!("kernel {:?}, stride {:?}, padding {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding) });
         }
-        if self.cpu_data().is_none() {
-            return Err(unsupported_on_gpu(op));
-        }
         Ok(xs)
     }
 
+    fn pool(&self, p: Pool2dParams, average: bool) -> Result<Tensor> {
+        let name = if average { "avg_pool2d" } else { "max_pool2d" };
+        let xs = self.pool_check(&p, name)?;
+        let op = Some(if average { Op::AvgPool2d { x: self.clone(), p } } else { Op::MaxPool2d { x: self.clone(), p } });
+        if let Some((ctx, xb)) = self.gpu_dense()? {
+            let g = pool_geometry(xs, p, average);
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.pool2d(&g, &xb)?), &[xs[0], xs[1], g.output[0], g.output[1]], op));
+        }
+        let x = self.cpu_contiguous(name)?;
+        let (out, shape) = if average { cpu::avg_pool2d(&x, xs, p) } else { cpu::max_pool2d(&x, xs, p) };
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, op))
+    }
+
     pub fn max_pool2d(&self, p: Pool2dParams) -> Result<Tensor> {
-        let xs = self.pool_check(&p, "max_pool2d")?;
-        let (out, shape) = cpu::max_pool2d(&self.cpu_contiguous("max_pool2d")?, xs, p);
-        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::MaxPool2d { x: self.clone(), p })))
+        self.pool(p, false)
     }
 
     pub fn avg_pool2d(&self, p: Pool2dParams) -> Result<Tensor> {
-        let xs = self.pool_check(&p, "avg_pool2d")?;
-        let (out, shape) = cpu::avg_pool2d(&self.cpu_contiguous("avg_pool2d")?, xs, p);
-        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::AvgPool2d { x: self.clone(), p })))
+        self.pool(p, true)
     }
 
-    pub(crate) fn max_pool2d_backward(x: &Tensor, gy: &Tensor, p: Pool2dParams) -> Result<Tensor> {
-        let xs = dims4(x, "max_pool2d")?;
-        let dx = cpu::max_pool2d_backward(&x.cpu_contiguous("max_pool2d")?, xs, &gy.cpu_contiguous("max_pool2d")?, p);
-        Tensor::from_vec(dx, &xs, &x.device())
-    }
-
-    pub(crate) fn avg_pool2d_backward(x: &Tensor, gy: &Tensor, p: Pool2dParams) -> Result<Tensor> {
-        let xs = dims4(x, "avg_pool2d")?;
-        let dx = cpu::avg_pool2d_backward(xs, &gy.cpu_contiguous("avg_pool2d")?, p);
+    pub(crate) fn pool2d_backward(x: &Tensor, gy: &Tensor, p: Pool2dParams, average: bool) -> Result<Tensor> {
+        let xs = dims4(x, "pool backward")?;
+        if let (Some((ctx, xb)), Some((_, gb))) = (x.gpu_dense()?, gy.gpu_dense()?) {
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.pool2d_backward(&pool_geometry(xs, p, average), &xb, &gb)?), &xs, None));
+        }
+        let g = gy.cpu_contiguous("pool backward")?;
+        let dx = if average { cpu::avg_pool2d_backward(xs, &g, p) } else { cpu::max_pool2d_backward(&x.cpu_contiguous("pool backward")?, xs, &g, p) };
         Tensor::from_vec(dx, &xs, &x.device())
     }
 }

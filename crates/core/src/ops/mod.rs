@@ -47,6 +47,17 @@ impl Tensor {
         }
     }
 
+    /// This tensor's values as a dense GPU buffer (contiguous, offset 0),
+    /// copying only when the layout is not already dense.
+    pub(crate) fn gpu_dense(&self) -> Result<Option<(GpuContext, GpuBuffer)>> {
+        let Data::Gpu(ctx, buf) = self.data() else { return Ok(None) };
+        let l = self.layout();
+        if l.is_contiguous() && l.offset == 0 {
+            return Ok(Some((ctx.clone(), buf.clone())));
+        }
+        Ok(Some((ctx.clone(), ctx.unary(nnlab_gpu::UnaryKernel::Copy, buf, gpu_view(l), 0.0)?)))
+    }
+
     /// Contiguous CPU values of this tensor (for CPU-only kernels).
     pub(crate) fn cpu_contiguous(&self, op: &'static str) -> Result<Vec<f32>> {
         match self.cpu_data() {
@@ -54,8 +65,4 @@ impl Tensor {
             None => Err(Error::Unsupported { op, backend: "webgpu" }),
         }
     }
-}
-
-pub(crate) fn unsupported_on_gpu(op: &'static str) -> Error {
-    Error::Unsupported { op, backend: "webgpu" }
 }

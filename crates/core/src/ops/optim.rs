@@ -3,7 +3,7 @@
 
 use nnlab_gpu::{AdamParams, SgdParams};
 
-use super::{common_device, Data};
+use super::common_device;
 use crate::{Error, Result, Storage, Tensor};
 
 fn check(tensors: &[&Tensor]) -> Result<()> {
@@ -21,9 +21,9 @@ impl Tensor {
         let (p_, g_, m_, v_) = (p.contiguous()?, g.contiguous()?, m.contiguous()?, v.contiguous()?);
         let hp = AdamParams { n: p.numel() as u32, ..hp };
         let shape = p.shape();
-        if let Data::Gpu(ctx, pb) = p_.data() {
-            let buf = |t: &Tensor| match t.storage() { Storage::Gpu(b) => b.clone(), Storage::Cpu(_) => unreachable!("devices checked") };
-            let (np, nm, nv) = ctx.adam(hp, pb, &buf(&g_), &buf(&m_), &buf(&v_))?;
+        if let Some((ctx, pb)) = p.gpu_dense()? {
+            let buf = |t: &Tensor| -> Result<_> { Ok(t.gpu_dense()?.expect("devices checked").1) };
+            let (np, nm, nv) = ctx.adam(hp, &pb, &buf(g)?, &buf(m)?, &buf(v)?)?;
             let wrap = |b| Tensor::from_storage(Storage::Gpu(b), shape, None);
             return Ok((wrap(np), wrap(nm), wrap(nv)));
         }
@@ -42,14 +42,14 @@ impl Tensor {
     }
 
     /// SGD with momentum: returns the new (parameter, momentum buffer).
-    pub fn sgd_update(p: &Tensor, g: &Tensor, buf: &Tensor, hp: SgdParams) -> Result<(Tensor, Tensor)> {
-        check(&[p, g, buf])?;
-        let (p_, g_, b_) = (p.contiguous()?, g.contiguous()?, buf.contiguous()?);
+    pub fn sgd_update(p: &Tensor, g: &Tensor, buf_: &Tensor, hp: SgdParams) -> Result<(Tensor, Tensor)> {
+        check(&[p, g, buf_])?;
+        let (p_, g_, b_) = (p.contiguous()?, g.contiguous()?, buf_.contiguous()?);
         let hp = SgdParams { n: p.numel() as u32, ..hp };
         let shape = p.shape();
-        if let Data::Gpu(ctx, pb) = p_.data() {
-            let raw = |t: &Tensor| match t.storage() { Storage::Gpu(b) => b.clone(), Storage::Cpu(_) => unreachable!("devices checked") };
-            let (np, nb) = ctx.sgd(hp, pb, &raw(&g_), &raw(&b_))?;
+        if let Some((ctx, pb)) = p.gpu_dense()? {
+            let buf = |t: &Tensor| -> Result<_> { Ok(t.gpu_dense()?.expect("devices checked").1) };
+            let (np, nb) = ctx.sgd(hp, &pb, &buf(g)?, &buf(buf_)?)?;
             return Ok((Tensor::from_storage(Storage::Gpu(np), shape, None), Tensor::from_storage(Storage::Gpu(nb), shape, None)));
         }
         let (pv, gv, bv) = (p_.cpu_contiguous("sgd")?, g_.cpu_contiguous("sgd")?, b_.cpu_contiguous("sgd")?);

@@ -3,7 +3,7 @@
 
 use nnlab_gpu::UnaryKernel;
 
-use super::{common_device, gpu_view, unsupported_on_gpu, Data};
+use super::{common_device, gpu_view, Data};
 use crate::layout::numel;
 use crate::{cpu, Error, Layout, Op, Result, Storage, Tensor};
 
@@ -91,9 +91,23 @@ impl Tensor {
             }
             shape[axis] += x.shape()[axis];
         }
+        let op = Some(Op::Concat { xs: xs.to_vec(), axis });
+        if let Data::Gpu(ctx, _) = first.data() {
+            // Each part is written into its slice of the output.
+            let out = ctx.alloc(numel(&shape))?;
+            let full = Layout::contiguous(&shape);
+            let mut start = 0;
+            for x in xs {
+                let Data::Gpu(_, src) = x.data() else { unreachable!("devices checked above") };
+                let slot = full.narrow(axis, start, x.shape()[axis])?;
+                ctx.assign(&out, gpu_view(&slot), src, gpu_view(x.layout()))?;
+                start += x.shape()[axis];
+            }
+            return Ok(Tensor::from_storage(Storage::Gpu(out), &shape, op));
+        }
         let parts = xs.iter().map(|x| Ok((x.cpu_contiguous("concat")?, x.shape().to_vec()))).collect::<Result<Vec<_>>>()?;
         let out = cpu::concat(&parts, axis);
-        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::Concat { xs: xs.to_vec(), axis })))
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, op))
     }
 
     /// Pads with zeros: `pads[axis] = (before, after)` for every axis.
@@ -101,9 +115,19 @@ impl Tensor {
         if pads.len() != self.rank() {
             return Err(Error::InvalidArgument { op: "pad", reason: format!("{} pad pairs for rank {}", pads.len(), self.rank()) });
         }
-        let x = self.cpu_contiguous("pad").map_err(|_| unsupported_on_gpu("pad"))?;
         let shape: Vec<usize> = self.shape().iter().zip(pads).map(|(d, (b, a))| d + b + a).collect();
-        let out = cpu::pad(&x, self.shape(), pads, 0.0);
-        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, Some(Op::Pad { x: self.clone(), pads: pads.to_vec() })))
+        let op = Some(Op::Pad { x: self.clone(), pads: pads.to_vec() });
+        if let Data::Gpu(ctx, src) = self.data() {
+            // Zeros, then the input written into the interior.
+            let out = ctx.fill(numel(&shape), 0.0)?;
+            let mut interior = Layout::contiguous(&shape);
+            for (axis, &(before, _)) in pads.iter().enumerate() {
+                interior = interior.narrow(axis, before, self.shape()[axis])?;
+            }
+            ctx.assign(&out, gpu_view(&interior), src, gpu_view(self.layout()))?;
+            return Ok(Tensor::from_storage(Storage::Gpu(out), &shape, op));
+        }
+        let out = cpu::pad(&self.cpu_contiguous("pad")?, self.shape(), pads, 0.0);
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, op))
     }
 }

@@ -4,4 +4,5 @@ pub mod elementwise;
 pub mod matmul;
 pub mod optim;
 pub mod random;
+pub mod spatial;
 pub mod reduce;

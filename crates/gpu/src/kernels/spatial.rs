@@ -1,0 +1,167 @@
+//! Convolution (forward and both gradients), pooling (forward and backward),
+//! prefix sums, and the fill/assign kernels that build concatenations and
+//! padding. Inputs are contiguous; core makes them so.
+
+use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+
+/// Geometry of a 2D convolution, as the CPU reference describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvGeometry {
+    pub input: [usize; 4],
+    pub weight: [usize; 4],
+    pub output: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+}
+
+/// Geometry of 2D pooling.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolGeometry {
+    pub input: [usize; 4],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub output: [usize; 2],
+    pub average: bool,
+}
+
+fn strided() -> &'static str {
+    include_str!("strided.wgsl")
+}
+
+impl ConvGeometry {
+    fn words(&self, count: usize) -> Vec<u32> {
+        let [n, c, h, w] = self.input;
+        let [o, _, kh, kw] = self.weight;
+        [n, c, h, w, o, kh, kw, self.output[0], self.output[1], self.stride[0], self.stride[1], self.padding[0], self.padding[1], self.dilation[0], self.dilation[1], self.groups, count]
+            .iter()
+            .map(|&v| v as u32)
+            .collect()
+    }
+}
+
+impl GpuContext {
+    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, count: usize) -> Result<GpuBuffer> {
+        let out = self.alloc(count)?;
+        if count > 0 {
+            let pipeline = self.pipeline(entry, || include_str!("conv.wgsl").to_string());
+            let desc = self.meta(&g.words(count));
+            self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], count as u32);
+        }
+        Ok(out)
+    }
+
+    /// [N, O, OH, OW] from x [N, C, H, W] and w [O, C/G, KH, KW].
+    pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
+        self.conv("conv2d_forward", g, x, w, g.input[0] * g.weight[0] * g.output[0] * g.output[1])
+    }
+
+    pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
+        self.conv("conv2d_input_grad", g, gy, w, g.input.iter().product())
+    }
+
+    pub fn conv2d_weight_grad(&self, g: &ConvGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
+        self.conv("conv2d_weight_grad", g, x, gy, g.weight.iter().product())
+    }
+
+    fn pool_words(g: &PoolGeometry, count: usize) -> Vec<u32> {
+        let [n, c, h, w] = g.input;
+        [n, c, h, w, g.kernel[0], g.kernel[1], g.stride[0], g.stride[1], g.padding[0], g.padding[1], g.output[0], g.output[1], count, g.average as usize]
+            .iter()
+            .map(|&v| v as u32)
+            .collect()
+    }
+
+    pub fn pool2d(&self, g: &PoolGeometry, x: &GpuBuffer) -> Result<GpuBuffer> {
+        let count = g.input[0] * g.input[1] * g.output[0] * g.output[1];
+        let out = self.alloc(count)?;
+        if count > 0 {
+            let pipeline = self.pipeline("pool_forward", || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
+            let desc = self.meta(&Self::pool_words(g, count));
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], count as u32);
+        }
+        Ok(out)
+    }
+
+    pub fn pool2d_backward(&self, g: &PoolGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
+        let count: usize = g.input.iter().product();
+        let out = self.alloc(count)?;
+        if count > 0 {
+            let pipeline = self.pipeline("pool_backward", || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
+            let desc = self.meta(&Self::pool_words(g, count));
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw(), gy.raw()], count as u32);
+        }
+        Ok(out)
+    }
+
+    /// Inclusive prefix sum along the middle axis of contiguous [outer, dim, inner].
+    pub fn cumsum(&self, x: &GpuBuffer, outer: usize, dim: usize, inner: usize) -> Result<GpuBuffer> {
+        let out = self.alloc(outer * dim * inner)?;
+        if outer * dim * inner > 0 {
+            let pipeline = self.pipeline("cumsum_main", || include_str!("scan.wgsl").to_string());
+            let desc = self.meta(&[outer as u32, dim as u32, inner as u32]);
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], (outer * inner) as u32);
+        }
+        Ok(out)
+    }
+
+    fn index_desc(outer: usize, dim: usize, inner: usize, count: usize, total: usize) -> Vec<u32> {
+        [outer, dim, inner, count, total].iter().map(|&v| v as u32).collect()
+    }
+
+    /// out[o, j, i] = x[o, index[j], i] over contiguous [outer, dim, inner];
+    /// an index out of range gives NaN.
+    pub fn index_select(&self, x: &GpuBuffer, index: &GpuBuffer, count: usize, outer: usize, dim: usize, inner: usize) -> Result<GpuBuffer> {
+        let total = outer * count * inner;
+        let out = self.alloc(total)?;
+        if total > 0 {
+            let pipeline = self.pipeline("index_select_main", || format!("{}\n{}", strided(), include_str!("index.wgsl")));
+            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total));
+            self.dispatch(&pipeline, &[&desc, x.raw(), index.raw(), out.raw()], total as u32);
+        }
+        Ok(out)
+    }
+
+    /// base with src[o, j, i] added at [o, index[j], i]; src is [outer, count, inner].
+    #[allow(clippy::too_many_arguments)]
+    pub fn scatter_add(&self, base: &GpuBuffer, index: &GpuBuffer, count: usize, src: &GpuBuffer, outer: usize, dim: usize, inner: usize) -> Result<GpuBuffer> {
+        let total = outer * dim * inner;
+        let out = self.alloc(total)?;
+        if total > 0 {
+            let pipeline = self.pipeline("scatter_add_main", || format!("{}\n{}", strided(), include_str!("index.wgsl")));
+            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total));
+            self.dispatch(&pipeline, &[&desc, base.raw(), index.raw(), out.raw(), src.raw()], total as u32);
+        }
+        Ok(out)
+    }
+
+    /// A new buffer of `len` copies of `value`.
+    pub fn fill(&self, len: usize, value: f32) -> Result<GpuBuffer> {
+        let out = self.alloc(len)?;
+        if len > 0 {
+            let pipeline = self.pipeline("fill_main", || include_str!("fill.wgsl").to_string());
+            let desc = self.meta(&[len as u32, value.to_bits()]);
+            self.dispatch(&pipeline, &[&desc, out.raw()], len as u32);
+        }
+        Ok(out)
+    }
+
+    /// Writes `src` (viewed by `sv`) into the region of `dst` that `dv` views;
+    /// both views have the same shape.
+    pub fn assign(&self, dst: &GpuBuffer, dv: View, src: &GpuBuffer, sv: View) -> Result<()> {
+        let n: usize = sv.shape.iter().product();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut words = vec![n as u32, 0, 0, 0];
+        pack_shape(&mut words, sv.shape)?;
+        pack_strides(&mut words, &sv);
+        pack_strides(&mut words, &dv);
+        let pipeline = self.pipeline("assign_main", || format!("{}\n{}", strided(), include_str!("assign.wgsl")));
+        let desc = self.meta(&words);
+        self.dispatch(&pipeline, &[&desc, src.raw(), dst.raw()], n as u32);
+        Ok(())
+    }
+}
