@@ -53,3 +53,23 @@ fn oversized_buffers_are_refused_before_allocating() {
     let err = Tensor::rand_uniform(&[max / 4 + 1], 0.0, 1.0, 0, 0, &Device::Gpu(ctx)).unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");
 }
+
+/// 10,000 training steps of the playground's default model on the GPU: after
+/// warm-up the buffer pool serves every allocation (no buffer is created) and
+/// the number of live buffers and pooled bytes stay the same.
+#[test]
+fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
+    use nnlab_nn::{Trainer, TrainerConfig};
+    let ctx = context();
+    let mut t = Trainer::new(&TrainerConfig::default(), Device::Gpu(ctx.clone())).unwrap();
+    let mut round = |steps: usize| {
+        t.train(steps).unwrap();
+        pollster::block_on(t.metrics()).unwrap();
+        (ctx.live_buffers(), ctx.pool_stats())
+    };
+    let warm = round(500);
+    for _ in 0..19 {
+        let now = round(500);
+        assert_eq!(now, warm, "(live buffers, (created, pooled, pooled bytes)) changed during the soak");
+    }
+}

@@ -53,6 +53,8 @@ struct Inner {
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
     live_buffers: Cell<usize>,
+    /// Kernel-output buffers ever created (reuse from the pool does not count).
+    created_buffers: Cell<usize>,
     submits: Cell<u64>,
     /// Set from wgpu callbacks (which must be Send), read on the next readback.
     fault: Arc<Mutex<Option<GpuError>>>,
@@ -99,6 +101,7 @@ impl GpuContext {
             encoder: RefCell::new(None),
             pool: RefCell::default(),
             live_buffers: Cell::new(0),
+            created_buffers: Cell::new(0),
             submits: Cell::new(0),
             fault,
         })))
@@ -117,9 +120,16 @@ impl GpuContext {
         self.0.submits.get()
     }
 
-    /// Buffers allocated and not yet returned to the pool.
+    /// Buffers allocated and not yet dropped.
     pub fn live_buffers(&self) -> usize {
         self.0.live_buffers.get()
+    }
+
+    /// (kernel-output buffers ever created, buffers waiting in the pool, bytes
+    /// in the pool). Flat across steps means the pool serves every allocation.
+    pub fn pool_stats(&self) -> (usize, usize, u64) {
+        let pool = self.0.pool.borrow();
+        (self.0.created_buffers.get(), pool.values().map(Vec::len).sum(), pool.values().flatten().map(wgpu::Buffer::size).sum())
     }
 
     pub fn same_device(&self, other: &GpuContext) -> bool {
@@ -151,13 +161,14 @@ impl GpuContext {
         Ok(bytes)
     }
 
-    fn wrap(&self, buffer: wgpu::Buffer, len: usize) -> GpuBuffer {
+    fn wrap(&self, buffer: wgpu::Buffer, len: usize, pooled: bool) -> GpuBuffer {
         self.0.live_buffers.set(self.0.live_buffers.get() + 1);
-        GpuBuffer(Rc::new(BufferInner { buffer: Some(buffer), len, ctx: self.clone() }))
+        GpuBuffer(Rc::new(BufferInner { buffer: Some(buffer), len, pooled, ctx: self.clone() }))
     }
 
     /// Uploads host data into a new buffer (mapped at creation, so it cannot
-    /// race with pending dispatches that still read a pooled buffer).
+    /// race with pending dispatches that still read a pooled buffer). Upload
+    /// buffers are freed on drop rather than pooled, for the same reason.
     pub fn upload(&self, data: &[f32]) -> Result<GpuBuffer> {
         self.byte_size(data.len())?;
         let contents: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck::cast_slice(data) };
@@ -166,7 +177,7 @@ impl GpuContext {
             contents,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
         });
-        Ok(self.wrap(buffer, data.len()))
+        Ok(self.wrap(buffer, data.len(), false))
     }
 
     /// A buffer for `len` floats that a kernel will write, reused from the pool.
@@ -175,14 +186,17 @@ impl GpuContext {
         let reused = self.0.pool.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
         let buffer = match reused {
             Some(b) => b,
-            None => self.0.device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size: bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
+            None => {
+                self.0.created_buffers.set(self.0.created_buffers.get() + 1);
+                self.0.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: bytes,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            }
         };
-        Ok(self.wrap(buffer, len))
+        Ok(self.wrap(buffer, len, true))
     }
 
     pub(crate) fn uniform(&self, bytes: &[u8]) -> wgpu::Buffer {
@@ -296,9 +310,11 @@ impl GpuContext {
         Ok(data)
     }
 
-    fn recycle(&self, buffer: wgpu::Buffer) {
+    fn release(&self, buffer: wgpu::Buffer, pooled: bool) {
         self.0.live_buffers.set(self.0.live_buffers.get() - 1);
-        self.0.pool.borrow_mut().entry(buffer.size()).or_default().push(buffer);
+        if pooled {
+            self.0.pool.borrow_mut().entry(buffer.size()).or_default().push(buffer);
+        }
     }
 }
 
@@ -314,6 +330,8 @@ pub struct GpuBuffer(Rc<BufferInner>);
 struct BufferInner {
     buffer: Option<wgpu::Buffer>,
     len: usize,
+    /// Kernel outputs return to the pool; uploads are freed.
+    pooled: bool,
     ctx: GpuContext,
 }
 
@@ -335,7 +353,7 @@ impl GpuBuffer {
 impl Drop for BufferInner {
     fn drop(&mut self) {
         if let Some(b) = self.buffer.take() {
-            self.ctx.recycle(b);
+            self.ctx.release(b, self.pooled);
         }
     }
 }
