@@ -2,10 +2,11 @@
 //! workload file defines them: mulberry32 streams, Box-Muller normals, the
 //! spiral and Gaussian-projection generators, and the models.
 
-use nnlab_core::{Device, Result, Tensor};
+use nnlab_core::{Device, Result};
 use nnlab_nn::init::Init;
-use nnlab_nn::layers::{Conv2d, Padding, Pool, PoolKind, Recurrent, RecurrentKind, Sequential, TransformerEncoderLayer};
-use nnlab_nn::{Activation, Linear, Module, Param};
+use nnlab_nn::activation::ActivationLayer;
+use nnlab_nn::layers::{Conv2d, Flatten, LastStep, MeanOverTime, Padding, Pool, PoolKind, Recurrent, RecurrentKind, Sequential, TransformerEncoderLayer};
+use nnlab_nn::{Activation, Linear, Module};
 
 /// mulberry32, uniform in [0, 1) = next() / 2^32.
 pub struct Mulberry32(u32);
@@ -64,54 +65,6 @@ pub fn gaussian_projection(batch: usize, features: usize, classes: usize, rng: &
     Batch { x, y }
 }
 
-/// Mean over the time axis of [N, T, F].
-struct MeanOverTime;
-
-impl Module for MeanOverTime {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.mean(&[1], false)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-/// [N, C, H, W] -> [N, C*H*W].
-struct Flatten;
-
-impl Module for Flatten {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.flatten_from(1)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-struct Act(Activation);
-
-impl Module for Act {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.0.apply(x)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-struct LastStep(Recurrent);
-
-impl Module for LastStep {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.0.forward(x)?;
-        let t = y.dim(1)?;
-        y.narrow(1, t - 1, 1)?.flatten_from(1)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        self.0.parameters()
-    }
-}
-
 pub struct Workload {
     pub id: &'static str,
     pub group: &'static str,
@@ -140,23 +93,24 @@ impl Workload {
         let layers: Vec<Box<dyn Module>> = match self.group {
             "W1" => vec![
                 Box::new(Linear::new(2, 16, true, glorot, s, 0, device)?),
-                Box::new(Act(Activation::Tanh)),
+                Box::new(ActivationLayer::new(Activation::Tanh)),
                 Box::new(Linear::new(16, 16, true, glorot, s, 1, device)?),
-                Box::new(Act(Activation::Tanh)),
+                Box::new(ActivationLayer::new(Activation::Tanh)),
                 Box::new(Linear::new(16, 2, true, glorot, s, 2, device)?),
             ],
             "W2" => vec![
                 Box::new(Conv2d::new(1, 8, [3, 3], [1, 1], Padding::Same, [1, 1], 1, true, s, 0, device)?),
-                Box::new(Act(Activation::Relu)),
+                Box::new(ActivationLayer::new(Activation::Relu)),
                 Box::new(Pool::new2d(PoolKind::Max, [2, 2], None, [0, 0])),
                 Box::new(Conv2d::new(8, 16, [3, 3], [1, 1], Padding::Same, [1, 1], 1, true, s, 1, device)?),
-                Box::new(Act(Activation::Relu)),
+                Box::new(ActivationLayer::new(Activation::Relu)),
                 Box::new(Pool::new2d(PoolKind::Max, [2, 2], None, [0, 0])),
                 Box::new(Flatten),
                 Box::new(Linear::new(784, 10, true, glorot, s, 2, device)?),
             ],
             "W3" => vec![
-                Box::new(LastStep(Recurrent::new(RecurrentKind::Lstm, 8, 64, 1, false, true, s, 0, device)?)),
+                Box::new(Recurrent::new(RecurrentKind::Lstm, 8, 64, 1, false, true, s, 0, device)?),
+                Box::new(LastStep),
                 Box::new(Linear::new(64, 4, true, glorot, s, 1, device)?),
             ],
             _ => vec![

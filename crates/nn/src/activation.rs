@@ -5,6 +5,7 @@ use nnlab_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::init::Init;
+use crate::{Module, Param};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -51,5 +52,29 @@ impl Activation {
             Activation::Relu | Activation::Relu6 | Activation::LeakyRelu | Activation::Gelu | Activation::GeluTanh | Activation::Silu => Init::HeNormal,
             _ => Init::GlorotUniform,
         }
+    }
+}
+
+/// An activation as a layer, with an optional negative slope for leaky ReLU.
+pub struct ActivationLayer {
+    pub function: Activation,
+    pub slope: Option<f32>,
+}
+
+impl ActivationLayer {
+    pub fn new(function: Activation) -> ActivationLayer {
+        ActivationLayer { function, slope: None }
+    }
+}
+
+impl Module for ActivationLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match (self.function, self.slope) {
+            (Activation::LeakyRelu, Some(s)) => leaky_relu(x, s),
+            (f, _) => f.apply(x),
+        }
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
     }
 }

@@ -16,6 +16,7 @@ pub mod recurrent;
 pub mod residual;
 pub mod s4d;
 pub mod sequential;
+pub mod shape_ops;
 pub mod transformer;
 
 pub use aaren::{Aaren, AarenState};
@@ -33,6 +34,7 @@ pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
 pub use residual::Residual;
 pub use s4d::S4d;
 pub use sequential::Sequential;
+pub use shape_ops::{Flatten, LastStep, MeanOverTime, Tail};
 pub use transformer::TransformerEncoderLayer;
 
 use crate::Param;

@@ -7,64 +7,9 @@ use nnlab_core::{Device, Result, Tensor};
 
 use super::{infer, LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKind, SequenceOutput};
 use crate::init::Init;
+use crate::activation::ActivationLayer;
 use crate::layers::*;
-use crate::{activation, Activation, Buffer, Linear, Module, Param};
-
-/// Flatten all but the batch axis.
-struct Flatten;
-
-impl Module for Flatten {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.flatten_from(1)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-/// An activation with an optional leaky slope.
-struct ActivationLayer {
-    function: Activation,
-    slope: Option<f32>,
-}
-
-impl Module for ActivationLayer {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match (self.function, self.slope) {
-            (Activation::LeakyRelu, Some(s)) => activation::leaky_relu(x, s),
-            (f, _) => f.apply(x),
-        }
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-/// The last time step of [N, T, F].
-struct LastStep;
-
-impl Module for LastStep {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let t = x.dim(1)?;
-        x.narrow(1, t - 1, 1)?.flatten_from(1)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
-
-/// The last `.0` time steps of [N, T, F].
-struct Tail(usize);
-
-impl Module for Tail {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let t = x.dim(1)?;
-        x.narrow(1, t - self.0, self.0)
-    }
-    fn parameters(&self) -> Vec<(String, Param)> {
-        Vec::new()
-    }
-}
+use crate::{Buffer, Linear, Module, Param};
 
 /// A recurrent layer returning all steps or the last (batch-first).
 struct RecurrentLayer {
