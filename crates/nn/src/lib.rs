@@ -2,6 +2,7 @@
 //! trainer the site and the command line share.
 
 pub mod activation;
+pub mod batches;
 pub mod data;
 pub mod datasets;
 pub mod gradients;

@@ -5,7 +5,8 @@
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::datasets::{self, Dataset, Rng, Task};
+use crate::batches::EpochBatches;
+use crate::datasets::{self, Dataset, Task};
 use crate::{loss, Activation, Mlp, Module, Optimizer, OptimizerConfig};
 
 /// Settings as the page sends them (camelCase JSON). Numbers arrive as f64 so
@@ -157,10 +158,7 @@ pub struct Trainer {
     optimizer: Optimizer,
     train: DeviceSplit,
     test: DeviceSplit,
-    /// This epoch's shuffled training set; batches are contiguous slices of it.
-    epoch: Option<DeviceSplit>,
-    epoch_pos: usize,
-    shuffle_rng: Rng,
+    batches: EpochBatches,
     step: u64,
     grid: Option<(usize, Tensor)>,
 }
@@ -178,8 +176,8 @@ impl Trainer {
             Ok(DeviceSplit { x: Tensor::from_vec(s.x.clone(), &[s.len(), 2], &device)?, y: Trainer::targets(data.task, &s.y, &device)? })
         };
         let (train, test) = (upload(&data.train)?, upload(&data.test)?);
-        let shuffle_rng = Rng::new(settings.seed ^ 0x5eed_5eed);
-        Ok(Trainer { settings, device, data, model, optimizer, train, test, epoch: None, epoch_pos: 0, shuffle_rng, step: 0, grid: None })
+        let batches = EpochBatches::new(settings.seed ^ 0x5eed_5eed);
+        Ok(Trainer { settings, device, data, model, optimizer, train, test, batches, step: 0, grid: None })
     }
 
     fn targets(task: Task, y: &[f32], device: &Device) -> Result<Tensor> {
@@ -210,29 +208,18 @@ impl Trainer {
         }
     }
 
-    /// Uploads a freshly shuffled copy of the training set for a new epoch.
-    fn next_epoch(&mut self) -> Result<()> {
-        let n = self.data.train.len();
-        let mut order: Vec<usize> = (0..n).collect();
-        self.shuffle_rng.shuffle(&mut order);
-        let x: Vec<f32> = order.iter().flat_map(|&i| [self.data.train.x[2 * i], self.data.train.x[2 * i + 1]]).collect();
-        let y: Vec<f32> = order.iter().map(|&i| self.data.train.y[i]).collect();
-        self.epoch = Some(DeviceSplit { x: Tensor::from_vec(x, &[n, 2], &self.device)?, y: Trainer::targets(self.data.task, &y, &self.device)? });
-        self.epoch_pos = 0;
-        Ok(())
-    }
-
     /// One optimizer step on the next mini-batch. Records GPU work without
     /// waiting for it.
     pub fn step(&mut self) -> Result<()> {
-        let n = self.data.train.len();
-        if self.epoch.is_none() || self.epoch_pos >= n {
-            self.next_epoch()?;
-        }
-        let len = self.settings.batch_size.min(n - self.epoch_pos);
-        let epoch = self.epoch.as_ref().expect("epoch prepared above");
-        let (x, y) = (epoch.x.narrow(0, self.epoch_pos, len)?, epoch.y.narrow(0, self.epoch_pos, len)?);
-        self.epoch_pos += len;
+        let (train, task, device) = (&self.data.train, self.data.task, &self.device);
+        let (x, y) = self.batches.next(self.settings.batch_size, |rng| {
+            // A freshly shuffled copy of the training set for the new epoch.
+            let mut order: Vec<usize> = (0..train.len()).collect();
+            rng.shuffle(&mut order);
+            let x: Vec<f32> = order.iter().flat_map(|&i| [train.x[2 * i], train.x[2 * i + 1]]).collect();
+            let y: Vec<f32> = order.iter().map(|&i| train.y[i]).collect();
+            Ok((Tensor::from_vec(x, &[order.len(), 2], device)?, Trainer::targets(task, &y, device)?))
+        })?;
         let grads = self.loss(&x, &y)?.backward()?;
         self.optimizer.step(&grads)?;
         self.step += 1;

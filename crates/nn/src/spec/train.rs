@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{build, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TrainingSpec};
 use crate::data::{self, ArrayDataset, Splits, Target};
-use crate::datasets::Rng;
+use crate::batches::EpochBatches;
 use crate::gradients;
 use crate::layers::Sequential;
 use crate::pruning::Pruner;
@@ -37,6 +37,14 @@ pub fn load_data(spec: &DataSpec, seed: u64) -> Result<Splits> {
     }
 }
 
+/// A dataset on `device`, batch axis first.
+fn upload(d: &ArrayDataset, device: &Device) -> Result<(Tensor, Tensor)> {
+    let n = d.len();
+    let xs: Vec<usize> = std::iter::once(n).chain(d.x_shape.iter().copied()).collect();
+    let ys: Vec<usize> = std::iter::once(n).chain(d.y_shape.iter().copied()).collect();
+    Ok((Tensor::from_vec(d.x.clone(), &xs, device)?, Tensor::from_vec(d.y.clone(), &ys, device)?))
+}
+
 fn invalid(path: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec { path: path.into(), reason: reason.into() }
 }
@@ -53,9 +61,7 @@ pub struct SpecTrainer {
     params: Vec<Param>,
     pruner: Option<Pruner>,
     subsets: Option<Rs2Sampler>,
-    rng: Rng,
-    epoch: Option<(Tensor, Tensor)>,
-    epoch_pos: usize,
+    batches: EpochBatches,
     step: u64,
 }
 
@@ -98,7 +104,7 @@ impl SpecTrainer {
         let params: Vec<Param> = trainable.into_iter().map(|(_, p)| p).collect();
         let optimizer = Optimizer::new(spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }), params.clone())?;
         let subsets = training.subset_ratio.map(|r| Rs2Sampler::new(data.train.len(), r, spec.seed ^ 0x52_5332));
-        Ok(SpecTrainer { spec: spec.clone(), report, model, device, data, loss, training, optimizer, params, pruner, subsets, rng: Rng::new(spec.seed ^ 0xe90c), epoch: None, epoch_pos: 0, step: 0 })
+        Ok(SpecTrainer { spec: spec.clone(), report, model, device, data, loss, training, optimizer, params, pruner, subsets, batches: EpochBatches::new(spec.seed ^ 0xe90c), step: 0 })
     }
 
     pub fn data(&self) -> &Splits {
@@ -110,24 +116,7 @@ impl SpecTrainer {
     }
 
     fn upload(&self, d: &ArrayDataset) -> Result<(Tensor, Tensor)> {
-        let n = d.len();
-        let xs: Vec<usize> = std::iter::once(n).chain(d.x_shape.iter().copied()).collect();
-        let ys: Vec<usize> = std::iter::once(n).chain(d.y_shape.iter().copied()).collect();
-        Ok((Tensor::from_vec(d.x.clone(), &xs, &self.device)?, Tensor::from_vec(d.y.clone(), &ys, &self.device)?))
-    }
-
-    fn next_epoch(&mut self) -> Result<()> {
-        let order = match &mut self.subsets {
-            Some(s) => s.next_epoch(),
-            None => {
-                let mut o: Vec<usize> = (0..self.data.train.len()).collect();
-                self.rng.shuffle(&mut o);
-                o
-            }
-        };
-        self.epoch = Some(self.upload(&self.data.train.subset(&order))?);
-        self.epoch_pos = 0;
-        Ok(())
+        upload(d, &self.device)
     }
 
     /// The loss of `out` against targets `y` (both with a batch axis).
@@ -145,14 +134,19 @@ impl SpecTrainer {
 
     /// One optimizer step on the next mini-batch (no readback).
     pub fn step(&mut self) -> Result<()> {
-        let epoch_len = self.epoch.as_ref().map_or(0, |(x, _)| x.shape()[0]);
-        if self.epoch_pos >= epoch_len {
-            self.next_epoch()?;
-        }
-        let (x, y) = self.epoch.as_ref().expect("epoch prepared");
-        let len = self.training.batch_size.min(x.shape()[0] - self.epoch_pos);
-        let (xb, yb) = (x.narrow(0, self.epoch_pos, len)?, y.narrow(0, self.epoch_pos, len)?);
-        self.epoch_pos += len;
+        let (train, subsets, device) = (&self.data.train, &mut self.subsets, &self.device);
+        let (xb, yb) = self.batches.next(self.training.batch_size, |rng| {
+            // RS2 subsets when asked for, else the whole set reshuffled.
+            let order = match subsets {
+                Some(s) => s.next_epoch(),
+                None => {
+                    let mut o: Vec<usize> = (0..train.len()).collect();
+                    rng.shuffle(&mut o);
+                    o
+                }
+            };
+            upload(&train.subset(&order), device)
+        })?;
         self.model.set_training(true);
         let mut grads = self.loss_of(&self.model.forward(&xb)?, &yb)?.backward()?;
         if let Some(max) = self.training.clip_grad_norm {
