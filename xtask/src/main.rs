@@ -4,8 +4,10 @@
 //!   build-site   build the playground into www-dist/
 //!   serve        setup (site tools only), build the site and serve it on 127.0.0.1
 //!   test         setup, then every test: native, browser (wasm) and end-to-end
-//!   bench        the reference workloads natively on the CPU and through wgpu
+//!   bench        the reference workloads natively (CPU, wgpu) and in headless
+//!                Chromium against TensorFlow.js
 
+mod bench;
 mod serve;
 mod setup;
 mod site;
@@ -23,8 +25,8 @@ fn main() -> ExitCode {
         Some("build-site") => setup::run(setup::Scope::Site).and_then(|_| site::build()),
         Some("serve") => serve::command(&args[1..]),
         Some("test") => test::run(&args[1..]),
-        Some("bench") => bench(&args[1..]),
-        _ => Err("usage: cargo xtask <setup | build-site | serve [--port N] | test [--skip-browser] | bench [nnlab bench options]>".into()),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err("usage: cargo xtask <setup | build-site | serve [--port N] | test [--skip-browser] | bench [--native | --browser] [--only W1,W5]>".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,14 +35,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs `nnlab bench` in release mode; the JSON lands in target/bench/native.json.
-fn bench(args: &[String]) -> Result {
-    setup::run(setup::Scope::Everything)?;
-    let mut cmd = Command::new("cargo");
-    cmd.args(["run", "--release", "-p", "nnlab-cli", "--", "bench", "--json", "target/bench/native.json"]).args(args);
-    exec(&mut cmd)
 }
 
 /// The workspace root (xtask lives one level below it).

@@ -23,7 +23,13 @@ pub fn run(scope: Scope) -> Result {
     }
     wasm_target()?;
     wasm_bindgen_cli()?;
-    npm_packages()
+    npm_packages(&root(), ".bin/wasm-opt")
+}
+
+/// TF.js for the browser benchmark: kept out of the root packages so tests
+/// and the site do not download it.
+pub fn bench_packages() -> Result {
+    npm_packages(&root().join("bench"), "@tensorflow/tfjs/dist/tf.min.js")
 }
 
 fn system_packages() -> Result {
@@ -57,16 +63,18 @@ fn wasm_bindgen_cli() -> Result {
     exec(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN, "--force"]))
 }
 
-fn npm_packages() -> Result {
-    let lock = root().join("package-lock.json");
-    let marker = root().join("node_modules/.package-lock.json");
+/// `npm ci` in `dir` unless its node_modules is newer than the lock file and
+/// holds `probe`.
+fn npm_packages(dir: &Path, probe: &str) -> Result {
+    let lock = dir.join("package-lock.json");
+    let marker = dir.join("node_modules/.package-lock.json");
     let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&marker)) {
         (Ok(l), Ok(m)) => m.modified().ok() >= l.modified().ok(),
         _ => false,
     };
-    if fresh && root().join("node_modules/.bin/wasm-opt").exists() {
+    if fresh && dir.join("node_modules").join(probe).exists() {
         return Ok(());
     }
     let cmd = if lock.exists() { "ci" } else { "install" };
-    exec(Command::new("npm").args([cmd, "--no-audit", "--no-fund"]))
+    exec(Command::new("npm").args([cmd, "--no-audit", "--no-fund", "--prefix"]).arg(dir))
 }

@@ -22,7 +22,7 @@ pub fn build() -> Result {
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result {
+pub fn copy_dir(from: &Path, to: &Path) -> Result {
     std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
     for entry in std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;

@@ -2,15 +2,14 @@
 //! steps and 500 ms), N = clamp(ceil(1500 ms / t), 5, 2000) from the median of
 //! the last three warm-up steps, then three repeats of a synchronous run (every
 //! step reads its loss back) and an asynchronous run (only the last loss is
-//! read). Median ms/step per mode; matmuls also report GFLOPS.
+//! read). Median ms/step per mode; matmuls also report GFLOPS. The browser
+//! harness (bench/page/protocol.js) implements the same protocol in JS.
 
 use std::time::Instant;
 
-use nnlab_core::{Device, GpuContext, Result, Tensor};
-use nnlab_nn::{Module, Optimizer, OptimizerConfig};
+use nnlab_bench::{training_workloads, Runner, MATMULS};
+use nnlab_core::{Device, GpuContext, Result};
 use serde::Serialize;
-
-use crate::workloads::{training_workloads, Mulberry32, Workload, MATMULS};
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -30,79 +29,57 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs `step(i, read)` under the protocol; `read` says whether the step must
-/// wait for its result on the host.
-fn protocol(min_steps: usize, warmup_steps: usize, mut step: impl FnMut(usize, bool) -> Result<()>) -> Result<(usize, f64, f64, f64)> {
+/// Runs one workload under the protocol: (N, first step ms, sync ms/step, async ms/step).
+fn protocol(runner: &mut Runner, min_steps: usize, warmup_steps: usize) -> Result<(usize, f64, f64, f64)> {
+    let mut step = |read: bool| -> Result<()> {
+        runner.step()?;
+        if read {
+            pollster::block_on(runner.read())?;
+        }
+        Ok(())
+    };
     let t0 = Instant::now();
-    step(0, true)?;
+    step(true)?;
     let first = t0.elapsed().as_secs_f64() * 1e3;
-    let (mut times, start, mut i) = (Vec::new(), Instant::now(), 1);
-    while i <= warmup_steps || start.elapsed().as_millis() < 500 {
+    let (mut times, start) = (Vec::new(), Instant::now());
+    while times.len() < warmup_steps || start.elapsed().as_millis() < 500 {
         let t = Instant::now();
-        step(i, true)?;
+        step(true)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
-        i += 1;
     }
     let t = median(times[times.len().saturating_sub(3)..].to_vec()).max(1e-3);
     let n = ((1500.0 / t).ceil() as usize).clamp(min_steps, 2000);
     let (mut sync, mut asynchronous) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let t = Instant::now();
-        for k in 0..n {
-            step(i + k, true)?;
+        for _ in 0..n {
+            step(true)?;
         }
         sync.push(t.elapsed().as_secs_f64() * 1e3 / n as f64);
         let t = Instant::now();
         for k in 0..n {
-            step(i + k, k + 1 == n)?;
+            step(k + 1 == n)?;
         }
         asynchronous.push(t.elapsed().as_secs_f64() * 1e3 / n as f64);
-        i += n;
     }
     Ok((n, first, median(sync), median(asynchronous)))
 }
 
-fn train(w: &Workload, device: &Device, backend: &str) -> Result<Row> {
-    let model = w.model(device)?;
-    let params = model.parameters().into_iter().map(|(_, p)| p).collect();
-    let mut opt = Optimizer::new(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 }, params)?;
-    // Data is uploaded once, before timing; steps cycle through the batches.
-    let shape: Vec<usize> = std::iter::once(w.batch).chain(w.input.iter().copied()).collect();
-    let batches = w
-        .batches()
-        .into_iter()
-        .map(|b| Ok((Tensor::from_vec(b.x, &shape, device)?, Tensor::from_vec(b.y, &[w.batch], device)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let (steps, first, sync_ms, async_ms) = protocol(5, 5, |i, read| {
-        let (x, y) = &batches[i % batches.len()];
-        let loss = model.forward(x)?.cross_entropy(y)?;
-        let grads = loss.backward()?;
-        opt.step(&grads)?;
-        if read {
-            pollster::block_on(loss.to_scalar())?;
-        } else {
-            device.flush();
-        }
-        Ok(())
-    })?;
-    Ok(Row { backend: backend.into(), workload: w.id.into(), group: w.group.into(), steps, first_step_ms: first, sync_ms, async_ms, gflops_sync: None, gflops_async: None })
-}
-
-fn matmul(id: &str, n: usize, seed: u32, device: &Device, backend: &str) -> Result<Row> {
-    let mut rng = Mulberry32::new(seed);
-    let mut draw = || (0..n * n).map(|_| (2.0 * rng.uniform() - 1.0) as f32).collect::<Vec<f32>>();
-    let (a, b) = (Tensor::from_vec(draw(), &[n, n], device)?, Tensor::from_vec(draw(), &[n, n], device)?);
-    let (steps, first, sync_ms, async_ms) = protocol(3, 3, |_, read| {
-        let c = a.matmul(&b)?;
-        if read {
-            pollster::block_on(c.to_vec())?;
-        } else {
-            device.flush();
-        }
-        Ok(())
-    })?;
-    let gflops = |ms: f64| 2.0 * (n as f64).powi(3) / (ms / 1e3) / 1e9;
-    Ok(Row { backend: backend.into(), workload: id.into(), group: "W5".into(), steps, first_step_ms: first, sync_ms, async_ms, gflops_sync: Some(gflops(sync_ms)), gflops_async: Some(gflops(async_ms)) })
+fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &str) -> Result<Row> {
+    let mut runner = Runner::new(id, device)?;
+    let (steps, first, sync_ms, async_ms) = protocol(&mut runner, 5, 5)?;
+    let gflops = |ms: f64| n.map(|n| 2.0 * (n as f64).powi(3) / (ms / 1e3) / 1e9);
+    Ok(Row {
+        backend: backend.into(),
+        workload: id.into(),
+        group: group.into(),
+        steps,
+        first_step_ms: first,
+        sync_ms,
+        async_ms,
+        gflops_sync: gflops(sync_ms),
+        gflops_async: gflops(async_ms),
+    })
 }
 
 pub fn run(args: &[String]) -> std::result::Result<(), String> {
@@ -121,6 +98,8 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
         }
     }
     let wanted = |g: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == g));
+    let mut jobs: Vec<(&str, &str, Option<usize>)> = training_workloads().iter().map(|w| (w.id, w.group, None)).collect();
+    jobs.extend(MATMULS.iter().map(|&(id, n, _)| (id, "W5", Some(n))));
     let mut rows = Vec::new();
     for backend in &backends {
         let device = if backend == "cpu" {
@@ -130,15 +109,9 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             eprintln!("wgpu adapter: {}", ctx.info());
             Device::Gpu(ctx)
         };
-        for w in training_workloads().iter().filter(|w| wanted(w.group)) {
-            eprintln!("{backend} {} ...", w.id);
-            rows.push(train(w, &device, backend).map_err(|e| format!("{} on {backend}: {e}", w.id))?);
-        }
-        if wanted("W5") {
-            for (id, n, seed) in MATMULS {
-                eprintln!("{backend} {id} ...");
-                rows.push(matmul(id, n, seed, &device, backend).map_err(|e| format!("{id} on {backend}: {e}"))?);
-            }
+        for &(id, group, n) in jobs.iter().filter(|j| wanted(j.1)) {
+            eprintln!("{backend} {id} ...");
+            rows.push(measure(id, group, n, &device, backend).map_err(|e| format!("{id} on {backend}: {e}"))?);
         }
     }
     println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | GFLOPS sync / async |");

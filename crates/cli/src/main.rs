@@ -1,9 +1,8 @@
 //! `nnlab bench [--backend cpu|wgpu|all] [--only W1,W5] [--json PATH]`: runs the
-//! reference workloads (../shared/bench/workloads.json, copied into
-//! bench/workloads.rs) with the shared timing protocol and prints a table.
+//! reference workloads (../shared/bench/workloads.json, implemented in
+//! the nnlab-bench crate) with the shared timing protocol and prints a table.
 
 mod bench;
-mod workloads;
 
 use std::process::ExitCode;
 

@@ -131,3 +131,48 @@ impl Session {
     }
 }
 
+
+/// One reference workload (../shared/bench/workloads.json) for the browser
+/// benchmark page, which runs the timing protocol itself.
+#[wasm_bindgen(js_name = BenchRunner)]
+pub struct BenchRunner {
+    runner: Rc<RefCell<nnlab_bench::Runner>>,
+}
+
+#[allow(clippy::await_holding_refcell_ref)]
+#[wasm_bindgen(js_class = BenchRunner)]
+impl BenchRunner {
+    /// Resolves to a runner for workload `id` ("mlp-spiral", ..., "matmul-1024")
+    /// on `backend` ("webgpu" or "cpu"), its data already uploaded.
+    pub fn create(id: String, backend: String) -> Promise {
+        future_to_promise(async move {
+            let device = match backend.as_str() {
+                "cpu" => Device::Cpu,
+                "webgpu" => Device::Gpu(gpu_context().await.map_err(js_error)?),
+                other => return Err(js_error(format!("invalid backend: unknown backend \"{other}\" (expected webgpu or cpu)"))),
+            };
+            let runner = nnlab_bench::Runner::new(&id, &device).map_err(js_error)?;
+            Ok(BenchRunner { runner: Rc::new(RefCell::new(runner)) }.into())
+        })
+    }
+
+    /// The sum of every input value (the page checks TF.js got the same data).
+    pub fn checksum(&self) -> f64 {
+        self.runner.borrow().checksum()
+    }
+
+    /// Queues and submits one step without waiting for it.
+    pub fn step(&self) -> Result<(), JsValue> {
+        let mut r = self.runner.try_borrow_mut().map_err(|_| js_error("the runner is busy"))?;
+        r.step().map_err(js_error)
+    }
+
+    /// Resolves to the last step's loss (a matmul's output sum) once it is on the host.
+    pub fn read(&self) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move {
+            let r = runner.try_borrow().map_err(|_| js_error("the runner is busy"))?;
+            Ok(r.read().await.map_err(js_error)?.into())
+        })
+    }
+}

@@ -1,0 +1,40 @@
+// The benchmark page: runs one (contender, backend, workload) per call of
+// window.runBench, under the protocol in protocol.js. bench/run.mjs drives it.
+/* global tf */
+import init, { BenchRunner } from './pkg/nnlab_web.js';
+import { WORKLOADS, measure, workloadData } from './protocol.js';
+import { tfjsContender } from './tfjs.js';
+
+async function nnlabContender(id, backend) {
+  await init();
+  const r = await BenchRunner.create(id, backend);
+  return { contender: { step: () => r.step(), read: () => r.read() }, checksum: r.checksum() };
+}
+
+async function tfjsSetup(backend) {
+  if (backend === 'wasm') tf.wasm.setWasmPaths(new URL('./tfjs/', location.href).href);
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} is unavailable`);
+  await tf.ready();
+}
+
+window.runBench = async ({ contender, backend, workload }) => {
+  const spec = WORKLOADS[workload];
+  if (!spec) throw new Error(`unknown workload ${workload}`);
+  const data = workloadData(workload);
+  let c, checksum = data.checksum;
+  if (contender === 'nnlab') {
+    ({ contender: c, checksum } = await nnlabContender(workload, backend));
+  } else {
+    await tfjsSetup(backend);
+    c = tfjsContender(workload, spec, data);
+  }
+  // Both contenders must train on the same inputs.
+  if (Math.abs(checksum - data.checksum) > 1e-6 * Math.max(1, Math.abs(data.checksum))) {
+    throw new Error(`data differ: nnlab's checksum ${checksum}, the page's ${data.checksum}`);
+  }
+  const result = await measure(c);
+  const gflops = spec.n ? (ms) => (2 * spec.n ** 3) / (ms / 1e3) / 1e9 : null;
+  return { contender, backend, workload, group: spec.group, ...result,
+    gflops: gflops && { sync: gflops(result.sync.median), async: gflops(result.async.median) } };
+};
+document.body.dataset.ready = 'yes';

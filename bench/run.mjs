@@ -1,0 +1,84 @@
+// Drives the benchmark page (bench/page, served with nnlab's wasm and the
+// TF.js bundles) in headless Chromium: every workload for every contender in
+// one browser run, then a table, the nnlab / TF.js ratios and a JSON file.
+//   BENCH_URL=http://127.0.0.1:PORT/ node bench/run.mjs
+// Env: BENCH_URL (required), BENCH_JSON (output path), BENCH_ONLY (groups, e.g. W1,W5),
+//      CHROMIUM (browser binary).
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const url = process.env.BENCH_URL;
+if (!url) {
+  console.error('Set BENCH_URL to the address serving the benchmark page');
+  process.exit(2);
+}
+const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
+const WORKLOADS = [['mlp-spiral', 'W1'], ['cnn-28', 'W2'], ['lstm-seq', 'W3'], ['transformer-block', 'W4'],
+  ['matmul-256', 'W5'], ['matmul-512', 'W5'], ['matmul-1024', 'W5']].filter(([, g]) => !only || only.includes(g));
+const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['tfjs', 'wasm'], ['tfjs', 'cpu']];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--disable-vulkan-surface'],
+});
+const version = browser.version();
+const rows = [];
+for (const [workload, group] of WORKLOADS) {
+  for (const [contender, backend] of CONTENDERS) {
+    const name = `${contender}-${backend} ${group} ${workload}`;
+    // A fresh page per run: no state (or GPU memory) carries over between contenders.
+    const page = await browser.newPage();
+    page.setDefaultTimeout(300_000);
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.ready === 'yes');
+      const row = await page.evaluate((job) => window.runBench(job), { contender, backend, workload });
+      rows.push(row);
+      const gf = row.gflops ? `, ${row.gflops.sync.toFixed(2)} / ${row.gflops.async.toFixed(2)} GFLOPS` : '';
+      console.log(`${name}: ${row.sync.median.toFixed(3)} / ${row.async.median.toFixed(3)} ms/step (sync / async), N=${row.steps}${gf}`);
+    } catch (e) {
+      const error = String(e.message || e).split('\n')[0];
+      rows.push({ contender, backend, workload, group, error });
+      console.log(`${name}: not run: ${error}`);
+    } finally {
+      await page.close();
+    }
+  }
+}
+await browser.close();
+
+const fmt = (ms) => `${ms.toFixed(3)} (${(1000 / ms).toFixed(ms < 10 ? 0 : 2)})`;
+console.log(`\nHeadless ${version}, median ms/step (steps/s) over 3 repeats\n`);
+console.log('| contender | workload | N | first step ms | sync | async | GFLOPS sync / async |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  if (r.error) {
+    console.log(`| ${r.contender}-${r.backend} | ${r.group} ${r.workload} | | | ${r.error} | | |`);
+    continue;
+  }
+  const gf = r.gflops ? `${r.gflops.sync.toFixed(2)} / ${r.gflops.async.toFixed(2)}` : '';
+  console.log(`| ${r.contender}-${r.backend} | ${r.group} ${r.workload} | ${r.steps} | ${r.firstStepMs.toFixed(1)} | ${fmt(r.sync.median)} | ${fmt(r.async.median)} | ${gf} |`);
+}
+
+// Speed-ups: nnlab's WebGPU path against TF.js's, nnlab's CPU path against TF.js's best CPU-side backend.
+const find = (c, b, w) => rows.find((r) => r.contender === c && r.backend === b && r.workload === w && !r.error);
+const ratio = (theirs, ours, mode) => (ours && theirs ? (theirs[mode].median / ours[mode].median).toFixed(1) + 'x' : 'n/a');
+console.log('\n| workload | nnlab-webgpu vs tfjs-webgpu (sync / async) | nnlab-cpu vs best of tfjs-wasm, tfjs-cpu (sync / async) |');
+console.log('| --- | ---: | ---: |');
+for (const [workload, group] of WORKLOADS) {
+  const best = ['wasm', 'cpu'].map((b) => find('tfjs', b, workload)).filter(Boolean)
+    .sort((a, b) => a.sync.median - b.sync.median)[0];
+  const gpu = [find('tfjs', 'webgpu', workload), find('nnlab', 'webgpu', workload)];
+  const cpu = [best, find('nnlab', 'cpu', workload)];
+  console.log(`| ${group} ${workload} | ${ratio(...gpu, 'sync')} / ${ratio(...gpu, 'async')} | ${ratio(...cpu, 'sync')} / ${ratio(...cpu, 'async')}${best ? ` (tfjs-${best.backend})` : ''} |`);
+}
+
+const out = process.env.BENCH_JSON;
+if (out) {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ browser: version, rows }, null, 2));
+  console.log(`\nwrote ${out}`);
+}

@@ -1,0 +1,62 @@
+//! `cargo xtask bench [--native | --browser] [--only W1,W5] [nnlab bench options]`:
+//! the reference workloads natively (CPU and wgpu, target/bench/native.json)
+//! and in headless Chromium against TensorFlow.js (nnlab on WebGPU and wasm,
+//! TF.js on WebGPU, wasm and plain JS, target/bench/browser.json).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{exec, root, serve, setup, site, Result};
+
+/// The files TF.js needs on the page: its bundles and the wasm backend's binaries.
+const TFJS_FILES: [&str; 6] = [
+    "tfjs/dist/tf.min.js",
+    "tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+    "tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+    "tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    "tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    "tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js",
+];
+
+pub fn run(args: &[String]) -> Result {
+    let native_only = args.iter().any(|a| a == "--native");
+    let browser_only = args.iter().any(|a| a == "--browser");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "--native" && *a != "--browser").collect();
+    setup::run(setup::Scope::Everything)?;
+    if !browser_only {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["run", "--release", "-p", "nnlab-cli", "--", "bench", "--json", "target/bench/native.json"]).args(&rest);
+        exec(&mut cmd)?;
+    }
+    if !native_only {
+        browser(&rest)?;
+    }
+    Ok(())
+}
+
+fn browser(args: &[&String]) -> Result {
+    setup::bench_packages()?;
+    site::build()?;
+    // The page: bench/page, nnlab's wasm package and TF.js's bundles.
+    let dir = root().join("target/bench/site");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("clearing {}: {e}", dir.display()))?;
+    }
+    site::copy_dir(&root().join("bench/page"), &dir)?;
+    site::copy_dir(&root().join("www-dist/pkg"), &dir.join("pkg"))?;
+    std::fs::create_dir_all(dir.join("tfjs")).map_err(|e| e.to_string())?;
+    for file in TFJS_FILES {
+        let from = root().join("bench/node_modules/@tensorflow").join(file);
+        let name = Path::new(file).file_name().expect("a file name");
+        std::fs::copy(&from, dir.join("tfjs").join(name)).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
+    let listener = serve::bind(0)?;
+    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+    std::thread::spawn(move || serve::serve_forever(listener, dir));
+    let mut cmd = Command::new("node");
+    cmd.arg("bench/run.mjs").env("BENCH_URL", &url).env("BENCH_JSON", root().join("target/bench/browser.json"));
+    if let Some(pos) = args.iter().position(|a| *a == "--only") {
+        cmd.env("BENCH_ONLY", args.get(pos + 1).map(|s| s.as_str()).unwrap_or(""));
+    }
+    exec(&mut cmd)
+}
