@@ -80,12 +80,23 @@ pub async fn run_all(ctx: &GpuContext) -> Report {
 async fn unary(s: &mut Suite) {
     type F = fn(&Tensor) -> Result<Tensor>;
     let ops: [(&str, F, bool, (f32, f32)); 17] = [
-        ("neg", Tensor::neg, false, EXACT), ("exp", Tensor::exp, false, TRANSCENDENTAL), ("log", Tensor::log, true, TRANSCENDENTAL),
-        ("sqrt", Tensor::sqrt, true, TRANSCENDENTAL), ("recip", Tensor::recip, true, TRANSCENDENTAL), ("abs", Tensor::abs, false, EXACT),
-        ("tanh", Tensor::tanh, false, TRANSCENDENTAL), ("sigmoid", Tensor::sigmoid, false, TRANSCENDENTAL), ("relu", Tensor::relu, false, EXACT),
-        ("gelu", Tensor::gelu, false, TRANSCENDENTAL), ("gelu_tanh", Tensor::gelu_tanh, false, TRANSCENDENTAL), ("sin", Tensor::sin, false, SINCOS),
-        ("cos", Tensor::cos, false, SINCOS), ("erf", Tensor::erf, false, TRANSCENDENTAL), ("powf", |x| x.powf(1.7), true, TRANSCENDENTAL),
-        ("mul_scalar", |x| x.mul_scalar(-2.5), false, EXACT), ("add_scalar", |x| x.add_scalar(0.25), false, EXACT),
+        ("neg", Tensor::neg, false, EXACT),
+        ("exp", Tensor::exp, false, TRANSCENDENTAL),
+        ("log", Tensor::log, true, TRANSCENDENTAL),
+        ("sqrt", Tensor::sqrt, true, TRANSCENDENTAL),
+        ("recip", Tensor::recip, true, TRANSCENDENTAL),
+        ("abs", Tensor::abs, false, EXACT),
+        ("tanh", Tensor::tanh, false, TRANSCENDENTAL),
+        ("sigmoid", Tensor::sigmoid, false, TRANSCENDENTAL),
+        ("relu", Tensor::relu, false, EXACT),
+        ("gelu", Tensor::gelu, false, TRANSCENDENTAL),
+        ("gelu_tanh", Tensor::gelu_tanh, false, TRANSCENDENTAL),
+        ("sin", Tensor::sin, false, SINCOS),
+        ("cos", Tensor::cos, false, SINCOS),
+        ("erf", Tensor::erf, false, TRANSCENDENTAL),
+        ("powf", |x| x.powf(1.7), true, TRANSCENDENTAL),
+        ("mul_scalar", |x| x.mul_scalar(-2.5), false, EXACT),
+        ("add_scalar", |x| x.add_scalar(0.25), false, EXACT),
     ];
     for (name, f, pos, tol) in ops {
         for shape in SHAPES {
@@ -103,9 +114,18 @@ async fn unary(s: &mut Suite) {
 async fn binary(s: &mut Suite) {
     type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
     let ops: [(&str, F, (f32, f32)); 12] = [
-        ("add", Tensor::add, EXACT), ("sub", Tensor::sub, EXACT), ("mul", Tensor::mul, EXACT), ("div", Tensor::div, TRANSCENDENTAL),
-        ("maximum", Tensor::maximum, EXACT), ("minimum", Tensor::minimum, EXACT), ("eq", Tensor::eq, EXACT), ("ne", Tensor::ne, EXACT),
-        ("lt", Tensor::lt, EXACT), ("le", Tensor::le, EXACT), ("gt", Tensor::gt, EXACT), ("ge", Tensor::ge, EXACT),
+        ("add", Tensor::add, EXACT),
+        ("sub", Tensor::sub, EXACT),
+        ("mul", Tensor::mul, EXACT),
+        ("div", Tensor::div, TRANSCENDENTAL),
+        ("maximum", Tensor::maximum, EXACT),
+        ("minimum", Tensor::minimum, EXACT),
+        ("eq", Tensor::eq, EXACT),
+        ("ne", Tensor::ne, EXACT),
+        ("lt", Tensor::lt, EXACT),
+        ("le", Tensor::le, EXACT),
+        ("gt", Tensor::gt, EXACT),
+        ("ge", Tensor::ge, EXACT),
     ];
     let pairs: [(&[usize], &[usize]); 4] = [(&[257], &[257]), (&[7, 33], &[33]), (&[33, 1], &[1, 7]), (&[1], &[7, 1, 5])];
     for (name, f, tol) in ops {
@@ -150,12 +170,14 @@ async fn matmul(s: &mut Suite) {
 }
 
 async fn random(s: &mut Suite) {
-    let draw = |kind: u8| move |t: &[Tensor]| {
-        let d = t[0].device();
-        match kind {
-            0 => Tensor::rand_uniform(&[257], -2.0, 3.0, 0x1234_5678_9abc, 7, &d),
-            1 => Tensor::randn(&[257], 0.0, 1.0, 42, 3, &d),
-            _ => Tensor::bernoulli(&[257], 0.3, 9, 1, &d),
+    let draw = |kind: u8| {
+        move |t: &[Tensor]| {
+            let d = t[0].device();
+            match kind {
+                0 => Tensor::rand_uniform(&[257], -2.0, 3.0, 0x1234_5678_9abc, 7, &d),
+                1 => Tensor::randn(&[257], 0.0, 1.0, 42, 3, &d),
+                _ => Tensor::bernoulli(&[257], 0.3, 9, 1, &d),
+            }
         }
     };
     let one = [(vec![0.0], vec![1])];
@@ -166,10 +188,12 @@ async fn random(s: &mut Suite) {
 
 async fn optimizers(s: &mut Suite) {
     let inputs = [data(&[257], 20), data(&[257], 21), data(&[257], 22), positive(&[257], 23)];
-    let adam = AdamParams { n: 0, lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-7, bias1: 0.1, bias2: 0.001, weight_decay: 0.01 };
+    let adam = AdamParams::new(0.9, 0.999, 1e-7, 0.01);
     for part in 0..3 {
         s.check(&format!("adam output {part}"), &inputs, TRANSCENDENTAL, &|t| {
-            let (p, m, v) = Tensor::adam_update(&t[0], &t[1], &t[2], &t[3], adam)?;
+            // [lr, 1 - beta1^t, 1 - beta2^t] at t = 1
+            let step = Tensor::from_vec(vec![0.01, 0.1, 0.001], &[3], &t[0].device())?;
+            let (p, m, v) = Tensor::adam_update(&t[0], &t[1], &t[2], &t[3], adam, &step)?;
             Ok([p, m, v][part].clone())
         })
         .await;
@@ -219,10 +243,8 @@ async fn spatial(s: &mut Suite) {
         s.check(&format!("conv2d weight grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].conv2d(&t[1], p))).await;
     }
     s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())).await;
-    let pools: [(&str, Pool2dParams); 2] = [
-        ("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
-        ("3x2 padded overlapping", Pool2dParams { kernel: [3, 2], stride: [2, 1], padding: [1, 1] }),
-    ];
+    let pools: [(&str, Pool2dParams); 2] =
+        [("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }), ("3x2 padded overlapping", Pool2dParams { kernel: [3, 2], stride: [2, 1], padding: [1, 1] })];
     for (name, p) in pools {
         let x = (distinct(&[2, 3, 7, 9], 34), vec![2, 3, 7, 9]);
         s.check(&format!("max_pool2d {name}"), std::slice::from_ref(&x), EXACT, &|t| t[0].max_pool2d(p)).await;

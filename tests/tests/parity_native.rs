@@ -56,7 +56,10 @@ fn oversized_buffers_are_refused_before_allocating() {
 
 /// 10,000 training steps of the playground's default model on the GPU: after
 /// warm-up the buffer pool serves every allocation (no buffer is created) and
-/// the number of live buffers and pooled bytes stay the same.
+/// the buffers in existence (live plus pooled) stay the same. Full batches
+/// replay a step plan and each epoch's shorter last batch runs eagerly, so
+/// both paths and the hand-over between them are soaked; which of the two ran
+/// last moves some buffers between live and pooled, never their total.
 #[test]
 fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
     use nnlab_nn::{Trainer, TrainerConfig};
@@ -65,11 +68,12 @@ fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
     let mut round = |steps: usize| {
         t.train(steps).unwrap();
         pollster::block_on(t.metrics()).unwrap();
-        (ctx.live_buffers(), ctx.pool_stats())
+        let (created, pooled, _) = ctx.pool_stats();
+        (created, ctx.live_buffers() + pooled)
     };
     let warm = round(500);
     for _ in 0..19 {
         let now = round(500);
-        assert_eq!(now, warm, "(live buffers, (created, pooled, pooled bytes)) changed during the soak");
+        assert_eq!(now, warm, "(buffers created, buffers live or pooled) changed during the soak");
     }
 }

@@ -7,4 +7,4 @@ pub mod runner;
 pub mod workloads;
 
 pub use runner::Runner;
-pub use workloads::{training_workloads, Mulberry32, Workload, MATMULS};
+pub use workloads::{MATMULS, Mulberry32, Workload, training_workloads};

@@ -1,15 +1,26 @@
 //! One workload on one device, stepped by a driver: `step` queues a training
 //! step (or one matmul) and submits it; `read` waits for the last step's loss
-//! (for a matmul, the whole output matrix) on the host.
+//! (for a matmul, the whole output matrix) on the host. On the GPU a training
+//! step is recorded once as a step plan and replayed from then on.
 
 use nnlab_core::{Device, Error, Result, Tensor};
 use nnlab_nn::layers::Sequential;
-use nnlab_nn::{Module, Optimizer, OptimizerConfig};
+use nnlab_nn::{Module, Optimizer, OptimizerConfig, StepInput, StepPlan};
 
-use crate::workloads::{training_workloads, Mulberry32, MATMULS};
+use crate::workloads::{MATMULS, Mulberry32, training_workloads};
+
+struct Training {
+    model: Sequential,
+    opt: Optimizer,
+    batches: Vec<(Tensor, Tensor)>,
+    plan: Option<StepPlan>,
+    /// Why steps run eagerly on the GPU, if a plan could not be recorded.
+    eager_reason: Option<String>,
+    replays: usize,
+}
 
 enum Job {
-    Train { model: Sequential, opt: Optimizer, batches: Vec<(Tensor, Tensor)> },
+    Train(Box<Training>),
     Matmul { a: Tensor, b: Tensor },
 }
 
@@ -20,6 +31,10 @@ pub struct Runner {
     /// The last step's loss (training) or product (matmul); earlier ones are released.
     last: Option<Tensor>,
     checksum: f64,
+}
+
+fn cross_entropy(model: &dyn Module, inputs: &[&Tensor]) -> Result<Tensor> {
+    model.forward(inputs[0])?.cross_entropy(inputs[1])
 }
 
 impl Runner {
@@ -33,11 +48,9 @@ impl Runner {
             let shape: Vec<usize> = std::iter::once(w.batch).chain(w.input.iter().copied()).collect();
             let raw = w.batches();
             let checksum = raw.iter().flat_map(|b| b.x.iter().chain(&b.y)).map(|&v| v as f64).sum();
-            let batches = raw
-                .into_iter()
-                .map(|b| Ok((Tensor::from_vec(b.x, &shape, device)?, Tensor::from_vec(b.y, &[w.batch], device)?)))
-                .collect::<Result<_>>()?;
-            return Ok(Runner { job: Job::Train { model, opt, batches }, device: device.clone(), step: 0, last: None, checksum });
+            let batches = raw.into_iter().map(|b| Ok((Tensor::from_vec(b.x, &shape, device)?, Tensor::from_vec(b.y, &[w.batch], device)?))).collect::<Result<_>>()?;
+            let job = Job::Train(Box::new(Training { model, opt, batches, plan: None, eager_reason: None, replays: 0 }));
+            return Ok(Runner { job, device: device.clone(), step: 0, last: None, checksum });
         }
         let Some(&(_, n, seed)) = MATMULS.iter().find(|(m, ..)| *m == id) else {
             let known: Vec<&str> = training_workloads().iter().map(|w| w.id).chain(MATMULS.iter().map(|m| m.0)).collect();
@@ -57,15 +70,55 @@ impl Runner {
         self.checksum
     }
 
+    /// How steps execute: "cpu", "plan (N dispatches)", "eager (why)" or "matmul".
+    pub fn mode(&self) -> String {
+        match (&self.job, &self.device) {
+            (Job::Matmul { .. }, _) => "matmul".into(),
+            (_, Device::Cpu) => "cpu".into(),
+            (Job::Train(t), _) => match (&t.plan, &t.eager_reason) {
+                (Some(p), _) => format!("plan ({} dispatches)", p.dispatches()),
+                (None, Some(why)) => format!("eager ({why})"),
+                (None, None) => "not started".into(),
+            },
+        }
+    }
+
+    /// Steps performed by replaying a plan.
+    pub fn replays(&self) -> usize {
+        match &self.job {
+            Job::Train(t) => t.replays,
+            Job::Matmul { .. } => 0,
+        }
+    }
+
     /// Queues one step and submits it without waiting. Step i uses batch i mod 4.
     pub fn step(&mut self) -> Result<()> {
+        let gpu = matches!(self.device, Device::Gpu(_));
         let out = match &mut self.job {
-            Job::Train { model, opt, batches } => {
-                let (x, y) = &batches[self.step % batches.len()];
-                let loss = model.forward(x)?.cross_entropy(y)?;
-                let grads = loss.backward()?;
-                opt.step(&grads)?;
-                loss.detach()
+            Job::Train(t) => {
+                let (x, y) = &t.batches[self.step % t.batches.len()];
+                match &t.plan {
+                    Some(plan) => {
+                        plan.replay(&t.model, &mut t.opt, &[StepInput::Device(x), StepInput::Device(y)])?;
+                        t.replays += 1;
+                        plan.loss().clone()
+                    }
+                    None if gpu && t.eager_reason.is_none() => {
+                        // The plan owns its input buffers: record on copies of the batch.
+                        let (xs, ys) = (x.copy()?, y.copy()?);
+                        let (loss, plan) = StepPlan::record(&t.model, &mut t.opt, &[&xs, &ys], &cross_entropy)?;
+                        match plan {
+                            Ok(plan) => t.plan = Some(plan),
+                            Err(e) => t.eager_reason = Some(e.to_string()),
+                        }
+                        loss
+                    }
+                    None => {
+                        let loss = cross_entropy(&t.model, &[x, y])?;
+                        t.opt.step(&loss.backward()?)?;
+                        loss.detach()
+                    }
+                }
             }
             Job::Matmul { a, b } => a.matmul(b)?,
         };
@@ -78,7 +131,9 @@ impl Runner {
     /// Waits for the last step on the host: its loss, or for a matmul the sum
     /// of the whole product (all of it is read back).
     pub async fn read(&self) -> Result<f64> {
-        let Some(last) = &self.last else { return Err(Error::InvalidArgument { op: "bench", reason: "read before the first step".into() }) };
+        let Some(last) = &self.last else {
+            return Err(Error::InvalidArgument { op: "bench", reason: "read before the first step".into() });
+        };
         Ok(last.to_vec().await?.iter().map(|&v| v as f64).sum())
     }
 }

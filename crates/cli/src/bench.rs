@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use nnlab_bench::{training_workloads, Runner, MATMULS};
+use nnlab_bench::{MATMULS, Runner, training_workloads};
 use nnlab_core::{Device, GpuContext, Result};
 use serde::Serialize;
 
@@ -22,6 +22,12 @@ struct Row {
     async_ms: f64,
     gflops_sync: Option<f64>,
     gflops_async: Option<f64>,
+    /// Host time of one `step` call (median over the async runs).
+    host_ms: f64,
+    /// Of that, writing inputs and encoding a plan replay (before `queue.submit`).
+    encode_ms: Option<f64>,
+    /// "cpu", "plan (N dispatches)" or "eager (why)".
+    mode: String,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -29,10 +35,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs one workload under the protocol: (N, first step ms, sync ms/step, async ms/step).
-fn protocol(runner: &mut Runner, min_steps: usize, warmup_steps: usize) -> Result<(usize, f64, f64, f64)> {
+/// Runs one workload under the protocol: (N, first step ms, sync ms/step,
+/// async ms/step, host ms/step).
+fn protocol(runner: &mut Runner, min_steps: usize, warmup_steps: usize) -> Result<(usize, f64, f64, f64, f64)> {
+    // Host time spent inside `Runner::step` (encoding and submission, no waits).
+    let host = std::cell::Cell::new(0.0);
     let mut step = |read: bool| -> Result<()> {
+        let t = Instant::now();
         runner.step()?;
+        host.set(host.get() + t.elapsed().as_secs_f64() * 1e3);
         if read {
             pollster::block_on(runner.read())?;
         }
@@ -49,25 +60,33 @@ fn protocol(runner: &mut Runner, min_steps: usize, warmup_steps: usize) -> Resul
     }
     let t = median(times[times.len().saturating_sub(3)..].to_vec()).max(1e-3);
     let n = ((1500.0 / t).ceil() as usize).clamp(min_steps, 2000);
-    let (mut sync, mut asynchronous) = (Vec::new(), Vec::new());
+    let (mut sync, mut asynchronous, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
         let t = Instant::now();
         for _ in 0..n {
             step(true)?;
         }
         sync.push(t.elapsed().as_secs_f64() * 1e3 / n as f64);
+        host.set(0.0);
         let t = Instant::now();
         for k in 0..n {
             step(k + 1 == n)?;
         }
         asynchronous.push(t.elapsed().as_secs_f64() * 1e3 / n as f64);
+        hosts.push(host.get() / n as f64);
     }
-    Ok((n, first, median(sync), median(asynchronous)))
+    Ok((n, first, median(sync), median(asynchronous), median(hosts)))
 }
 
 fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &str) -> Result<Row> {
     let mut runner = Runner::new(id, device)?;
-    let (steps, first, sync_ms, async_ms) = protocol(&mut runner, 5, 5)?;
+    let encoded = |d: &Device| {
+        if let Device::Gpu(ctx) = d { ctx.encode_time().as_secs_f64() * 1e3 } else { 0.0 }
+    };
+    let before = (encoded(device), runner.replays());
+    let (steps, first, sync_ms, async_ms, host_ms) = protocol(&mut runner, 5, 5)?;
+    let replays = runner.replays() - before.1;
+    let encode_ms = (replays > 0).then(|| (encoded(device) - before.0) / replays as f64);
     let gflops = |ms: f64| n.map(|n| 2.0 * (n as f64).powi(3) / (ms / 1e3) / 1e9);
     Ok(Row {
         backend: backend.into(),
@@ -79,6 +98,9 @@ fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &s
         async_ms,
         gflops_sync: gflops(sync_ms),
         gflops_async: gflops(async_ms),
+        host_ms,
+        encode_ms,
+        mode: runner.mode(),
     })
 }
 
@@ -114,14 +136,28 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             rows.push(measure(id, group, n, &device, backend).map_err(|e| format!("{id} on {backend}: {e}"))?);
         }
     }
-    println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | GFLOPS sync / async |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | host ms/step | encode ms/step | GFLOPS sync / async | mode |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for r in &rows {
         let gf = match (r.gflops_sync, r.gflops_async) {
             (Some(s), Some(a)) => format!("{s:.2} / {a:.2}"),
             _ => "".into(),
         };
-        println!("| {} | {} {} | {} | {:.1} | {:.3} ({:.0}) | {:.3} ({:.0}) | {gf} |", r.backend, r.group, r.workload, r.steps, r.first_step_ms, r.sync_ms, 1e3 / r.sync_ms, r.async_ms, 1e3 / r.async_ms);
+        println!(
+            "| {} | {} {} | {} | {:.1} | {:.3} ({:.0}) | {:.3} ({:.0}) | {:.3} | {} | {gf} | {} |",
+            r.backend,
+            r.group,
+            r.workload,
+            r.steps,
+            r.first_step_ms,
+            r.sync_ms,
+            1e3 / r.sync_ms,
+            r.async_ms,
+            1e3 / r.async_ms,
+            r.host_ms,
+            r.encode_ms.map_or(String::new(), |e| format!("{e:.3}")),
+            r.mode
+        );
     }
     if let Some(path) = json {
         if let Some(dir) = std::path::Path::new(&path).parent() {

@@ -24,6 +24,8 @@ pub enum Error {
     OutOfMemory(String),
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error("this step cannot be replayed as a plan: {0}")]
+    NotReplayable(String),
 }
 
 impl From<nnlab_gpu::GpuError> for Error {
@@ -31,6 +33,7 @@ impl From<nnlab_gpu::GpuError> for Error {
         match e {
             nnlab_gpu::GpuError::DeviceLost(m) => Error::DeviceLost(m),
             nnlab_gpu::GpuError::OutOfMemory(m) => Error::OutOfMemory(m),
+            nnlab_gpu::GpuError::NotReplayable(m) => Error::NotReplayable(m),
             other => Error::Gpu(other.to_string()),
         }
     }

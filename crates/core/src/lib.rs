@@ -13,10 +13,10 @@ mod ops;
 pub mod random;
 mod tensor;
 
-pub use backprop::{no_grad, GradStore, NoGradGuard};
+pub use backprop::{GradStore, NoGradGuard, no_grad};
 pub use device::{Device, Storage};
 pub use error::{Error, Result};
 pub use layout::Layout;
-pub use nnlab_gpu::{AdamParams, GpuContext, SgdParams};
+pub use nnlab_gpu::{AdamParams, GpuBuffer, GpuContext, Plan, SgdParams};
 pub use op::{BinaryOp, CmpOp, Conv2dParams, Op, Pool2dParams, ReduceOp, UnaryOp};
 pub use tensor::{Tensor, TensorId};

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::backprop::grad_enabled;
-use crate::layout::{numel, Layout};
+use crate::layout::{Layout, numel};
 use crate::{Device, Error, Op, Result, Storage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,6 +131,16 @@ impl Tensor {
     /// A leaf that gradients flow into (a parameter or an input to differentiate by).
     pub fn requires_grad_(self) -> Tensor {
         Tensor(Rc::new(Inner { id: TensorId::next(), storage: self.0.storage.clone(), layout: self.0.layout.clone(), op: None, requires_grad: true }))
+    }
+
+    /// The GPU buffer this tensor fills exactly (contiguous, from offset 0, every
+    /// element), if it is such a tensor. Step plans bind and copy whole buffers.
+    pub fn gpu_buffer(&self) -> Option<&nnlab_gpu::GpuBuffer> {
+        let Storage::Gpu(buf) = self.storage() else {
+            return None;
+        };
+        let l = self.layout();
+        (l.is_contiguous() && l.offset == 0 && l.numel() == buf.len()).then_some(buf)
     }
 
     /// The same values, cut from the graph.

@@ -1,7 +1,7 @@
 //! Device, queue, pipeline cache, buffer pool and the pending command encoder.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +28,8 @@ pub enum GpuError {
     Validation(String),
     #[error("GPU readback failed: {0}")]
     Readback(String),
+    #[error("this step cannot be recorded as a plan: {0}")]
+    NotReplayable(String),
 }
 
 pub type Result<T> = std::result::Result<T, GpuError>;
@@ -52,7 +54,17 @@ struct Inner {
     pipelines: RefCell<HashMap<&'static str, wgpu::ComputePipeline>>,
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
+    /// Readback staging buffers by size, reused across reads.
+    staging: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
+    /// Buffers a step plan uses: never returned to the pool while it lives.
+    claimed: RefCell<HashSet<wgpu::Buffer>>,
+    /// The dispatches of a step being recorded (see `plan.rs`).
+    recording: RefCell<Option<crate::plan::Recording>>,
     live_buffers: Cell<usize>,
+    /// Buffers and bind groups ever created, of every kind.
+    device_objects: Cell<usize>,
+    /// Host time spent encoding plan replays (native builds only).
+    encode_time: Cell<std::time::Duration>,
     /// Kernel-output buffers ever created (reuse from the pool does not count).
     created_buffers: Cell<usize>,
     submits: Cell<u64>,
@@ -71,11 +83,7 @@ impl GpuContext {
         let ai = adapter.get_info();
         let limits = adapter.limits();
         let (device, queue) = adapter
-            .request_device(&wgpu::DeviceDescriptor {
-                label: Some("nnlab"),
-                required_limits: limits.clone(),
-                ..Default::default()
-            })
+            .request_device(&wgpu::DeviceDescriptor { label: Some("nnlab"), required_limits: limits.clone(), ..Default::default() })
             .await
             .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
         let fault = Arc::new(Mutex::new(None));
@@ -100,7 +108,12 @@ impl GpuContext {
             pipelines: RefCell::default(),
             encoder: RefCell::new(None),
             pool: RefCell::default(),
+            staging: RefCell::default(),
+            claimed: RefCell::default(),
+            recording: RefCell::new(None),
             live_buffers: Cell::new(0),
+            device_objects: Cell::new(0),
+            encode_time: Cell::new(std::time::Duration::ZERO),
             created_buffers: Cell::new(0),
             submits: Cell::new(0),
             fault,
@@ -132,6 +145,52 @@ impl GpuContext {
         (self.0.created_buffers.get(), pool.values().map(Vec::len).sum(), pool.values().flatten().map(wgpu::Buffer::size).sum())
     }
 
+    /// Buffers (of every kind) and bind groups created so far. Constant across
+    /// replays of a step plan: replaying allocates nothing.
+    pub fn device_objects(&self) -> usize {
+        self.0.device_objects.get()
+    }
+
+    pub(crate) fn count_object(&self) {
+        self.0.device_objects.set(self.0.device_objects.get() + 1);
+    }
+
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.0.device
+    }
+
+    pub(crate) fn queue(&self) -> &wgpu::Queue {
+        &self.0.queue
+    }
+
+    /// Host time spent so far writing inputs and encoding plan replays, up to
+    /// (not including) `queue.submit`. Natively only: on lavapipe the submit
+    /// itself runs the emulated GPU's work, so it says nothing of host cost.
+    pub fn encode_time(&self) -> std::time::Duration {
+        self.0.encode_time.get()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn add_encode_time(&self, d: std::time::Duration) {
+        self.0.encode_time.set(self.0.encode_time.get() + d);
+    }
+
+    pub(crate) fn count_submit(&self) {
+        self.0.submits.set(self.0.submits.get() + 1);
+    }
+
+    pub(crate) fn pool(&self) -> &RefCell<HashMap<u64, Vec<wgpu::Buffer>>> {
+        &self.0.pool
+    }
+
+    pub(crate) fn claimed(&self) -> &RefCell<HashSet<wgpu::Buffer>> {
+        &self.0.claimed
+    }
+
+    pub(crate) fn recording(&self) -> &RefCell<Option<crate::plan::Recording>> {
+        &self.0.recording
+    }
+
     pub fn same_device(&self, other: &GpuContext) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
@@ -154,9 +213,7 @@ impl GpuContext {
         let bytes = (len.max(1) * 4) as u64;
         let max = self.0.limits.max_storage_buffer_binding_size.min(self.0.limits.max_buffer_size);
         if bytes > max {
-            return Err(GpuError::OutOfMemory(format!(
-                "a buffer of {bytes} bytes exceeds this GPU's limit of {max} bytes per buffer"
-            )));
+            return Err(GpuError::OutOfMemory(format!("a buffer of {bytes} bytes exceeds this GPU's limit of {max} bytes per buffer")));
         }
         Ok(bytes)
     }
@@ -172,6 +229,7 @@ impl GpuContext {
     pub fn upload(&self, data: &[f32]) -> Result<GpuBuffer> {
         self.byte_size(data.len())?;
         let contents: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck::cast_slice(data) };
+        self.count_object();
         let buffer = self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: None,
             contents,
@@ -188,6 +246,7 @@ impl GpuContext {
             Some(b) => b,
             None => {
                 self.0.created_buffers.set(self.0.created_buffers.get() + 1);
+                self.count_object();
                 self.0.device.create_buffer(&wgpu::BufferDescriptor {
                     label: None,
                     size: bytes,
@@ -200,19 +259,13 @@ impl GpuContext {
     }
 
     pub(crate) fn uniform(&self, bytes: &[u8]) -> wgpu::Buffer {
-        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+        self.count_object();
+        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytes, usage: wgpu::BufferUsages::UNIFORM })
     }
 
     pub(crate) fn meta(&self, words: &[u32]) -> wgpu::Buffer {
-        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: bytemuck::cast_slice(words),
-            usage: wgpu::BufferUsages::STORAGE,
-        })
+        self.count_object();
+        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(words), usage: wgpu::BufferUsages::STORAGE })
     }
 
     /// Pipeline for the entry point `entry` of the WGSL that `source` builds,
@@ -221,10 +274,7 @@ impl GpuContext {
         if let Some(p) = self.0.pipelines.borrow().get(entry) {
             return p.clone();
         }
-        let module = self.0.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(entry),
-            source: wgpu::ShaderSource::Wgsl(source().into()),
-        });
+        let module = self.0.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source().into()) });
         let pipeline = self.0.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -246,16 +296,12 @@ impl GpuContext {
     }
 
     pub(crate) fn dispatch_groups(&self, pipeline: &wgpu::ComputePipeline, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
-        let entries: Vec<wgpu::BindGroupEntry> = bindings
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-            .collect();
-        let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let entries: Vec<wgpu::BindGroupEntry> = bindings.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
+        self.count_object();
+        let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
+        if let Some(rec) = self.0.recording.borrow_mut().as_mut() {
+            rec.push(pipeline, &bind_group, bindings, groups);
+        }
         let mut slot = self.0.encoder.borrow_mut();
         let encoder = slot.get_or_insert_with(|| self.0.device.create_command_encoder(&Default::default()));
         let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -280,11 +326,10 @@ impl GpuContext {
             return Ok(Vec::new());
         }
         let bytes = (len * 4) as u64;
-        let staging = self.0.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let reused = self.0.staging.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
+        let staging = reused.unwrap_or_else(|| {
+            self.count_object();
+            self.0.device.create_buffer(&wgpu::BufferDescriptor { label: Some("readback"), size: bytes, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false })
         });
         {
             let mut slot = self.0.encoder.borrow_mut();
@@ -307,12 +352,13 @@ impl GpuContext {
             bytemuck::cast_slice::<u8, f32>(&view).to_vec()
         };
         staging.unmap();
+        self.0.staging.borrow_mut().entry(bytes).or_default().push(staging);
         Ok(data)
     }
 
     fn release(&self, buffer: wgpu::Buffer, pooled: bool) {
         self.0.live_buffers.set(self.0.live_buffers.get() - 1);
-        if pooled {
+        if pooled && !self.0.claimed.borrow().contains(&buffer) {
             self.0.pool.borrow_mut().entry(buffer.size()).or_default().push(buffer);
         }
     }
@@ -344,6 +390,9 @@ impl GpuBuffer {
     }
     pub fn context(&self) -> &GpuContext {
         &self.0.ctx
+    }
+    pub fn same_buffer(&self, other: &GpuBuffer) -> bool {
+        self.raw() == other.raw()
     }
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
         self.0.buffer.as_ref().expect("buffer present until drop")

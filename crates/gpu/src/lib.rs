@@ -5,15 +5,18 @@
 //!
 //! Dispatches are recorded into one pending command encoder and submitted
 //! together at the next readback or `flush`, so an eager training step is one
-//! command buffer and one `queue.submit`.
+//! command buffer and one `queue.submit`. A step can also be recorded once and
+//! replayed as a `Plan` (see `plan.rs`).
 
 mod context;
 mod kernels;
+mod plan;
 
-pub use context::{GpuBuffer, GpuContext, GpuError, View, MAX_RANK};
+pub use context::{GpuBuffer, GpuContext, GpuError, MAX_RANK, View};
 pub use kernels::elementwise::{BinaryKernel, UnaryKernel};
 pub use kernels::matmul::MatrixView;
 pub use kernels::optim::{AdamParams, SgdParams};
 pub use kernels::random::RandomKind;
 pub use kernels::reduce::ReduceKernel;
 pub use kernels::spatial::{ConvGeometry, PoolGeometry};
+pub use plan::Plan;

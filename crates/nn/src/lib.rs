@@ -17,6 +17,7 @@ pub mod pruning;
 pub mod sampling;
 pub mod schedule;
 pub mod spec;
+pub mod step_plan;
 pub mod trainer;
 pub mod weights;
 
@@ -25,6 +26,7 @@ pub use linear::Linear;
 pub use mlp::Mlp;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Buffer, Param};
+pub use step_plan::{StepInput, StepPlan};
 pub use trainer::{Metrics, Trainer, TrainerConfig};
 
 use nnlab_core::{Result, Tensor};

@@ -56,11 +56,21 @@ pub enum OptimizerConfig {
     },
 }
 
-fn beta1() -> f32 { 0.9 }
-fn beta2() -> f32 { 0.999 }
-fn eps() -> f32 { 1e-8 }
-fn adamw_decay() -> f32 { 0.01 }
-fn rms_alpha() -> f32 { 0.99 }
+fn beta1() -> f32 {
+    0.9
+}
+fn beta2() -> f32 {
+    0.999
+}
+fn eps() -> f32 {
+    1e-8
+}
+fn adamw_decay() -> f32 {
+    0.01
+}
+fn rms_alpha() -> f32 {
+    0.99
+}
 
 impl OptimizerConfig {
     pub fn lr(&self) -> f32 {
@@ -85,6 +95,8 @@ pub struct Optimizer {
     steps: u32,
     /// The learning rate of the next step (schedules change it).
     pub lr: f32,
+    /// Adam's per-step scalars [lr, 1 - beta1^t, 1 - beta2^t] as the last step used them.
+    adam_scalars: Option<Tensor>,
 }
 
 impl Optimizer {
@@ -96,18 +108,60 @@ impl Optimizer {
                 (0..config.slots()).map(|_| Tensor::zeros(t.shape(), &t.device())).collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
-        Ok(Optimizer { config, params, state, steps: 0, lr: config.lr() })
+        Ok(Optimizer { config, params, state, steps: 0, lr: config.lr(), adam_scalars: None })
     }
 
     pub fn steps(&self) -> u32 {
         self.steps
     }
 
+    /// Every tensor the optimizer carries from step to step: the parameters'
+    /// current values, then its state (moments, momentum buffers).
+    pub fn state_tensors(&self) -> Vec<Tensor> {
+        self.params.iter().map(Param::get).chain(self.state.iter().flatten().cloned()).collect()
+    }
+
+    /// Replaces what `state_tensors` returns (same order, same shapes).
+    pub fn set_state_tensors(&mut self, tensors: &[Tensor]) {
+        let (params, state) = tensors.split_at(self.params.len());
+        for (p, t) in self.params.iter().zip(params) {
+            p.set(t.clone());
+        }
+        for (slot, t) in self.state.iter_mut().flatten().zip(state) {
+            *slot = t.clone();
+        }
+    }
+
+    /// Adam's per-step scalars for step `t`: [lr, 1 - beta1^t, 1 - beta2^t].
+    fn adam_scalars_for(&self, t: u32) -> Option<[f32; 3]> {
+        match self.config {
+            OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => Some([self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)]),
+            _ => None,
+        }
+    }
+
+    /// The device tensor that holds Adam's per-step scalars (once a step ran).
+    pub(crate) fn adam_scalars(&self) -> Option<&Tensor> {
+        self.adam_scalars.as_ref()
+    }
+
+    /// Counts a step that a recorded plan performs; returns the values its
+    /// Adam scalars must hold.
+    pub(crate) fn replayed_step(&mut self) -> Option<[f32; 3]> {
+        self.steps += 1;
+        self.adam_scalars_for(self.steps)
+    }
+
     /// Applies one update from `grads`; parameters without a gradient stay.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         let _guard = nnlab_core::no_grad();
         self.steps += 1;
-        let (t, lr) = (self.steps as i32, self.lr);
+        let lr = self.lr;
+        // One small upload per step, shared by every parameter's Adam update.
+        let scalars = match (self.adam_scalars_for(self.steps), self.params.first()) {
+            (Some(values), Some(p)) => Some(Tensor::from_vec(values.to_vec(), &[3], &p.get().device())?),
+            _ => None,
+        };
         for (param, state) in self.params.iter().zip(&mut self.state) {
             let p = param.get();
             let Some(g) = grads.get(&p) else { continue };
@@ -122,10 +176,10 @@ impl Optimizer {
                     state[0] = state[0].mul_scalar(momentum)?.add(&g)?;
                     p.sub(&g.add(&state[0].mul_scalar(momentum)?)?.mul_scalar(lr)?)?
                 }
-                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => adam(&p, g, state, lr, beta1, beta2, eps, weight_decay, t)?,
+                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => adam(&p, g, state, AdamParams::new(beta1, beta2, eps, weight_decay), scalars.as_ref().expect("Adam has scalars"))?,
                 OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
                     let decayed = p.mul_scalar(1.0 - lr * weight_decay)?;
-                    adam(&decayed, g, state, lr, beta1, beta2, eps, 0.0, t)?
+                    adam(&decayed, g, state, AdamParams::new(beta1, beta2, eps, 0.0), scalars.as_ref().expect("AdamW has scalars"))?
                 }
                 OptimizerConfig::Rmsprop { alpha, eps, momentum, weight_decay, .. } => {
                     let g = g.add(&p.mul_scalar(weight_decay)?)?;
@@ -142,14 +196,13 @@ impl Optimizer {
             };
             param.set(new_p);
         }
+        self.adam_scalars = scalars;
         Ok(())
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn adam(p: &Tensor, g: &Tensor, state: &mut [Tensor], lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, t: i32) -> Result<Tensor> {
-    let hp = AdamParams { n: 0, lr, beta1, beta2, eps, bias1: 1.0 - beta1.powi(t), bias2: 1.0 - beta2.powi(t), weight_decay };
-    let (np, nm, nv) = Tensor::adam_update(p, g, &state[0], &state[1], hp)?;
+fn adam(p: &Tensor, g: &Tensor, state: &mut [Tensor], hp: AdamParams, scalars: &Tensor) -> Result<Tensor> {
+    let (np, nm, nv) = Tensor::adam_update(p, g, &state[0], &state[1], hp, scalars)?;
     state[0] = nm;
     state[1] = nv;
     Ok(np)

@@ -2,12 +2,12 @@
 //! chosen device, an MLP, its optimizer, mini-batch steps without readback, and
 //! metrics and decision-boundary grids read back on request.
 
-use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor, no_grad};
 use serde::{Deserialize, Serialize};
 
 use crate::batches::EpochBatches;
 use crate::datasets::{self, Dataset, Task};
-use crate::{loss, Activation, Mlp, Module, Optimizer, OptimizerConfig};
+use crate::{Activation, Mlp, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, loss};
 
 /// Settings as the page sends them (camelCase JSON). Numbers arrive as f64 so
 /// that a negative or fractional value is reported by name, not by serde.
@@ -52,9 +52,7 @@ fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
 /// A whole number in `range`, or an error naming `path` and what it is.
 fn whole(v: f64, path: &str, what: &str, range: std::ops::RangeInclusive<usize>) -> Result<usize> {
     let ok = v.is_finite() && v.fract() == 0.0 && v >= *range.start() as f64 && v <= *range.end() as f64;
-    if ok { Ok(v as usize) } else {
-        Err(invalid(path, format!("{what} must be a whole number from {} to {} (got {v})", range.start(), range.end())))
-    }
+    if ok { Ok(v as usize) } else { Err(invalid(path, format!("{what} must be a whole number from {} to {} (got {v})", range.start(), range.end()))) }
 }
 
 /// The checked form of a `TrainerConfig`.
@@ -118,19 +116,11 @@ impl TrainerConfig {
                 }
                 OptimizerConfig::Sgd { lr, momentum: self.momentum as f32, nesterov: false, weight_decay: 0.0 }
             }
-            other => return Err(invalid("optimizer", format!("unknown optimizer \"{other}\" (expected adam or sgd)"))),
+            other => {
+                return Err(invalid("optimizer", format!("unknown optimizer \"{other}\" (expected adam or sgd)")));
+            }
         };
-        Ok(Settings {
-            dataset: self.dataset.clone(),
-            noise: self.noise as f32,
-            train_ratio: self.train_ratio as f32,
-            num_samples,
-            seed,
-            hidden,
-            activation,
-            batch_size,
-            optimizer,
-        })
+        Ok(Settings { dataset: self.dataset.clone(), noise: self.noise as f32, train_ratio: self.train_ratio as f32, num_samples, seed, hidden, activation, batch_size, optimizer })
     }
 }
 
@@ -161,23 +151,24 @@ pub struct Trainer {
     batches: EpochBatches,
     step: u64,
     grid: Option<(usize, Tensor)>,
+    /// On the GPU, full batches replay a recorded step (see step_plan.rs).
+    plan: Option<StepPlan>,
+    /// Set when a step cannot be recorded: every step then runs eagerly.
+    eager_only: bool,
 }
 
 impl Trainer {
     pub fn new(config: &TrainerConfig, device: Device) -> Result<Trainer> {
         let settings = config.validate()?;
-        let data = datasets::generate(&settings.dataset, settings.num_samples, settings.noise, settings.train_ratio, settings.seed)
-            .expect("dataset name validated");
+        let data = datasets::generate(&settings.dataset, settings.num_samples, settings.noise, settings.train_ratio, settings.seed).expect("dataset name validated");
         let outputs = if data.task == Task::Classification { 2 } else { 1 };
         let sizes: Vec<usize> = std::iter::once(2).chain(settings.hidden.iter().copied()).chain([outputs]).collect();
         let model = Mlp::new(&sizes, settings.activation, settings.seed, &device)?;
         let optimizer = Optimizer::new(settings.optimizer, model.parameters().into_iter().map(|(_, p)| p).collect())?;
-        let upload = |s: &datasets::Split| -> Result<DeviceSplit> {
-            Ok(DeviceSplit { x: Tensor::from_vec(s.x.clone(), &[s.len(), 2], &device)?, y: Trainer::targets(data.task, &s.y, &device)? })
-        };
+        let upload = |s: &datasets::Split| -> Result<DeviceSplit> { Ok(DeviceSplit { x: Tensor::from_vec(s.x.clone(), &[s.len(), 2], &device)?, y: Trainer::targets(data.task, &s.y, &device)? }) };
         let (train, test) = (upload(&data.train)?, upload(&data.test)?);
         let batches = EpochBatches::new(settings.seed ^ 0x5eed_5eed);
-        Ok(Trainer { settings, device, data, model, optimizer, train, test, batches, step: 0, grid: None })
+        Ok(Trainer { settings, device, data, model, optimizer, train, test, batches, step: 0, grid: None, plan: None, eager_only: false })
     }
 
     fn targets(task: Task, y: &[f32], device: &Device) -> Result<Tensor> {
@@ -200,9 +191,9 @@ impl Trainer {
         &self.model
     }
 
-    fn loss(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        let out = self.model.forward(x)?;
-        match self.data.task {
+    fn loss(task: Task, model: &dyn Module, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let out = model.forward(x)?;
+        match task {
             Task::Classification => loss::softmax_cross_entropy(&out, y),
             Task::Regression => loss::mse(&out, y),
         }
@@ -220,9 +211,33 @@ impl Trainer {
             let y: Vec<f32> = order.iter().map(|&i| train.y[i]).collect();
             Ok((Tensor::from_vec(x, &[order.len(), 2], device)?, Trainer::targets(task, &y, device)?))
         })?;
-        let grads = self.loss(&x, &y)?.backward()?;
-        self.optimizer.step(&grads)?;
+        if matches!(self.device, Device::Gpu(_)) && !self.eager_only && x.shape()[0] == self.settings.batch_size {
+            self.planned_step(&x, &y)?;
+        } else {
+            let grads = Trainer::loss(task, &self.model, &x, &y)?.backward()?;
+            self.optimizer.step(&grads)?;
+        }
         self.step += 1;
+        Ok(())
+    }
+
+    /// A full batch on the GPU: replay the recorded step, or record it first.
+    /// The shorter last batch of an epoch runs eagerly.
+    fn planned_step(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
+        if let Some(plan) = &self.plan {
+            match plan.replay(&self.model, &mut self.optimizer, &[StepInput::Device(x), StepInput::Device(y)]) {
+                Err(Error::NotReplayable(_)) => self.plan = None,
+                done => return done,
+            }
+        }
+        let task = self.data.task;
+        let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| Trainer::loss(task, m, inputs[0], inputs[1]);
+        // The plan owns its input buffers: record on copies of the batch.
+        let (_, plan) = StepPlan::record(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn)?;
+        match plan {
+            Ok(plan) => self.plan = Some(plan),
+            Err(_) => self.eager_only = true,
+        }
         Ok(())
     }
 

@@ -15,19 +15,24 @@ fn check(tensors: &[&Tensor]) -> Result<()> {
 }
 
 impl Tensor {
-    /// Adam: returns the new (parameter, first moment, second moment).
-    pub fn adam_update(p: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, hp: AdamParams) -> Result<(Tensor, Tensor, Tensor)> {
+    /// One Adam step, returning the new (parameter, first moment, second moment); `step` is a 3-element tensor [lr, 1 - beta1^t, 1 - beta2^t]
+    /// (a tensor, so a recorded GPU plan can rewrite it every step).
+    pub fn adam_update(p: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, mut hp: AdamParams, step: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         check(&[p, g, m, v])?;
-        let (p_, g_, m_, v_) = (p.contiguous()?, g.contiguous()?, m.contiguous()?, v.contiguous()?);
-        let hp = AdamParams { n: p.numel() as u32, ..hp };
+        common_device("adam_update", &[p, step])?;
+        if step.numel() != 3 {
+            return Err(Error::InvalidArgument { op: "adam_update", reason: format!("step scalars have shape {:?}, expected [3]", step.shape()) });
+        }
+        hp.n = p.numel() as u32;
         let shape = p.shape();
         if let Some((ctx, pb)) = p.gpu_dense()? {
             let buf = |t: &Tensor| -> Result<_> { Ok(t.gpu_dense()?.expect("devices checked").1) };
-            let (np, nm, nv) = ctx.adam(hp, &pb, &buf(g)?, &buf(m)?, &buf(v)?)?;
+            let (np, nm, nv) = ctx.adam(hp, &buf(step)?, &pb, &buf(g)?, &buf(m)?, &buf(v)?)?;
             let wrap = |b| Tensor::from_storage(Storage::Gpu(b), shape, None);
             return Ok((wrap(np), wrap(nm), wrap(nv)));
         }
-        let (pv, gv, mv, vv) = (p_.cpu_contiguous("adam")?, g_.cpu_contiguous("adam")?, m_.cpu_contiguous("adam")?, v_.cpu_contiguous("adam")?);
+        let (pv, gv, mv, vv) = (p.cpu_contiguous("adam")?, g.cpu_contiguous("adam")?, m.cpu_contiguous("adam")?, v.cpu_contiguous("adam")?);
+        let [lr, bias1, bias2] = <[f32; 3]>::try_from(step.cpu_contiguous("adam")?).expect("checked to hold 3 values");
         let (mut np, mut nm, mut nv) = (Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()));
         for i in 0..pv.len() {
             let grad = gv[i] + hp.weight_decay * pv[i];
@@ -35,7 +40,7 @@ impl Tensor {
             let v1 = hp.beta2 * vv[i] + (1.0 - hp.beta2) * grad * grad;
             nm.push(m1);
             nv.push(v1);
-            np.push(pv[i] - hp.lr * (m1 / hp.bias1) / ((v1 / hp.bias2).sqrt() + hp.eps));
+            np.push(pv[i] - lr * (m1 / bias1) / ((v1 / bias2).sqrt() + hp.eps));
         }
         let wrap = |d| Tensor::from_storage(Storage::Cpu(d), shape, None);
         Ok((wrap(np), wrap(nm), wrap(nv)))

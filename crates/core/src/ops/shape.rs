@@ -3,9 +3,9 @@
 
 use nnlab_gpu::UnaryKernel;
 
-use super::{common_device, gpu_view, Data};
+use super::{Data, common_device, gpu_view};
 use crate::layout::numel;
-use crate::{cpu, Error, Layout, Op, Result, Storage, Tensor};
+use crate::{Error, Layout, Op, Result, Storage, Tensor, cpu};
 
 impl Tensor {
     /// The same values in a contiguous layout (a copy only when needed).
@@ -18,6 +18,16 @@ impl Tensor {
             Data::Gpu(ctx, b) => Storage::Gpu(ctx.unary(UnaryKernel::Copy, b, gpu_view(self.layout()), 0.0)?),
         };
         Ok(Tensor::from_storage(storage, self.shape(), Some(Op::Contiguous(self.clone()))))
+    }
+
+    /// The same values in new storage of their own, detached from the graph
+    /// (step plans need input buffers that nothing else shares).
+    pub fn copy(&self) -> Result<Tensor> {
+        let storage = match self.data() {
+            Data::Cpu(d) => Storage::Cpu(cpu::gather(d, self.layout())),
+            Data::Gpu(ctx, b) => Storage::Gpu(ctx.unary(UnaryKernel::Copy, b, gpu_view(self.layout()), 0.0)?),
+        };
+        Ok(Tensor::from_storage(storage, self.shape(), None))
     }
 
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {

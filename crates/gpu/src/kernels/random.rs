@@ -5,10 +5,18 @@ use crate::context::{GpuBuffer, GpuContext, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RandomKind {
-    Uniform { low: f32, high: f32 },
-    Normal { mean: f32, std: f32 },
+    Uniform {
+        low: f32,
+        high: f32,
+    },
+    Normal {
+        mean: f32,
+        std: f32,
+    },
     /// 1 with probability p, else 0.
-    Bernoulli { p: f32 },
+    Bernoulli {
+        p: f32,
+    },
 }
 
 impl GpuContext {
@@ -25,6 +33,7 @@ impl GpuContext {
         }
         let pipeline = self.pipeline("random_main", || format!("{}\n{}", include_str!("philox.wgsl"), include_str!("random.wgsl")));
         let meta = self.meta(&words);
+        self.unreplayable("it draws random numbers (dropout), which a replay would repeat");
         self.dispatch(&pipeline, &[&meta, out.raw()], len as u32);
         Ok(out)
     }

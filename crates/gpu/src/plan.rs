@@ -1,0 +1,178 @@
+//! Step plans: one training step recorded while it runs eagerly, then replayed
+//! as a single command buffer. The recording keeps every dispatch's pipeline
+//! and bind group, so a replay creates no buffer and no bind group; it encodes
+//! the copies that feed the step (inputs, and last step's state into the
+//! buffers the step reads), one compute pass and one `queue.submit`.
+//!
+//! Buffers are reused by liveness already during the recording: a temporary
+//! returns to the pool when its last tensor handle drops, and the next
+//! allocation of its size takes it. The plan then claims every buffer it
+//! touched, so nothing outside the plan can be handed one of them while the
+//! plan lives.
+
+use std::collections::HashSet;
+
+use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    groups: (u32, u32, u32),
+}
+
+/// What `GpuContext::dispatch_groups` captures while a recording is open.
+#[derive(Default)]
+pub(crate) struct Recording {
+    dispatches: Vec<Dispatch>,
+    buffers: Vec<wgpu::Buffer>,
+    /// Why the step cannot be replayed (e.g. it draws random numbers, which a
+    /// replay would repeat), if it cannot.
+    unreplayable: Option<String>,
+}
+
+impl Recording {
+    pub(crate) fn push(&mut self, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
+        self.dispatches.push(Dispatch { pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups });
+        self.buffers.extend(bindings.iter().map(|&b| b.clone()));
+    }
+}
+
+/// A recorded step. Dropping it releases its buffers to the pool.
+pub struct Plan {
+    ctx: GpuContext,
+    dispatches: Vec<Dispatch>,
+    /// Every buffer the dispatches bind (kept claimed while the plan lives).
+    buffers: HashSet<wgpu::Buffer>,
+    /// The claimed buffers that were idle in the pool, returned to it on drop.
+    from_pool: Vec<wgpu::Buffer>,
+}
+
+impl GpuContext {
+    /// Starts capturing dispatches (they still run eagerly).
+    pub fn begin_recording(&self) -> Result<()> {
+        let mut rec = self.recording().borrow_mut();
+        if rec.is_some() {
+            return Err(GpuError::NotReplayable("a recording is already open".into()));
+        }
+        *rec = Some(Recording::default());
+        Ok(())
+    }
+
+    /// Marks the open recording (if any) as impossible to replay, with the reason.
+    pub(crate) fn unreplayable(&self, why: &str) {
+        if let Some(rec) = self.recording().borrow_mut().as_mut() {
+            rec.unreplayable.get_or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// Ends the recording and claims its buffers for the returned plan.
+    pub fn end_recording(&self) -> Result<Plan> {
+        let rec = self.recording().borrow_mut().take().ok_or_else(|| GpuError::NotReplayable("no recording is open".into()))?;
+        if let Some(why) = rec.unreplayable {
+            return Err(GpuError::NotReplayable(why));
+        }
+        // wgpu::Buffer hashes by identity, which its interior state never changes.
+        #[allow(clippy::mutable_key_type)]
+        let buffers: HashSet<wgpu::Buffer> = rec.buffers.into_iter().collect();
+        let mut from_pool = Vec::new();
+        {
+            let mut pool = self.pool().borrow_mut();
+            for list in pool.values_mut() {
+                list.retain(|b| {
+                    let ours = buffers.contains(b);
+                    if ours {
+                        from_pool.push(b.clone());
+                    }
+                    !ours
+                });
+            }
+        }
+        self.claimed().borrow_mut().extend(buffers.iter().cloned());
+        Ok(Plan { ctx: self.clone(), dispatches: rec.dispatches, buffers, from_pool })
+    }
+}
+
+impl Plan {
+    pub fn dispatches(&self) -> usize {
+        self.dispatches.len()
+    }
+
+    fn check(&self, b: &GpuBuffer, what: &str) -> Result<()> {
+        if !b.context().same_device(&self.ctx) {
+            return Err(GpuError::NotReplayable(format!("the {what} lives on another device")));
+        }
+        Ok(())
+    }
+
+    /// Whether the recorded step reads or writes `b`.
+    pub fn uses(&self, b: &GpuBuffer) -> bool {
+        self.buffers.contains(b.raw())
+    }
+
+    /// Runs the step once more. `writes` put host values into buffers of the
+    /// step; `copies` fill a buffer of the step from (source, offset in
+    /// elements) on the device: the inputs, and the state the step reads
+    /// (parameters, moments) from wherever its latest values are. One command
+    /// buffer, one compute pass, one submit; nothing is allocated.
+    pub fn replay(&self, writes: &[(&GpuBuffer, &[f32])], copies: &[(&GpuBuffer, usize, &GpuBuffer)]) -> Result<()> {
+        // Earlier eager work goes first: input writes land before this submit.
+        self.ctx.flush();
+        #[cfg(not(target_arch = "wasm32"))]
+        let started = std::time::Instant::now();
+        let queue = self.ctx.queue();
+        for (buf, data) in writes {
+            self.check(buf, "input")?;
+            if !self.uses(buf) {
+                return Err(GpuError::NotReplayable("a write targets a buffer the step does not use".into()));
+            }
+            if data.len() != buf.len() {
+                return Err(GpuError::NotReplayable(format!("{} input values for a buffer of {}", data.len(), buf.len())));
+            }
+            queue.write_buffer(buf.raw(), 0, bytemuck::cast_slice(data));
+        }
+        let mut encoder = self.ctx.device().create_command_encoder(&Default::default());
+        for &(src, offset, dst) in copies {
+            self.check(src, "input")?;
+            self.check(dst, "input")?;
+            if !self.uses(dst) {
+                return Err(GpuError::NotReplayable("a copy targets a buffer the step does not use".into()));
+            }
+            if offset + dst.len() > src.len() {
+                return Err(GpuError::NotReplayable(format!("{} input values from offset {offset} of a buffer of {}", dst.len(), src.len())));
+            }
+            encoder.copy_buffer_to_buffer(src.raw(), (offset * 4) as u64, dst.raw(), 0, (dst.len() * 4) as u64);
+        }
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            let mut current: Option<&wgpu::ComputePipeline> = None;
+            for d in &self.dispatches {
+                if current != Some(&d.pipeline) {
+                    pass.set_pipeline(&d.pipeline);
+                    current = Some(&d.pipeline);
+                }
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.groups.0, d.groups.1, d.groups.2);
+            }
+        }
+        let commands = encoder.finish();
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx.add_encode_time(started.elapsed());
+        queue.submit([commands]);
+        self.ctx.count_submit();
+        Ok(())
+    }
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        let mut claimed = self.ctx.claimed().borrow_mut();
+        for b in &self.buffers {
+            claimed.remove(b);
+        }
+        drop(claimed);
+        let mut pool = self.ctx.pool().borrow_mut();
+        for b in self.from_pool.drain(..) {
+            pool.entry(b.size()).or_default().push(b);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A training step recorded once on the GPU and replayed: forward, backward
+//! and optimizer update as one command buffer with one submit, no new buffers
+//! and no new bind groups (DESIGN.md principle 5). Eager execution stays the
+//! default; trainers switch to a plan after the first step of a given batch
+//! shape and fall back to eager steps whenever a plan cannot serve.
+//!
+//! The recorded step reads the model's state (parameters, running statistics,
+//! optimizer moments) from the buffers it had before the step and writes new
+//! buffers. A replay first copies the model's current state (whatever holds
+//! it: the last replay's outputs, an eager step's, loaded weights) into the
+//! buffers the step reads, runs, and hands the model the step's outputs. So
+//! the model's tensors always hold the latest values, can be read (metrics, a
+//! decision-boundary grid) or replaced between replays, and several plans
+//! (one per batch shape) can take turns.
+
+use nnlab_core::{Device, Error, GpuBuffer, Plan, Result, Tensor};
+
+use crate::{Module, Optimizer};
+
+/// Where a replayed step's input comes from.
+pub enum StepInput<'a> {
+    /// Host values, written into the input buffer.
+    Host(&'a [f32]),
+    /// A device tensor of the recorded shape (a contiguous slice of a larger
+    /// upload is fine), copied on the device.
+    Device(&'a Tensor),
+}
+
+/// Computes a step's loss from the model and the step's inputs.
+pub type LossFn<'a> = dyn Fn(&dyn Module, &[&Tensor]) -> Result<Tensor> + 'a;
+
+pub struct StepPlan {
+    plan: Plan,
+    /// The buffers the recorded step reads its inputs from.
+    inputs: Vec<GpuBuffer>,
+    input_shapes: Vec<Vec<usize>>,
+    adam_scalars: Option<GpuBuffer>,
+    /// The buffers the step reads the state from, in the order `state` lists it.
+    reads: Vec<GpuBuffer>,
+    /// The state tensors the step writes, in the same order.
+    writes: Vec<Tensor>,
+    lr: f32,
+    loss: Tensor,
+}
+
+/// The model's and the optimizer's state, in a stable order.
+fn state(model: &dyn Module, opt: &Optimizer) -> Vec<Tensor> {
+    opt.state_tensors().into_iter().chain(model.buffers().into_iter().map(|(_, b)| b.get())).collect()
+}
+
+fn set_state(model: &dyn Module, opt: &mut Optimizer, tensors: &[Tensor]) {
+    let n = opt.state_tensors().len();
+    opt.set_state_tensors(&tensors[..n]);
+    for ((_, b), t) in model.buffers().into_iter().zip(&tensors[n..]) {
+        b.set(t.clone());
+    }
+}
+
+fn dense(t: &Tensor, what: &str) -> Result<GpuBuffer> {
+    t.gpu_buffer().cloned().ok_or_else(|| Error::NotReplayable(format!("the {what} is not a whole GPU buffer")))
+}
+
+impl StepPlan {
+    /// Runs one training step eagerly while recording it; `loss_fn(model, inputs)`
+    /// computes the loss. The inputs must be whole GPU buffers that nothing
+    /// else uses (the plan writes them on every replay). Returns the step's
+    /// loss and the plan, or the reason the step cannot be replayed (it then
+    /// ran eagerly all the same).
+    pub fn record(model: &dyn Module, opt: &mut Optimizer, inputs: &[&Tensor], loss_fn: &LossFn) -> Result<(Tensor, std::result::Result<StepPlan, Error>)> {
+        let Device::Gpu(ctx) = inputs.first().map(|t| t.device()).unwrap_or(Device::Cpu) else {
+            return Err(Error::NotReplayable("plans are recorded on the GPU only".into()));
+        };
+        let input_buffers = inputs.iter().map(|t| dense(t, "input")).collect::<Result<Vec<_>>>()?;
+        let before = state(model, opt);
+        ctx.begin_recording()?;
+        let ran = (|| -> Result<Tensor> {
+            let loss = loss_fn(model, inputs)?;
+            let grads = loss.backward()?;
+            opt.step(&grads)?;
+            Ok(loss.detach())
+        })();
+        // The recording must end even when the step failed.
+        let plan = ctx.end_recording();
+        let loss = ran?;
+        let after = state(model, opt);
+        let plan = plan.map_err(Error::from).and_then(|plan| {
+            if after.len() != before.len() {
+                return Err(Error::NotReplayable("the step changed the number of state tensors".into()));
+            }
+            let mut reads = Vec::with_capacity(before.len());
+            for (a, b) in after.iter().zip(&before) {
+                let (ab, bb) = (dense(a, "state")?, dense(b, "state")?);
+                // State the step leaves alone (a frozen parameter) needs no feeding.
+                if !(ab.same_buffer(&bb) || plan.uses(&ab) && plan.uses(&bb)) {
+                    return Err(Error::NotReplayable("the step replaced state it does not compute on the GPU".into()));
+                }
+                reads.push(bb);
+            }
+            Ok(StepPlan {
+                plan,
+                inputs: input_buffers,
+                input_shapes: inputs.iter().map(|t| t.shape().to_vec()).collect(),
+                adam_scalars: opt.adam_scalars().map(|t| dense(t, "Adam scalars")).transpose()?,
+                reads,
+                writes: after,
+                lr: opt.lr,
+                loss: loss.clone(),
+            })
+        });
+        Ok((loss, plan))
+    }
+
+    /// Number of kernel dispatches in one step.
+    pub fn dispatches(&self) -> usize {
+        self.plan.dispatches()
+    }
+
+    /// The loss tensor every replay overwrites with its step's loss.
+    pub fn loss(&self) -> &Tensor {
+        &self.loss
+    }
+
+    /// Whether a step with inputs of these shapes can be replayed.
+    pub fn accepts(&self, shapes: &[&[usize]]) -> bool {
+        shapes.len() == self.input_shapes.len() && shapes.iter().zip(&self.input_shapes).all(|(a, b)| *a == b.as_slice())
+    }
+
+    /// Performs one more step on `inputs`. Fails without running anything if
+    /// the learning rate or the model's structure changed since the recording
+    /// (record a new plan then).
+    pub fn replay(&self, model: &dyn Module, opt: &mut Optimizer, inputs: &[StepInput]) -> Result<()> {
+        if opt.lr != self.lr {
+            return Err(Error::NotReplayable("the learning rate changed since the step was recorded".into()));
+        }
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::NotReplayable(format!("{} inputs for a step recorded with {}", inputs.len(), self.inputs.len())));
+        }
+        let current = state(model, opt);
+        if current.len() != self.reads.len() {
+            return Err(Error::NotReplayable("the model's state changed shape since the step was recorded".into()));
+        }
+        let (mut writes, mut copies) = (Vec::new(), Vec::new());
+        for (t, read) in current.iter().zip(&self.reads) {
+            let buf = t.gpu_buffer().filter(|b| b.len() == read.len());
+            let Some(buf) = buf else {
+                return Err(Error::NotReplayable("the model's state changed shape since the step was recorded".into()));
+            };
+            if !buf.same_buffer(read) {
+                copies.push((buf, 0, read));
+            }
+        }
+        for ((input, buf), shape) in inputs.iter().zip(&self.inputs).zip(&self.input_shapes) {
+            match input {
+                StepInput::Host(values) => writes.push((buf, *values)),
+                StepInput::Device(t) => {
+                    let nnlab_core::Storage::Gpu(src) = t.storage() else {
+                        return Err(Error::NotReplayable("a device input lives on the CPU".into()));
+                    };
+                    if t.shape() != shape.as_slice() || !t.layout().is_contiguous() {
+                        return Err(Error::NotReplayable(format!("an input of shape {:?} for a step recorded with {shape:?}", t.shape())));
+                    }
+                    copies.push((src, t.layout().offset, buf));
+                }
+            }
+        }
+        let scalars = opt.replayed_step();
+        if let (Some(buf), Some(values)) = (&self.adam_scalars, scalars.as_ref()) {
+            writes.push((buf, values.as_slice()));
+        }
+        self.plan.replay(&writes, &copies)?;
+        set_state(model, opt, &self.writes);
+        Ok(())
+    }
+}

@@ -1,0 +1,183 @@
+//! Step plans (nnlab_nn::StepPlan) on wgpu/lavapipe: a recorded step replayed
+//! gives the numbers eager execution gives, allocates nothing, submits once
+//! per step, and refuses to replay what it cannot replay faithfully.
+#![cfg(not(target_arch = "wasm32"))]
+
+use nnlab_bench::training_workloads;
+use nnlab_core::{Device, Error, GpuContext, Result, Tensor};
+use nnlab_nn::activation::ActivationLayer;
+use nnlab_nn::layers::{BatchNorm, Dropout, Sequential};
+use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
+
+fn context() -> GpuContext {
+    pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
+}
+
+fn adam(model: &dyn Module) -> Result<Optimizer> {
+    Optimizer::new(OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 }, model.parameters().into_iter().map(|(_, p)| p).collect())
+}
+
+fn cross_entropy(model: &dyn Module, inputs: &[&Tensor]) -> Result<Tensor> {
+    model.forward(inputs[0])?.cross_entropy(inputs[1])
+}
+
+/// Every parameter and buffer of the model, flattened.
+fn values(model: &dyn Module) -> Vec<f32> {
+    let tensors = model.parameters().into_iter().map(|(_, p)| p.get()).chain(model.buffers().into_iter().map(|(_, b)| b.get()));
+    tensors.flat_map(|t| pollster::block_on(t.to_vec()).unwrap()).collect()
+}
+
+/// Trains `build()` for `steps` steps on the batches eagerly and with a plan
+/// (recorded on the first step), checking both end in the same place.
+fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) {
+    let ctx = context();
+    let device = Device::Gpu(ctx.clone());
+    let upload = |(x, shape, y): &(Vec<f32>, Vec<usize>, Vec<f32>)| (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
+    let resident: Vec<(Tensor, Tensor)> = batches.iter().map(upload).collect();
+
+    let eager = build(&device).unwrap();
+    let mut eager_opt = adam(eager.as_ref()).unwrap();
+    let mut eager_losses = Vec::new();
+    for i in 0..steps {
+        let (x, y) = &resident[i % resident.len()];
+        let loss = cross_entropy(eager.as_ref(), &[x, y]).unwrap();
+        eager_opt.step(&loss.backward().unwrap()).unwrap();
+        eager_losses.push(pollster::block_on(loss.to_scalar()).unwrap());
+    }
+
+    let planned = build(&device).unwrap();
+    let mut opt = adam(planned.as_ref()).unwrap();
+    // The recorded step reads its own input buffers; replays fill them.
+    let (x0, y0) = upload(&batches[0]);
+    let (loss, plan) = StepPlan::record(planned.as_ref(), &mut opt, &[&x0, &y0], &cross_entropy).unwrap();
+    let plan = plan.unwrap_or_else(|e| panic!("{name}: not replayable: {e}"));
+    let mut losses = vec![pollster::block_on(loss.to_scalar()).unwrap()];
+    let mut objects = None;
+    for i in 1..steps {
+        let (x, y) = &resident[i % resident.len()];
+        let submits = ctx.submit_count();
+        plan.replay(planned.as_ref(), &mut opt, &[StepInput::Device(x), StepInput::Device(y)]).unwrap();
+        assert_eq!(ctx.submit_count(), submits + 1, "{name}: a replay is one submit");
+        losses.push(pollster::block_on(plan.loss().to_scalar()).unwrap());
+        // After the first replay's readback, nothing more is ever created.
+        let now = (ctx.device_objects(), ctx.pool_stats(), ctx.live_buffers());
+        assert_eq!(*objects.get_or_insert(now), now, "{name}: replay {i} allocated");
+    }
+    assert_eq!(opt.steps() as usize, steps);
+    for (i, (a, b)) in losses.iter().zip(&eager_losses).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{name}: loss of step {i}: plan {a}, eager {b}");
+    }
+    for (i, (a, b)) in values(planned.as_ref()).iter().zip(values(eager.as_ref())).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{name}: value {i} after {steps} steps: plan {a}, eager {b}");
+    }
+    eprintln!("{name}: {} dispatches per step, {steps} steps agree", plan.dispatches());
+}
+
+/// Builds a fresh model on a device.
+type Build = Box<dyn Fn(&Device) -> Result<Box<dyn Module>>>;
+/// Host batches: (inputs, input shape, labels).
+type Batches = Vec<(Vec<f32>, Vec<usize>, Vec<f32>)>;
+
+fn workload_batches(group: &str) -> (Build, Batches) {
+    let w = training_workloads().into_iter().find(|w| w.group == group).unwrap();
+    let shape: Vec<usize> = std::iter::once(w.batch).chain(w.input.iter().copied()).collect();
+    let batches = w.batches().into_iter().map(|b| (b.x, shape.clone(), b.y)).collect();
+    (Box::new(move |d: &Device| Ok(Box::new(w.model(d)?) as Box<dyn Module>)), batches)
+}
+
+#[test]
+fn replay_equals_eager_on_the_benchmark_models() {
+    for (group, steps) in [("W1", 12), ("W2", 4), ("W3", 4), ("W4", 4)] {
+        let (build, batches) = workload_batches(group);
+        replay_matches_eager(group, build.as_ref(), &batches, steps);
+    }
+}
+
+fn mlp_with(extra: impl Fn() -> Result<Box<dyn Module>> + 'static) -> Build {
+    Box::new(move |d: &Device| {
+        let layers: Vec<Box<dyn Module>> = vec![
+            Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, d)?),
+            extra()?,
+            Box::new(ActivationLayer::new(Activation::Tanh)),
+            Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, d)?),
+        ];
+        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+    })
+}
+
+fn spiral_batches() -> Batches {
+    let (_, batches) = workload_batches("W1");
+    batches
+}
+
+#[test]
+fn replay_carries_batchnorm_running_statistics() {
+    let build = move |dev: &Device| -> Result<Box<dyn Module>> {
+        let layers: Vec<Box<dyn Module>> = vec![
+            Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, dev)?),
+            Box::new(BatchNorm::new(8, true, dev)?),
+            Box::new(ActivationLayer::new(Activation::Tanh)),
+            Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, dev)?),
+        ];
+        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+    };
+    replay_matches_eager("batchnorm", &build, &spiral_batches(), 8);
+}
+
+#[test]
+fn a_step_that_draws_random_numbers_is_not_replayable() {
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let model = mlp_with(|| Ok(Box::new(Dropout::new(0.5, 7)?) as Box<dyn Module>))(&device).unwrap();
+    let mut opt = adam(model.as_ref()).unwrap();
+    let (x, _, y) = &spiral_batches()[0];
+    let (x, y) = (Tensor::from_vec(x.clone(), &[32, 2], &device).unwrap(), Tensor::from_vec(y.clone(), &[32], &device).unwrap());
+    let (loss, plan) = StepPlan::record(model.as_ref(), &mut opt, &[&x, &y], &cross_entropy).unwrap();
+    assert!(matches!(plan, Err(Error::NotReplayable(ref m)) if m.contains("random")), "{:?}", plan.err());
+    // The step itself ran.
+    assert!(pollster::block_on(loss.to_scalar()).unwrap().is_finite());
+    assert_eq!(opt.steps(), 1);
+}
+
+#[test]
+fn replay_follows_weights_replaced_between_steps() {
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let build = mlp_with(|| Ok(Box::new(ActivationLayer::new(Activation::Relu)) as Box<dyn Module>));
+    let (planned, eager) = (build(&device).unwrap(), build(&device).unwrap());
+    let (mut opt, mut eager_opt) = (adam(planned.as_ref()).unwrap(), adam(eager.as_ref()).unwrap());
+    let (xv, _, yv) = &spiral_batches()[0];
+    let upload = || (Tensor::from_vec(xv.clone(), &[32, 2], &device).unwrap(), Tensor::from_vec(yv.clone(), &[32], &device).unwrap());
+    let ((x, y), (xs, ys)) = (upload(), upload());
+    let eager_step = |opt: &mut Optimizer| opt.step(&cross_entropy(eager.as_ref(), &[&x, &y]).unwrap().backward().unwrap()).unwrap();
+
+    let (_, plan) = StepPlan::record(planned.as_ref(), &mut opt, &[&xs, &ys], &cross_entropy).unwrap();
+    let plan = plan.unwrap();
+    eager_step(&mut eager_opt);
+    let inputs = [StepInput::Host(xv), StepInput::Host(yv)];
+    // Loading weights replaces a parameter's tensor; the next replay starts from them.
+    for model in [&planned, &eager] {
+        let (_, p) = &model.parameters()[0];
+        p.set(Tensor::full(0.25, p.get().shape(), &device).unwrap());
+    }
+    plan.replay(planned.as_ref(), &mut opt, &inputs).unwrap();
+    eager_step(&mut eager_opt);
+    // An eager step in between (a shorter last batch does this) is followed too.
+    let loss = cross_entropy(planned.as_ref(), &[&x, &y]).unwrap();
+    opt.step(&loss.backward().unwrap()).unwrap();
+    eager_step(&mut eager_opt);
+    plan.replay(planned.as_ref(), &mut opt, &inputs).unwrap();
+    eager_step(&mut eager_opt);
+    for (i, (a, b)) in values(planned.as_ref()).iter().zip(values(eager.as_ref())).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "value {i}: plan {a}, eager {b}");
+    }
+
+    // What a plan cannot follow is refused before anything runs.
+    assert!(plan.replay(planned.as_ref(), &mut opt, &[StepInput::Host(&[0.0; 3]), StepInput::Host(yv)]).is_err());
+    opt.lr = 0.5;
+    assert!(matches!(plan.replay(planned.as_ref(), &mut opt, &inputs), Err(Error::NotReplayable(m)) if m.contains("learning rate")));
+    opt.lr = 1e-2;
+    let (_, p) = &planned.parameters()[0];
+    p.set(Tensor::zeros(&[3, 3], &device).unwrap());
+    assert!(matches!(plan.replay(planned.as_ref(), &mut opt, &inputs), Err(Error::NotReplayable(m)) if m.contains("shape")));
+}
