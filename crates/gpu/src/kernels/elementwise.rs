@@ -1,7 +1,7 @@
 //! Strided elementwise kernels: unary (with one scalar parameter), binary with
 //! broadcasting (operands arrive as broadcast views), and select.
 //!
-//! Meta words: [numel, op, param bits, 0] ++ out shape (6) ++ per operand
+//! Meta words: [numel, op, param bits, contiguous flag] ++ out shape (6) ++ per operand
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
@@ -26,10 +26,46 @@ pub enum UnaryKernel {
 #[repr(u32)]
 pub enum BinaryKernel { Add = 0, Sub, Mul, Div, Max, Min, Eq, Ne, Lt, Le, Gt, Ge }
 
-fn header(shape: &[usize], op: u32, param: f32) -> Result<Vec<u32>> {
-    let mut words = vec![shape.iter().product::<usize>() as u32, op, param.to_bits(), 0];
-    pack_shape(&mut words, shape)?;
+/// Meta words for `op` over views that all have the output's shape, after
+/// merging the axes that every view (and the contiguous output) walks
+/// contiguously: a broadcast bias add over [B, T, C] becomes [B*T, C], a
+/// contiguous map becomes one axis. Fewer axes, fewer integer divisions.
+fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
+    let shape = views[0].shape;
+    let (merged, strides) = merge_axes(shape, views);
+    // Word 3 flags the common case where every view is one contiguous run.
+    let contiguous = merged.len() <= 1 && strides.iter().all(|s| s.iter().all(|&st| st == 1));
+    let mut words = vec![shape.iter().product::<usize>() as u32, op, param.to_bits(), contiguous as u32];
+    pack_shape(&mut words, &merged)?;
+    for (v, s) in views.iter().zip(&strides) {
+        pack_strides(&mut words, &View { shape: &merged, strides: s, offset: v.offset });
+    }
     Ok(words)
+}
+
+/// Drops axes of size 1 and merges axis d into d + 1 wherever every view has
+/// stride[d] == stride[d + 1] * shape[d + 1].
+fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut merged: Vec<usize> = Vec::new();
+    let mut strides: Vec<Vec<usize>> = vec![Vec::new(); views.len()];
+    for (d, &dim) in shape.iter().enumerate() {
+        if dim == 1 {
+            continue;
+        }
+        let joins = !merged.is_empty() && views.iter().zip(&strides).all(|(v, s)| s[s.len() - 1] == v.strides[d] * dim);
+        if joins {
+            *merged.last_mut().expect("not empty") *= dim;
+            for (v, s) in views.iter().zip(strides.iter_mut()) {
+                *s.last_mut().expect("not empty") = v.strides[d];
+            }
+        } else {
+            merged.push(dim);
+            for (v, s) in views.iter().zip(strides.iter_mut()) {
+                s.push(v.strides[d]);
+            }
+        }
+    }
+    (merged, strides)
 }
 
 fn source(body: &'static str) -> String {
@@ -54,25 +90,19 @@ impl GpuContext {
 
     /// `op(x, param)` over a strided view; the result is contiguous.
     pub fn unary(&self, op: UnaryKernel, x: &GpuBuffer, view: View, param: f32) -> Result<GpuBuffer> {
-        let mut words = header(view.shape, op as u32, param)?;
-        pack_strides(&mut words, &view);
+        let words = pack(&[view], op as u32, param)?;
         self.elementwise("unary_main", include_str!("unary.wgsl"), words, &[x])
     }
 
     /// `op(a, b)`; both views must already have the output's shape (broadcast views).
     pub fn binary(&self, op: BinaryKernel, a: &GpuBuffer, av: View, b: &GpuBuffer, bv: View) -> Result<GpuBuffer> {
-        let mut words = header(av.shape, op as u32, 0.0)?;
-        pack_strides(&mut words, &av);
-        pack_strides(&mut words, &bv);
+        let words = pack(&[av, bv], op as u32, 0.0)?;
         self.elementwise("binary_main", include_str!("binary.wgsl"), words, &[a, b])
     }
 
     /// `mask != 0 ? on_true : on_false`, all three views of the output's shape.
     pub fn select(&self, mask: &GpuBuffer, mv: View, t: &GpuBuffer, tv: View, f: &GpuBuffer, fv: View) -> Result<GpuBuffer> {
-        let mut words = header(mv.shape, 0, 0.0)?;
-        pack_strides(&mut words, &mv);
-        pack_strides(&mut words, &tv);
-        pack_strides(&mut words, &fv);
+        let words = pack(&[mv, tv, fv], 0, 0.0)?;
         self.elementwise("select_main", include_str!("select.wgsl"), words, &[mask, t, f])
     }
 }

@@ -59,10 +59,17 @@ fn pool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let OH = desc[10]; let OW = desc[11];
     let iw = i % W; let ih = (i / W) % H; let plane = i / (W * H);
     var acc = 0.0;
-    for (var oh = 0u; oh < OH; oh++) {
+    // Only the windows that can contain (ih, iw): rows oh with
+    // oh * stride - pad <= ih < oh * stride - pad + kernel, likewise columns.
+    let hp = i32(ih + desc[8]); let wp = i32(iw + desc[9]);
+    let oh_lo = u32(select(0, (hp - i32(desc[4])) / i32(desc[6]) + 1, hp >= i32(desc[4])));
+    let ow_lo = u32(select(0, (wp - i32(desc[5])) / i32(desc[7]) + 1, wp >= i32(desc[5])));
+    let oh_hi = min(OH, u32(hp) / desc[6] + 1u);
+    let ow_hi = min(OW, u32(wp) / desc[7] + 1u);
+    for (var oh = oh_lo; oh < oh_hi; oh++) {
         let top = i32(oh * desc[6]) - i32(desc[8]);
         if (i32(ih) < top || i32(ih) >= top + i32(desc[4])) { continue; }
-        for (var ow = 0u; ow < OW; ow++) {
+        for (var ow = ow_lo; ow < ow_hi; ow++) {
             let left = i32(ow * desc[7]) - i32(desc[9]);
             if (i32(iw) < left || i32(iw) >= left + i32(desc[5])) { continue; }
             let g = gy[(plane * OH + oh) * OW + ow];

@@ -8,6 +8,6 @@
 fn select_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if (i >= desc[0]) { return; }
-    let m = mask[strided_offset(i, 4u, 10u)];
-    out[i] = select(on_false[strided_offset(i, 4u, 24u)], on_true[strided_offset(i, 4u, 17u)], m != 0.0);
+    let m = mask[elem_offset(i, 10u)];
+    out[i] = select(on_false[elem_offset(i, 24u)], on_true[elem_offset(i, 17u)], m != 0.0);
 }

@@ -14,12 +14,22 @@ fn strided_offset(i: u32, shape_at: u32, strides_at: u32) -> u32 {
     var rest = i;
     var o = desc[strides_at + RANK];
     for (var d = 0u; d < RANK; d++) {
+        // The remaining (outer) axes contribute nothing: integer division is
+        // slow on CPU-emulated GPUs, so stop as soon as the index is used up.
+        if (rest == 0u) { break; }
         let ax = RANK - 1u - d;
         let dim = desc[shape_at + ax];
         o += (rest % dim) * desc[strides_at + ax];
         rest = rest / dim;
     }
     return o;
+}
+
+// Elementwise kernels (output shape at desc[4..10]): desc[3] is 1 when every
+// view walks its buffer contiguously, which skips all index arithmetic.
+fn elem_offset(i: u32, strides_at: u32) -> u32 {
+    if (desc[3] == 1u) { return desc[strides_at + RANK] + i; }
+    return strided_offset(i, 4u, strides_at);
 }
 
 // Infinity and NaN built at run time: shader compilers reject them as constants.
