@@ -3,7 +3,7 @@
 // one browser run, then a table, the nnlab / TF.js ratios and a JSON file.
 //   BENCH_URL=http://127.0.0.1:PORT/ node bench/run.mjs
 // Env: BENCH_URL (required), BENCH_JSON (output path), BENCH_ONLY (groups, e.g. W1,W5),
-//      CHROMIUM (browser binary).
+//      BENCH_CONTENDERS (e.g. nnlab-webgpu,tfjs-webgpu), CHROMIUM (browser binary).
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,7 +16,9 @@ if (!url) {
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 const WORKLOADS = [['mlp-spiral', 'W1'], ['cnn-28', 'W2'], ['lstm-seq', 'W3'], ['transformer-block', 'W4'],
   ['matmul-256', 'W5'], ['matmul-512', 'W5'], ['matmul-1024', 'W5']].filter(([, g]) => !only || only.includes(g));
-const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['tfjs', 'wasm'], ['tfjs', 'cpu']];
+const picked = process.env.BENCH_CONTENDERS ? process.env.BENCH_CONTENDERS.split(',') : null;
+const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['tfjs', 'wasm'], ['tfjs', 'cpu']]
+  .filter(([c, b]) => !picked || picked.includes(`${c}-${b}`));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--native | --browser] [--only W1,W5] [nnlab bench options]`:
+//! `cargo xtask bench [--native | --browser] [--only W1,W5] [--contenders nnlab-webgpu,tfjs-webgpu]`:
 //! the reference workloads natively (CPU and wgpu, target/bench/native.json)
 //! and in headless Chromium against TensorFlow.js (nnlab on WebGPU and wasm,
 //! TF.js on WebGPU, wasm and plain JS, target/bench/browser.json).
@@ -21,7 +21,18 @@ const TFJS_FILES: [&str; 6] = [
 pub fn run(args: &[String]) -> Result {
     let native_only = args.iter().any(|a| a == "--native");
     let browser_only = args.iter().any(|a| a == "--browser");
-    let rest: Vec<&String> = args.iter().filter(|a| *a != "--native" && *a != "--browser").collect();
+    // What `nnlab bench` takes: all but the flags that only concern the browser run.
+    let mut rest: Vec<&String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--native" | "--browser" => {}
+            "--contenders" => {
+                it.next();
+            }
+            _ => rest.push(a),
+        }
+    }
     setup::run(setup::Scope::Everything)?;
     if !browser_only {
         let mut cmd = Command::new("cargo");
@@ -29,7 +40,7 @@ pub fn run(args: &[String]) -> Result {
         exec(&mut cmd)?;
     }
     if !native_only {
-        browser(&rest)?;
+        browser(&args.iter().collect::<Vec<_>>())?;
     }
     Ok(())
 }
@@ -55,8 +66,10 @@ fn browser(args: &[&String]) -> Result {
     std::thread::spawn(move || serve::serve_forever(listener, dir));
     let mut cmd = Command::new("node");
     cmd.arg("bench/run.mjs").env("BENCH_URL", &url).env("BENCH_JSON", root().join("target/bench/browser.json"));
-    if let Some(pos) = args.iter().position(|a| *a == "--only") {
-        cmd.env("BENCH_ONLY", args.get(pos + 1).map(|s| s.as_str()).unwrap_or(""));
+    for (flag, var) in [("--only", "BENCH_ONLY"), ("--contenders", "BENCH_CONTENDERS")] {
+        if let Some(pos) = args.iter().position(|a| *a == flag) {
+            cmd.env(var, args.get(pos + 1).map(|s| s.as_str()).unwrap_or(""));
+        }
     }
     exec(&mut cmd)
 }

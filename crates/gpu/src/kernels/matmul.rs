@@ -2,6 +2,9 @@
 
 use crate::context::{GpuBuffer, GpuContext, Result};
 
+/// Both sides of C at least this long: the tiled kernel pays off.
+const TILED_MIN: usize = 128;
+
 /// A batch of matrices inside a buffer: element (b, i, j) lives at
 /// `offset + b * batch_stride + i * row_stride + j * col_stride`.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +30,40 @@ impl GpuContext {
             .iter()
             .map(|&w| w as u32)
             .collect();
-        let pipeline = self.pipeline("matmul_main", || include_str!("matmul.wgsl").to_string());
         let meta = self.meta(&words);
-        self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
+        // Large products use 128x128 workgroup tiles; small ones would leave
+        // most of such a tile idle, so they keep one 4x4 block per invocation.
+        if m >= TILED_MIN && n >= TILED_MIN && self.limits().max_compute_workgroup_storage_size >= 16384 {
+            let pipeline = self.pipeline("matmul_tiled", tiled_source);
+            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], (n.div_ceil(128) as u32, m.div_ceil(128) as u32, batch as u32));
+        } else {
+            let pipeline = self.pipeline("matmul_main", || include_str!("matmul.wgsl").to_string());
+            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
+        }
         Ok(out)
     }
+}
+
+/// matmul_tiled.wgsl with its register code written out: 8 prefetch
+/// registers per operand and an 8x8 accumulator block as 16 vec4s.
+fn tiled_source() -> String {
+    let e8 = 0..8;
+    let declare = e8.clone().map(|e| format!("var ra{e} = 0.0; var rb{e} = 0.0;")).chain((0..8).map(|i| format!("var c{i}0 = vec4<f32>(); var c{i}1 = vec4<f32>();"))).collect::<Vec<_>>().join("\n    ");
+    let load = |k0: &str| e8.clone().map(|e| format!("ra{e} = load_a(li + {e}u * 256u, {k0}, row0); rb{e} = load_b(li + {e}u * 256u, {k0}, col0);")).collect::<Vec<_>>().join("\n            ");
+    let store = e8.clone().map(|e| format!("As[((li + {e}u * 256u) % KSTEP) * TILE + (li + {e}u * 256u) / KSTEP] = ra{e}; Bs[li + {e}u * 256u] = rb{e};")).collect::<Vec<_>>().join("\n        ");
+    let fma = (0..8).map(|i| format!("let a{i} = vec4<f32>(As[ab + {i}u]); c{i}0 = fma(a{i}, b0, c{i}0); c{i}1 = fma(a{i}, b1, c{i}1);")).collect::<Vec<_>>().join("\n            ");
+    let write = (0..8)
+        .map(|i| {
+            let cols = (0..8).map(|j| format!("if (c0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}]; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+            format!("if (row0 + lid.y * 8u + {i}u < m) {{ let at = c_base + (row0 + lid.y * 8u + {i}u) * n + c0; {cols} }}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    include_str!("matmul_tiled.wgsl")
+        .replace("{{DECLARE}}", &declare)
+        .replace("{{LOAD_FIRST}}", &load("0u"))
+        .replace("{{STORE}}", &store)
+        .replace("{{LOAD_NEXT}}", &load("k0"))
+        .replace("{{FMA}}", &fma)
+        .replace("{{WRITE}}", &write)
 }
