@@ -155,6 +155,14 @@ worker.onmessage = ({ data: m }) => {
     showMessage(notice);
     setStatus('ready');
     draw();
+  } else if (m.type === 'fallback') {
+    // The GPU was lost; the worker carries on with the same model on the CPU.
+    notice = m.notice;
+    // Steps after the last snapshot are lost with the GPU: the curve resumes from there.
+    losses = losses.filter((p) => p.step <= m.step);
+    $('backend-used').textContent = m.backend;
+    $('backend-used').title = '';
+    showMessage(notice);
   } else if (m.type === 'metrics') {
     onMetrics(m);
   } else if (m.type === 'error') {
@@ -163,6 +171,10 @@ worker.onmessage = ({ data: m }) => {
     setStatus('error');
   }
 };
+
+// For tests and for trying the fallback by hand: destroys the GPU device, as a
+// driver reset would. Training continues on the CPU from the last snapshot.
+window.nnlabTesting = { loseGpuDevice: () => worker.postMessage({ type: 'lose-device' }) };
 
 worker.onerror = (e) => {
   const detail = e.message ? ` (${e.message})` : '';

@@ -2,8 +2,11 @@
 //
 // Protocol
 //   page -> worker: {type:'reset', gen, config, backend} | {type:'play'} | {type:'pause'} | {type:'step'}
+//                   {type:'lose-device'} (destroys the GPU device, to exercise the fallback)
 //   worker -> page: {type:'ready', gen, backend, notice, adapter, dataset}
 //                   {type:'metrics', gen, step, trainLoss, testLoss, trainAccuracy, testAccuracy, grid?, gridRes?}
+//                   {type:'fallback', gen, backend, step, notice} (the GPU was lost; training goes on
+//                   on the CPU from `step`, where the last snapshot was taken)
 //                   {type:'error', gen, message}
 // `gen` echoes the latest reset so the page can drop messages from older sessions.
 import init, { Session, webgpuInfo } from './pkg/nnlab_web.js';
@@ -11,6 +14,8 @@ import init, { Session, webgpuInfo } from './pkg/nnlab_web.js';
 const GRID_RES = 50;
 const GRID_EVERY_MS = 100;
 const TARGET_CHUNK_MS = 40;
+// How often the weights are copied to the host, where a lost GPU cannot take them.
+const SNAPSHOT_EVERY_MS = 1000;
 const NO_WEBGPU = 'WebGPU is not available in this browser; training on the CPU (WebAssembly) instead.';
 
 let session = null;
@@ -19,6 +24,7 @@ let playing = false;
 let loop = 0;            // bumped on every play/pause so a stale loop stops itself
 let chunk = 10;          // steps per train() call, adapted towards TARGET_CHUNK_MS
 let lastGridAt = 0;
+let lastSnapshotAt = 0;
 let pendingReset = null; // only the newest reset is built when several queue up
 let initError = null;
 let adapter;             // cached webgpuInfo(): string, or null when unusable
@@ -35,8 +41,27 @@ function post(message, transfer = []) {
 }
 
 function report(e) {
+  const wasPlaying = playing;
   playing = false;
+  if (session?.backend === 'webgpu' && /device was lost/i.test(errorText(e))) {
+    enqueue(() => fallBack(errorText(e), wasPlaying));
+    return;
+  }
   post({ type: 'error', message: errorText(e) });
+}
+
+// The GPU is gone (driver reset, device removed): rebuild the session on the
+// CPU from the last snapshot of the weights and carry on.
+async function fallBack(reason, resume) {
+  const step = session.fallBackToCpu();
+  post({ type: 'fallback', backend: 'cpu', step,
+    notice: `The GPU was lost (${reason}); training continues on the CPU (WebAssembly) from step ${step}.` });
+  await sendMetrics(true);
+  if (resume) {
+    playing = true;
+    const id = ++loop;
+    enqueue(() => trainChunk(id));
+  }
 }
 
 function errorText(e) {
@@ -71,6 +96,7 @@ async function reset() {
   session = null;
   gen = request.gen;
   chunk = 10;
+  lastSnapshotAt = 0;
   if (initError) throw new Error(initError);
 
   let backend = request.backend;
@@ -103,6 +129,10 @@ async function sendMetrics(withGrid) {
     lastGridAt = performance.now();
   }
   post(message, message.grid ? [message.grid.buffer] : []);
+  if (session.backend === 'webgpu' && performance.now() - lastSnapshotAt >= SNAPSHOT_EVERY_MS) {
+    await session.snapshot();
+    lastSnapshotAt = performance.now();
+  }
 }
 
 async function trainChunk(id) {
@@ -147,6 +177,9 @@ onmessage = ({ data: m }) => {
       playing = false;
       loop += 1;
       enqueue(step);
+      break;
+    case 'lose-device':
+      enqueue(async () => session?.loseGpuDevice());
       break;
   }
 };

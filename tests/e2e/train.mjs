@@ -103,6 +103,45 @@ async function trainSpiral(backend) {
   }
 }
 
+// The GPU disappears mid-training (as after a driver reset): the page says so,
+// switches to the CPU and keeps training from the weights it had, not from scratch.
+async function lostDevice() {
+  const name = 'a lost GPU device falls back to the CPU and keeps the trained weights';
+  // The circle is learnt within a few hundred steps, so a restart from scratch would show.
+  const page = await open(`${SETUP.replace('spiral', 'circle')}&backend=webgpu`);
+  try {
+    if ((await waitStatus(page, ['ready'])) !== 'ready') throw new Error(`page error: ${await text(page, '#message')}`);
+    if ((await text(page, '#backend-used')) !== 'webgpu') throw new Error('WebGPU is not in use');
+    await page.click('#step');
+    await page.waitForFunction(() => document.querySelector('#step-count').dataset.value === '1', null, { timeout: 60_000 });
+    const initialLoss = Number(await value(page, '#test-loss'));
+    await page.click('#play');
+    // Train well past a snapshot (taken every second).
+    await page.waitForFunction(() => Number(document.querySelector('#step-count').dataset.value) >= 600, null, { timeout: 120_000 });
+    await sleep(1500);
+    const lostAt = Number(await value(page, '#step-count'));
+    const lossBefore = Number(await value(page, '#test-loss'));
+    await page.evaluate(() => window.nnlabTesting.loseGpuDevice());
+    await page.waitForFunction(() => document.querySelector('#backend-used').textContent === 'cpu', null, { timeout: 60_000 });
+    const notice = await text(page, '#message');
+    await page.waitForFunction((s) => Number(document.querySelector('#step-count').dataset.value) > s + 200, lostAt, { timeout: 60_000 });
+    const lossAfter = Number(await value(page, '#test-loss'));
+    const state = await status(page);
+    await page.screenshot({ path: `${dir}/lost-device.png` });
+    await page.click('#play');
+    const resumedAt = Number((/from step (\d+)/.exec(notice) || [])[1] || 0);
+    const ok = /GPU was lost/.test(notice) && state === 'playing' && resumedAt > 0 && resumedAt <= lostAt &&
+      lossBefore < initialLoss * 0.5 && lossAfter < initialLoss * 0.5;
+    record(name, ok, `lost at step ${lostAt}, resumed at ${resumedAt}, test loss ${initialLoss.toFixed(3)} -> ${lossBefore.toFixed(3)} before, ` +
+      `${lossAfter.toFixed(3)} after on the CPU; status "${state}"; message "${notice}"`);
+  } catch (e) {
+    await page.screenshot({ path: `${dir}/lost-device-failed.png` }).catch(() => {});
+    record(name, false, e.message);
+  } finally {
+    await page.close();
+  }
+}
+
 async function setField(page, selector, v) {
   await page.locator(selector).first().fill(v);
   await page.locator(selector).first().dispatchEvent('change');
@@ -172,6 +211,7 @@ async function noWebGpuFallback() {
 
 await trainSpiral('webgpu');
 await trainSpiral('cpu');
+await lostDevice();
 await invalidSettings();
 await noWebGpuFallback();
 

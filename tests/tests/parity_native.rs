@@ -77,3 +77,33 @@ fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
         assert_eq!(now, warm, "(buffers created, buffers live or pooled) changed during the soak");
     }
 }
+
+/// Losing the GPU mid-training: readback reports `DeviceLost`, and the
+/// trainer continues on the CPU from the weights of its last snapshot.
+#[test]
+fn a_lost_device_falls_back_to_the_cpu_with_the_saved_weights() {
+    use nnlab_core::Error;
+    use nnlab_nn::{Module, Trainer, TrainerConfig};
+    let ctx = context();
+    let mut t = Trainer::new(&TrainerConfig::default(), Device::Gpu(ctx.clone())).unwrap();
+    t.train(300).unwrap();
+    pollster::block_on(t.snapshot()).unwrap();
+    let saved: Vec<Vec<f32>> = t.model().parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
+    let trained = pollster::block_on(t.metrics()).unwrap();
+    t.train(20).unwrap();
+    ctx.destroy();
+    let _ = t.train(5);
+    let err = pollster::block_on(t.metrics()).unwrap_err();
+    assert!(matches!(err, Error::DeviceLost(_)), "{err}");
+
+    assert_eq!(t.fall_back_to_cpu().unwrap(), 300);
+    assert_eq!(t.device().name(), "cpu");
+    let restored: Vec<Vec<f32>> = t.model().parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
+    assert_eq!(restored, saved, "the CPU continues from the snapshot's weights");
+    let m = pollster::block_on(t.metrics()).unwrap();
+    assert!((m.test_loss - trained.test_loss).abs() < 1e-4, "{} vs {}", m.test_loss, trained.test_loss);
+    t.train(50).unwrap();
+    let m = pollster::block_on(t.metrics()).unwrap();
+    assert_eq!(m.step, 350);
+    assert!(m.test_loss.is_finite());
+}

@@ -191,6 +191,14 @@ impl GpuContext {
         &self.0.recording
     }
 
+    /// Destroys the device, as a driver reset or a lost GPU would: from here
+    /// on every readback fails with `DeviceLost`. Lets tests and the page's
+    /// test hook exercise the CPU fallback.
+    pub fn destroy(&self) {
+        *self.0.fault.lock().unwrap() = Some(GpuError::DeviceLost("the device was destroyed".into()));
+        self.0.device.destroy();
+    }
+
     pub fn same_device(&self, other: &GpuContext) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
@@ -206,6 +214,15 @@ impl GpuContext {
             }
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// Fails with `DeviceLost` once the device is gone: wgpu must not be asked
+    /// for new buffers then (creating a mapped one would panic).
+    fn check_lost(&self) -> Result<()> {
+        match &*self.0.fault.lock().unwrap() {
+            Some(e @ GpuError::DeviceLost(_)) => Err(e.clone()),
+            _ => Ok(()),
         }
     }
 
@@ -227,6 +244,7 @@ impl GpuContext {
     /// race with pending dispatches that still read a pooled buffer). Upload
     /// buffers are freed on drop rather than pooled, for the same reason.
     pub fn upload(&self, data: &[f32]) -> Result<GpuBuffer> {
+        self.check_lost()?;
         self.byte_size(data.len())?;
         let contents: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck::cast_slice(data) };
         self.count_object();
@@ -240,6 +258,7 @@ impl GpuContext {
 
     /// A buffer for `len` floats that a kernel will write, reused from the pool.
     pub fn alloc(&self, len: usize) -> Result<GpuBuffer> {
+        self.check_lost()?;
         let bytes = self.byte_size(len)?;
         let reused = self.0.pool.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
         let buffer = match reused {
@@ -258,14 +277,16 @@ impl GpuContext {
         Ok(self.wrap(buffer, len, true))
     }
 
-    pub(crate) fn uniform(&self, bytes: &[u8]) -> wgpu::Buffer {
+    pub(crate) fn uniform(&self, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        self.check_lost()?;
         self.count_object();
-        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytes, usage: wgpu::BufferUsages::UNIFORM })
+        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytes, usage: wgpu::BufferUsages::UNIFORM }))
     }
 
-    pub(crate) fn meta(&self, words: &[u32]) -> wgpu::Buffer {
+    pub(crate) fn meta(&self, words: &[u32]) -> Result<wgpu::Buffer> {
+        self.check_lost()?;
         self.count_object();
-        self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(words), usage: wgpu::BufferUsages::STORAGE })
+        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(words), usage: wgpu::BufferUsages::STORAGE }))
     }
 
     /// Pipeline for the entry point `entry` of the WGSL that `source` builds,

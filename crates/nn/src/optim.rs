@@ -115,6 +115,12 @@ impl Optimizer {
         self.steps
     }
 
+    /// Sets the step count (Adam's bias corrections depend on it) when
+    /// restoring saved state.
+    pub fn set_steps(&mut self, steps: u32) {
+        self.steps = steps;
+    }
+
     /// Every tensor the optimizer carries from step to step: the parameters'
     /// current values, then its state (moments, momentum buffers).
     pub fn state_tensors(&self) -> Vec<Tensor> {

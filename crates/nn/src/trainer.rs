@@ -155,6 +155,18 @@ pub struct Trainer {
     plan: Option<StepPlan>,
     /// Set when a step cannot be recorded: every step then runs eagerly.
     eager_only: bool,
+    /// The settings the trainer was built from (to rebuild it on the CPU).
+    config: TrainerConfig,
+    /// The last host copy of the weights and optimizer state (see `snapshot`).
+    saved: Option<Snapshot>,
+}
+
+/// Weights and optimizer state on the host: what survives losing the GPU.
+struct Snapshot {
+    values: Vec<f32>,
+    shapes: Vec<Vec<usize>>,
+    optimizer_steps: u32,
+    step: u64,
 }
 
 impl Trainer {
@@ -168,7 +180,22 @@ impl Trainer {
         let upload = |s: &datasets::Split| -> Result<DeviceSplit> { Ok(DeviceSplit { x: Tensor::from_vec(s.x.clone(), &[s.len(), 2], &device)?, y: Trainer::targets(data.task, &s.y, &device)? }) };
         let (train, test) = (upload(&data.train)?, upload(&data.test)?);
         let batches = EpochBatches::new(settings.seed ^ 0x5eed_5eed);
-        Ok(Trainer { settings, device, data, model, optimizer, train, test, batches, step: 0, grid: None, plan: None, eager_only: false })
+        Ok(Trainer {
+            settings,
+            device,
+            data,
+            model,
+            optimizer,
+            train,
+            test,
+            batches,
+            step: 0,
+            grid: None,
+            plan: None,
+            eager_only: false,
+            config: config.clone(),
+            saved: None,
+        })
     }
 
     fn targets(task: Task, y: &[f32], device: &Device) -> Result<Tensor> {
@@ -247,6 +274,47 @@ impl Trainer {
         }
         self.device.flush();
         Ok(())
+    }
+
+    /// Copies the weights and optimizer state to the host (one readback), so
+    /// that `fall_back_to_cpu` can continue from them if the GPU is lost.
+    pub async fn snapshot(&mut self) -> Result<()> {
+        let state = self.optimizer.state_tensors();
+        let flat = state.iter().map(|t| t.reshape(&[t.numel()])).collect::<Result<Vec<_>>>()?;
+        let values = Tensor::concat(&flat, 0)?.to_vec().await?;
+        let shapes = state.iter().map(|t| t.shape().to_vec()).collect();
+        self.saved = Some(Snapshot { values, shapes, optimizer_steps: self.optimizer.steps(), step: self.step });
+        Ok(())
+    }
+
+    /// The step the last snapshot was taken at, if any.
+    pub fn snapshot_step(&self) -> Option<u64> {
+        self.saved.as_ref().map(|s| s.step)
+    }
+
+    /// Rebuilds this trainer on the CPU from the last snapshot (or from the
+    /// initial weights when there is none) after the GPU was lost. Returns the
+    /// step training continues from.
+    pub fn fall_back_to_cpu(&mut self) -> Result<u64> {
+        let mut cpu = Trainer::new(&self.config, Device::Cpu)?;
+        if let Some(s) = self.saved.take() {
+            let mut at = 0;
+            let tensors = s
+                .shapes
+                .iter()
+                .map(|shape| {
+                    let n: usize = shape.iter().product();
+                    at += n;
+                    Tensor::from_vec(s.values[at - n..at].to_vec(), shape, &Device::Cpu)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            cpu.optimizer.set_state_tensors(&tensors);
+            cpu.optimizer.set_steps(s.optimizer_steps);
+            cpu.step = s.step;
+            cpu.saved = Some(s);
+        }
+        *self = cpu;
+        Ok(self.step)
     }
 
     async fn evaluate(&self, split: &DeviceSplit) -> Result<(f32, Option<f32>)> {

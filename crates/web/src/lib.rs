@@ -117,6 +117,39 @@ impl Session {
         })
     }
 
+    /// Keeps a host copy of the weights and optimizer state (one readback), for
+    /// `fallBackToCpu`.
+    pub fn snapshot(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
+            t.snapshot().await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// After the GPU was lost: continues on the CPU from the last snapshot (or
+    /// from the initial weights). Returns the step training resumes at.
+    #[wasm_bindgen(js_name = fallBackToCpu)]
+    pub fn fall_back_to_cpu(&mut self) -> Result<f64, JsValue> {
+        let mut t = self.trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
+        let step = t.fall_back_to_cpu().map_err(js_error)?;
+        self.backend = "cpu".into();
+        GPU.with(|g| g.borrow_mut().take());
+        Ok(step as f64)
+    }
+
+    /// Destroys this session's GPU device, as a driver reset would (for testing
+    /// the fallback). No effect on the CPU.
+    #[wasm_bindgen(js_name = loseGpuDevice)]
+    pub fn lose_gpu_device(&self) -> Result<(), JsValue> {
+        let t = self.trainer.try_borrow().map_err(|_| js_error("the session is busy"))?;
+        if let Device::Gpu(ctx) = t.device() {
+            ctx.destroy();
+        }
+        Ok(())
+    }
+
     /// {task, trainX, trainY, testX, testY}: points (x, y interleaved) and targets.
     pub fn dataset(&self) -> Result<Object, JsValue> {
         let t = self.trainer.try_borrow().map_err(|_| js_error("the session is busy"))?;

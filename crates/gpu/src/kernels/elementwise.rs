@@ -80,7 +80,7 @@ impl GpuContext {
             return Ok(out);
         }
         let pipeline = self.pipeline(key, || source(body));
-        let meta = self.meta(&words);
+        let meta = self.meta(&words)?;
         let mut bindings: Vec<&wgpu::Buffer> = vec![&meta];
         bindings.extend(inputs.iter().map(|b| b.raw()));
         bindings.push(out.raw());

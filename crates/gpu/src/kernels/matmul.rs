@@ -30,7 +30,7 @@ impl GpuContext {
             .iter()
             .map(|&w| w as u32)
             .collect();
-        let meta = self.meta(&words);
+        let meta = self.meta(&words)?;
         // Large products use 128x128 workgroup tiles; small ones would leave
         // most of such a tile idle, so they keep one 4x4 block per invocation.
         if m >= TILED_MIN && n >= TILED_MIN && self.limits().max_compute_workgroup_storage_size >= 16384 {

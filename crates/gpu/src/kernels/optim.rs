@@ -43,7 +43,7 @@ impl GpuContext {
         let (p_out, m_out, v_out) = (self.alloc(n)?, self.alloc(n)?, self.alloc(n)?);
         if n > 0 {
             let pipeline = self.pipeline("adam_main", || include_str!("adam.wgsl").to_string());
-            let uniform = self.uniform(bytemuck::bytes_of(&params));
+            let uniform = self.uniform(bytemuck::bytes_of(&params))?;
             self.dispatch(&pipeline, &[&uniform, step.raw(), p.raw(), g.raw(), m.raw(), v.raw(), p_out.raw(), m_out.raw(), v_out.raw()], n as u32);
         }
         Ok((p_out, m_out, v_out))
@@ -55,7 +55,7 @@ impl GpuContext {
         let (p_out, buf_out) = (self.alloc(n)?, self.alloc(n)?);
         if n > 0 {
             let pipeline = self.pipeline("sgd_main", || include_str!("sgd.wgsl").to_string());
-            let uniform = self.uniform(bytemuck::bytes_of(&params));
+            let uniform = self.uniform(bytemuck::bytes_of(&params))?;
             self.dispatch(&pipeline, &[&uniform, p.raw(), g.raw(), buf.raw(), p_out.raw(), buf_out.raw()], n as u32);
         }
         Ok((p_out, buf_out))

@@ -32,7 +32,7 @@ impl GpuContext {
             return Ok(out);
         }
         let pipeline = self.pipeline("random_main", || format!("{}\n{}", include_str!("philox.wgsl"), include_str!("random.wgsl")));
-        let meta = self.meta(&words);
+        let meta = self.meta(&words)?;
         self.unreplayable("it draws random numbers (dropout), which a replay would repeat");
         self.dispatch(&pipeline, &[&meta, out.raw()], len as u32);
         Ok(out)

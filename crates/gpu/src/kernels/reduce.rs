@@ -30,7 +30,7 @@ impl GpuContext {
             return Ok(out);
         }
         let pipeline = self.pipeline("reduce_main", || format!("{}\n{}", include_str!("strided.wgsl"), include_str!("reduce.wgsl")));
-        let meta = self.meta(&words);
+        let meta = self.meta(&words)?;
         self.dispatch(&pipeline, &[&meta, x.raw(), out.raw()], n_out as u32);
         Ok(out)
     }

@@ -47,7 +47,7 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let pipeline = self.pipeline(entry, || include_str!("conv.wgsl").to_string());
-            let desc = self.meta(&g.words(count));
+            let desc = self.meta(&g.words(count))?;
             self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], count as u32);
         }
         Ok(out)
@@ -79,7 +79,7 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let pipeline = self.pipeline("pool_forward", || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
-            let desc = self.meta(&Self::pool_words(g, count));
+            let desc = self.meta(&Self::pool_words(g, count))?;
             self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], count as u32);
         }
         Ok(out)
@@ -90,7 +90,7 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let pipeline = self.pipeline("pool_backward", || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
-            let desc = self.meta(&Self::pool_words(g, count));
+            let desc = self.meta(&Self::pool_words(g, count))?;
             self.dispatch(&pipeline, &[&desc, x.raw(), out.raw(), gy.raw()], count as u32);
         }
         Ok(out)
@@ -101,7 +101,7 @@ impl GpuContext {
         let out = self.alloc(outer * dim * inner)?;
         if outer * dim * inner > 0 {
             let pipeline = self.pipeline("cumsum_main", || include_str!("scan.wgsl").to_string());
-            let desc = self.meta(&[outer as u32, dim as u32, inner as u32]);
+            let desc = self.meta(&[outer as u32, dim as u32, inner as u32])?;
             self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], (outer * inner) as u32);
         }
         Ok(out)
@@ -118,7 +118,7 @@ impl GpuContext {
         let out = self.alloc(total)?;
         if total > 0 {
             let pipeline = self.pipeline("index_select_main", || format!("{}\n{}", strided(), include_str!("index.wgsl")));
-            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total));
+            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total))?;
             self.dispatch(&pipeline, &[&desc, x.raw(), index.raw(), out.raw()], total as u32);
         }
         Ok(out)
@@ -131,7 +131,7 @@ impl GpuContext {
         let out = self.alloc(total)?;
         if total > 0 {
             let pipeline = self.pipeline("scatter_add_main", || format!("{}\n{}", strided(), include_str!("index.wgsl")));
-            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total));
+            let desc = self.meta(&Self::index_desc(outer, dim, inner, count, total))?;
             self.dispatch(&pipeline, &[&desc, base.raw(), index.raw(), out.raw(), src.raw()], total as u32);
         }
         Ok(out)
@@ -142,7 +142,7 @@ impl GpuContext {
         let out = self.alloc(len)?;
         if len > 0 {
             let pipeline = self.pipeline("fill_main", || include_str!("fill.wgsl").to_string());
-            let desc = self.meta(&[len as u32, value.to_bits()]);
+            let desc = self.meta(&[len as u32, value.to_bits()])?;
             self.dispatch(&pipeline, &[&desc, out.raw()], len as u32);
         }
         Ok(out)
@@ -160,7 +160,7 @@ impl GpuContext {
         pack_strides(&mut words, &sv);
         pack_strides(&mut words, &dv);
         let pipeline = self.pipeline("assign_main", || format!("{}\n{}", strided(), include_str!("assign.wgsl")));
-        let desc = self.meta(&words);
+        let desc = self.meta(&words)?;
         self.dispatch(&pipeline, &[&desc, src.raw(), dst.raw()], n as u32);
         Ok(())
     }
