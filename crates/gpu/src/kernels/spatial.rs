@@ -3,6 +3,7 @@
 //! padding. Inputs are contiguous; core makes them so.
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+use crate::kernels::reduce::ReduceKernel;
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
 #[derive(Debug, Clone, Copy)]
@@ -43,27 +44,47 @@ impl ConvGeometry {
 }
 
 impl GpuContext {
-    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, count: usize) -> Result<GpuBuffer> {
+    /// Runs `entry` with `threads` invocations for an output of `count` values.
+    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, count: usize, threads: usize) -> Result<GpuBuffer> {
         let out = self.alloc(count)?;
         if count > 0 {
             let pipeline = self.pipeline(entry, || include_str!("conv.wgsl").to_string());
             let desc = self.meta(&g.words(count))?;
-            self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], count as u32);
+            self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], threads as u32);
         }
         Ok(out)
     }
 
     /// [N, O, OH, OW] from x [N, C, H, W] and w [O, C/G, KH, KW].
     pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
-        self.conv("conv2d_forward", g, x, w, g.input[0] * g.weight[0] * g.output[0] * g.output[1])
+        let count = g.input[0] * g.weight[0] * g.output[0] * g.output[1];
+        if (g.weight[0] / g.groups).is_multiple_of(4) {
+            return self.conv("conv2d_forward4", g, x, w, count, count / 4);
+        }
+        self.conv("conv2d_forward", g, x, w, count, count)
     }
 
     pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
-        self.conv("conv2d_input_grad", g, gy, w, g.input.iter().product())
+        let count = g.input.iter().product();
+        self.conv("conv2d_input_grad", g, gy, w, count, count)
     }
 
     pub fn conv2d_weight_grad(&self, g: &ConvGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
-        self.conv("conv2d_weight_grad", g, x, gy, g.weight.iter().product())
+        // Per-example partial gradients [N, count], then their sum over N.
+        let count: usize = g.weight.iter().product();
+        let n = g.input[0];
+        let partial = self.alloc(count * n)?;
+        if count * n == 0 {
+            return Ok(partial);
+        }
+        let pipeline = self.pipeline("conv2d_weight_grad", || include_str!("conv.wgsl").to_string());
+        let desc = self.meta(&g.words(count))?;
+        self.dispatch(&pipeline, &[&desc, x.raw(), gy.raw(), partial.raw()], (count * n) as u32);
+        if n == 1 {
+            return Ok(partial);
+        }
+        let kept = View { shape: &[count], strides: &[1], offset: 0 };
+        self.reduce(ReduceKernel::Sum, &partial, kept, View { shape: &[n], strides: &[count], offset: 0 }, 1.0)
     }
 
     fn pool_words(g: &PoolGeometry, count: usize) -> Vec<u32> {
