@@ -138,7 +138,7 @@ fn pooling() {
 }
 
 #[test]
-fn gather_scatter_concat_slice_pad_cumsum() {
+fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     let idx = constant(vec![2.0, 0.0, 2.0, 1.0], &[4]);
     check_with("index_select", vec![input(&[3, 5], 26), idx.clone()], |xs| xs[0].index_select(0, &xs[1]));
     check_with("index_select axis 1", vec![input(&[2, 3, 2], 27), idx.clone()], |xs| xs[0].index_select(1, &xs[1]));
@@ -150,6 +150,8 @@ fn gather_scatter_concat_slice_pad_cumsum() {
     check_with("broadcast_to", vec![input(&[3, 1], 36)], |xs| xs[0].broadcast_to(&[2, 3, 4]));
     check_with("pad", vec![input(&[2, 3], 37)], |xs| xs[0].pad(&[(1, 0), (2, 1)]));
     check_with("cumsum", vec![input(&[3, 4], 38)], |xs| xs[0].cumsum(1));
+    check_with("lstm cell", vec![input(&[3, 8], 42), input(&[3, 2], 43)], |xs| Tensor::lstm_cell(&xs[0], &xs[1]));
+    check_with("lstm cell of strided gates", vec![input(&[8, 3], 44), input(&[3, 2], 45)], |xs| Tensor::lstm_cell(&xs[0].t()?, &xs[1]));
     check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
     check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
 }

@@ -233,5 +233,11 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             vec![(x, total.sub(&g.cumsum(*axis as isize)?)?.add(g)?)]
         }
         Op::Contiguous(x) => vec![(x, g.clone())],
+        Op::LstmCell { gates, c } => {
+            // One fused kernel: [N, 5H] = gradient of the gates, then of the cell state.
+            let both = Tensor::lstm_cell_backward(gates, c, g)?;
+            let h4 = gates.shape()[1];
+            vec![(gates, both.narrow(1, 0, h4)?), (c, both.narrow(1, h4, h4 / 4)?)]
+        }
     })
 }

@@ -73,6 +73,9 @@ pub enum Op {
     Pad { x: Tensor, pads: Vec<(usize, usize)> },
     Cumsum { x: Tensor, axis: usize },
     Contiguous(Tensor),
+    /// LSTM cell from pre-activation gates [N, 4H] (i, f, g, o) and the cell
+    /// state [N, H] to [2, N, H]: the new hidden state, then the new cell state.
+    LstmCell { gates: Tensor, c: Tensor },
 }
 
 impl Op {
@@ -83,6 +86,7 @@ impl Op {
             Op::Where(m, a, b) => vec![m, a, b],
             Op::Reduce { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, .. } => vec![x, w],
+            Op::LstmCell { gates, c } => vec![gates, c],
             Op::IndexSelect { x, index, .. } => vec![x, index],
             Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],
             Op::Concat { xs, .. } => xs.iter().collect(),

@@ -4,6 +4,7 @@
 mod elementwise;
 mod index;
 mod linalg;
+mod lstm;
 mod optim;
 mod random;
 mod reduce;

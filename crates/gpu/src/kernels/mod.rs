@@ -1,6 +1,7 @@
 //! One module per kernel family; each launches the `.wgsl` files beside it.
 
 pub mod elementwise;
+pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod random;

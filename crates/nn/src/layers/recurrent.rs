@@ -96,13 +96,10 @@ impl Recurrent {
                 Ok((n.add(&z.mul(&h.sub(&n)?)?)?, None))
             }
             RecurrentKind::Lstm => {
-                let gates = gx.add(&gh)?;
-                let i = chunk(&gates, 0)?.sigmoid()?;
-                let f = chunk(&gates, 1)?.sigmoid()?;
-                let g = chunk(&gates, 2)?.tanh()?;
-                let o = chunk(&gates, 3)?.sigmoid()?;
-                let c = f.mul(c.expect("an LSTM carries a cell state"))?.add(&i.mul(&g)?)?;
-                Ok((o.mul(&c.tanh()?)?, Some(c)))
+                // One fused primitive: c' = f c + i g, h' = o tanh(c').
+                let hc = Tensor::lstm_cell(&gx.add(&gh)?, c.expect("an LSTM carries a cell state"))?;
+                let half = |k: usize| hc.narrow(0, k, 1)?.reshape(&[h.shape()[0], hs]);
+                Ok((half(0)?, Some(half(1)?)))
             }
         }
     }

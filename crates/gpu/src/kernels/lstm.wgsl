@@ -1,0 +1,55 @@
+// The LSTM cell, forward and backward, one invocation per (row, unit).
+// Gates [N, 4H] pre-activation (i, f, g, o), cell state c [N, H].
+// Forward writes [2, N, H] (h', c'); backward reads the upstream gradient
+// [2, N, H] and writes [N, 5H] (d gates, d c). Desc: [N, H, gates offset,
+// c offset, grad offset].
+
+@group(0) @binding(0) var<storage, read> desc: array<u32>;
+@group(0) @binding(1) var<storage, read> gates: array<f32>;
+@group(0) @binding(2) var<storage, read> cell: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> grad: array<f32>;
+
+fn sigm(x: f32) -> f32 {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+// WGSL's tanh is undefined for large |x| on some drivers; this form is not.
+fn tanh_safe(x: f32) -> f32 {
+    let e = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - e) / (1.0 + e);
+}
+
+@compute @workgroup_size(64)
+fn lstm_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * 64u;
+    let n = desc[0]; let h = desc[1];
+    if (t >= n * h) { return; }
+    let r = t / h; let j = t % h;
+    let gb = desc[2] + r * 4u * h + j;
+    let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
+    let c1 = f * cell[desc[3] + t] + i * g;
+    out[t] = o * tanh_safe(c1);
+    out[n * h + t] = c1;
+}
+
+@compute @workgroup_size(64)
+fn lstm_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * 64u;
+    let n = desc[0]; let h = desc[1];
+    if (t >= n * h) { return; }
+    let r = t / h; let j = t % h;
+    let gb = desc[2] + r * 4u * h + j;
+    let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
+    let cp = cell[desc[3] + t];
+    let c1 = f * cp + i * g;
+    let th = tanh_safe(c1);
+    let dh = grad[desc[4] + t];
+    let dc = grad[desc[4] + n * h + t] + dh * o * (1.0 - th * th);
+    let ob = r * 5u * h + j;
+    out[ob] = dc * g * i * (1.0 - i);
+    out[ob + h] = dc * cp * f * (1.0 - f);
+    out[ob + 2u * h] = dc * i * (1.0 - g * g);
+    out[ob + 3u * h] = dh * th * o * (1.0 - o);
+    out[ob + 4u * h] = dc * f;
+}
