@@ -184,7 +184,14 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
         }
         Op::Matmul(a, b) => {
             let ga = g.matmul(&b.t()?)?.sum_to(a.shape())?;
-            let gb = a.t()?.matmul(g)?.sum_to(b.shape())?;
+            let gb = if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
+                // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
+                // instead of B products and a sum over them.
+                let (k, n) = (b.shape()[0], b.shape()[1]);
+                a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)?
+            } else {
+                a.t()?.matmul(g)?.sum_to(b.shape())?
+            };
             vec![(a, ga), (b, gb)]
         }
         Op::Conv2d { x, w, p } => {

@@ -68,11 +68,15 @@ impl Tensor {
         };
         let (a, sa) = full(self, m, k)?;
         let (b, sb) = full(other, k, n)?;
+        // [B, M, K] @ [K, N] (a weight shared by the batch) is one [B*M, K] @ [K, N]
+        // product when A's batches follow each other row by row: one large
+        // matrix keeps a GPU busier than many small ones.
+        let (kb, km) = if batch > 1 && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride { (1, batch * m) } else { (batch, m) };
         let storage = match (a.data(), b.data()) {
-            (Data::Cpu(x), Data::Cpu(y)) => Storage::Cpu(cpu::matmul(x, sa, y, sb, batch, m, n, k)),
+            (Data::Cpu(x), Data::Cpu(y)) => Storage::Cpu(cpu::matmul(x, sa, y, sb, kb, km, n, k)),
             (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
                 let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
-                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), batch, m, n, k)?)
+                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), kb, km, n, k)?)
             }
             _ => unreachable!("devices checked above"),
         };
