@@ -3,7 +3,8 @@
 // one browser run, then a table, the nnlab / TF.js ratios and a JSON file.
 //   BENCH_URL=http://127.0.0.1:PORT/ node bench/run.mjs
 // Env: BENCH_URL (required), BENCH_JSON (output path), BENCH_ONLY (groups, e.g. W1,W5),
-//      BENCH_CONTENDERS (e.g. nnlab-webgpu,tfjs-webgpu), CHROMIUM (browser binary).
+//      BENCH_CONTENDERS (e.g. nnlab-webgpu,tfjs-webgpu), CHROMIUM (browser binary),
+//      BENCH_PROFILE=1 (instead: nnlab's GPU time per kernel for each training workload).
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -27,6 +28,21 @@ const browser = await chromium.launch({
     '--disable-sync', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--disable-vulkan-surface'],
 });
 const version = browser.version();
+if (process.env.BENCH_PROFILE) {
+  for (const [workload, group] of WORKLOADS.filter(([, g]) => g !== 'W5')) {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(300_000);
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'yes');
+    const rows = await page.evaluate((w) => window.profileBench({ workload: w }), workload);
+    const total = rows.reduce((s, r) => s + r[2], 0);
+    console.log(`\n${group} ${workload} on WebGPU (${version}), each dispatch timed alone: ${total.toFixed(1)} ms`);
+    for (const [name, count, ms] of rows) console.log(`  ${name.padEnd(24)} ${String(count).padStart(5)} x  ${ms.toFixed(1).padStart(8)} ms`);
+    await page.close();
+  }
+  await browser.close();
+  process.exit(0);
+}
 const rows = [];
 for (const [workload, group] of WORKLOADS) {
   for (const [contender, backend] of CONTENDERS) {

@@ -37,4 +37,11 @@ window.runBench = async ({ contender, backend, workload }) => {
   return { contender, backend, workload, group: spec.group, ...result,
     gflops: gflops && { sync: gflops(result.sync.median), async: gflops(result.async.median) } };
 };
+// Per-kernel GPU time of one recorded nnlab step on WebGPU: [[kernel, dispatches, ms], ...].
+window.profileBench = async ({ workload }) => {
+  await init();
+  const r = await BenchRunner.create(workload, 'webgpu');
+  for (let i = 0; i < 3; i++) { r.step(); await r.read(); }
+  return r.profile();
+};
 document.body.dataset.ready = 'yes';

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--native | --browser] [--only W1,W5] [--contenders nnlab-webgpu,tfjs-webgpu]`:
+//! `cargo xtask bench [--native | --browser] [--only W1,W5] [--contenders nnlab-webgpu,tfjs-webgpu] [--profile]`:
 //! the reference workloads natively (CPU and wgpu, target/bench/native.json)
 //! and in headless Chromium against TensorFlow.js (nnlab on WebGPU and wasm,
 //! TF.js on WebGPU, wasm and plain JS, target/bench/browser.json).
@@ -26,7 +26,7 @@ pub fn run(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--native" | "--browser" => {}
+            "--native" | "--browser" | "--profile" => {}
             "--contenders" => {
                 it.next();
             }
@@ -65,6 +65,9 @@ fn browser(args: &[&String]) -> Result {
     let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
     std::thread::spawn(move || serve::serve_forever(listener, dir));
     let mut cmd = Command::new("node");
+    if args.iter().any(|a| *a == "--profile") {
+        cmd.env("BENCH_PROFILE", "1");
+    }
     cmd.arg("bench/run.mjs").env("BENCH_URL", &url).env("BENCH_JSON", root().join("target/bench/browser.json"));
     for (flag, var) in [("--only", "BENCH_ONLY"), ("--contenders", "BENCH_CONTENDERS")] {
         if let Some(pos) = args.iter().position(|a| *a == flag) {

@@ -128,6 +128,26 @@ impl Runner {
         Ok(())
     }
 
+    /// Per-kernel GPU time of one recorded step, summed by entry point and
+    /// sorted, slowest first: (entry point, dispatches, ms). Needs a plan (a
+    /// GPU training workload after its first step).
+    pub async fn profile(&self, now: &dyn Fn() -> f64) -> Result<Vec<(String, usize, f64)>> {
+        let Job::Train(t) = &self.job else { return Err(Error::InvalidArgument { op: "bench", reason: "only training steps are profiled".into() }) };
+        let Some(plan) = &t.plan else { return Err(Error::InvalidArgument { op: "bench", reason: "no recorded step to profile (run a step on the GPU first)".into() }) };
+        let mut totals: Vec<(String, usize, f64)> = Vec::new();
+        for (name, ms) in plan.profile(now).await? {
+            match totals.iter_mut().find(|t| t.0 == name) {
+                Some(t) => {
+                    t.1 += 1;
+                    t.2 += ms;
+                }
+                None => totals.push((name.to_string(), 1, ms)),
+            }
+        }
+        totals.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(totals)
+    }
+
     /// Waits for the last step on the host: its loss, or for a matmul the sum
     /// of the whole product (all of it is read back).
     pub async fn read(&self) -> Result<f64> {

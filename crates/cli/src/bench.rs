@@ -104,8 +104,31 @@ fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &s
     })
 }
 
+/// `--profile`: GPU time per kernel entry point of one recorded training step
+/// (each dispatch timed alone) for each workload, through wgpu.
+fn profile_kernels(ids: &[&str]) -> std::result::Result<(), String> {
+    let ctx = pollster::block_on(GpuContext::new()).map_err(|e| format!("wgpu: {e}"))?;
+    let device = Device::Gpu(ctx.clone());
+    let start = Instant::now();
+    let now = || start.elapsed().as_secs_f64() * 1e3;
+    for id in ids {
+        let mut runner = Runner::new(id, &device).map_err(|e| e.to_string())?;
+        for _ in 0..3 {
+            runner.step().map_err(|e| e.to_string())?;
+            pollster::block_on(runner.read()).map_err(|e| e.to_string())?;
+        }
+        let rows = pollster::block_on(runner.profile(&now)).map_err(|e| e.to_string())?;
+        println!("\n{id} on {}, each dispatch timed alone: {:.1} ms", ctx.info(), rows.iter().map(|r| r.2).sum::<f64>());
+        for (name, count, ms) in rows {
+            println!("  {name:24} {count:5} x  {ms:8.1} ms");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &[String]) -> std::result::Result<(), String> {
     let (mut backends, mut only, mut json) = (vec!["cpu".to_string(), "wgpu".to_string()], None::<Vec<String>>, None::<String>);
+    let mut profile = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -116,10 +139,14 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             },
             "--only" => only = Some(it.next().ok_or("--only needs a list such as W1,W5")?.split(',').map(str::to_string).collect()),
             "--json" => json = Some(it.next().ok_or("--json needs a path")?.clone()),
+            "--profile" => profile = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
     let wanted = |g: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == g));
+    if profile {
+        return profile_kernels(&training_workloads().iter().filter(|w| wanted(w.group)).map(|w| w.id).collect::<Vec<_>>());
+    }
     let mut jobs: Vec<(&str, &str, Option<usize>)> = training_workloads().iter().map(|w| (w.id, w.group, None)).collect();
     jobs.extend(MATMULS.iter().map(|&(id, n, _)| (id, "W5", Some(n))));
     let mut rows = Vec::new();

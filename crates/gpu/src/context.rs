@@ -52,6 +52,8 @@ struct Inner {
     info: String,
     limits: wgpu::Limits,
     pipelines: RefCell<HashMap<&'static str, wgpu::ComputePipeline>>,
+    /// Entry point of each cached pipeline, for plan profiles.
+    pipeline_names: RefCell<HashMap<wgpu::ComputePipeline, &'static str>>,
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
     /// Readback staging buffers by size, reused across reads.
@@ -106,6 +108,7 @@ impl GpuContext {
             info,
             limits,
             pipelines: RefCell::default(),
+            pipeline_names: RefCell::default(),
             encoder: RefCell::new(None),
             pool: RefCell::default(),
             staging: RefCell::default(),
@@ -305,6 +308,7 @@ impl GpuContext {
             cache: None,
         });
         self.0.pipelines.borrow_mut().insert(entry, pipeline.clone());
+        self.0.pipeline_names.borrow_mut().insert(pipeline.clone(), entry);
         pipeline
     }
 
@@ -321,7 +325,8 @@ impl GpuContext {
         self.count_object();
         let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
         if let Some(rec) = self.0.recording.borrow_mut().as_mut() {
-            rec.push(pipeline, &bind_group, bindings, groups);
+            let name = self.0.pipeline_names.borrow().get(pipeline).copied().unwrap_or("?");
+            rec.push(name, pipeline, &bind_group, bindings, groups);
         }
         let mut slot = self.0.encoder.borrow_mut();
         let encoder = slot.get_or_insert_with(|| self.0.device.create_command_encoder(&Default::default()));

@@ -15,6 +15,8 @@ use std::collections::HashSet;
 use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
 
 struct Dispatch {
+    /// The kernel's entry point.
+    name: &'static str,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     groups: (u32, u32, u32),
@@ -31,8 +33,8 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
-    pub(crate) fn push(&mut self, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
-        self.dispatches.push(Dispatch { pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups });
+    pub(crate) fn push(&mut self, name: &'static str, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
+        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups });
         self.buffers.extend(bindings.iter().map(|&b| b.clone()));
     }
 }
@@ -160,6 +162,42 @@ impl Plan {
         queue.submit([commands]);
         self.ctx.count_submit();
         Ok(())
+    }
+}
+
+impl Plan {
+    /// Times every dispatch of the step on its own (submit, then wait for the
+    /// GPU) with the clock `now` (milliseconds), less the cost of an empty
+    /// round trip. Returns (kernel entry point, ms) in step order. A tool for
+    /// kernel work: the sum exceeds a replay's time, which overlaps dispatches.
+    pub async fn profile(&self, now: &dyn Fn() -> f64) -> Result<Vec<(&'static str, f64)>> {
+        let probe = self.ctx.alloc(1)?;
+        let round_trip = async || -> Result<f64> {
+            let t = now();
+            self.ctx.read(&probe, 0, 1).await?;
+            Ok(now() - t)
+        };
+        let mut empty = Vec::new();
+        for _ in 0..5 {
+            empty.push(round_trip().await?);
+        }
+        empty.sort_by(f64::total_cmp);
+        let base = empty[2];
+        let mut times = Vec::with_capacity(self.dispatches.len());
+        for d in &self.dispatches {
+            let t = now();
+            let mut encoder = self.ctx.device().create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&d.pipeline);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.groups.0, d.groups.1, d.groups.2);
+            }
+            self.ctx.queue().submit([encoder.finish()]);
+            self.ctx.read(&probe, 0, 1).await?;
+            times.push((d.name, (now() - t - base).max(0.0)));
+        }
+        Ok(times)
     }
 }
 

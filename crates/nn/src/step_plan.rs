@@ -115,6 +115,12 @@ impl StepPlan {
         self.plan.dispatches()
     }
 
+    /// Each dispatch of the step timed alone: (kernel entry point, ms). See
+    /// `nnlab_gpu::Plan::profile`.
+    pub async fn profile(&self, now: &dyn Fn() -> f64) -> Result<Vec<(&'static str, f64)>> {
+        Ok(self.plan.profile(now).await?)
+    }
+
     /// The loss tensor every replay overwrites with its step's loss.
     pub fn loss(&self) -> &Tensor {
         &self.loss

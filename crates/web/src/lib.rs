@@ -200,6 +200,24 @@ impl BenchRunner {
         r.step().map_err(js_error)
     }
 
+    /// Resolves to [[kernel, dispatches, ms], ...]: one recorded step's GPU
+    /// time per kernel entry point, each dispatch timed alone, slowest first.
+    pub fn profile(&self) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move {
+            let r = runner.try_borrow().map_err(|_| js_error("the runner is busy"))?;
+            let performance = Reflect::get(&js_sys::global(), &"performance".into())?;
+            let now_fn: js_sys::Function = Reflect::get(&performance, &"now".into())?.into();
+            let now = || now_fn.call0(&performance).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let rows = r.profile(&now).await.map_err(js_error)?;
+            let out = js_sys::Array::new();
+            for (name, count, ms) in rows {
+                out.push(&js_sys::Array::of3(&name.into(), &(count as f64).into(), &ms.into()));
+            }
+            Ok(out.into())
+        })
+    }
+
     /// Resolves to the last step's loss (a matmul's output sum) once it is on the host.
     pub fn read(&self) -> Promise {
         let runner = self.runner.clone();
