@@ -126,11 +126,6 @@ impl StepPlan {
         &self.loss
     }
 
-    /// Whether a step with inputs of these shapes can be replayed.
-    pub fn accepts(&self, shapes: &[&[usize]]) -> bool {
-        shapes.len() == self.input_shapes.len() && shapes.iter().zip(&self.input_shapes).all(|(a, b)| *a == b.as_slice())
-    }
-
     /// Performs one more step on `inputs`. Fails without running anything if
     /// the learning rate or the model's structure changed since the recording
     /// (record a new plan then).
