@@ -249,6 +249,12 @@ async fn spatial(s: &mut Suite) {
         s.check(&format!("conv2d input grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].conv2d(&t[1], p))).await;
         s.check(&format!("conv2d weight grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].conv2d(&t[1], p))).await;
     }
+    let logits = data(&[37, 11], 72);
+    let labels = (((0..37).map(|i| ((i * 7) % 11) as f32).collect::<Vec<f32>>()), vec![37]);
+    let ce = [logits, labels];
+    s.check("cross entropy rows", &ce, TRANSCENDENTAL, &|t| t[0].cross_entropy_rows(&t[1])).await;
+    s.check("cross entropy rows of transposed logits", &ce, TRANSCENDENTAL, &|t| t[0].t()?.contiguous()?.t()?.cross_entropy_rows(&t[1])).await;
+    s.check("cross entropy gradient", &ce, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| t[0].cross_entropy(&t[1]))).await;
     let lstm = [data(&[5, 4 * 33], 68), data(&[5, 33], 69)];
     s.check("lstm cell", &lstm, TRANSCENDENTAL, &|t| Tensor::lstm_cell(&t[0], &t[1])).await;
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;

@@ -162,7 +162,8 @@ fn stable_composites() {
     check_with("log_softmax", vec![input(&[3, 5], 42)], |xs| xs[0].log_softmax(1));
     check_with("logsumexp", vec![input(&[3, 5], 43)], |xs| xs[0].logsumexp(0, false));
     let labels = constant(vec![1.0, 0.0, 4.0], &[3]);
-    check_with("cross_entropy", vec![input(&[3, 5], 44), labels], |xs| xs[0].cross_entropy(&xs[1]));
+    check_with("cross_entropy", vec![input(&[3, 5], 44), labels.clone()], |xs| xs[0].cross_entropy(&xs[1]));
+    check_with("cross_entropy of transposed logits", vec![input(&[5, 3], 46), labels], |xs| xs[0].t()?.cross_entropy_rows(&xs[1]));
 }
 
 #[test]

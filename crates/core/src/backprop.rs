@@ -240,6 +240,7 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             vec![(x, total.sub(&g.cumsum(*axis as isize)?)?.add(g)?)]
         }
         Op::Contiguous(x) => vec![(x, g.clone())],
+        Op::CrossEntropy { logits, labels } => vec![(logits, Tensor::cross_entropy_backward(logits, labels, g)?)],
         Op::LstmCell { gates, c } => {
             // One fused kernel: [N, 5H] = gradient of the gates, then of the cell state.
             let both = Tensor::lstm_cell_backward(gates, c, g)?;

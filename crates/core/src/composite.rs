@@ -28,8 +28,6 @@ impl Tensor {
 
     /// Mean softmax cross-entropy of `self` ([N, C] logits) against class indices.
     pub fn cross_entropy(&self, labels: &Tensor) -> Result<Tensor> {
-        let classes = self.dim(-1)?;
-        let picked = self.log_softmax(-1)?.mul(&Tensor::one_hot(labels, classes)?)?;
-        picked.sum(&[-1], false)?.mean_all()?.neg()
+        self.cross_entropy_rows(labels)?.mean_all()
     }
 }

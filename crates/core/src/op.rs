@@ -76,6 +76,8 @@ pub enum Op {
     /// LSTM cell from pre-activation gates [N, 4H] (i, f, g, o) and the cell
     /// state [N, H] to [2, N, H]: the new hidden state, then the new cell state.
     LstmCell { gates: Tensor, c: Tensor },
+    /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
+    CrossEntropy { logits: Tensor, labels: Tensor },
 }
 
 impl Op {
@@ -87,6 +89,7 @@ impl Op {
             Op::Reduce { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, .. } => vec![x, w],
             Op::LstmCell { gates, c } => vec![gates, c],
+            Op::CrossEntropy { logits, labels } => vec![logits, labels],
             Op::IndexSelect { x, index, .. } => vec![x, index],
             Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],
             Op::Concat { xs, .. } => xs.iter().collect(),

@@ -16,6 +16,9 @@ pub fn cross_entropy_per_sample(logits: &Tensor, labels: &Tensor, smoothing: f32
     if !(0.0..=1.0).contains(&smoothing) {
         return Err(Error::InvalidArgument { op: "cross_entropy", reason: format!("label smoothing must be in [0, 1], got {smoothing}") });
     }
+    if smoothing == 0.0 {
+        return logits.cross_entropy_rows(labels);
+    }
     let classes = logits.shape()[1];
     let logp = logits.log_softmax(-1)?;
     let picked = logp.mul(&Tensor::one_hot(labels, classes)?)?.sum(&[-1], false)?;

@@ -1,5 +1,6 @@
 //! One module per kernel family; each launches the `.wgsl` files beside it.
 
+pub mod cross_entropy;
 pub mod elementwise;
 pub mod lstm;
 pub mod matmul;
