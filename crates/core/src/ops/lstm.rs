@@ -9,6 +9,12 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// The activated gates (i, f, g, o) of unit j of row r of gates [N, 4H].
+fn activated(gv: &[f32], r: usize, j: usize, h: usize) -> (f32, f32, f32, f32) {
+    let at = |k: usize| gv[r * 4 * h + k * h + j];
+    (sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3)))
+}
+
 fn check(gates: &Tensor, c: &Tensor) -> Result<(usize, usize)> {
     common_device("lstm_cell", &[gates, c])?;
     let (gs, cs) = (gates.shape(), c.shape());
@@ -33,8 +39,7 @@ impl Tensor {
                 let mut out = vec![0.0; n * 2 * h];
                 for r in 0..n {
                     for j in 0..h {
-                        let at = |k: usize| gv[r * 4 * h + k * h + j];
-                        let (i, f, g, o) = (sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3)));
+                        let (i, f, g, o) = activated(&gv, r, j, h);
                         let c1 = f * cv[r * h + j] + i * g;
                         out[r * h + j] = o * c1.tanh();
                         out[n * h + r * h + j] = c1;
@@ -65,8 +70,7 @@ impl Tensor {
                 let mut out = vec![0.0; n * 5 * h];
                 for r in 0..n {
                     for j in 0..h {
-                        let at = |k: usize| gv[r * 4 * h + k * h + j];
-                        let (i, f, g, o) = (sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3)));
+                        let (i, f, g, o) = activated(&gv, r, j, h);
                         let cp = cv[r * h + j];
                         let c1 = f * cp + i * g;
                         let t = c1.tanh();

@@ -20,17 +20,23 @@ fn tanh_safe(x: f32) -> f32 {
     return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
+// The activated gates of unit j of row r, and the new cell state.
+struct Cell { i: f32, f: f32, g: f32, o: f32, c1: f32 }
+
+fn cell_at(r: u32, j: u32, h: u32) -> Cell {
+    let gb = desc[2] + r * 4u * h + j;
+    let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
+    return Cell(i, f, g, o, f * cell[desc[3] + r * h + j] + i * g);
+}
+
 @compute @workgroup_size(64)
 fn lstm_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * 64u;
     let n = desc[0]; let h = desc[1];
     if (t >= n * h) { return; }
-    let r = t / h; let j = t % h;
-    let gb = desc[2] + r * 4u * h + j;
-    let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
-    let c1 = f * cell[desc[3] + t] + i * g;
-    out[t] = o * tanh_safe(c1);
-    out[n * h + t] = c1;
+    let s = cell_at(t / h, t % h, h);
+    out[t] = s.o * tanh_safe(s.c1);
+    out[n * h + t] = s.c1;
 }
 
 @compute @workgroup_size(64)
@@ -39,17 +45,15 @@ fn lstm_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let n = desc[0]; let h = desc[1];
     if (t >= n * h) { return; }
     let r = t / h; let j = t % h;
-    let gb = desc[2] + r * 4u * h + j;
-    let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
+    let s = cell_at(r, j, h);
     let cp = cell[desc[3] + t];
-    let c1 = f * cp + i * g;
-    let th = tanh_safe(c1);
+    let th = tanh_safe(s.c1);
     let dh = grad[desc[4] + t];
-    let dc = grad[desc[4] + n * h + t] + dh * o * (1.0 - th * th);
+    let dc = grad[desc[4] + n * h + t] + dh * s.o * (1.0 - th * th);
     let ob = r * 5u * h + j;
-    out[ob] = dc * g * i * (1.0 - i);
-    out[ob + h] = dc * cp * f * (1.0 - f);
-    out[ob + 2u * h] = dc * i * (1.0 - g * g);
-    out[ob + 3u * h] = dh * th * o * (1.0 - o);
-    out[ob + 4u * h] = dc * f;
+    out[ob] = dc * s.g * s.i * (1.0 - s.i);
+    out[ob + h] = dc * cp * s.f * (1.0 - s.f);
+    out[ob + 2u * h] = dc * s.i * (1.0 - s.g * s.g);
+    out[ob + 3u * h] = dh * th * s.o * (1.0 - s.o);
+    out[ob + 4u * h] = dc * s.f;
 }
