@@ -2,6 +2,7 @@
 
 pub mod cross_entropy;
 pub mod elementwise;
+pub(crate) mod fused;
 pub mod lstm;
 pub mod matmul;
 pub mod optim;
