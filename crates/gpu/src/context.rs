@@ -51,7 +51,7 @@ struct Inner {
     queue: wgpu::Queue,
     info: String,
     limits: wgpu::Limits,
-    pipelines: RefCell<HashMap<&'static str, wgpu::ComputePipeline>>,
+    pipelines: RefCell<HashMap<(&'static str, u32), wgpu::ComputePipeline>>,
     /// Entry point of each cached pipeline, for plan profiles.
     pipeline_names: RefCell<HashMap<wgpu::ComputePipeline, &'static str>>,
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
@@ -295,7 +295,13 @@ impl GpuContext {
     /// Pipeline for the entry point `entry` of the WGSL that `source` builds,
     /// compiled once and cached by entry name (entry names are unique).
     pub(crate) fn pipeline(&self, entry: &'static str, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
-        if let Some(p) = self.0.pipelines.borrow().get(entry) {
+        self.pipeline_variant(entry, 0, source)
+    }
+
+    /// Like `pipeline`, for kernels compiled once per `variant` (source
+    /// constants such as an op code), cached by entry name and variant.
+    pub(crate) fn pipeline_variant(&self, entry: &'static str, variant: u32, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
+        if let Some(p) = self.0.pipelines.borrow().get(&(entry, variant)) {
             return p.clone();
         }
         let module = self.0.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source().into()) });
@@ -307,7 +313,7 @@ impl GpuContext {
             compilation_options: Default::default(),
             cache: None,
         });
-        self.0.pipelines.borrow_mut().insert(entry, pipeline.clone());
+        self.0.pipelines.borrow_mut().insert((entry, variant), pipeline.clone());
         self.0.pipeline_names.borrow_mut().insert(pipeline.clone(), entry);
         pipeline
     }

@@ -7,5 +7,5 @@
 fn binary_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if (i >= desc[0]) { return; }
-    out[i] = binary_op(desc[1], a[elem_offset(i, 10u)], b[elem_offset(i, 17u)]);
+    out[i] = binary_op(OP, a[elem_offset(i, 10u)], b[elem_offset(i, 17u)]);
 }

@@ -1,7 +1,7 @@
 //! Strided elementwise kernels: unary (with one scalar parameter), binary with
 //! broadcasting (operands arrive as broadcast views), and select.
 //!
-//! Meta words: [numel, op, param bits, contiguous flag] ++ out shape (6) ++ per operand
+//! Meta words: [numel, op, param bits, contiguous flag (both also compiled into the pipeline)] ++ out shape (6) ++ per operand
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
@@ -68,8 +68,9 @@ fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) 
     (merged, strides)
 }
 
-fn source(body: &'static str) -> String {
-    format!("{STRIDED}\n{OPS}\n{body}")
+/// The kernel `body` compiled for one op code and addressing mode.
+fn source(body: &'static str, op: u32, contiguous: bool) -> String {
+    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{STRIDED}\n{OPS}\n{body}")
 }
 
 impl GpuContext {
@@ -79,7 +80,8 @@ impl GpuContext {
         if n == 0 {
             return Ok(out);
         }
-        let pipeline = self.pipeline(key, || source(body));
+        let (op, contiguous) = (words[1], words[3] == 1);
+        let pipeline = self.pipeline_variant(key, op * 2 + contiguous as u32, || source(body, op, contiguous));
         let meta = self.meta(&words)?;
         let mut bindings: Vec<&wgpu::Buffer> = vec![&meta];
         bindings.extend(inputs.iter().map(|b| b.raw()));

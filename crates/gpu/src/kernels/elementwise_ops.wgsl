@@ -1,5 +1,15 @@
 // Scalar functions of the elementwise kernels. Codes match UnaryKernel and
-// BinaryKernel in elementwise.rs.
+// BinaryKernel in elementwise.rs. Each pipeline is compiled for one op (OP) and
+// one addressing mode (CONTIGUOUS), both constants that elementwise.rs prepends,
+// so the shader compiler drops the other cases.
+
+// Storage index of output element i in the view whose strides start at
+// desc[strides_at] (output shape at desc[4..10]). CONTIGUOUS: every view walks
+// its buffer as one run, which needs no index arithmetic.
+fn elem_offset(i: u32, strides_at: u32) -> u32 {
+    if (CONTIGUOUS) { return desc[strides_at + RANK] + i; }
+    return strided_offset(i, 4u, strides_at);
+}
 
 // Abramowitz-Stegun 7.1.26, |error| < 1.5e-7 (WGSL has no erf).
 fn erf_approx(x: f32) -> f32 {

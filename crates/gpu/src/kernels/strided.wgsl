@@ -25,13 +25,6 @@ fn strided_offset(i: u32, shape_at: u32, strides_at: u32) -> u32 {
     return o;
 }
 
-// Elementwise kernels (output shape at desc[4..10]): desc[3] is 1 when every
-// view walks its buffer contiguously, which skips all index arithmetic.
-fn elem_offset(i: u32, strides_at: u32) -> u32 {
-    if (desc[3] == 1u) { return desc[strides_at + RANK] + i; }
-    return strided_offset(i, 4u, strides_at);
-}
-
 // Infinity and NaN built at run time: shader compilers reject them as constants.
 fn f32_inf() -> f32 {
     var bits = 0x7f800000u;

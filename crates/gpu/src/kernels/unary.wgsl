@@ -6,5 +6,5 @@
 fn unary_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if (i >= desc[0]) { return; }
-    out[i] = unary_op(desc[1], a[elem_offset(i, 10u)], bitcast<f32>(desc[2]));
+    out[i] = unary_op(OP, a[elem_offset(i, 10u)], bitcast<f32>(desc[2]));
 }
