@@ -181,3 +181,23 @@ fn replay_follows_weights_replaced_between_steps() {
     p.set(Tensor::zeros(&[3, 3], &device).unwrap());
     assert!(matches!(plan.replay(planned.as_ref(), &mut opt, &inputs), Err(Error::NotReplayable(m)) if m.contains("shape")));
 }
+
+#[test]
+fn the_backward_pass_computes_no_gradient_for_the_data() {
+    // The same step with the input batch as data and as a tensor that takes a
+    // gradient: the data's gradient (a matmul per layer input) must not run.
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let (x, _, y) = &spiral_batches()[0];
+    let y = Tensor::from_vec(y.clone(), &[32], &device).unwrap();
+    let dispatches = |wants_grad: bool| {
+        let model = mlp_with(|| Ok(Box::new(ActivationLayer::new(Activation::Relu)) as Box<dyn Module>))(&device).unwrap();
+        let mut opt = adam(model.as_ref()).unwrap();
+        let x = Tensor::from_vec(x.clone(), &[32, 2], &device).unwrap();
+        let x = if wants_grad { x.requires_grad_() } else { x };
+        let (_, plan) = StepPlan::record(model.as_ref(), &mut opt, &[&x, &y], &cross_entropy).unwrap();
+        plan.unwrap().dispatches()
+    };
+    let (data, differentiated) = (dispatches(false), dispatches(true));
+    assert!(data < differentiated, "{data} dispatches with a data input, {differentiated} with a differentiated one");
+}

@@ -141,6 +141,15 @@ fn unary_derivative(op: UnaryOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// Adds `x`'s gradient to `grads` only when `x` takes one: data (images,
+/// sequences, constants) needs none, and computing it would cost whole kernels.
+fn grad_for<'a>(grads: &mut Vec<(&'a Tensor, Tensor)>, x: &'a Tensor, grad: impl FnOnce() -> Result<Tensor>) -> Result<()> {
+    if x.requires_grad() {
+        grads.push((x, grad()?));
+    }
+    Ok(())
+}
+
 fn zero(like: &Tensor) -> Result<Tensor> {
     Tensor::scalar(0.0, &like.device())
 }
@@ -150,15 +159,25 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
     Ok(match op {
         Op::Unary(x, u) => vec![(x, g.mul(&unary_derivative(*u, x, out)?)?)],
         Op::Binary(a, b, bop) => {
-            let (ga, gb) = match bop {
-                BinaryOp::Add => (g.clone(), g.clone()),
-                BinaryOp::Sub => (g.clone(), g.neg()?),
-                BinaryOp::Mul => (g.mul(b)?, g.mul(a)?),
-                BinaryOp::Div => (g.div(b)?, g.mul(a)?.div(&b.square()?)?.neg()?),
-                BinaryOp::Max => (g.mul(&a.ge(b)?)?, g.mul(&a.lt(b)?)?),
-                BinaryOp::Min => (g.mul(&a.le(b)?)?, g.mul(&a.gt(b)?)?),
-            };
-            vec![(a, ga.sum_to(a.shape())?), (b, gb.sum_to(b.shape())?)]
+            let mut grads = Vec::new();
+            grad_for(&mut grads, a, || match bop {
+                BinaryOp::Add | BinaryOp::Sub => Ok(g.clone()),
+                BinaryOp::Mul => g.mul(b),
+                BinaryOp::Div => g.div(b),
+                BinaryOp::Max => g.mul(&a.ge(b)?),
+                BinaryOp::Min => g.mul(&a.le(b)?),
+            }?
+            .sum_to(a.shape()))?;
+            grad_for(&mut grads, b, || match bop {
+                BinaryOp::Add => Ok(g.clone()),
+                BinaryOp::Sub => g.neg(),
+                BinaryOp::Mul => g.mul(a),
+                BinaryOp::Div => g.mul(a)?.div(&b.square()?)?.neg(),
+                BinaryOp::Max => g.mul(&a.lt(b)?),
+                BinaryOp::Min => g.mul(&a.gt(b)?),
+            }?
+            .sum_to(b.shape()))?;
+            grads
         }
         Op::Where(mask, t, f) => {
             let z = zero(g)?;
@@ -183,21 +202,27 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             vec![(x, gx)]
         }
         Op::Matmul(a, b) => {
-            let ga = g.matmul(&b.t()?)?.sum_to(a.shape())?;
-            let gb = if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
-                // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
-                // instead of B products and a sum over them.
-                let (k, n) = (b.shape()[0], b.shape()[1]);
-                a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)?
-            } else {
-                a.t()?.matmul(g)?.sum_to(b.shape())?
-            };
-            vec![(a, ga), (b, gb)]
+            let mut grads = Vec::new();
+            grad_for(&mut grads, a, || g.matmul(&b.t()?)?.sum_to(a.shape()))?;
+            grad_for(&mut grads, b, || {
+                if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
+                    // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
+                    // instead of B products and a sum over them.
+                    let (k, n) = (b.shape()[0], b.shape()[1]);
+                    a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)
+                } else {
+                    a.t()?.matmul(g)?.sum_to(b.shape())
+                }
+            })?;
+            grads
         }
         Op::Conv2d { x, w, p } => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
             let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
-            vec![(x, Tensor::conv2d_input_grad(g, w, xs, *p)?), (w, Tensor::conv2d_weight_grad(x, g, ws, *p)?)]
+            let mut grads = Vec::new();
+            grad_for(&mut grads, x, || Tensor::conv2d_input_grad(g, w, xs, *p))?;
+            grad_for(&mut grads, w, || Tensor::conv2d_weight_grad(x, g, ws, *p))?;
+            grads
         }
         Op::MaxPool2d { x, p } => vec![(x, Tensor::pool2d_backward(x, g, *p, false)?)],
         Op::AvgPool2d { x, p } => vec![(x, Tensor::pool2d_backward(x, g, *p, true)?)],
