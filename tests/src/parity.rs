@@ -236,12 +236,14 @@ fn grad_of(t: &[Tensor], which: usize, f: impl Fn(&[Tensor]) -> Result<Tensor>) 
 }
 
 async fn spatial(s: &mut Suite) {
-    let convs: [(&str, [usize; 4], [usize; 4], Conv2dParams); 4] = [
+    let convs: [(&str, [usize; 4], [usize; 4], Conv2dParams); 5] = [
         ("plain", [2, 3, 7, 9], [5, 3, 3, 3], Conv2dParams::default()),
         ("strided dilated grouped", [2, 4, 9, 8], [6, 2, 3, 2], Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }),
         ("depthwise", [1, 5, 33, 7], [5, 1, 3, 3], Conv2dParams { padding: [1, 1], groups: 5, ..Default::default() }),
         // 4 output channels per group: the forward pass computes them together.
         ("grouped in blocks of 4 channels", [2, 4, 9, 7], [8, 2, 3, 3], Conv2dParams { stride: [2, 1], padding: [1, 1], dilation: [2, 1], groups: 2 }),
+        // Ragged channel and tap blocks, a width stride that skips input columns.
+        ("ragged blocks wide stride", [2, 6, 8, 11], [7, 6, 2, 3], Conv2dParams { stride: [1, 3], padding: [0, 1], dilation: [1, 1], groups: 1 }),
     ];
     for (name, xs, ws, p) in convs {
         let inputs = [data(&xs, 30), data(&ws, 31)];

@@ -1,8 +1,12 @@
-// Direct 2D convolution and its two gradients, one invocation per output
-// element (NCHW input, [O, C/G, KH, KW] weight). Desc words: N C H W O KH KW
-// OH OW SH SW PH PW DH DW G, then the element count of this dispatch's output.
-// Bindings: a and b are (x, w) forward, (gy, w) for the input gradient and
-// (x, gy) for the weight gradient.
+// 2D convolution and its two gradients as implicit GEMMs (NCHW input,
+// [O, C/G, KH, KW] weight): each is a matrix product whose operand is the
+// unfolded (im2col) input, read in place instead of materialised. Every
+// invocation computes a 4x4 block of the product in four vec4 registers,
+// so each value it loads feeds four multiply-adds.
+//
+// Desc words: N C H W O KH KW OH OW SH SW PH PW DH DW G, then the number of
+// invocations of this dispatch. Bindings: a and b are (x, w) forward, (gy, w)
+// for the input gradient and (x, gy) for the weight gradient.
 
 @group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -13,124 +17,191 @@ fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * 64u;
 }
 
+// a[row + i] for 0 <= i < len, else 0.
+fn a_at(row: u32, i: i32, len: u32) -> f32 {
+    let ok = i >= 0 && i < i32(len);
+    return select(0.0, a[row + u32(clamp(i, 0, i32(len) - 1))], ok);
+}
+
+// Forward: rows are 4 neighbouring output columns (ow) of one output row,
+// columns 4 output channels of one group, the sum runs over the group's
+// input channels and the kernel taps. One invocation per
+// (n, channel block, oh, block of 4 ow).
 @compute @workgroup_size(64)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = index(gid, nwg);
-    if (i >= desc[16]) { return; }
-    let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
-    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
-    let cg = C / desc[15]; let og = O / desc[15];
-    let ow = i % OW; let oh = (i / OW) % OH; let o = (i / (OW * OH)) % O; let n = i / (OW * OH * O);
-    let g = o / og;
-    var acc = 0.0;
-    for (var c = 0u; c < cg; c++) {
-        let plane = (n * C + g * cg + c) * H;
-        for (var kh = 0u; kh < KH; kh++) {
-            let ih = i32(oh * desc[9] + kh * desc[13]) - i32(desc[11]);
-            if (ih < 0 || ih >= i32(H)) { continue; }
-            for (var kw = 0u; kw < KW; kw++) {
-                let iw = i32(ow * desc[10] + kw * desc[14]) - i32(desc[12]);
-                if (iw < 0 || iw >= i32(W)) { continue; }
-                acc = fma(a[(plane + u32(ih)) * W + u32(iw)], b[((o * cg + c) * KH + kh) * KW + kw], acc);
-            }
-        }
-    }
-    out[i] = acc;
-}
-
-// The forward pass for four output channels of one group at once (when a
-// group's output count is a multiple of 4): each input tap is read once for
-// all four. One invocation per (n, block of 4 channels, oh, ow).
-@compute @workgroup_size(64)
-fn conv2d_forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = index(gid, nwg);
-    if (t * 4u >= desc[16]) { return; }
+    if (t >= desc[16]) { return; }
     let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
     let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
+    let SW = desc[10]; let DH = desc[13]; let DW = desc[14];
     let cg = C / desc[15]; let og = O / desc[15];
-    let ow = t % OW; let oh = (t / OW) % OH; let ob = (t / (OW * OH)) % (O / 4u); let n = t / (OW * OH * (O / 4u));
-    let o0 = ob * 4u;
-    let g = o0 / og;
-    let per_channel = cg * KH * KW;
-    var acc0 = 0.0; var acc1 = 0.0; var acc2 = 0.0; var acc3 = 0.0;
+    let blocks = (og + 3u) / 4u; let owb = (OW + 3u) / 4u;
+    let ow0 = (t % owb) * 4u; let oh = (t / owb) % OH; let ob = (t / (owb * OH)) % (desc[15] * blocks);
+    let n = t / (owb * OH * desc[15] * blocks);
+    let g = ob / blocks; let oc = (ob % blocks) * 4u;
+    let taps = cg * KH * KW;
+    // Weight rows of the block's channels; channels past the group repeat the last (not stored).
+    let w0 = (g * og + oc) * taps;
+    let w1 = (g * og + min(oc + 1u, og - 1u)) * taps;
+    let w2 = (g * og + min(oc + 2u, og - 1u)) * taps;
+    let w3 = (g * og + min(oc + 3u, og - 1u)) * taps;
+    let ih0 = i32(oh * desc[9]) - i32(desc[11]);
+    let iw0 = i32(ow0 * SW) - i32(desc[12]);
+    var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
+    var k = 0u;
     for (var c = 0u; c < cg; c++) {
         let plane = (n * C + g * cg + c) * H;
         for (var kh = 0u; kh < KH; kh++) {
-            let ih = i32(oh * desc[9] + kh * desc[13]) - i32(desc[11]);
-            if (ih < 0 || ih >= i32(H)) { continue; }
+            let ih = ih0 + i32(kh * DH);
+            if (ih < 0 || ih >= i32(H)) { k += KW; continue; }
+            let row = (plane + u32(ih)) * W;
             for (var kw = 0u; kw < KW; kw++) {
-                let iw = i32(ow * desc[10] + kw * desc[14]) - i32(desc[12]);
-                if (iw < 0 || iw >= i32(W)) { continue; }
-                let xv = a[(plane + u32(ih)) * W + u32(iw)];
-                let wi = ((o0 * cg + c) * KH + kh) * KW + kw;
-                acc0 = fma(xv, b[wi], acc0);
-                acc1 = fma(xv, b[wi + per_channel], acc1);
-                acc2 = fma(xv, b[wi + 2u * per_channel], acc2);
-                acc3 = fma(xv, b[wi + 3u * per_channel], acc3);
+                let wv = vec4<f32>(b[w0 + k], b[w1 + k], b[w2 + k], b[w3 + k]);
+                k++;
+                let iw = iw0 + i32(kw * DW);
+                r0 = fma(vec4<f32>(a_at(row, iw, W)), wv, r0);
+                r1 = fma(vec4<f32>(a_at(row, iw + i32(SW), W)), wv, r1);
+                r2 = fma(vec4<f32>(a_at(row, iw + 2 * i32(SW), W)), wv, r2);
+                r3 = fma(vec4<f32>(a_at(row, iw + 3 * i32(SW), W)), wv, r3);
             }
         }
     }
-    let at = ((n * O + o0) * OH + oh) * OW + ow;
-    let step = OH * OW;
-    out[at] = acc0;
-    out[at + step] = acc1;
-    out[at + 2u * step] = acc2;
-    out[at + 3u * step] = acc3;
+    // out[n, g*og + oc + j, oh, ow0 + i] = r_i[j]
+    let at = ((n * O + g * og + oc) * OH + oh) * OW + ow0;
+    let plane_len = OH * OW;
+    let channels = min(og - oc, 4u);
+    store_block(at, plane_len, channels, min(OW - ow0, 4u), r0, r1, r2, r3);
 }
 
+// out[at + j * plane_len + i] = r_i[j] for the block's valid rows i and columns j.
+fn store_block(at: u32, plane_len: u32, channels: u32, rows: u32, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
+    for (var j = 0u; j < channels; j++) {
+        let o = at + j * plane_len;
+        out[o] = r0[j];
+        if (rows > 1u) { out[o + 1u] = r1[j]; }
+        if (rows > 2u) { out[o + 2u] = r2[j]; }
+        if (rows > 3u) { out[o + 3u] = r3[j]; }
+    }
+}
+
+// gy[row + tw / SW] when tw lands on an output column (divisible by the
+// stride and inside the row), else 0.
+fn gy_at(row: u32, tw: i32, SW: u32, OW: u32) -> f32 {
+    let q = u32(max(tw, 0)) / SW;
+    let ok = tw >= 0 && u32(tw) % SW == 0u && q < OW;
+    return select(0.0, a[row + min(q, OW - 1u)], ok);
+}
+
+// Input gradient: rows are 4 neighbouring input columns (iw) of one input
+// row, columns 4 input channels of one group, the sum runs over the group's
+// output channels and the kernel taps that reach the row. One invocation per
+// (n, channel block, ih, block of 4 iw).
 @compute @workgroup_size(64)
 fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = index(gid, nwg);
-    if (i >= desc[16]) { return; }
+    let t = index(gid, nwg);
+    if (t >= desc[16]) { return; }
+    let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
+    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
+    let SH = desc[9]; let SW = desc[10]; let DH = desc[13]; let DW = desc[14];
+    let cg = C / desc[15]; let og = O / desc[15];
+    let blocks = (cg + 3u) / 4u; let iwb = (W + 3u) / 4u;
+    let iw0 = (t % iwb) * 4u; let ih = (t / iwb) % H; let cb = (t / (iwb * H)) % (desc[15] * blocks);
+    let n = t / (iwb * H * desc[15] * blocks);
+    let g = cb / blocks; let cc = (cb % blocks) * 4u;
+    let kk = KH * KW;
+    // Offsets of the block's channels inside a weight row; channels past the group repeat the last.
+    let c0 = cc * kk;
+    let c1 = min(cc + 1u, cg - 1u) * kk;
+    let c2 = min(cc + 2u, cg - 1u) * kk;
+    let c3 = min(cc + 3u, cg - 1u) * kk;
+    let th0 = i32(ih + desc[11]);
+    let tw0 = i32(iw0 + desc[12]);
+    var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
+    for (var oo = 0u; oo < og; oo++) {
+        let o = g * og + oo;
+        let wrow = o * cg * kk;
+        for (var kh = 0u; kh < KH; kh++) {
+            let th = th0 - i32(kh * DH);
+            if (th < 0 || u32(th) % SH != 0u || u32(th) / SH >= OH) { continue; }
+            let row = ((n * O + o) * OH + u32(th) / SH) * OW;
+            for (var kw = 0u; kw < KW; kw++) {
+                let wi = wrow + kh * KW + kw;
+                let wv = vec4<f32>(b[wi + c0], b[wi + c1], b[wi + c2], b[wi + c3]);
+                let tw = tw0 - i32(kw * DW);
+                r0 = fma(vec4<f32>(gy_at(row, tw, SW, OW)), wv, r0);
+                r1 = fma(vec4<f32>(gy_at(row, tw + 1, SW, OW)), wv, r1);
+                r2 = fma(vec4<f32>(gy_at(row, tw + 2, SW, OW)), wv, r2);
+                r3 = fma(vec4<f32>(gy_at(row, tw + 3, SW, OW)), wv, r3);
+            }
+        }
+    }
+    let at = ((n * C + g * cg + cc) * H + ih) * W + iw0;
+    store_block(at, H * W, min(cg - cc, 4u), min(W - iw0, 4u), r0, r1, r2, r3);
+}
+
+// One example's share of the weight gradient: rows are 4 kernel taps
+// (c, kh, kw) of one group, columns 4 of its output channels, the sum runs
+// over the example's output positions. One invocation per (n, channel block,
+// tap block); the launcher sums the N partial gradients [N, O * taps].
+@compute @workgroup_size(64)
+fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = index(gid, nwg);
+    if (t >= desc[16]) { return; }
     let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
     let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
     let SH = desc[9]; let SW = desc[10];
     let cg = C / desc[15]; let og = O / desc[15];
-    let iw = i % W; let ih = (i / W) % H; let ci = (i / (W * H)) % C; let n = i / (W * H * C);
-    let g = ci / cg; let c = ci % cg;
-    var acc = 0.0;
-    for (var kh = 0u; kh < KH; kh++) {
-        let th = i32(ih + desc[11]) - i32(kh * desc[13]);
-        if (th < 0 || u32(th) % SH != 0u) { continue; }
-        let oh = u32(th) / SH;
-        if (oh >= OH) { continue; }
-        for (var kw = 0u; kw < KW; kw++) {
-            let tw = i32(iw + desc[12]) - i32(kw * desc[14]);
-            if (tw < 0 || u32(tw) % SW != 0u) { continue; }
-            let ow = u32(tw) / SW;
-            if (ow >= OW) { continue; }
-            for (var oo = 0u; oo < og; oo++) {
-                let o = g * og + oo;
-                acc = fma(a[((n * O + o) * OH + oh) * OW + ow], b[((o * cg + c) * KH + kh) * KW + kw], acc);
-            }
+    let taps = cg * KH * KW;
+    let blocks = (og + 3u) / 4u; let tb = (taps + 3u) / 4u;
+    let p0 = (t % tb) * 4u; let ob = (t / tb) % (desc[15] * blocks); let n = t / (tb * desc[15] * blocks);
+    let g = ob / blocks; let oc = (ob % blocks) * 4u;
+    let x_n = (n * C + g * cg) * H * W;
+    let t0 = tap(p0, taps, x_n); let t1 = tap(p0 + 1u, taps, x_n); let t2 = tap(p0 + 2u, taps, x_n); let t3 = tap(p0 + 3u, taps, x_n);
+    // gy planes of the block's channels; channels past the group repeat the last.
+    let plane_len = OH * OW;
+    let o0 = ((n * O + g * og + oc) * plane_len);
+    let o1 = ((n * O + g * og + min(oc + 1u, og - 1u)) * plane_len);
+    let o2 = ((n * O + g * og + min(oc + 2u, og - 1u)) * plane_len);
+    let o3 = ((n * O + g * og + min(oc + 3u, og - 1u)) * plane_len);
+    var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
+    for (var oh = 0u; oh < OH; oh++) {
+        let ih = i32(oh * SH);
+        for (var ow = 0u; ow < OW; ow++) {
+            let p = oh * OW + ow;
+            let gv = vec4<f32>(b[o0 + p], b[o1 + p], b[o2 + p], b[o3 + p]);
+            let iw = i32(ow * SW);
+            r0 = fma(vec4<f32>(x_tap(t0, ih, iw, H, W)), gv, r0);
+            r1 = fma(vec4<f32>(x_tap(t1, ih, iw, H, W)), gv, r1);
+            r2 = fma(vec4<f32>(x_tap(t2, ih, iw, H, W)), gv, r2);
+            r3 = fma(vec4<f32>(x_tap(t3, ih, iw, H, W)), gv, r3);
         }
     }
-    out[i] = acc;
+    // partial[n, (g*og + oc + j) * taps + p0 + i] = r_i[j]
+    let at = n * O * taps + (g * og + oc) * taps + p0;
+    let channels = min(og - oc, 4u);
+    let rows = min(taps - min(p0, taps), 4u);
+    for (var j = 0u; j < channels; j++) {
+        let o = at + j * taps;
+        out[o] = r0[j];
+        if (rows > 1u) { out[o + 1u] = r1[j]; }
+        if (rows > 2u) { out[o + 2u] = r2[j]; }
+        if (rows > 3u) { out[o + 3u] = r3[j]; }
+    }
 }
 
-// One example's share of the weight gradient: invocation i computes weight
-// element i % count for example n = i / count, so the long sum over the batch
-// and the output plane is spread over N times more invocations. The launcher
-// sums the N partial gradients with the reduction kernel.
-@compute @workgroup_size(64)
-fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let N = desc[0]; let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
-    let t = index(gid, nwg);
-    if (t >= desc[16] * N) { return; }
-    let i = t % desc[16]; let n = t / desc[16];
-    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
-    let cg = C / desc[15]; let og = O / desc[15];
-    let kw = i % KW; let kh = (i / KW) % KH; let c = (i / (KW * KH)) % cg; let o = i / (KW * KH * cg);
-    let ci = (o / og) * cg + c;
-    var acc = 0.0;
-    for (var oh = 0u; oh < OH; oh++) {
-        let ih = i32(oh * desc[9] + kh * desc[13]) - i32(desc[11]);
-        if (ih < 0 || ih >= i32(H)) { continue; }
-        for (var ow = 0u; ow < OW; ow++) {
-            let iw = i32(ow * desc[10] + kw * desc[14]) - i32(desc[12]);
-            if (iw < 0 || iw >= i32(W)) { continue; }
-            acc = fma(a[((n * C + ci) * H + u32(ih)) * W + u32(iw)], b[((n * O + o) * OH + oh) * OW + ow], acc);
-        }
-    }
-    out[t] = acc;
+// A kernel tap (c, kh, kw) as the start of its input plane and its offsets
+// from an output position scaled by the stride (dilation and padding applied).
+struct Tap { plane: u32, dh: i32, dw: i32 }
+
+fn tap(p: u32, taps: u32, x_n: u32) -> Tap {
+    let KH = desc[5]; let KW = desc[6];
+    let q = min(p, taps - 1u);
+    let kw = q % KW; let kh = (q / KW) % KH; let c = q / (KW * KH);
+    return Tap(x_n + c * desc[2] * desc[3], i32(kh * desc[13]) - i32(desc[11]), i32(kw * desc[14]) - i32(desc[12]));
+}
+
+fn x_tap(tp: Tap, ih_s: i32, iw_s: i32, H: u32, W: u32) -> f32 {
+    let ih = ih_s + tp.dh; let iw = iw_s + tp.dw;
+    let ok = ih >= 0 && ih < i32(H) && iw >= 0 && iw < i32(W);
+    return select(0.0, a[tp.plane + u32(clamp(ih, 0, i32(H) - 1)) * W + u32(clamp(iw, 0, i32(W) - 1))], ok);
 }

@@ -49,7 +49,7 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let pipeline = self.pipeline(entry, || include_str!("conv.wgsl").to_string());
-            let desc = self.meta(&g.words(count))?;
+            let desc = self.meta(&g.words(threads))?;
             self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], threads as u32);
         }
         Ok(out)
@@ -57,30 +57,31 @@ impl GpuContext {
 
     /// [N, O, OH, OW] from x [N, C, H, W] and w [O, C/G, KH, KW].
     pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
-        let count = g.input[0] * g.weight[0] * g.output[0] * g.output[1];
-        if (g.weight[0] / g.groups).is_multiple_of(4) {
-            return self.conv("conv2d_forward4", g, x, w, count, count / 4);
-        }
-        self.conv("conv2d_forward", g, x, w, count, count)
+        let [n, _, _, _] = g.input;
+        let [oh, ow] = g.output;
+        let count = n * g.weight[0] * oh * ow;
+        // One invocation per 4 output columns x 4 output channels of a group.
+        let threads = n * g.groups * (g.weight[0] / g.groups).div_ceil(4) * oh * ow.div_ceil(4);
+        self.conv("conv2d_forward", g, x, w, count, threads)
     }
 
     pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
-        let count = g.input.iter().product();
-        self.conv("conv2d_input_grad", g, gy, w, count, count)
+        let [n, c, h, w_] = g.input;
+        let count = n * c * h * w_;
+        // One invocation per 4 input columns x 4 input channels of a group.
+        let threads = n * g.groups * (c / g.groups).div_ceil(4) * h * w_.div_ceil(4);
+        self.conv("conv2d_input_grad", g, gy, w, count, threads)
     }
 
     pub fn conv2d_weight_grad(&self, g: &ConvGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
         // Per-example partial gradients [N, count], then their sum over N.
         let count: usize = g.weight.iter().product();
         let n = g.input[0];
-        let partial = self.alloc(count * n)?;
-        if count * n == 0 {
-            return Ok(partial);
-        }
-        let pipeline = self.pipeline("conv2d_weight_grad", || include_str!("conv.wgsl").to_string());
-        let desc = self.meta(&g.words(count))?;
-        self.dispatch(&pipeline, &[&desc, x.raw(), gy.raw(), partial.raw()], (count * n) as u32);
-        if n == 1 {
+        let [o, cg, kh, kw] = g.weight;
+        // One invocation per example x 4 taps x 4 output channels of a group.
+        let threads = n * g.groups * (o / g.groups).div_ceil(4) * (cg * kh * kw).div_ceil(4);
+        let partial = self.conv("conv2d_weight_grad", g, x, gy, count * n, threads)?;
+        if n <= 1 || count == 0 {
             return Ok(partial);
         }
         let kept = View { shape: &[count], strides: &[1], offset: 0 };
