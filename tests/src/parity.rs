@@ -104,7 +104,8 @@ async fn unary(s: &mut Suite) {
             s.check(&format!("{name} {shape:?}"), &[x], tol, &|t| f(&t[0])).await;
         }
         let x = if pos { positive(&[33, 7], 2) } else { data(&[33, 7], 2) };
-        s.check(&format!("{name} transposed"), &[x], tol, &|t| f(&t[0].t()?)).await;
+        s.check(&format!("{name} transposed"), &[x.clone()], tol, &|t| f(&t[0].t()?)).await;
+        s.check(&format!("{name} backward of a transposed input"), &[x], tol, &|t| grad_of(t, 0, |t| f(&t[0].t()?))).await;
     }
     s.check("powf integral exponent on negatives", &[data(&[33], 3)], TRANSCENDENTAL, &|t| t[0].powf(3.0)).await;
     s.check("contiguous copy of a permuted view", &[data(&[3, 7, 5], 4)], EXACT, &|t| t[0].permute(&[2, 0, 1])?.contiguous()).await;

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
-use crate::{BinaryOp, Op, ReduceOp, Result, Tensor, TensorId, UnaryOp};
+use crate::{BinaryOp, Op, ReduceOp, Result, Tensor, TensorId};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -105,42 +105,6 @@ impl Tensor {
     }
 }
 
-const FRAC_2_SQRT_PI: f32 = std::f32::consts::FRAC_2_SQRT_PI;
-const INV_SQRT_2PI: f32 = 0.398_942_3;
-
-/// d out / d x for each unary op, from x and out.
-fn unary_derivative(op: UnaryOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    match op {
-        UnaryOp::Neg => Tensor::full(-1.0, x.shape(), &x.device()),
-        UnaryOp::Exp => Ok(y.clone()),
-        UnaryOp::Log => x.recip(),
-        UnaryOp::Sqrt => y.recip()?.mul_scalar(0.5),
-        UnaryOp::Recip => y.square()?.neg(),
-        UnaryOp::Abs => x.gt(&zero(x)?)?.sub(&x.lt(&zero(x)?)?),
-        UnaryOp::Tanh => y.square()?.neg()?.add_scalar(1.0),
-        UnaryOp::Sigmoid => y.mul(&y.neg()?.add_scalar(1.0)?),
-        UnaryOp::Relu => x.gt(&zero(x)?),
-        UnaryOp::GeluErf => {
-            let cdf = x.mul_scalar(std::f32::consts::FRAC_1_SQRT_2)?.erf()?.add_scalar(1.0)?.mul_scalar(0.5)?;
-            let pdf = x.square()?.mul_scalar(-0.5)?.exp()?.mul_scalar(INV_SQRT_2PI)?;
-            cdf.add(&x.mul(&pdf)?)
-        }
-        UnaryOp::GeluTanh => {
-            let c = 0.797_884_6f32;
-            let t = x.add(&x.powf(3.0)?.mul_scalar(0.044715)?)?.mul_scalar(c)?.tanh()?;
-            let du = x.square()?.mul_scalar(3.0 * 0.044715)?.add_scalar(1.0)?.mul_scalar(c)?;
-            let sech2 = t.square()?.neg()?.add_scalar(1.0)?;
-            t.add_scalar(1.0)?.mul_scalar(0.5)?.add(&x.mul(&sech2)?.mul(&du)?.mul_scalar(0.5)?)
-        }
-        UnaryOp::Sin => x.cos(),
-        UnaryOp::Cos => x.sin()?.neg(),
-        UnaryOp::Erf => x.square()?.neg()?.exp()?.mul_scalar(FRAC_2_SQRT_PI),
-        UnaryOp::Powf(p) => x.powf(p - 1.0)?.mul_scalar(p),
-        UnaryOp::Scale(s) => Tensor::full(s, x.shape(), &x.device()),
-        UnaryOp::AddScalar(_) => Tensor::ones(x.shape(), &x.device()),
-    }
-}
-
 /// Adds `x`'s gradient to `grads` only when `x` takes one: data (images,
 /// sequences, constants) needs none, and computing it would cost whole kernels.
 fn grad_for<'a>(grads: &mut Vec<(&'a Tensor, Tensor)>, x: &'a Tensor, grad: impl FnOnce() -> Result<Tensor>) -> Result<()> {
@@ -157,7 +121,7 @@ fn zero(like: &Tensor) -> Result<Tensor> {
 /// The gradient contributions of one node to its inputs.
 fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Tensor, Tensor)>> {
     Ok(match op {
-        Op::Unary(x, u) => vec![(x, g.mul(&unary_derivative(*u, x, out)?)?)],
+        Op::Unary(x, u) => vec![(x, x.unary_backward(g, *u)?)],
         Op::Binary(a, b, bop) => {
             let mut grads = Vec::new();
             grad_for(&mut grads, a, || match bop {

@@ -41,7 +41,7 @@ pub fn unary_fn(op: UnaryOp) -> impl Fn(f32) -> f32 {
         UnaryOp::Sigmoid => sigmoid(x),
         UnaryOp::Relu => x.max(0.0),
         UnaryOp::GeluErf => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
-        UnaryOp::GeluTanh => 0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x * x * x)).tanh()),
+        UnaryOp::GeluTanh => 0.5 * x * (1.0 + (GELU_C * (x + 0.044715 * x * x * x)).tanh()),
         UnaryOp::Sin => x.sin(),
         UnaryOp::Cos => x.cos(),
         UnaryOp::Erf => erf(x),
@@ -50,6 +50,41 @@ pub fn unary_fn(op: UnaryOp) -> impl Fn(f32) -> f32 {
         UnaryOp::AddScalar(s) => x + s,
     }
 }
+
+/// d/dx of each unary op, as a function of x (the backward pass multiplies
+/// it into the incoming gradient in the same loop).
+pub fn unary_derivative_fn(op: UnaryOp) -> impl Fn(f32) -> f32 {
+    move |x: f32| match op {
+        UnaryOp::Neg => -1.0,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => 1.0 / x,
+        UnaryOp::Sqrt => 0.5 / x.sqrt(),
+        UnaryOp::Recip => -1.0 / (x * x),
+        UnaryOp::Abs => (x > 0.0) as i32 as f32 - (x < 0.0) as i32 as f32,
+        UnaryOp::Tanh => 1.0 - x.tanh() * x.tanh(),
+        UnaryOp::Sigmoid => sigmoid(x) * (1.0 - sigmoid(x)),
+        UnaryOp::Relu => (x > 0.0) as i32 as f32,
+        UnaryOp::GeluErf => {
+            let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            cdf + x * (-0.5 * x * x).exp() * INV_SQRT_2PI
+        }
+        UnaryOp::GeluTanh => {
+            let t = (GELU_C * (x + 0.044715 * x * x * x)).tanh();
+            let du = GELU_C * (1.0 + 3.0 * 0.044715 * x * x);
+            0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
+        }
+        UnaryOp::Sin => x.cos(),
+        UnaryOp::Cos => -x.sin(),
+        UnaryOp::Erf => std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+        UnaryOp::Powf(p) => p * x.powf(p - 1.0),
+        UnaryOp::Scale(s) => s,
+        UnaryOp::AddScalar(_) => 1.0,
+    }
+}
+
+/// sqrt(2 / pi), the tanh GELU's scale.
+const GELU_C: f32 = 0.797_884_6;
+const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 pub fn binary_fn(op: BinaryOp) -> fn(f32, f32) -> f32 {
     match op {

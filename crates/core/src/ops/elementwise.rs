@@ -4,7 +4,7 @@ use nnlab_gpu::{BinaryKernel, UnaryKernel};
 
 use super::{common_device, gpu_view, Data};
 use crate::layout::broadcast_shape;
-use crate::{cpu, BinaryOp, CmpOp, Op, Result, Storage, Tensor, UnaryOp};
+use crate::{cpu, BinaryOp, CmpOp, Error, Op, Result, Storage, Tensor, UnaryOp};
 
 fn unary_kernel(op: UnaryOp) -> (UnaryKernel, f32) {
     match op {
@@ -60,6 +60,28 @@ impl Tensor {
             }
         };
         Ok(Tensor::from_storage(storage, self.shape(), Some(Op::Unary(self.clone(), op))))
+    }
+
+    /// `g * f'(self)` for the unary op f: its whole backward rule in one
+    /// kernel. `g` has this tensor's shape; the result carries no gradient
+    /// (backward passes run without recording).
+    pub fn unary_backward(&self, g: &Tensor, op: UnaryOp) -> Result<Tensor> {
+        common_device("unary backward", &[self, g])?;
+        if self.shape() != g.shape() {
+            return Err(Error::ShapeMismatch { op: "unary backward", lhs: self.shape().to_vec(), rhs: g.shape().to_vec() });
+        }
+        let storage = match (self.data(), g.data()) {
+            (Data::Cpu(x), Data::Cpu(gd)) => {
+                let d = cpu::unary_derivative_fn(op);
+                Storage::Cpu(cpu::zip(x, self.layout(), gd, g.layout(), |x, g| g * d(x)))
+            }
+            (Data::Gpu(ctx, x), Data::Gpu(_, gb)) => {
+                let (k, p) = unary_kernel(op);
+                Storage::Gpu(ctx.unary_backward(k, x, gpu_view(self.layout()), gb, gpu_view(g.layout()), p)?)
+            }
+            _ => unreachable!("devices checked above"),
+        };
+        Ok(Tensor::from_storage(storage, self.shape(), None))
     }
 
     pub fn neg(&self) -> Result<Tensor> { self.unary(UnaryOp::Neg) }

@@ -1,5 +1,6 @@
-//! Strided elementwise kernels: unary (with one scalar parameter), binary with
-//! broadcasting (operands arrive as broadcast views), and select.
+//! Strided elementwise kernels: unary (with one scalar parameter), the unary
+//! ops' backward rules, binary with broadcasting (operands arrive as broadcast
+//! views), and select.
 //!
 //! Meta words: [numel, op, param bits, contiguous flag (both also compiled into the pipeline)] ++ out shape (6) ++ per operand
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
@@ -94,6 +95,12 @@ impl GpuContext {
     pub fn unary(&self, op: UnaryKernel, x: &GpuBuffer, view: View, param: f32) -> Result<GpuBuffer> {
         let words = pack(&[view], op as u32, param)?;
         self.elementwise("unary_main", include_str!("unary.wgsl"), words, &[x])
+    }
+
+    /// `g * op'(x)`, the backward rule of a unary op; both views have the output's shape.
+    pub fn unary_backward(&self, op: UnaryKernel, x: &GpuBuffer, xv: View, g: &GpuBuffer, gv: View, param: f32) -> Result<GpuBuffer> {
+        let words = pack(&[xv, gv], op as u32, param)?;
+        self.elementwise("unary_backward_main", include_str!("unary_backward.wgsl"), words, &[x, g])
     }
 
     /// `op(a, b)`; both views must already have the output's shape (broadcast views).

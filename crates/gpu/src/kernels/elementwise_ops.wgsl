@@ -66,6 +66,34 @@ fn unary_op(op: u32, x: f32, p: f32) -> f32 {
     }
 }
 
+// d/dx of unary_op(op, x, p), as the CPU computes it (cpu::unary_derivative_fn).
+fn unary_derivative(op: u32, x: f32, p: f32) -> f32 {
+    switch op {
+        case 0u: { return 1.0; }
+        case 1u: { return -1.0; }
+        case 2u: { return exp(x); }
+        case 3u: { return 1.0 / x; }
+        case 4u: { return 0.5 / sqrt(x); }
+        case 5u: { return -1.0 / (x * x); }
+        case 6u: { return select(0.0, 1.0, x > 0.0) - select(0.0, 1.0, x < 0.0); }
+        case 7u: { let t = tanh_stable(x); return 1.0 - t * t; }
+        case 8u: { let s = sigmoid_stable(x); return s * (1.0 - s); }
+        case 9u: { return select(0.0, 1.0, x > 0.0); }
+        case 10u: { return 0.5 * (1.0 + erf_approx(x * 0.70710678118)) + x * exp(-0.5 * x * x) * 0.39894228040; }
+        case 11u: {
+            let t = tanh_stable(0.79788456080 * (x + 0.044715 * x * x * x));
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.79788456080 * (1.0 + 3.0 * 0.044715 * x * x);
+        }
+        case 12u: { return cos(x); }
+        case 13u: { return -sin(x); }
+        case 14u: { return p * pow_real(x, p - 1.0); }
+        case 15u: { return p; }
+        case 16u: { return 1.0; }
+        case 17u: { return 1.12837916710 * exp(-x * x); }
+        default: { return 0.0; }
+    }
+}
+
 fn binary_op(op: u32, a: f32, b: f32) -> f32 {
     switch op {
         case 0u: { return a + b; }
