@@ -258,6 +258,14 @@ async fn spatial(s: &mut Suite) {
     s.check("cross entropy rows", &ce, TRANSCENDENTAL, &|t| t[0].cross_entropy_rows(&t[1])).await;
     s.check("cross entropy rows of transposed logits", &ce, TRANSCENDENTAL, &|t| t[0].t()?.contiguous()?.t()?.cross_entropy_rows(&t[1])).await;
     s.check("cross entropy gradient", &ce, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| t[0].cross_entropy(&t[1]))).await;
+    let rows = [data(&[3, 5, 33], 73)];
+    type RowFn = fn(&Tensor) -> Result<Tensor>;
+    let row_ops: [(&str, RowFn); 3] = [("softmax", |x| x.softmax(-1)), ("log_softmax", |x| x.log_softmax(-1)), ("layer_norm", |x| x.layer_norm(1e-5))];
+    for (name, f) in row_ops {
+        s.check(&format!("{name} rows"), &rows, TRANSCENDENTAL, &|t| f(&t[0])).await;
+        s.check(&format!("{name} rows of a permuted input"), &rows, TRANSCENDENTAL, &|t| f(&t[0].permute(&[2, 0, 1])?)).await;
+        s.check(&format!("{name} rows backward"), &rows, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| f(&t[0].permute(&[0, 2, 1])?))).await;
+    }
     let lstm = [data(&[5, 4 * 33], 68), data(&[5, 33], 69)];
     s.check("lstm cell", &lstm, TRANSCENDENTAL, &|t| Tensor::lstm_cell(&t[0], &t[1])).await;
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;

@@ -160,6 +160,9 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
 fn stable_composites() {
     check_with("softmax", vec![input(&[3, 5], 41)], |xs| xs[0].softmax(-1));
     check_with("log_softmax", vec![input(&[3, 5], 42)], |xs| xs[0].log_softmax(1));
+    check_with("softmax over a middle axis", vec![input(&[2, 3, 4], 45)], |xs| xs[0].softmax(1));
+    check_with("layer_norm", vec![input(&[2, 3, 6], 46)], |xs| xs[0].layer_norm(1e-5));
+    check_with("layer_norm of a transposed input", vec![input(&[6, 4], 47)], |xs| xs[0].t()?.layer_norm(1e-3));
     check_with("logsumexp", vec![input(&[3, 5], 43)], |xs| xs[0].logsumexp(0, false));
     let labels = constant(vec![1.0, 0.0, 4.0], &[3]);
     check_with("cross_entropy", vec![input(&[3, 5], 44), labels.clone()], |xs| xs[0].cross_entropy(&xs[1]));

@@ -180,6 +180,7 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             })?;
             grads
         }
+        Op::Rows { x, op } => vec![(x, Tensor::rows_backward(x, g, *op)?)],
         Op::Conv2d { x, w, p } => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
             let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];

@@ -1,6 +1,6 @@
 //! Functions built from primitives, in numerically stable forms.
 
-use crate::{Result, Tensor};
+use crate::{Result, RowOp, Tensor};
 
 impl Tensor {
     /// log(sum(exp(x))) along `axis`, shifted by the (detached) maximum.
@@ -10,11 +10,19 @@ impl Tensor {
         if keepdim { Ok(out) } else { out.sum(&[axis], false) }
     }
 
+    /// Over the last axis a primitive (one kernel); over another, composed.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        if self.axis(axis)? + 1 == self.rank() {
+            return self.rows(RowOp::LogSoftmax);
+        }
         self.sub(&self.logsumexp(axis, true)?)
     }
 
+    /// Over the last axis a primitive (one kernel); over another, composed.
     pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        if self.axis(axis)? + 1 == self.rank() {
+            return self.rows(RowOp::Softmax);
+        }
         let m = self.max(&[axis], true)?.detach();
         let e = self.sub(&m)?.exp()?;
         e.div(&e.sum(&[axis], true)?)

@@ -30,6 +30,15 @@ pub enum CmpOp { Eq, Ne, Lt, Le, Gt, Ge }
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReduceOp { Sum, Mean, Max, Min, ArgMax }
 
+/// Normalisations of each row over the last axis (see ops/rows.rs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowOp {
+    Softmax,
+    LogSoftmax,
+    /// (x - mean) / sqrt(variance + eps), without the affine part.
+    LayerNorm { eps: f32 },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dParams {
     pub stride: [usize; 2],
@@ -78,6 +87,8 @@ pub enum Op {
     LstmCell { gates: Tensor, c: Tensor },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy { logits: Tensor, labels: Tensor },
+    /// A normalisation of each row over the last axis.
+    Rows { x: Tensor, op: RowOp },
 }
 
 impl Op {
@@ -86,7 +97,7 @@ impl Op {
             Op::Unary(x, _) | Op::Reshape(x) | Op::Permute(x, _) | Op::Expand(x) | Op::Contiguous(x) => vec![x],
             Op::Binary(a, b, _) | Op::Matmul(a, b) => vec![a, b],
             Op::Where(m, a, b) => vec![m, a, b],
-            Op::Reduce { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
+            Op::Reduce { x, .. } | Op::Rows { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, .. } => vec![x, w],
             Op::LstmCell { gates, c } => vec![gates, c],
             Op::CrossEntropy { logits, labels } => vec![logits, labels],

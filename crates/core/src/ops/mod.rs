@@ -9,6 +9,7 @@ mod lstm;
 mod optim;
 mod random;
 mod reduce;
+mod rows;
 mod shape;
 
 use nnlab_gpu::{GpuBuffer, GpuContext, View};

@@ -9,3 +9,4 @@ pub mod optim;
 pub mod random;
 pub mod spatial;
 pub mod reduce;
+pub mod rows;

@@ -23,10 +23,7 @@ impl Module for LayerNorm {
         if x.shape().last() != w.shape().last() {
             return Err(Error::ShapeMismatch { op: "LayerNorm", lhs: x.shape().to_vec(), rhs: w.shape().to_vec() });
         }
-        let mean = x.mean(&[-1], true)?;
-        let centered = x.sub(&mean)?;
-        let var = centered.square()?.mean(&[-1], true)?;
-        centered.div(&var.add_scalar(self.eps)?.sqrt()?)?.mul(&w)?.add(&self.bias.get())
+        x.layer_norm(self.eps)?.mul(&w)?.add(&self.bias.get())
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

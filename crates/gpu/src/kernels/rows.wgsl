@@ -1,0 +1,80 @@
+// Normalisations of each row of contiguous [rows, cols] (the last axis), one
+// invocation per row, forward and backward. OP, a constant that rows.rs
+// prepends: 0 softmax, 1 log-softmax, 2 layer norm without the affine part
+// (eps = desc[4]). Desc: [rows, cols, x offset, grad offset, eps bits].
+// The backward pass recomputes the row's statistics from x and reads the
+// upstream gradient of the output.
+
+@group(0) @binding(0) var<storage, read> desc: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+
+// Softmax family: shift = row max, scale = sum of exp(x - max).
+// Layer norm: shift = mean, scale = 1 / sqrt(variance + eps).
+struct Stats { shift: f32, scale: f32 }
+
+fn stats(base: u32, c: u32) -> Stats {
+    if (OP == 2u) {
+        var sum = 0.0;
+        for (var k = 0u; k < c; k++) { sum += x[base + k]; }
+        let mean = sum / f32(c);
+        var sq = 0.0;
+        for (var k = 0u; k < c; k++) { let d = x[base + k] - mean; sq += d * d; }
+        return Stats(mean, inverseSqrt(sq / f32(c) + bitcast<f32>(desc[4])));
+    }
+    var m = x[base];
+    for (var k = 1u; k < c; k++) { m = max(m, x[base + k]); }
+    var s = 0.0;
+    for (var k = 0u; k < c; k++) { s += exp(x[base + k] - m); }
+    return Stats(m, s);
+}
+
+// softmax(x) for the softmax family, the normalised x for layer norm.
+fn normalised(v: f32, st: Stats) -> f32 {
+    if (OP == 2u) { return (v - st.shift) * st.scale; }
+    return exp(v - st.shift) / st.scale;
+}
+
+@compute @workgroup_size(64)
+fn rows_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = gid.x + gid.y * nwg.x * 64u;
+    let c = desc[1];
+    if (r >= desc[0]) { return; }
+    let base = desc[2] + r * c;
+    let st = stats(base, c);
+    let log_scale = log(st.scale);
+    for (var k = 0u; k < c; k++) {
+        let v = x[base + k];
+        out[r * c + k] = select(normalised(v, st), v - st.shift - log_scale, OP == 1u);
+    }
+}
+
+@compute @workgroup_size(64)
+fn rows_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = gid.x + gid.y * nwg.x * 64u;
+    let c = desc[1];
+    if (r >= desc[0]) { return; }
+    let base = desc[2] + r * c;
+    let gb = desc[3] + r * c;
+    let st = stats(base, c);
+    // Row sums the rule needs: sum g * y (softmax, layer norm) and sum g.
+    var gy = 0.0;
+    var gs = 0.0;
+    for (var k = 0u; k < c; k++) {
+        let g = grad[gb + k];
+        gy += g * normalised(x[base + k], st);
+        gs += g;
+    }
+    for (var k = 0u; k < c; k++) {
+        let g = grad[gb + k];
+        let y = normalised(x[base + k], st);
+        var d: f32;
+        switch OP {
+            case 0u: { d = y * (g - gy); }
+            case 1u: { d = g - y * gs; }
+            default: { d = st.scale * (g - gs / f32(c) - y * gy / f32(c)); }
+        }
+        out[r * c + k] = d;
+    }
+}
