@@ -271,8 +271,11 @@ async fn spatial(s: &mut Suite) {
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
     s.check("lstm cell state grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 1, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
     s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())).await;
-    let pools: [(&str, Pool2dParams); 2] =
-        [("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }), ("3x2 padded overlapping", Pool2dParams { kernel: [3, 2], stride: [2, 1], padding: [1, 1] })];
+    let pools: [(&str, Pool2dParams); 3] = [
+        ("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
+        ("3x2 tiles with uncovered edges", Pool2dParams { kernel: [3, 2], stride: [3, 2], padding: [0, 0] }),
+        ("3x2 padded overlapping", Pool2dParams { kernel: [3, 2], stride: [2, 1], padding: [1, 1] }),
+    ];
     for (name, p) in pools {
         let x = (distinct(&[2, 3, 7, 9], 34), vec![2, 3, 7, 9]);
         s.check(&format!("max_pool2d {name}"), std::slice::from_ref(&x), EXACT, &|t| t[0].max_pool2d(p)).await;

@@ -82,3 +82,30 @@ fn pool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     }
     out[i] = acc;
 }
+
+// Backward when the windows tile the input (kernel == stride, no padding):
+// one invocation per window writes its gradient into the window, and the
+// last window of a row or column also zeroes the uncovered input past it.
+@compute @workgroup_size(64)
+fn pool_backward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= desc[12]) { return; }
+    let H = desc[2]; let W = desc[3]; let KH = desc[4]; let KW = desc[5];
+    let OH = desc[10]; let OW = desc[11];
+    let ow = i % OW; let oh = (i / OW) % OH; let plane = i / (OW * OH);
+    let g = gy[i];
+    let average = desc[13] == 1u;
+    var best = 0xffffffffu;
+    if (!average) { best = window_argmax(plane, oh, ow); }
+    let y0 = oh * KH; let x0 = ow * KW;
+    let y1 = select(y0 + KH, H, oh + 1u == OH);
+    let x1 = select(x0 + KW, W, ow + 1u == OW);
+    let share = g / f32(KH * KW);
+    for (var y = y0; y < y1; y++) {
+        for (var x = x0; x < x1; x++) {
+            let at = (plane * H + y) * W + x;
+            let inside = y < y0 + KH && x < x0 + KW;
+            out[at] = select(select(0.0, g, at == best), select(0.0, share, inside), average);
+        }
+    }
+}
