@@ -128,13 +128,8 @@ impl Tensor {
         let shape: Vec<usize> = self.shape().iter().zip(pads).map(|(d, (b, a))| d + b + a).collect();
         let op = Some(Op::Pad { x: self.clone(), pads: pads.to_vec() });
         if let Data::Gpu(ctx, src) = self.data() {
-            // Zeros, then the input written into the interior.
-            let out = ctx.fill(numel(&shape), 0.0)?;
-            let mut interior = Layout::contiguous(&shape);
-            for (axis, &(before, _)) in pads.iter().enumerate() {
-                interior = interior.narrow(axis, before, self.shape()[axis])?;
-            }
-            ctx.assign(&out, gpu_view(&interior), src, gpu_view(self.layout()))?;
+            let before: Vec<usize> = pads.iter().map(|&(b, _)| b).collect();
+            let out = ctx.pad(src, gpu_view(self.layout()), &before, &shape)?;
             return Ok(Tensor::from_storage(Storage::Gpu(out), &shape, op));
         }
         let out = cpu::pad(&self.cpu_contiguous("pad")?, self.shape(), pads, 0.0);

@@ -2,7 +2,7 @@
 //! prefix sums, and the fill/assign kernels that build concatenations and
 //! padding. Inputs are contiguous; core makes them so.
 
-use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View, MAX_RANK};
 use crate::kernels::reduce::ReduceKernel;
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
@@ -110,10 +110,13 @@ impl GpuContext {
     pub fn pool2d_backward(&self, g: &PoolGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
         let count: usize = g.input.iter().product();
         let out = self.alloc(count)?;
+        let windows = g.input[0] * g.input[1] * g.output[0] * g.output[1];
+        // Windows that tile the input: one invocation per window, not per input element.
+        let (entry, threads) = if g.kernel == g.stride && g.padding == [0, 0] && windows > 0 { ("pool_backward_tiles", windows) } else { ("pool_backward", count) };
         if count > 0 {
-            let pipeline = self.pipeline("pool_backward", || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
-            let desc = self.meta(&Self::pool_words(g, count))?;
-            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw(), gy.raw()], count as u32);
+            let pipeline = self.pipeline(entry, || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
+            let desc = self.meta(&Self::pool_words(g, threads))?;
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw(), gy.raw()], threads as u32);
         }
         Ok(out)
     }
@@ -167,6 +170,26 @@ impl GpuContext {
             let desc = self.meta(&[len as u32, value.to_bits()])?;
             self.dispatch(&pipeline, &[&desc, out.raw()], len as u32);
         }
+        Ok(out)
+    }
+
+    /// A new contiguous buffer of shape `out_shape` holding `src` (viewed by
+    /// `sv`) at offsets `before` along each axis and zeros around it.
+    pub fn pad(&self, src: &GpuBuffer, sv: View, before: &[usize], out_shape: &[usize]) -> Result<GpuBuffer> {
+        let n: usize = out_shape.iter().product();
+        let out = self.alloc(n)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let mut words = vec![n as u32, 0, 0, 0];
+        pack_shape(&mut words, out_shape)?;
+        pack_strides(&mut words, &sv);
+        words.extend(std::iter::repeat_n(0, MAX_RANK - before.len()));
+        words.extend(before.iter().map(|&b| b as u32));
+        pack_shape(&mut words, sv.shape)?;
+        let pipeline = self.pipeline("pad_main", || format!("{}\n{}", strided(), include_str!("pad.wgsl")));
+        let desc = self.meta(&words)?;
+        self.dispatch(&pipeline, &[&desc, src.raw(), out.raw()], n as u32);
         Ok(out)
     }
 
