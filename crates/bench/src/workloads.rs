@@ -5,7 +5,7 @@
 use nnlab_core::{Device, Result};
 use nnlab_nn::init::Init;
 use nnlab_nn::activation::ActivationLayer;
-use nnlab_nn::layers::{Conv2d, Flatten, LastStep, MeanOverTime, Padding, Pool, PoolKind, Recurrent, RecurrentKind, Sequential, TransformerEncoderLayer};
+use nnlab_nn::layers::{Conv2d, Flatten, MeanOverTime, Padding, Pool, PoolKind, Recurrent, RecurrentKind, Sequential, TransformerEncoderLayer};
 use nnlab_nn::{Activation, Linear, Module};
 
 /// mulberry32, uniform in [0, 1) = next() / 2^32.
@@ -109,8 +109,7 @@ impl Workload {
                 Box::new(Linear::new(784, 10, true, glorot, s, 2, device)?),
             ],
             "W3" => vec![
-                Box::new(Recurrent::new(RecurrentKind::Lstm, 8, 64, 1, false, true, s, 0, device)?),
-                Box::new(LastStep),
+                Box::new(Recurrent::new(RecurrentKind::Lstm, 8, 64, 1, false, true, s, 0, device)?.last_step_only()),
                 Box::new(Linear::new(64, 4, true, glorot, s, 1, device)?),
             ],
             _ => vec![

@@ -40,6 +40,8 @@ pub struct Recurrent {
     pub layers: usize,
     pub bidirectional: bool,
     pub batch_first: bool,
+    /// `forward` returns only the last step's output (as `LastStep` after it would).
+    pub last_step_only: bool,
     /// cells[layer * directions + direction]
     cells: Vec<Cell>,
 }
@@ -73,22 +75,31 @@ impl Recurrent {
                 cells.push(Cell { w_ih: uniform(&[g, inputs])?, w_hh: uniform(&[g, hidden])?, b_ih: uniform(&[g])?, b_hh: uniform(&[g])? });
             }
         }
-        Ok(Recurrent { kind, input_size, hidden, layers, bidirectional, batch_first, cells })
+        Ok(Recurrent { kind, input_size, hidden, layers, bidirectional, batch_first, last_step_only: false, cells })
+    }
+
+    /// This layer with `forward` returning only the last step's output.
+    pub fn last_step_only(mut self) -> Recurrent {
+        self.last_step_only = true;
+        self
     }
 
     fn directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
     }
 
-    /// One time step: new (h, c) from the input projection `gx` ([N, G*H]).
-    fn step(&self, cell: &Cell, gx: &Tensor, h: &Tensor, c: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
+    /// One time step: new (h, c) from the input projection `gx` ([N, G*H]),
+    /// which for RNNs and LSTMs already holds both biases (`first`: h is the
+    /// zero initial state, whose projection they skip).
+    fn step(&self, cell: &Cell, gx: &Tensor, h: &Tensor, c: Option<&Tensor>, first: bool) -> Result<(Tensor, Option<Tensor>)> {
         let hs = self.hidden;
-        let gh = h.matmul(&cell.w_hh.get().t()?)?.add(&cell.b_hh.get())?;
         let chunk = |t: &Tensor, k: usize| t.narrow(1, k * hs, hs);
+        let gates = || if first { Ok(gx.clone()) } else { gx.add(&h.matmul(&cell.w_hh.get().t()?)?) };
         match self.kind {
-            RecurrentKind::RnnTanh => Ok((gx.add(&gh)?.tanh()?, None)),
-            RecurrentKind::RnnRelu => Ok((gx.add(&gh)?.relu()?, None)),
+            RecurrentKind::RnnTanh => Ok((gates()?.tanh()?, None)),
+            RecurrentKind::RnnRelu => Ok((gates()?.relu()?, None)),
             RecurrentKind::Gru => {
+                let gh = h.matmul(&cell.w_hh.get().t()?)?.add(&cell.b_hh.get())?;
                 let r = chunk(gx, 0)?.add(&chunk(&gh, 0)?)?.sigmoid()?;
                 let z = chunk(gx, 1)?.add(&chunk(&gh, 1)?)?.sigmoid()?;
                 let n = chunk(gx, 2)?.add(&r.mul(&chunk(&gh, 2)?)?)?.tanh()?;
@@ -97,7 +108,7 @@ impl Recurrent {
             }
             RecurrentKind::Lstm => {
                 // One fused primitive: c' = f c + i g, h' = o tanh(c').
-                let hc = Tensor::lstm_cell(&gx.add(&gh)?, c.expect("an LSTM carries a cell state"))?;
+                let hc = Tensor::lstm_cell(&gates()?, c.expect("an LSTM carries a cell state"))?;
                 let half = |k: usize| hc.narrow(0, k, 1)?.reshape(&[h.shape()[0], hs]);
                 Ok((half(0)?, Some(half(1)?)))
             }
@@ -107,6 +118,31 @@ impl Recurrent {
     /// Runs the whole stack from zero initial states. `x` is [N, T, in]
     /// (batch-first) or [T, N, in].
     pub fn run(&self, x: &Tensor) -> Result<RecurrentOutput> {
+        let (steps, h_n, c_n) = self.run_steps(x)?;
+        let batch = steps[0].shape()[0];
+        let width = self.hidden * self.directions();
+        let stacked: Vec<Tensor> = steps.iter().map(|h| h.reshape(&[1, batch, width])).collect::<Result<_>>()?;
+        let output = Tensor::concat(&stacked, 0)?;
+        let output = if self.batch_first { output.transpose(0, 1)?.contiguous()? } else { output };
+        let stack = |states: &[Tensor]| -> Result<Tensor> {
+            let s: Vec<Tensor> = states.iter().map(|t| t.reshape(&[1, batch, self.hidden])).collect::<Result<_>>()?;
+            Tensor::concat(&s, 0)
+        };
+        let c_n = if c_n.is_empty() { None } else { Some(stack(&c_n)?) };
+        Ok(RecurrentOutput { output, h_n: stack(&h_n)?, c_n })
+    }
+
+    /// The last layer's output at the last time step ([N, D*H]), what
+    /// `run(x).output` holds at t = T-1, without stacking every step (which
+    /// would cost a copy per step forward and a gradient per step backward).
+    pub fn last_output(&self, x: &Tensor) -> Result<Tensor> {
+        let (mut steps, _, _) = self.run_steps(x)?;
+        Ok(steps.pop().expect("a non-empty sequence"))
+    }
+
+    /// The last layer's output per time step ([N, D*H] each, in time order)
+    /// and the final h (and c) of every layer and direction.
+    fn run_steps(&self, x: &Tensor) -> Result<(Vec<Tensor>, Vec<Tensor>, Vec<Tensor>)> {
         if x.rank() != 3 || x.shape()[2] != self.input_size {
             let expect = if self.batch_first { "[N, T, features]" } else { "[T, N, features]" };
             return Err(Error::InvalidArgument { op: "recurrent layer", reason: format!("expected {expect} with {} features, got {:?}", self.input_size, x.shape()) });
@@ -128,9 +164,12 @@ impl Recurrent {
                 let mut c = (self.kind == RecurrentKind::Lstm).then(|| Tensor::zeros(&[batch, self.hidden], &device)).transpose()?;
                 let mut outs = vec![None; steps];
                 let order: Vec<usize> = if dir == 0 { (0..steps).collect() } else { (0..steps).rev().collect() };
-                for t in order {
-                    let gx = inputs[t].matmul(&cell.w_ih.get().t()?)?.add(&cell.b_ih.get())?;
-                    let (nh, nc) = self.step(cell, &gx, &h, c.as_ref())?;
+                // RNNs and LSTMs add both biases to one sum: add them together once.
+                // (A GRU applies b_hh inside its reset gate.)
+                let bias = if self.kind == RecurrentKind::Gru { cell.b_ih.get() } else { cell.b_ih.get().add(&cell.b_hh.get())? };
+                for (i, &t) in order.iter().enumerate() {
+                    let gx = inputs[t].matmul(&cell.w_ih.get().t()?)?.add(&bias)?;
+                    let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0)?;
                     outs[t] = Some(nh.clone());
                     h = nh;
                     c = nc;
@@ -143,22 +182,17 @@ impl Recurrent {
                 .map(|t| if per_direction.len() == 1 { Ok(per_direction[0][t].clone()) } else { Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1) })
                 .collect::<Result<_>>()?;
         }
-        let width = self.hidden * self.directions();
-        let stacked: Vec<Tensor> = inputs.iter().map(|h| h.reshape(&[1, batch, width])).collect::<Result<_>>()?;
-        let output = Tensor::concat(&stacked, 0)?;
-        let output = if self.batch_first { output.transpose(0, 1)?.contiguous()? } else { output };
-        let stack = |states: &[Tensor]| -> Result<Tensor> {
-            let s: Vec<Tensor> = states.iter().map(|t| t.reshape(&[1, batch, self.hidden])).collect::<Result<_>>()?;
-            Tensor::concat(&s, 0)
-        };
-        let c_n = if c_n.is_empty() { None } else { Some(stack(&c_n)?) };
-        Ok(RecurrentOutput { output, h_n: stack(&h_n)?, c_n })
+        Ok((inputs, h_n, c_n))
     }
 }
 
 impl Module for Recurrent {
-    /// All hidden states of the last layer ([N, T, D*H] batch-first).
+    /// All hidden states of the last layer ([N, T, D*H] batch-first), or
+    /// with `last_step_only` the last of them ([N, D*H]).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if self.last_step_only {
+            return self.last_output(x);
+        }
         Ok(self.run(x)?.output)
     }
 

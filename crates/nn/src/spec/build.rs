@@ -19,10 +19,9 @@ struct RecurrentLayer {
 
 impl Module for RecurrentLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.inner.forward(x)?;
         match self.output {
-            SequenceOutput::Sequence => Ok(y),
-            SequenceOutput::Last => LastStep.forward(&y),
+            SequenceOutput::Sequence => self.inner.forward(x),
+            SequenceOutput::Last => self.inner.last_output(x),
         }
     }
     fn parameters(&self) -> Vec<(String, Param)> {
