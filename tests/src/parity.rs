@@ -295,6 +295,8 @@ async fn movement(s: &mut Suite) {
     s.check("concat axis 0 of transposed parts", &[data(&[5, 7], 46), data(&[5, 1], 47)], EXACT, &|t| Tensor::concat(&[t[0].t()?, t[1].t()?], 0)).await;
     s.check("pad", &[data(&[7, 33], 48)], EXACT, &|t| t[0].pad(&[(1, 2), (0, 3)])).await;
     s.check("pad of a strided view", &[data(&[33, 7], 49)], EXACT, &|t| t[0].t()?.pad(&[(2, 0), (1, 1)])).await;
+    s.check("reshape of a narrowed step (a strided view)", &[data(&[5, 7, 3], 53)], EXACT, &|t| t[0].narrow(1, 4, 1)?.reshape(&[5, 1, 3, 1])?.matmul(&t[0].narrow(1, 2, 1)?.reshape(&[5, 1, 1, 3])?)).await;
+    s.check("reshape of a narrowed step, backward", &[data(&[5, 7, 3], 54)], TRANSCENDENTAL, &|t| grad_of(t, 0, |t| t[0].narrow(1, 4, 1)?.reshape(&[5, 3])?.exp())).await;
     s.check("narrow backward (pad)", &[data(&[7, 33], 50)], EXACT, &|t| grad_of(t, 0, |t| t[0].narrow(1, 3, 20))).await;
     let idx = (vec![2.0, 0.0, 6.0, 2.0, 5.0], vec![5]);
     s.check("index_select axis 0", &[data(&[7, 33], 53), idx.clone()], EXACT, &|t| t[0].index_select(0, &t[1])).await;

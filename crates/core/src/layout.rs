@@ -47,6 +47,19 @@ impl Layout {
         true
     }
 
+    /// This view reshaped to `shape` when the two differ only in axes of
+    /// size 1 (the other axes keep their order, sizes and strides).
+    pub fn reshape_unit_axes(&self, shape: &[usize]) -> Option<Layout> {
+        let kept: Vec<(usize, usize)> = self.shape.iter().copied().zip(self.strides.iter().copied()).filter(|&(d, _)| d != 1).collect();
+        let wanted: Vec<usize> = shape.iter().copied().filter(|&d| d != 1).collect();
+        if kept.len() != wanted.len() || kept.iter().zip(&wanted).any(|(&(d, _), &w)| d != w) {
+            return None;
+        }
+        let mut strides = kept.iter().map(|&(_, s)| s);
+        let strides = shape.iter().map(|&d| if d == 1 { 0 } else { strides.next().expect("as many axes as kept") }).collect();
+        Some(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+    }
+
     pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
         let mut seen = vec![false; self.rank()];
         if dims.len() != self.rank() || dims.iter().any(|&d| d >= self.rank() || std::mem::replace(&mut seen[d], true)) {

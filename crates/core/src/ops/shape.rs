@@ -34,6 +34,13 @@ impl Tensor {
         if numel(shape) != self.numel() {
             return Err(Error::ShapeMismatch { op: "reshape", lhs: self.shape().to_vec(), rhs: shape.to_vec() });
         }
+        // Adding or dropping axes of size 1 keeps every other axis's stride, so
+        // a strided view (a time step narrowed out of a sequence) needs no copy.
+        if !self.layout().is_contiguous() {
+            if let Some(layout) = self.layout().reshape_unit_axes(shape) {
+                return Ok(self.view(layout, Op::Reshape(self.clone())));
+            }
+        }
         let src = self.contiguous()?;
         let layout = Layout { offset: src.layout().offset, ..Layout::contiguous(shape) };
         Ok(src.view(layout, Op::Reshape(src.clone())))
