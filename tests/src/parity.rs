@@ -171,6 +171,7 @@ async fn matmul(s: &mut Suite) {
     let shared = [data(&[4, 40, 33], 70), data(&[33, 130], 71)];
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul of a batch by a shared matrix, its gradient", &shared, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].matmul(&t[1]))).await;
+    s.check("matmul in 8x8 blocks, batched, ragged, transposed", &[data(&[9, 37, 19], 74), data(&[9, 45, 19], 75)], ACCUMULATE, &|t| t[0].matmul(&t[1].transpose(1, 2)?)).await;
     s.check("matmul 64x17 @ 17x64", &[data(&[64, 17], 64), data(&[17, 64], 65)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul k = 0", &[(vec![], vec![3, 0]), (vec![], vec![0, 2])], EXACT, &|t| t[0].matmul(&t[1])).await;
 }

@@ -4,6 +4,8 @@ use crate::context::{GpuBuffer, GpuContext, Result};
 
 /// Both sides of C at least this long: the tiled kernel pays off.
 const TILED_MIN: usize = 128;
+/// 8x8 blocks per invocation when that still gives this many workgroups.
+const WIDE_MIN_GROUPS: usize = 8;
 
 /// A batch of matrices inside a buffer: element (b, i, j) lives at
 /// `offset + b * batch_stride + i * row_stride + j * col_stride`.
@@ -32,10 +34,15 @@ impl GpuContext {
             .collect();
         let meta = self.meta(&words)?;
         // Large products use 128x128 workgroup tiles; small ones would leave
-        // most of such a tile idle, so they keep one 4x4 block per invocation.
+        // most of such a tile idle, so they use one 8x8 block per invocation
+        // while that still makes WIDE_MIN_GROUPS workgroups, else 4x4.
+        let wide_groups = n.div_ceil(64) * m.div_ceil(64) * batch;
         if m >= TILED_MIN && n >= TILED_MIN && self.limits().max_compute_workgroup_storage_size >= 16384 {
             let pipeline = self.pipeline("matmul_tiled", tiled_source);
             self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], (n.div_ceil(128) as u32, m.div_ceil(128) as u32, batch as u32));
+        } else if wide_groups >= WIDE_MIN_GROUPS {
+            let pipeline = self.pipeline("matmul_wide", wide_source);
+            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
         } else {
             let pipeline = self.pipeline("matmul_main", || include_str!("matmul.wgsl").to_string());
             self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
@@ -65,5 +72,31 @@ fn tiled_source() -> String {
         .replace("{{STORE}}", &store)
         .replace("{{LOAD_NEXT}}", &load("k0"))
         .replace("{{FMA}}", &fma)
+        .replace("{{WRITE}}", &write)
+}
+
+/// matmul_wide.wgsl with its register code written out: row and column
+/// addresses, an 8x8 accumulator block as 16 vec4s, one step of K, the
+/// masked write-back.
+fn wide_source() -> String {
+    let e8 = 0..8;
+    let declare = e8
+        .clone()
+        .map(|e| format!("var ra{e} = a_base + min(row0 + {e}u, m - 1u) * ars; var cb{e} = b_base + min(col0 + {e}u, n - 1u) * bcs; var c{e}0 = vec4<f32>(); var c{e}1 = vec4<f32>();"))
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    let loads = "let b0 = vec4<f32>(b[cb0], b[cb1], b[cb2], b[cb3]); let b1 = vec4<f32>(b[cb4], b[cb5], b[cb6], b[cb7]);".to_string();
+    let fma = e8.clone().map(|i| format!("let a{i} = vec4<f32>(a[ra{i}]); c{i}0 = fma(a{i}, b0, c{i}0); c{i}1 = fma(a{i}, b1, c{i}1);")).collect::<Vec<_>>().join("\n        ");
+    let advance = e8.clone().map(|e| format!("ra{e} += acs; cb{e} += brs;")).collect::<Vec<_>>().join(" ");
+    let write = e8
+        .map(|i| {
+            let cols = (0..8).map(|j| format!("if (col0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}]; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+            format!("if (row0 + {i}u < m) {{ let at = c_base + (row0 + {i}u) * n + col0; {cols} }}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    include_str!("matmul_wide.wgsl")
+        .replace("{{DECLARE}}", &declare)
+        .replace("{{STEP}}", &format!("{loads}\n        {fma}\n        {advance}"))
         .replace("{{WRITE}}", &write)
 }
