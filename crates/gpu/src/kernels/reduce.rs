@@ -3,6 +3,10 @@
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
 
+/// Reduced runs at least this long, with at most this many outputs, use the tree kernel.
+const TREE_MIN_COUNT: usize = 256;
+const TREE_MAX_OUTPUTS: usize = 8192;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum ReduceKernel {
@@ -29,9 +33,19 @@ impl GpuContext {
         if n_out == 0 {
             return Ok(out);
         }
-        let pipeline = self.pipeline("reduce_main", || format!("{}\n{}", include_str!("strided.wgsl"), include_str!("reduce.wgsl")));
+        let source = || format!("{}\n{}", include_str!("strided.wgsl"), include_str!("reduce.wgsl"));
         let meta = self.meta(&words)?;
-        self.dispatch(&pipeline, &[&meta, x.raw(), out.raw()], n_out as u32);
+        // Few outputs over long runs (a bias gradient summed over a batch of
+        // images): a workgroup per output and a tree, not one invocation
+        // walking the whole run while most of the device idles.
+        if count >= TREE_MIN_COUNT && n_out <= TREE_MAX_OUTPUTS {
+            let pipeline = self.pipeline("reduce_tree", source);
+            let (gx, gy) = self.grid(n_out as u32);
+            self.dispatch_groups(&pipeline, &[&meta, x.raw(), out.raw()], (gx, gy, 1));
+        } else {
+            let pipeline = self.pipeline("reduce_main", source);
+            self.dispatch(&pipeline, &[&meta, x.raw(), out.raw()], n_out as u32);
+        }
         Ok(out)
     }
 }
