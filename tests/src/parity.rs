@@ -153,16 +153,16 @@ async fn reductions(s: &mut Suite) {
         let x = (distinct(&[7, 33, 5], 13), vec![7, 33, 5]);
         s.check(&format!("argmax {axis}"), &[x], EXACT, &|t| t[0].argmax(axis, false)).await;
     }
-    // Long runs into few outputs take the tree kernel; ties test argmax's first-index rule.
-    let long = data(&[3, 1000, 9], 76);
-    let ties = ((0..3 * 1000 * 9).map(|i| ((i * 7919) % 13) as f32).collect::<Vec<f32>>(), vec![3, 1000, 9]);
+    // Long runs into few outputs go through partials; ties test argmax's first-index rule.
+    let long = data(&[3, 1100, 9], 76);
+    let ties = ((0..3 * 1100 * 9).map(|i| ((i * 7919) % 13) as f32).collect::<Vec<f32>>(), vec![3, 1100, 9]);
     for axes in [&[1isize][..], &[0, 1]] {
-        s.check(&format!("tree sum {axes:?}"), std::slice::from_ref(&long), ACCUMULATE, &|t| t[0].sum(axes, false)).await;
-        s.check(&format!("tree max {axes:?}"), std::slice::from_ref(&long), EXACT, &|t| t[0].max(axes, false)).await;
-        s.check(&format!("tree min {axes:?}"), std::slice::from_ref(&long), EXACT, &|t| t[0].min(axes, false)).await;
+        s.check(&format!("long sum {axes:?}"), std::slice::from_ref(&long), ACCUMULATE, &|t| t[0].sum(axes, false)).await;
+        s.check(&format!("long max {axes:?}"), std::slice::from_ref(&long), EXACT, &|t| t[0].max(axes, false)).await;
+        s.check(&format!("long min {axes:?}"), std::slice::from_ref(&long), EXACT, &|t| t[0].min(axes, false)).await;
     }
-    s.check("tree argmax with ties", std::slice::from_ref(&ties), EXACT, &|t| t[0].argmax(1, false)).await;
-    s.check("tree mean of a transposed view", std::slice::from_ref(&long), ACCUMULATE, &|t| t[0].transpose(0, 2)?.mean(&[1], false)).await;
+    s.check("argmax of long runs with ties", std::slice::from_ref(&ties), EXACT, &|t| t[0].argmax(1, false)).await;
+    s.check("mean of long strided runs", std::slice::from_ref(&long), ACCUMULATE, &|t| t[0].transpose(0, 2)?.mean(&[1], false)).await;
     s.check("sum of a transposed view", &[data(&[257, 7], 14)], ACCUMULATE, &|t| t[0].t()?.sum(&[1], false)).await;
     s.check("sum of 257", &[data(&[257], 15)], ACCUMULATE, &|t| t[0].sum_all()).await;
 }

@@ -326,11 +326,6 @@ impl GpuContext {
         self.dispatch_groups(pipeline, bindings, (x, y, 1));
     }
 
-    /// `groups` workgroups as an (x, y) grid within the per-dimension limit.
-    pub(crate) fn grid(&self, groups: u32) -> (u32, u32) {
-        grid(groups, self.0.limits.max_compute_workgroups_per_dimension)
-    }
-
     pub(crate) fn dispatch_groups(&self, pipeline: &wgpu::ComputePipeline, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
         let entries: Vec<wgpu::BindGroupEntry> = bindings.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
         self.count_object();

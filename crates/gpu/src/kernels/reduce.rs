@@ -3,9 +3,9 @@
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
 
-/// Reduced runs at least this long, with at most this many outputs, use the tree kernel.
-const TREE_MIN_COUNT: usize = 256;
-const TREE_MAX_OUTPUTS: usize = 8192;
+/// Reduced runs at least this long into at most this many outputs go through partials.
+const CHUNKED_MIN_COUNT: usize = 1024;
+const CHUNKED_MAX_OUTPUTS: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
@@ -29,23 +29,29 @@ impl GpuContext {
         pack_strides(&mut words, &kept);
         pack_shape(&mut words, reduced.shape)?;
         pack_strides(&mut words, &View { offset: 0, ..reduced });
-        let out = self.alloc(n_out)?;
         if n_out == 0 {
-            return Ok(out);
+            return self.alloc(0);
         }
         let source = || format!("{}\n{}", include_str!("strided.wgsl"), include_str!("reduce.wgsl"));
-        let meta = self.meta(&words)?;
-        // Few outputs over long runs (a bias gradient summed over a batch of
-        // images): a workgroup per output and a tree, not one invocation
-        // walking the whole run while most of the device idles.
-        if count >= TREE_MIN_COUNT && n_out <= TREE_MAX_OUTPUTS {
-            let pipeline = self.pipeline("reduce_tree", source);
-            let (gx, gy) = self.grid(n_out as u32);
-            self.dispatch_groups(&pipeline, &[&meta, x.raw(), out.raw()], (gx, gy, 1));
-        } else {
-            let pipeline = self.pipeline("reduce_main", source);
-            self.dispatch(&pipeline, &[&meta, x.raw(), out.raw()], n_out as u32);
+        // Few outputs over long runs (a conv bias's gradient summed over a
+        // batch of images) would leave most of the device idle with one
+        // invocation per output: fold chunks into partials first, then the
+        // partials. (A workgroup tree with barriers is slower on CPU-emulated GPUs.)
+        if count >= CHUNKED_MIN_COUNT && n_out <= CHUNKED_MAX_OUTPUTS && op != ReduceKernel::ArgMax {
+            let chunk = (count as f64).sqrt().ceil().max(64.0) as usize;
+            let parts = count.div_ceil(chunk);
+            words.extend([chunk as u32, parts as u32]);
+            let partial = self.alloc(n_out * parts)?;
+            let pipeline = self.pipeline("reduce_chunks", source);
+            let meta = self.meta(&words)?;
+            self.dispatch(&pipeline, &[&meta, x.raw(), partial.raw()], (n_out * parts) as u32);
+            let kept = View { shape: &[n_out], strides: &[parts], offset: 0 };
+            return self.reduce(op, &partial, kept, View { shape: &[parts], strides: &[1], offset: 0 }, scale);
         }
+        let out = self.alloc(n_out)?;
+        let pipeline = self.pipeline("reduce_main", source);
+        let meta = self.meta(&words)?;
+        self.dispatch(&pipeline, &[&meta, x.raw(), out.raw()], n_out as u32);
         Ok(out)
     }
 }

@@ -35,61 +35,30 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     }
 }
 
-// Tree reduction for few outputs over many elements: one workgroup per
-// output. Its 256 invocations each fold every 256th element, then halve
-// their partial results in workgroup memory (8 rounds). Same meta as
-// reduce_main; argmax keeps the smallest index among equal maxima.
-const TREE: u32 = 256u;
-var<workgroup> tree_vals: array<f32, 256>;
-var<workgroup> tree_idx: array<u32, 256>;
 
-// Folds (v, j) into (acc, best) for op; best == 0xffffffff means empty.
-fn fold(op: u32, acc: f32, best: u32, v: f32, j: u32) -> vec2<u32> {
-    switch op {
-        case 0u: { return vec2<u32>(bitcast<u32>(acc + v), 0u); }
-        case 1u: { return vec2<u32>(bitcast<u32>(max(acc, v)), 0u); }
-        case 2u: {
-            let take = best == 0xffffffffu || (j != 0xffffffffu && (v > acc || (v == acc && j < best)));
-            return select(vec2<u32>(bitcast<u32>(acc), best), vec2<u32>(bitcast<u32>(v), j), take);
-        }
-        default: { return vec2<u32>(bitcast<u32>(min(acc, v)), 0u); }
-    }
-}
-
-@compute @workgroup_size(256)
-fn reduce_tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let i = wg.x + wg.y * nwg.x;
-    let valid = i < desc[0];
+// First level of a two-level reduction for few outputs over long runs:
+// invocation t folds chunk t % parts (desc[30] elements long) of output
+// t / parts (parts = desc[31]) into partial[t]; reduce_main then folds each
+// output's partials. Sum (unscaled), max and min only.
+@compute @workgroup_size(64)
+fn reduce_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = linear_index(gid, nwg);
+    let parts = desc[31];
+    if (t >= desc[0] * parts) { return; }
     let op = desc[1];
-    let count = desc[3];
-    var acc = select(0.0, -f32_inf(), op == 1u || op == 2u);
+    let i = t / parts;
+    let start = (t % parts) * desc[30];
+    let end = min(start + desc[30], desc[3]);
+    let base = strided_offset(i, 4u, 10u);
+    var acc = select(0.0, -f32_inf(), op == 1u);
     if (op == 3u) { acc = f32_inf(); }
-    var best = 0xffffffffu;
-    if (valid) {
-        let base = strided_offset(i, 4u, 10u);
-        for (var j = li; j < count; j += TREE) {
-            let r = fold(op, acc, best, x[base + strided_offset(j, 17u, 23u)], j);
-            acc = bitcast<f32>(r.x);
-            best = r.y;
+    for (var j = start; j < end; j++) {
+        let v = x[base + strided_offset(j, 17u, 23u)];
+        switch op {
+            case 0u: { acc += v; }
+            case 1u: { acc = max(acc, v); }
+            default: { acc = min(acc, v); }
         }
     }
-    tree_vals[li] = acc;
-    tree_idx[li] = best;
-    for (var s = TREE / 2u; s > 0u; s = s / 2u) {
-        workgroupBarrier();
-        if (li < s) {
-            let r = fold(op, tree_vals[li], tree_idx[li], tree_vals[li + s], tree_idx[li + s]);
-            tree_vals[li] = bitcast<f32>(r.x);
-            tree_idx[li] = r.y;
-        }
-    }
-    if (li == 0u && valid) {
-        if (op == 2u) {
-            out[i] = f32(tree_idx[0]);
-        } else if (op == 0u) {
-            out[i] = tree_vals[0] * bitcast<f32>(desc[2]);
-        } else {
-            out[i] = tree_vals[0];
-        }
-    }
+    out[t] = acc;
 }
