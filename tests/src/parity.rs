@@ -262,6 +262,9 @@ async fn spatial(s: &mut Suite) {
         s.check(&format!("conv2d {name}"), &inputs, ACCUMULATE, &|t| t[0].conv2d(&t[1], p)).await;
         s.check(&format!("conv2d input grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].conv2d(&t[1], p))).await;
         s.check(&format!("conv2d weight grad {name}"), &inputs, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].conv2d(&t[1], p))).await;
+        let with_bias = [data(&xs, 30), data(&ws, 31), data(&[ws[0]], 35)];
+        s.check(&format!("conv2d with bias {name}"), &with_bias, ACCUMULATE, &|t| t[0].conv2d_bias(&t[1], Some(&t[2]), p)).await;
+        s.check(&format!("conv2d bias grad {name}"), &with_bias, ACCUMULATE, &|t| grad_of(t, 2, |t| t[0].conv2d_bias(&t[1], Some(&t[2]), p))).await;
     }
     let logits = data(&[37, 11], 72);
     let labels = (((0..37).map(|i| ((i * 7) % 11) as f32).collect::<Vec<f32>>()), vec![37]);

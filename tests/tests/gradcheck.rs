@@ -126,6 +126,7 @@ fn conv2d_stride_padding_dilation_groups() {
     let p = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
     check_with("conv2d", vec![input(&[2, 4, 5, 6], 18), input(&[6, 2, 3, 2], 19)], |xs| xs[0].conv2d(&xs[1], p));
     check_with("conv2d plain", vec![input(&[1, 2, 4, 4], 20), input(&[3, 2, 3, 3], 21)], |xs| xs[0].conv2d(&xs[1], Conv2dParams::default()));
+    check_with("conv2d with bias", vec![input(&[2, 4, 5, 6], 24), input(&[6, 2, 3, 2], 25), input(&[6], 26)], |xs| xs[0].conv2d_bias(&xs[1], Some(&xs[2]), p));
     let depthwise = Conv2dParams { groups: 3, padding: [1, 1], ..Default::default() };
     check_with("conv2d depthwise", vec![input(&[1, 3, 4, 4], 22), input(&[3, 1, 3, 3], 23)], |xs| xs[0].conv2d(&xs[1], depthwise));
 }

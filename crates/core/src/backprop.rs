@@ -181,12 +181,15 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             grads
         }
         Op::Rows { x, op } => vec![(x, Tensor::rows_backward(x, g, *op)?)],
-        Op::Conv2d { x, w, p } => {
+        Op::Conv2d { x, w, b, p } => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
             let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
             let mut grads = Vec::new();
             grad_for(&mut grads, x, || Tensor::conv2d_input_grad(g, w, xs, *p))?;
             grad_for(&mut grads, w, || Tensor::conv2d_weight_grad(x, g, ws, *p))?;
+            if let Some(b) = b {
+                grad_for(&mut grads, b, || g.sum(&[0, 2, 3], false))?;
+            }
             grads
         }
         Op::MaxPool2d { x, p } => vec![(x, Tensor::pool2d_backward(x, g, *p, false)?)],

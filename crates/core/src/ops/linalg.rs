@@ -86,7 +86,18 @@ impl Tensor {
 
     /// 2D convolution: input [N, C, H, W], weight [O, C / groups, KH, KW].
     pub fn conv2d(&self, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
+        self.conv2d_bias(w, None, p)
+    }
+
+    /// `conv2d` plus a per-output-channel bias [O], added by the same kernel.
+    pub fn conv2d_bias(&self, w: &Tensor, bias: Option<&Tensor>, p: Conv2dParams) -> Result<Tensor> {
         common_device("conv2d", &[self, w])?;
+        if let Some(b) = bias {
+            common_device("conv2d", &[self, b])?;
+            if b.shape() != [w.shape().first().copied().unwrap_or(0)] {
+                return Err(Error::ShapeMismatch { op: "conv2d bias", lhs: w.shape().to_vec(), rhs: b.shape().to_vec() });
+            }
+        }
         let (xs, ws) = (dims4(self, "conv2d")?, dims4(w, "conv2d")?);
         let bad = |reason: String| Err(Error::InvalidArgument { op: "conv2d", reason });
         if p.groups == 0 || xs[1] % p.groups != 0 || ws[0] % p.groups != 0 || ws[1] * p.groups != xs[1] {
@@ -99,14 +110,22 @@ impl Tensor {
         if !fits {
             return bad(format!("kernel {:?} does not fit input {:?} with padding {:?}", &ws[2..], &xs[2..], p.padding));
         }
-        let op = Some(Op::Conv2d { x: self.clone(), w: w.clone(), p });
+        let op = Some(Op::Conv2d { x: self.clone(), w: w.clone(), b: bias.cloned(), p });
         if let (Some((ctx, xb)), Some((_, wb))) = (self.gpu_dense()?, w.gpu_dense()?) {
             let g = conv_geometry(xs, ws, p);
             let shape = [xs[0], ws[0], g.output[0], g.output[1]];
-            return Ok(Tensor::from_storage(Storage::Gpu(ctx.conv2d(&g, &xb, &wb)?), &shape, op));
+            let bias = bias.map(|b| b.gpu_dense()).transpose()?.flatten();
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.conv2d(&g, &xb, &wb, bias.as_ref().map(|(_, b)| b))?), &shape, op));
         }
         let (x, wv) = (self.cpu_contiguous("conv2d")?, w.cpu_contiguous("conv2d")?);
-        let (out, shape) = cpu::conv2d(&x, xs, &wv, ws, p);
+        let (mut out, shape) = cpu::conv2d(&x, xs, &wv, ws, p);
+        if let Some(b) = bias {
+            let bv = b.cpu_contiguous("conv2d")?;
+            let plane = shape[2] * shape[3];
+            for (i, v) in out.iter_mut().enumerate() {
+                *v += bv[(i / plane) % shape[1]];
+            }
+        }
         Ok(Tensor::from_storage(Storage::Cpu(out), &shape, op))
     }
 

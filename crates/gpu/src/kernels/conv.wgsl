@@ -12,6 +12,10 @@
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// Forward only: the per-channel bias added to the outputs when HAS_BIAS (a
+// constant that spatial.rs prepends; without a bias another buffer is bound
+// here and never read).
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * 64u;
@@ -65,6 +69,10 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
                 r3 = fma(vec4<f32>(a_at(row, iw + 3 * i32(SW), W)), wv, r3);
             }
         }
+    }
+    if (HAS_BIAS) {
+        let bv = vec4<f32>(bias[g * og + oc], bias[g * og + min(oc + 1u, og - 1u)], bias[g * og + min(oc + 2u, og - 1u)], bias[g * og + min(oc + 3u, og - 1u)]);
+        r0 += bv; r1 += bv; r2 += bv; r3 += bv;
     }
     // out[n, g*og + oc + j, oh, ow0 + i] = r_i[j]
     let at = ((n * O + g * og + oc) * OH + oh) * OW + ow0;

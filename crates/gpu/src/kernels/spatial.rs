@@ -44,25 +44,32 @@ impl ConvGeometry {
 }
 
 impl GpuContext {
-    /// Runs `entry` with `threads` invocations for an output of `count` values.
-    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, count: usize, threads: usize) -> Result<GpuBuffer> {
+    /// Runs `entry` with `threads` invocations for an output of `count`
+    /// values; `bias` only for the forward pass.
+    #[allow(clippy::too_many_arguments)]
+    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, bias: Option<&GpuBuffer>, count: usize, threads: usize) -> Result<GpuBuffer> {
         let out = self.alloc(count)?;
         if count > 0 {
-            let pipeline = self.pipeline(entry, || include_str!("conv.wgsl").to_string());
+            let has_bias = bias.is_some();
+            let pipeline = self.pipeline_variant(entry, has_bias as u32, || format!("const HAS_BIAS: bool = {has_bias};\n{}", include_str!("conv.wgsl")));
             let desc = self.meta(&g.words(threads))?;
-            self.dispatch(&pipeline, &[&desc, a.raw(), b.raw(), out.raw()], threads as u32);
+            let mut bindings = vec![&desc, a.raw(), b.raw(), out.raw()];
+            if entry == "conv2d_forward" {
+                bindings.push(bias.unwrap_or(b).raw());
+            }
+            self.dispatch(&pipeline, &bindings, threads as u32);
         }
         Ok(out)
     }
 
-    /// [N, O, OH, OW] from x [N, C, H, W] and w [O, C/G, KH, KW].
-    pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
+    /// [N, O, OH, OW] from x [N, C, H, W], w [O, C/G, KH, KW] and an optional bias [O].
+    pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer, bias: Option<&GpuBuffer>) -> Result<GpuBuffer> {
         let [n, _, _, _] = g.input;
         let [oh, ow] = g.output;
         let count = n * g.weight[0] * oh * ow;
         // One invocation per 4 output columns x 4 output channels of a group.
         let threads = n * g.groups * (g.weight[0] / g.groups).div_ceil(4) * oh * ow.div_ceil(4);
-        self.conv("conv2d_forward", g, x, w, count, threads)
+        self.conv("conv2d_forward", g, x, w, bias, count, threads)
     }
 
     pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
@@ -70,7 +77,7 @@ impl GpuContext {
         let count = n * c * h * w_;
         // One invocation per 4 input columns x 4 input channels of a group.
         let threads = n * g.groups * (c / g.groups).div_ceil(4) * h * w_.div_ceil(4);
-        self.conv("conv2d_input_grad", g, gy, w, count, threads)
+        self.conv("conv2d_input_grad", g, gy, w, None, count, threads)
     }
 
     pub fn conv2d_weight_grad(&self, g: &ConvGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
@@ -80,7 +87,7 @@ impl GpuContext {
         let [o, cg, kh, kw] = g.weight;
         // One invocation per example x 4 taps x 4 output channels of a group.
         let threads = n * g.groups * (o / g.groups).div_ceil(4) * (cg * kh * kw).div_ceil(4);
-        let partial = self.conv("conv2d_weight_grad", g, x, gy, count * n, threads)?;
+        let partial = self.conv("conv2d_weight_grad", g, x, gy, None, count * n, threads)?;
         if n <= 1 || count == 0 {
             return Ok(partial);
         }

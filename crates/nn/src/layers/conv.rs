@@ -65,11 +65,7 @@ fn convolve(x: &Tensor, w: &Tensor, bias: Option<&Param>, stride: [usize; 2], pa
             (x.pad(&pads)?, [0, 0])
         }
     };
-    let y = x.conv2d(w, Conv2dParams { stride, padding, dilation, groups })?;
-    match bias {
-        Some(b) => y.add(&b.get().reshape(&[1, w.shape()[0], 1, 1])?),
-        None => Ok(y),
-    }
+    x.conv2d_bias(w, bias.map(|b| b.get()).as_ref(), Conv2dParams { stride, padding, dilation, groups })
 }
 
 fn conv_parameters(weight: &Param, bias: &Option<Param>) -> Vec<(String, Param)> {
