@@ -182,6 +182,12 @@ async fn matmul(s: &mut Suite) {
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul of a batch by a shared matrix, its gradient", &shared, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].matmul(&t[1]))).await;
     s.check("matmul in 8x8 blocks, batched, ragged, transposed", &[data(&[9, 37, 19], 74), data(&[9, 45, 19], 75)], ACCUMULATE, &|t| t[0].matmul(&t[1].transpose(1, 2)?)).await;
+    for (name, a, b) in [("small", [5, 33, 7], [7, 9]), ("8x8 blocks", [9, 37, 19], [19, 45]), ("tiled", [1, 130, 40], [40, 140])] {
+        let inputs = [data(&a, 77), data(&b, 78), data(&[b[1]], 79)];
+        s.check(&format!("matmul with bias, {name}"), &inputs, ACCUMULATE, &|t| t[0].matmul_bias(&t[1], &t[2])).await;
+        s.check(&format!("matmul with bias, {name}, bias grad"), &inputs, ACCUMULATE, &|t| grad_of(t, 2, |t| t[0].matmul_bias(&t[1], &t[2]))).await;
+    }
+    s.check("matmul with a narrowed bias", &[data(&[6, 5], 80), data(&[5, 4], 81), data(&[12], 82)], ACCUMULATE, &|t| t[0].matmul_bias(&t[1], &t[2].narrow(0, 4, 4)?)).await;
     s.check("matmul 64x17 @ 17x64", &[data(&[64, 17], 64), data(&[17, 64], 65)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul k = 0", &[(vec![], vec![3, 0]), (vec![], vec![0, 2])], EXACT, &|t| t[0].matmul(&t[1])).await;
 }

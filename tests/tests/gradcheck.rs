@@ -122,6 +122,12 @@ fn matmul_batched_broadcast_and_transposed() {
 }
 
 #[test]
+fn matmul_with_bias() {
+    check_with("matmul_bias", vec![input(&[3, 4], 27), input(&[4, 5], 28), input(&[5], 29)], |xs| xs[0].matmul_bias(&xs[1], &xs[2]));
+    check_with("matmul_bias batched by a shared matrix", vec![input(&[2, 3, 4], 30), input(&[5, 4], 31), input(&[5], 32)], |xs| xs[0].matmul_bias(&xs[1].t()?, &xs[2]));
+}
+
+#[test]
 fn conv2d_stride_padding_dilation_groups() {
     let p = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
     check_with("conv2d", vec![input(&[2, 4, 5, 6], 18), input(&[6, 2, 3, 2], 19)], |xs| xs[0].conv2d(&xs[1], p));

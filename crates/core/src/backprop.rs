@@ -105,6 +105,23 @@ impl Tensor {
     }
 }
 
+/// The gradients of a @ b for the inputs that take one.
+fn matmul_grads<'a>(a: &'a Tensor, b: &'a Tensor, g: &Tensor) -> Result<Vec<(&'a Tensor, Tensor)>> {
+    let mut grads = Vec::new();
+    grad_for(&mut grads, a, || g.matmul(&b.t()?)?.sum_to(a.shape()))?;
+    grad_for(&mut grads, b, || {
+        if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
+            // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
+            // instead of B products and a sum over them.
+            let (k, n) = (b.shape()[0], b.shape()[1]);
+            a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)
+        } else {
+            a.t()?.matmul(g)?.sum_to(b.shape())
+        }
+    })?;
+    Ok(grads)
+}
+
 /// Adds `x`'s gradient to `grads` only when `x` takes one: data (images,
 /// sequences, constants) needs none, and computing it would cost whole kernels.
 fn grad_for<'a>(grads: &mut Vec<(&'a Tensor, Tensor)>, x: &'a Tensor, grad: impl FnOnce() -> Result<Tensor>) -> Result<()> {
@@ -165,19 +182,10 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             };
             vec![(x, gx)]
         }
-        Op::Matmul(a, b) => {
-            let mut grads = Vec::new();
-            grad_for(&mut grads, a, || g.matmul(&b.t()?)?.sum_to(a.shape()))?;
-            grad_for(&mut grads, b, || {
-                if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
-                    // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
-                    // instead of B products and a sum over them.
-                    let (k, n) = (b.shape()[0], b.shape()[1]);
-                    a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)
-                } else {
-                    a.t()?.matmul(g)?.sum_to(b.shape())
-                }
-            })?;
+        Op::Matmul(a, b) => matmul_grads(a, b, g)?,
+        Op::MatmulBias(a, b, bias) => {
+            let mut grads = matmul_grads(a, b, g)?;
+            grad_for(&mut grads, bias, || g.sum_to(bias.shape()))?;
             grads
         }
         Op::Rows { x, op } => vec![(x, Tensor::rows_backward(x, g, *op)?)],

@@ -30,10 +30,10 @@ impl Linear {
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight.get().t()?)?;
+        let w = self.weight.get().t()?;
         match &self.bias {
-            Some(b) => y.add(&b.get()),
-            None => Ok(y),
+            Some(b) => x.matmul_bias(&w, &b.get()),
+            None => x.matmul(&w),
         }
     }
 

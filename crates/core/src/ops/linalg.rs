@@ -46,12 +46,30 @@ fn dims4(t: &Tensor, op: &'static str) -> Result<[usize; 4]> {
 impl Tensor {
     /// Batched `self @ other` with broadcasting over the leading axes.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.matmul_with(other, None)
+    }
+
+    /// `self.matmul(other) + bias` for a bias over the output's columns ([N]),
+    /// added by the matmul kernel (a linear layer's forward pass).
+    pub fn matmul_bias(&self, other: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        self.matmul_with(other, Some(bias))
+    }
+
+    fn matmul_with(&self, other: &Tensor, bias_input: Option<&Tensor>) -> Result<Tensor> {
         common_device("matmul", &[self, other])?;
         let (ra, rb) = (self.rank(), other.rank());
         if ra < 2 || rb < 2 || self.shape()[ra - 1] != other.shape()[rb - 2] {
             return Err(Error::ShapeMismatch { op: "matmul", lhs: self.shape().to_vec(), rhs: other.shape().to_vec() });
         }
         let (m, k, n) = (self.shape()[ra - 2], self.shape()[ra - 1], other.shape()[rb - 1]);
+        if let Some(b) = bias_input {
+            common_device("matmul", &[self, b])?;
+            if b.shape() != [n] {
+                return Err(Error::ShapeMismatch { op: "matmul bias", lhs: vec![n], rhs: b.shape().to_vec() });
+            }
+        }
+        // The bias as contiguous values (a narrowed slice of a packed bias stays a view).
+        let bias = bias_input.map(|b| b.contiguous()).transpose()?;
         let batch_shape = broadcast_shape("matmul", &self.shape()[..ra - 2], &other.shape()[..rb - 2])?;
         let batch: usize = batch_shape.iter().product();
         let full = |t: &Tensor, rows, cols| -> Result<(Tensor, MatSpec)> {
@@ -73,15 +91,32 @@ impl Tensor {
         // matrix keeps a GPU busier than many small ones.
         let (kb, km) = if batch > 1 && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride { (1, batch * m) } else { (batch, m) };
         let storage = match (a.data(), b.data()) {
-            (Data::Cpu(x), Data::Cpu(y)) => Storage::Cpu(cpu::matmul(x, sa, y, sb, kb, km, n, k)),
+            (Data::Cpu(x), Data::Cpu(y)) => {
+                let mut out = cpu::matmul(x, sa, y, sb, kb, km, n, k);
+                if let Some(bias) = &bias {
+                    let bv = bias.cpu_contiguous("matmul")?;
+                    for row in out.chunks_mut(n.max(1)) {
+                        row.iter_mut().zip(&bv).for_each(|(o, b)| *o += b);
+                    }
+                }
+                Storage::Cpu(out)
+            }
             (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
                 let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
-                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), kb, km, n, k)?)
+                let bias = match bias.as_ref().map(|b| b.data()) {
+                    Some(Data::Gpu(_, buf)) => Some((buf, bias.as_ref().expect("a bias").layout().offset)),
+                    _ => None,
+                };
+                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), bias, kb, km, n, k)?)
             }
             _ => unreachable!("devices checked above"),
         };
         let shape: Vec<usize> = batch_shape.iter().copied().chain([m, n]).collect();
-        Ok(Tensor::from_storage(storage, &shape, Some(Op::Matmul(self.clone(), other.clone()))))
+        let op = match bias_input {
+            Some(b) => Op::MatmulBias(self.clone(), other.clone(), b.clone()),
+            None => Op::Matmul(self.clone(), other.clone()),
+        };
+        Ok(Tensor::from_storage(storage, &shape, Some(op)))
     }
 
     /// 2D convolution: input [N, C, H, W], weight [O, C / groups, KH, KW].

@@ -4,6 +4,12 @@ use crate::context::{GpuBuffer, GpuContext, Result};
 
 /// Both sides of C at least this long: the tiled kernel pays off.
 const TILED_MIN: usize = 128;
+/// What each matmul kernel's {{BIAS}} becomes: a binding and `bias_at(col)`,
+/// the bias of column col (clamped to the last; columns past it are not
+/// written), or 0 without one.
+const BIAS_BINDING: &str = "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[desc[12] + min(col, desc[2] - 1u)]; }";
+const NO_BIAS: &str = "fn bias_at(col: u32) -> f32 { return 0.0; }";
+
 /// 8x8 blocks per invocation when that still gives this many workgroups.
 const WIDE_MIN_GROUPS: usize = 8;
 
@@ -18,34 +24,41 @@ pub struct MatrixView {
 }
 
 impl GpuContext {
-    /// `C[b] = A[b] (m x k) @ B[b] (k x n)`; C is contiguous `[batch, m, n]`.
+    /// `C[b] = A[b] (m x k) @ B[b] (k x n)`, plus `bias` (n contiguous
+    /// values at an element offset) on every row when given; C is contiguous
+    /// `[batch, m, n]`.
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul(&self, a: &GpuBuffer, av: MatrixView, b: &GpuBuffer, bv: MatrixView, batch: usize, m: usize, n: usize, k: usize) -> Result<GpuBuffer> {
-        if k == 0 {
+    pub fn matmul(&self, a: &GpuBuffer, av: MatrixView, b: &GpuBuffer, bv: MatrixView, bias: Option<(&GpuBuffer, usize)>, batch: usize, m: usize, n: usize, k: usize) -> Result<GpuBuffer> {
+        if k == 0 && bias.is_none() {
             return self.upload(&vec![0.0; batch * m * n]);
         }
         let out = self.alloc(batch * m * n)?;
         if batch * m * n == 0 {
             return Ok(out);
         }
-        let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset]
+        let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bias.map_or(0, |b| b.1)]
             .iter()
             .map(|&w| w as u32)
             .collect();
         let meta = self.meta(&words)?;
+        // The bias binding exists only in the biased variant of each kernel.
+        let has_bias = bias.is_some();
+        let mut bindings = vec![&meta, a.raw(), b.raw(), out.raw()];
+        bindings.extend(bias.map(|b| b.0.raw()));
+        let with_bias = |source: String| source.replace("{{BIAS}}", if has_bias { BIAS_BINDING } else { NO_BIAS });
         // Large products use 128x128 workgroup tiles; small ones would leave
         // most of such a tile idle, so they use one 8x8 block per invocation
         // while that still makes WIDE_MIN_GROUPS workgroups, else 4x4.
         let wide_groups = n.div_ceil(64) * m.div_ceil(64) * batch;
         if m >= TILED_MIN && n >= TILED_MIN && self.limits().max_compute_workgroup_storage_size >= 16384 {
-            let pipeline = self.pipeline("matmul_tiled", tiled_source);
-            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], (n.div_ceil(128) as u32, m.div_ceil(128) as u32, batch as u32));
+            let pipeline = self.pipeline_variant("matmul_tiled", has_bias as u32, || with_bias(tiled_source()));
+            self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(128) as u32, batch as u32));
         } else if wide_groups >= WIDE_MIN_GROUPS {
-            let pipeline = self.pipeline("matmul_wide", wide_source);
-            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
+            let pipeline = self.pipeline_variant("matmul_wide", has_bias as u32, || with_bias(wide_source()));
+            self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
         } else {
-            let pipeline = self.pipeline("matmul_main", || include_str!("matmul.wgsl").to_string());
-            self.dispatch_groups(&pipeline, &[&meta, a.raw(), b.raw(), out.raw()], ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
+            let pipeline = self.pipeline_variant("matmul_main", has_bias as u32, || with_bias(include_str!("matmul.wgsl").to_string()));
+            self.dispatch_groups(&pipeline, &bindings, ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
         }
         Ok(out)
     }
@@ -61,11 +74,12 @@ fn tiled_source() -> String {
     let fma = (0..8).map(|i| format!("let a{i} = vec4<f32>(As[ab + {i}u]); c{i}0 = fma(a{i}, b0, c{i}0); c{i}1 = fma(a{i}, b1, c{i}1);")).collect::<Vec<_>>().join("\n            ");
     let write = (0..8)
         .map(|i| {
-            let cols = (0..8).map(|j| format!("if (c0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}]; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+            let cols = (0..8).map(|j| format!("if (c0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
             format!("if (row0 + lid.y * 8u + {i}u < m) {{ let at = c_base + (row0 + lid.y * 8u + {i}u) * n + c0; {cols} }}")
         })
         .collect::<Vec<_>>()
         .join("\n    ");
+    let write = format!("{}\n    {write}", (0..8).map(|j| format!("let bias{j} = bias_at(c0 + {j}u);")).collect::<Vec<_>>().join(" "));
     include_str!("matmul_tiled.wgsl")
         .replace("{{DECLARE}}", &declare)
         .replace("{{LOAD_FIRST}}", &load("0u"))
@@ -90,11 +104,12 @@ fn wide_source() -> String {
     let advance = e8.clone().map(|e| format!("ra{e} += acs; cb{e} += brs;")).collect::<Vec<_>>().join(" ");
     let write = e8
         .map(|i| {
-            let cols = (0..8).map(|j| format!("if (col0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}]; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+            let cols = (0..8).map(|j| format!("if (col0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
             format!("if (row0 + {i}u < m) {{ let at = c_base + (row0 + {i}u) * n + col0; {cols} }}")
         })
         .collect::<Vec<_>>()
         .join("\n    ");
+    let write = format!("{}\n    {write}", (0..8).map(|j| format!("let bias{j} = bias_at(col0 + {j}u);")).collect::<Vec<_>>().join(" "));
     include_str!("matmul_wide.wgsl")
         .replace("{{DECLARE}}", &declare)
         .replace("{{STEP}}", &format!("{loads}\n        {fma}\n        {advance}"))

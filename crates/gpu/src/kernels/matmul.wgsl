@@ -1,7 +1,8 @@
 // Batched C[b] = A[b] @ B[b] on strided operands (transposes are free views).
 // Each invocation computes a 4x4 block of C from registers; a workgroup of 8x8
 // invocations covers a 32x32 tile. Meta: [batch, m, n, k, a batch/row/col
-// strides, a offset, b batch/row/col strides, b offset]. C is contiguous.
+// strides, a offset, b batch/row/col strides, b offset, bias offset]. C is
+// contiguous; a bias over its columns is added when the launcher binds one.
 // The block is written out as named vec4s (one per row of the block) rather
 // than an array: arrays indexed in loops land in memory on CPU-emulated GPUs.
 
@@ -9,6 +10,7 @@
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+{{BIAS}}
 
 @compute @workgroup_size(8, 8)
 fn matmul_main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -39,6 +41,8 @@ fn matmul_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         ra0 += acs; ra1 += acs; ra2 += acs; ra3 += acs;
         cb0 += brs; cb1 += brs; cb2 += brs; cb3 += brs;
     }
+    let bv = vec4<f32>(bias_at(col0), bias_at(col0 + 1u), bias_at(col0 + 2u), bias_at(col0 + 3u));
+    c0 += bv; c1 += bv; c2 += bv; c3 += bv;
     let at = batch * m * n + row0 * n + col0;
     store_row(at, row0, col0, m, n, c0);
     store_row(at + n, row0 + 1u, col0, m, n, c1);

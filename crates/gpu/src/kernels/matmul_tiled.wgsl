@@ -8,6 +8,7 @@
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+{{BIAS}}
 
 const TILE: u32 = 128u;
 const KSTEP: u32 = 16u;

@@ -42,7 +42,7 @@ impl MultiheadAttention {
         let w = self.in_proj_weight.get().narrow(0, part * e, e)?;
         let b = self.in_proj_bias.get().narrow(0, part * e, e)?;
         let (n, t) = (x.shape()[0], x.shape()[1]);
-        x.matmul(&w.t()?)?.add(&b)?.reshape(&[n, t, self.heads, e / self.heads])?.permute(&[0, 2, 1, 3])
+        x.matmul_bias(&w.t()?, &b)?.reshape(&[n, t, self.heads, e / self.heads])?.permute(&[0, 2, 1, 3])
     }
 
     /// query [N, L, E], key and value [N, S, E]; `key_padding_mask` [N, S] and

@@ -168,7 +168,7 @@ impl Recurrent {
                 // (A GRU applies b_hh inside its reset gate.)
                 let bias = if self.kind == RecurrentKind::Gru { cell.b_ih.get() } else { cell.b_ih.get().add(&cell.b_hh.get())? };
                 for (i, &t) in order.iter().enumerate() {
-                    let gx = inputs[t].matmul(&cell.w_ih.get().t()?)?.add(&bias)?;
+                    let gx = inputs[t].matmul_bias(&cell.w_ih.get().t()?, &bias)?;
                     let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0)?;
                     outs[t] = Some(nh.clone());
                     h = nh;
