@@ -7,4 +7,4 @@ pub mod runner;
 pub mod workloads;
 
 pub use runner::Runner;
-pub use workloads::{MATMULS, Mulberry32, Workload, training_workloads};
+pub use workloads::{LARGE_MATMULS, MATMULS, Mulberry32, Workload, training_workloads};

@@ -7,7 +7,7 @@ use nnlab_core::{Device, Error, Result, Tensor};
 use nnlab_nn::layers::Sequential;
 use nnlab_nn::{Module, Optimizer, OptimizerConfig, StepInput, StepPlan};
 
-use crate::workloads::{MATMULS, Mulberry32, training_workloads};
+use crate::workloads::{LARGE_MATMULS, MATMULS, Mulberry32, training_workloads};
 
 struct Training {
     model: Sequential,
@@ -52,8 +52,8 @@ impl Runner {
             let job = Job::Train(Box::new(Training { model, opt, batches, plan: None, eager_reason: None, replays: 0 }));
             return Ok(Runner { job, device: device.clone(), step: 0, last: None, checksum });
         }
-        let Some(&(_, n, seed)) = MATMULS.iter().find(|(m, ..)| *m == id) else {
-            let known: Vec<&str> = training_workloads().iter().map(|w| w.id).chain(MATMULS.iter().map(|m| m.0)).collect();
+        let Some(&(_, n, seed)) = MATMULS.iter().chain(&LARGE_MATMULS).find(|(m, ..)| *m == id) else {
+            let known: Vec<&str> = training_workloads().iter().map(|w| w.id).chain(MATMULS.iter().chain(&LARGE_MATMULS).map(|m| m.0)).collect();
             return Err(Error::InvalidArgument { op: "bench", reason: format!("unknown workload \"{id}\" (known: {})", known.join(", ")) });
         };
         let mut rng = Mulberry32::new(seed);

@@ -133,3 +133,7 @@ impl Workload {
 
 /// The three matmul workloads: (id, n, seed).
 pub const MATMULS: [(&str, usize, u32); 3] = [("matmul-256", 256, 5), ("matmul-512", 512, 6), ("matmul-1024", 1024, 7)];
+
+/// Matmuls beyond the shared workloads, for a real GPU (`nnlab bench --large`):
+/// big enough to approach its FP32 peak.
+pub const LARGE_MATMULS: [(&str, usize, u32); 2] = [("matmul-2048", 2048, 8), ("matmul-4096", 4096, 9)];

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use nnlab_bench::{MATMULS, Runner, training_workloads};
+use nnlab_bench::{LARGE_MATMULS, MATMULS, Runner, training_workloads};
 use nnlab_core::{Device, GpuContext, Result};
 use serde::Serialize;
 
@@ -128,7 +128,7 @@ fn profile_kernels(ids: &[&str]) -> std::result::Result<(), String> {
 
 pub fn run(args: &[String]) -> std::result::Result<(), String> {
     let (mut backends, mut only, mut json) = (vec!["cpu".to_string(), "wgpu".to_string()], None::<Vec<String>>, None::<String>);
-    let mut profile = false;
+    let (mut profile, mut large) = (false, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -140,6 +140,7 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             "--only" => only = Some(it.next().ok_or("--only needs a list such as W1,W5")?.split(',').map(str::to_string).collect()),
             "--json" => json = Some(it.next().ok_or("--json needs a path")?.clone()),
             "--profile" => profile = true,
+            "--large" => large = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -149,6 +150,9 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
     }
     let mut jobs: Vec<(&str, &str, Option<usize>)> = training_workloads().iter().map(|w| (w.id, w.group, None)).collect();
     jobs.extend(MATMULS.iter().map(|&(id, n, _)| (id, "W5", Some(n))));
+    if large {
+        jobs.extend(LARGE_MATMULS.iter().map(|&(id, n, _)| (id, "W5", Some(n))));
+    }
     let mut rows = Vec::new();
     for backend in &backends {
         let device = if backend == "cpu" {

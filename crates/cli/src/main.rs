@@ -1,4 +1,4 @@
-//! `nnlab bench [--backend cpu|wgpu|all] [--only W1,W5] [--json PATH] [--profile]`: runs the
+//! `nnlab bench [--backend cpu|wgpu|all] [--only W1,W5] [--json PATH] [--profile] [--large]`: runs the
 //! reference workloads (../shared/bench/workloads.json, implemented in
 //! the nnlab-bench crate) with the shared timing protocol and prints a table.
 
@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: nnlab bench [--backend cpu|wgpu|all] [--only W1,W2,...] [--json PATH] [--profile]");
+            eprintln!("usage: nnlab bench [--backend cpu|wgpu|all] [--only W1,W2,...] [--json PATH] [--profile] [--large]");
             ExitCode::FAILURE
         }
     }

@@ -186,15 +186,7 @@ fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     }
     // partial[n, (g*og + oc + j) * taps + p0 + i] = r_i[j]
     let at = n * O * taps + (g * og + oc) * taps + p0;
-    let channels = min(og - oc, 4u);
-    let rows = min(taps - min(p0, taps), 4u);
-    for (var j = 0u; j < channels; j++) {
-        let o = at + j * taps;
-        out[o] = r0[j];
-        if (rows > 1u) { out[o + 1u] = r1[j]; }
-        if (rows > 2u) { out[o + 2u] = r2[j]; }
-        if (rows > 3u) { out[o + 3u] = r3[j]; }
-    }
+    store_block(at, taps, min(og - oc, 4u), min(taps - p0, 4u), r0, r1, r2, r3);
 }
 
 // A kernel tap (c, kh, kw) as the start of its input plane and its offsets

@@ -54,10 +54,10 @@ impl GpuContext {
             let pipeline = self.pipeline_variant("matmul_tiled", has_bias as u32, || with_bias(tiled_source()));
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(128) as u32, batch as u32));
         } else if wide_groups >= WIDE_MIN_GROUPS {
-            let pipeline = self.pipeline_variant("matmul_wide", has_bias as u32, || with_bias(wide_source()));
+            let pipeline = self.pipeline_variant("matmul_wide", has_bias as u32, || with_bias(blocked_source("matmul_wide", 8)));
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
         } else {
-            let pipeline = self.pipeline_variant("matmul_main", has_bias as u32, || with_bias(include_str!("matmul.wgsl").to_string()));
+            let pipeline = self.pipeline_variant("matmul_main", has_bias as u32, || with_bias(blocked_source("matmul_main", 4)));
             self.dispatch_groups(&pipeline, &bindings, ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
         }
         Ok(out)
@@ -72,46 +72,49 @@ fn tiled_source() -> String {
     let load = |k0: &str| e8.clone().map(|e| format!("ra{e} = load_a(li + {e}u * 256u, {k0}, row0); rb{e} = load_b(li + {e}u * 256u, {k0}, col0);")).collect::<Vec<_>>().join("\n            ");
     let store = e8.clone().map(|e| format!("As[((li + {e}u * 256u) % KSTEP) * TILE + (li + {e}u * 256u) / KSTEP] = ra{e}; Bs[li + {e}u * 256u] = rb{e};")).collect::<Vec<_>>().join("\n        ");
     let fma = (0..8).map(|i| format!("let a{i} = vec4<f32>(As[ab + {i}u]); c{i}0 = fma(a{i}, b0, c{i}0); c{i}1 = fma(a{i}, b1, c{i}1);")).collect::<Vec<_>>().join("\n            ");
-    let write = (0..8)
-        .map(|i| {
-            let cols = (0..8).map(|j| format!("if (c0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
-            format!("if (row0 + lid.y * 8u + {i}u < m) {{ let at = c_base + (row0 + lid.y * 8u + {i}u) * n + c0; {cols} }}")
-        })
-        .collect::<Vec<_>>()
-        .join("\n    ");
-    let write = format!("{}\n    {write}", (0..8).map(|j| format!("let bias{j} = bias_at(c0 + {j}u);")).collect::<Vec<_>>().join(" "));
     include_str!("matmul_tiled.wgsl")
         .replace("{{DECLARE}}", &declare)
         .replace("{{LOAD_FIRST}}", &load("0u"))
         .replace("{{STORE}}", &store)
         .replace("{{LOAD_NEXT}}", &load("k0"))
         .replace("{{FMA}}", &fma)
-        .replace("{{WRITE}}", &write)
+        .replace("{{WRITE}}", &write_block(8, "row0 + lid.y * 8u", "c0"))
 }
 
-/// matmul_wide.wgsl with its register code written out: row and column
-/// addresses, an 8x8 accumulator block as 16 vec4s, one step of K, the
-/// masked write-back.
-fn wide_source() -> String {
-    let e8 = 0..8;
-    let declare = e8
-        .clone()
-        .map(|e| format!("var ra{e} = a_base + min(row0 + {e}u, m - 1u) * ars; var cb{e} = b_base + min(col0 + {e}u, n - 1u) * bcs; var c{e}0 = vec4<f32>(); var c{e}1 = vec4<f32>();"))
-        .collect::<Vec<_>>()
-        .join("\n    ");
-    let loads = "let b0 = vec4<f32>(b[cb0], b[cb1], b[cb2], b[cb3]); let b1 = vec4<f32>(b[cb4], b[cb5], b[cb6], b[cb7]);".to_string();
-    let fma = e8.clone().map(|i| format!("let a{i} = vec4<f32>(a[ra{i}]); c{i}0 = fma(a{i}, b0, c{i}0); c{i}1 = fma(a{i}, b1, c{i}1);")).collect::<Vec<_>>().join("\n        ");
-    let advance = e8.clone().map(|e| format!("ra{e} += acs; cb{e} += brs;")).collect::<Vec<_>>().join(" ");
-    let write = e8
-        .map(|i| {
-            let cols = (0..8).map(|j| format!("if (col0 + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
-            format!("if (row0 + {i}u < m) {{ let at = c_base + (row0 + {i}u) * n + col0; {cols} }}")
+/// matmul_blocked.wgsl for `block` (4 or 8) rows and columns per invocation:
+/// row and column addresses, the accumulators as block/4 vec4s per row, one
+/// step of K, the masked write-back.
+fn blocked_source(entry: &str, block: usize) -> String {
+    let quads = block / 4;
+    let declare = (0..block)
+        .map(|e| {
+            let acc = (0..quads).map(|q| format!(" var c{e}{q} = vec4<f32>();")).collect::<String>();
+            format!("var ra{e} = a_base + min(row0 + {e}u, m - 1u) * ars; var cb{e} = b_base + min(col0 + {e}u, n - 1u) * bcs;{acc}")
         })
         .collect::<Vec<_>>()
         .join("\n    ");
-    let write = format!("{}\n    {write}", (0..8).map(|j| format!("let bias{j} = bias_at(col0 + {j}u);")).collect::<Vec<_>>().join(" "));
-    include_str!("matmul_wide.wgsl")
+    let loads = (0..quads).map(|q| format!("let b{q} = vec4<f32>(b[cb{}], b[cb{}], b[cb{}], b[cb{}]);", 4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3)).collect::<Vec<_>>().join(" ");
+    let fma = (0..block)
+        .map(|i| format!("let a{i} = vec4<f32>(a[ra{i}]);{}", (0..quads).map(|q| format!(" c{i}{q} = fma(a{i}, b{q}, c{i}{q});")).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("\n        ");
+    let advance = (0..block).map(|e| format!("ra{e} += acs; cb{e} += brs;")).collect::<Vec<_>>().join(" ");
+    include_str!("matmul_blocked.wgsl")
+        .replace("{{ENTRY}}", entry)
+        .replace("{{BLOCK}}", &block.to_string())
         .replace("{{DECLARE}}", &declare)
         .replace("{{STEP}}", &format!("{loads}\n        {fma}\n        {advance}"))
-        .replace("{{WRITE}}", &write)
+        .replace("{{WRITE}}", &write_block(block, "row0", "col0"))
+}
+
+/// Writes the accumulators c{i}{q} of a block whose first row and column are
+/// the WGSL expressions `row` and `col` into C, adding the bias, skipping rows
+/// and columns past the edge.
+fn write_block(block: usize, row: &str, col: &str) -> String {
+    let bias = (0..block).map(|j| format!("let bias{j} = bias_at({col} + {j}u);")).collect::<Vec<_>>().join(" ");
+    let rows = (0..block).map(|i| {
+        let cols = (0..block).map(|j| format!("if ({col} + {j}u < n) {{ c[at + {j}u] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+        format!("if ({row} + {i}u < m) {{ let at = c_base + ({row} + {i}u) * n + {col}; {cols} }}")
+    });
+    std::iter::once(bias).chain(rows).collect::<Vec<_>>().join("\n    ")
 }

@@ -2,7 +2,7 @@
 // invocations computes a 128x128 tile of C, each invocation an 8x8 block of it
 // in registers. K advances 16 at a time through workgroup memory (2 x 8 KiB);
 // the next K-slice is loaded into registers while the current one is used.
-// Same meta layout and strided operands as matmul.wgsl.
+// Same meta layout and strided operands as matmul_blocked.wgsl.
 
 @group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
