@@ -103,10 +103,11 @@ impl Tensor {
             }
             (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
                 let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
-                let bias = match bias.as_ref().map(|b| b.data()) {
-                    Some(Data::Gpu(_, buf)) => Some((buf, bias.as_ref().expect("a bias").layout().offset)),
-                    _ => None,
-                };
+                // On the same device as x (checked above), so on the GPU too.
+                let bias = bias.as_ref().and_then(|b| match b.data() {
+                    Data::Gpu(_, buf) => Some((buf, b.layout().offset)),
+                    Data::Cpu(_) => None,
+                });
                 Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), bias, kb, km, n, k)?)
             }
             _ => unreachable!("devices checked above"),
