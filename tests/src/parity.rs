@@ -177,6 +177,8 @@ async fn matmul(s: &mut Suite) {
     s.check("matmul 130x257 @ 257x129", &[data(&[130, 257], 60), data(&[257, 129], 61)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul batched and transposed, 65x70 @ 70x200", &[data(&[2, 70, 65], 62), data(&[2, 200, 70], 63)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
     s.check("matmul tiled, batched and transposed, 140x33 @ 33x260", &[data(&[2, 33, 140], 66), data(&[2, 260, 33], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
+    // Several tile rows and columns, the last of each ragged, and a K that ends mid-slice.
+    s.check("matmul tiled, many tiles, 531x70 @ 70x400", &[data(&[531, 70], 68), data(&[70, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     // A weight shared by a batch: folded into one product, forward and backward.
     let shared = [data(&[4, 40, 33], 70), data(&[33, 130], 71)];
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
