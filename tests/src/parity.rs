@@ -179,6 +179,12 @@ async fn matmul(s: &mut Suite) {
     s.check("matmul tiled, batched and transposed, 140x33 @ 33x260", &[data(&[2, 33, 140], 66), data(&[2, 260, 33], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
     // Several tile rows and columns, the last of each ragged, and a K that ends mid-slice.
     s.check("matmul tiled, many tiles, 531x70 @ 70x400", &[data(&[531, 70], 68), data(&[70, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    // Attention's [batch, heads] over [batch, time, heads, width] buffers: two batch strides, read in place.
+    let heads = [data(&[2, 5, 3, 4], 83), data(&[2, 7, 3, 4], 84)];
+    s.check("matmul over two batch strides", &heads, ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
+    s.check("matmul over two batch strides, its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?))).await;
+    s.check("matmul over two batch strides by a matrix per head", &[data(&[2, 5, 3, 4], 85), data(&[3, 4, 6], 86)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1])).await;
+    s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 16], 87), data(&[2, 140, 3, 16], 88)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
     // A weight shared by a batch: folded into one product, forward and backward.
     let shared = [data(&[4, 40, 33], 70), data(&[33, 130], 71)];
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;

@@ -67,11 +67,11 @@ impl Geom {
 }
 
 fn rowmajor(rows_stride: usize, offset: usize) -> MatSpec {
-    MatSpec { batch_stride: 0, row_stride: rows_stride, col_stride: 1, offset }
+    MatSpec::single(rows_stride, 1, offset)
 }
 
 fn transposed(rows_stride: usize, offset: usize) -> MatSpec {
-    MatSpec { batch_stride: 0, row_stride: 1, col_stride: rows_stride, offset }
+    MatSpec::single(1, rows_stride, offset)
 }
 
 pub fn conv2d(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], p: Conv2dParams) -> (Vec<f32>, [usize; 4]) {

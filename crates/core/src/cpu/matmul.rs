@@ -2,13 +2,30 @@
 //! arbitrary strides, so transposed and broadcast operands need no copy.
 
 /// A batch of matrices inside a slice: element (b, i, j) is at
-/// `offset + b * batch_stride + i * row_stride + j * col_stride`.
+/// `batch_offset(b) + i * row_stride + j * col_stride`. The batch walks two
+/// strides: `batch_stride` within runs of `inner` matrices, `outer_stride`
+/// from run to run (attention's [batch, heads] over a [batch, time, heads,
+/// width] buffer).
 #[derive(Debug, Clone, Copy)]
 pub struct MatSpec {
     pub batch_stride: usize,
+    pub inner: usize,
+    pub outer_stride: usize,
     pub row_stride: usize,
     pub col_stride: usize,
     pub offset: usize,
+}
+
+impl MatSpec {
+    /// One matrix (or a batch sharing it).
+    pub fn single(row_stride: usize, col_stride: usize, offset: usize) -> MatSpec {
+        MatSpec { batch_stride: 0, inner: 1, outer_stride: 0, row_stride, col_stride, offset }
+    }
+
+    /// Where matrix `b` starts.
+    pub fn batch_offset(&self, b: usize) -> usize {
+        self.offset + (b / self.inner) * self.outer_stride + (b % self.inner) * self.batch_stride
+    }
 }
 
 /// `C[b] = A[b] (m x k) @ B[b] (k x n)`, C contiguous `[batch, m, n]`.
@@ -19,8 +36,10 @@ pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: u
         return c;
     }
     // Bounds the raw pointer arithmetic below: the furthest element each operand reads.
-    let last_a = sa.offset + (batch - 1) * sa.batch_stride + (m - 1) * sa.row_stride + (k - 1) * sa.col_stride;
-    let last_b = sb.offset + (batch - 1) * sb.batch_stride + (k - 1) * sb.row_stride + (n - 1) * sb.col_stride;
+    // The last matrix starts furthest: a batch is whole runs of `inner`.
+    assert!(batch.is_multiple_of(sa.inner) && batch.is_multiple_of(sb.inner), "matmul batch runs must divide the batch");
+    let last_a = sa.batch_offset(batch - 1) + (m - 1) * sa.row_stride + (k - 1) * sa.col_stride;
+    let last_b = sb.batch_offset(batch - 1) + (k - 1) * sb.row_stride + (n - 1) * sb.col_stride;
     assert!(last_a < a.len() && last_b < b.len(), "matmul views exceed their storage");
     for bi in 0..batch {
         let out = &mut c[bi * m * n..(bi + 1) * m * n];
@@ -29,8 +48,8 @@ pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: u
         unsafe {
             matrixmultiply::sgemm(
                 m, k, n, 1.0,
-                a.as_ptr().add(sa.offset + bi * sa.batch_stride), sa.row_stride as isize, sa.col_stride as isize,
-                b.as_ptr().add(sb.offset + bi * sb.batch_stride), sb.row_stride as isize, sb.col_stride as isize,
+                a.as_ptr().add(sa.batch_offset(bi)), sa.row_stride as isize, sa.col_stride as isize,
+                b.as_ptr().add(sb.batch_offset(bi)), sb.row_stride as isize, sb.col_stride as isize,
                 0.0, out.as_mut_ptr(), n as isize, 1,
             );
         }

@@ -9,24 +9,26 @@ use crate::layout::broadcast_shape;
 use crate::{Conv2dParams, Error, Layout, Op, Pool2dParams, Result, Storage, Tensor};
 
 /// The batch of matrices a rank >= 2 layout describes, when its batch axes
-/// collapse into one stride.
+/// collapse into at most two strides.
 fn mat_spec(l: &Layout) -> Option<MatSpec> {
     let r = l.rank();
-    let mut batch_stride = 0;
-    let mut span = 1;
+    // Runs of batch axes that walk memory with one stride, innermost first: (matrices, stride).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     for ax in (0..r - 2).rev() {
         let (d, s) = (l.shape[ax], l.strides[ax]);
-        if d == 1 {
-            continue;
+        match runs.last_mut() {
+            _ if d == 1 => {}
+            Some((count, stride)) if s == *stride * *count => *count *= d,
+            _ => runs.push((d, s)),
         }
-        if span == 1 {
-            batch_stride = s;
-        } else if s != batch_stride * span {
-            return None;
-        }
-        span *= d;
     }
-    Some(MatSpec { batch_stride, row_stride: l.strides[r - 2], col_stride: l.strides[r - 1], offset: l.offset })
+    let (inner, batch_stride, outer_stride) = match runs[..] {
+        [] => (1, 0, 0),
+        [(count, stride)] => (count, stride, 0),
+        [(count, stride), (_, outer)] => (count, stride, outer),
+        _ => return None,
+    };
+    Some(MatSpec { batch_stride, inner, outer_stride, row_stride: l.strides[r - 2], col_stride: l.strides[r - 1], offset: l.offset })
 }
 
 fn conv_geometry(xs: [usize; 4], ws: [usize; 4], p: Conv2dParams) -> ConvGeometry {
@@ -89,7 +91,8 @@ impl Tensor {
         // [B, M, K] @ [K, N] (a weight shared by the batch) is one [B*M, K] @ [K, N]
         // product when A's batches follow each other row by row: one large
         // matrix keeps a GPU busier than many small ones.
-        let (kb, km) = if batch > 1 && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride { (1, batch * m) } else { (batch, m) };
+        let (kb, km) = if batch > 1 && sa.inner == batch && sb.inner == batch && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride { (1, batch * m) } else { (batch, m) };
+        let (sa, sb) = if kb == 1 { (MatSpec { inner: 1, ..sa }, MatSpec { inner: 1, ..sb }) } else { (sa, sb) };
         let storage = match (a.data(), b.data()) {
             (Data::Cpu(x), Data::Cpu(y)) => {
                 let mut out = cpu::matmul(x, sa, y, sb, kb, km, n, k);
@@ -102,7 +105,7 @@ impl Tensor {
                 Storage::Cpu(out)
             }
             (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
-                let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
+                let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, inner: s.inner, outer_stride: s.outer_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
                 // On the same device as x (checked above), so on the GPU too.
                 let bias = bias.as_ref().and_then(|b| match b.data() {
                     Data::Gpu(_, buf) => Some((buf, b.layout().offset)),
@@ -221,5 +224,38 @@ impl Tensor {
         let g = gy.cpu_contiguous("pool backward")?;
         let dx = if average { cpu::avg_pool2d_backward(xs, &g, p) } else { cpu::max_pool2d_backward(&x.cpu_contiguous("pool backward")?, xs, &g, p) };
         Tensor::from_vec(dx, &xs, &x.device())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Device, Tensor};
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        match t.storage() {
+            crate::Storage::Cpu(data) => crate::cpu::gather(data, t.layout()),
+            crate::Storage::Gpu(_) => unreachable!("CPU tensors only"),
+        }
+    }
+
+    fn ramp(shape: &[usize], scale: f32) -> Tensor {
+        let n: usize = shape.iter().product();
+        Tensor::from_vec((0..n).map(|i| ((i * 7) % 11) as f32 * scale - 1.0).collect(), shape, &Device::Cpu).unwrap()
+    }
+
+    /// Attention's operands: [batch, heads] walks a [batch, time, heads, width]
+    /// buffer with two strides, read in place; the result must equal the
+    /// product of contiguous copies.
+    #[test]
+    fn two_level_batches_match_contiguous_copies() {
+        let q = ramp(&[2, 5, 3, 4], 0.25).permute(&[0, 2, 1, 3]).unwrap();
+        let k = ramp(&[2, 7, 3, 4], 0.5).permute(&[0, 2, 3, 1]).unwrap();
+        assert!(super::mat_spec(q.layout()).is_some_and(|s| s.inner == 3 && s.outer_stride == 60));
+        let expected = q.contiguous().unwrap().matmul(&k.contiguous().unwrap()).unwrap();
+        assert_eq!(values(&q.matmul(&k).unwrap()), values(&expected));
+        // A matrix per head shared by the batch: an outer stride of 0.
+        let w = ramp(&[3, 4, 6], 0.125);
+        let expected = q.contiguous().unwrap().matmul(&w).unwrap();
+        assert_eq!(values(&q.matmul(&w).unwrap()), values(&expected));
     }
 }

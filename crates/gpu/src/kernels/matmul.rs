@@ -16,10 +16,14 @@ const WIDE_MIN_GROUPS: usize = 8;
 const TALL_MIN_GROUPS: usize = 256;
 
 /// A batch of matrices inside a buffer: element (b, i, j) lives at
-/// `offset + b * batch_stride + i * row_stride + j * col_stride`.
+/// `offset + (b / inner) * outer_stride + (b % inner) * batch_stride +
+/// i * row_stride + j * col_stride`.
 #[derive(Debug, Clone, Copy)]
 pub struct MatrixView {
     pub batch_stride: usize,
+    /// Matrices per run of `batch_stride`; runs are `outer_stride` apart.
+    pub inner: usize,
+    pub outer_stride: usize,
     pub row_stride: usize,
     pub col_stride: usize,
     pub offset: usize,
@@ -38,7 +42,7 @@ impl GpuContext {
         if batch * m * n == 0 {
             return Ok(out);
         }
-        let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bias.map_or(0, |b| b.1)]
+        let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bias.map_or(0, |b| b.1), av.inner.max(1), av.outer_stride, bv.inner.max(1), bv.outer_stride]
             .iter()
             .map(|&w| w as u32)
             .collect();

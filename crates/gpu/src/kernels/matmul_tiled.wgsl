@@ -31,8 +31,8 @@ fn {{ENTRY}}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id)
     let ak = li % KSTEP; let ar = li / KSTEP;
     let bk = li / TN; let bc = li % TN;
     let acs = desc[6]; let brs = desc[9];
-    let a_base = desc[7] + desc[4] * wg.z;
-    let b_at = desc[11] + desc[8] * wg.z + min(col0 + bc, n - 1u) * desc[10];
+    let a_base = desc[7] + wg.z / desc[13] * desc[14] + wg.z % desc[13] * desc[4];
+    let b_at = desc[11] + wg.z / desc[15] * desc[16] + wg.z % desc[15] * desc[8] + min(col0 + bc, n - 1u) * desc[10];
     let b_in = col0 + bc < n;
 
     // Register names below are generated (see matmul.rs): arrays indexed in
