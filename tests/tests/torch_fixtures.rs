@@ -221,17 +221,20 @@ fn attention_and_transformer() {
     let m = MultiheadAttention::new(8, 2, 0, 0, &CPU).unwrap();
     fx.check(m.parameters(), |x| {
         let out = m.attend(&x[0], &x[0], &x[0], None, None)?;
-        Ok(vec![out.output, out.weights])
+        let weights = out.weights()?;
+        Ok(vec![out.output, weights])
     });
     let fx = Fixture::load("mha_masked");
     fx.check(m.parameters(), |x| {
         let out = m.attend(&x[0], &x[0], &x[0], Some(&x[1]), Some(&x[2]))?;
-        Ok(vec![out.output, out.weights])
+        let weights = out.weights()?;
+        Ok(vec![out.output, weights])
     });
     let fx = Fixture::load("mha_cross");
     fx.check(m.parameters(), |x| {
         let out = m.attend(&x[0], &x[1], &x[1], None, None)?;
-        Ok(vec![out.output, out.weights])
+        let weights = out.weights()?;
+        Ok(vec![out.output, weights])
     });
     for case in ["transformer_post", "transformer_pre"] {
         let fx = Fixture::load(case);

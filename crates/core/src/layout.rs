@@ -47,17 +47,39 @@ impl Layout {
         true
     }
 
-    /// This view reshaped to `shape` when the two differ only in axes of
-    /// size 1 (the other axes keep their order, sizes and strides).
-    pub fn reshape_unit_axes(&self, shape: &[usize]) -> Option<Layout> {
-        let kept: Vec<(usize, usize)> = self.shape.iter().copied().zip(self.strides.iter().copied()).filter(|&(d, _)| d != 1).collect();
-        let wanted: Vec<usize> = shape.iter().copied().filter(|&d| d != 1).collect();
-        if kept.len() != wanted.len() || kept.iter().zip(&wanted).any(|(&(d, _), &w)| d != w) {
-            return None;
+    /// This view reshaped to `shape` (same element count) without moving
+    /// data, when every run of axes that `shape` merges or splits walks
+    /// memory with one stride: a narrowed column block split into heads, a
+    /// time step with its unit axis dropped. None when a copy is needed.
+    pub fn reshape_view(&self, shape: &[usize]) -> Option<Layout> {
+        let mut strides = vec![0; shape.len()];
+        if self.shape.iter().any(|&d| d == 0) || self.rank() == 0 {
+            // Nothing to address (or one element): any strides do.
+            return (shape.iter().product::<usize>() == self.shape.iter().product::<usize>()).then(|| Layout { shape: shape.to_vec(), strides, offset: self.offset });
         }
-        let mut strides = kept.iter().map(|&(_, s)| s);
-        let strides = shape.iter().map(|&d| if d == 1 { 0 } else { strides.next().expect("as many axes as kept") }).collect();
-        Some(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+        // Walk the old axes from the last, cutting them into chunks that are
+        // contiguous among themselves; the new axes must tile each chunk.
+        let mut next_new = shape.len();
+        let (mut base, mut old_span, mut new_span) = (self.strides[self.rank() - 1], 1, 1);
+        for ax in (0..self.rank()).rev() {
+            old_span *= self.shape[ax];
+            let chunk_ends = ax == 0 || (self.shape[ax - 1] != 1 && self.strides[ax - 1] != old_span * base);
+            if !chunk_ends {
+                continue;
+            }
+            while next_new > 0 && (new_span < old_span || shape[next_new - 1] == 1) {
+                next_new -= 1;
+                strides[next_new] = new_span * base;
+                new_span *= shape[next_new];
+            }
+            if new_span != old_span {
+                return None;
+            }
+            if ax > 0 {
+                (base, old_span, new_span) = (self.strides[ax - 1], 1, 1);
+            }
+        }
+        (next_new == 0).then(|| Layout { shape: shape.to_vec(), strides, offset: self.offset })
     }
 
     pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
@@ -155,6 +177,22 @@ mod tests {
         let l = Layout::contiguous(&[2, 3]).permute(&[1, 0]).unwrap();
         assert_eq!(l.indices().collect::<Vec<_>>(), vec![0, 3, 1, 4, 2, 5]);
         assert!(!l.is_contiguous());
+    }
+
+    #[test]
+    fn reshape_views_walk_the_same_elements() {
+        let heads = Layout::contiguous(&[2, 3, 12]).narrow(2, 4, 4).unwrap();
+        let step = Layout::contiguous(&[2, 5, 3]).narrow(1, 2, 1).unwrap();
+        let permuted = Layout::contiguous(&[2, 3, 4, 1]).permute(&[0, 2, 1, 3]).unwrap();
+        for (l, shape) in [(&heads, &[2, 3, 2, 2][..]), (&heads, &[6, 4]), (&heads, &[1, 2, 3, 4, 1]), (&step, &[2, 3]), (&step, &[2, 1, 1, 3]), (&permuted, &[2, 4, 3])] {
+            let v = l.reshape_view(shape).unwrap_or_else(|| panic!("{shape:?} of {l:?} is a view"));
+            assert_eq!(v.shape, shape);
+            assert_eq!(v.indices().collect::<Vec<_>>(), l.indices().collect::<Vec<_>>(), "{shape:?} of {l:?}");
+        }
+        // Merging axes that do not walk memory evenly needs a copy.
+        assert!(heads.reshape_view(&[2, 12]).is_none());
+        assert!(permuted.reshape_view(&[8, 3]).is_none());
+        assert!(Layout::contiguous(&[2, 3]).permute(&[1, 0]).unwrap().reshape_view(&[6]).is_none());
     }
 
     #[test]

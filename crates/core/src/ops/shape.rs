@@ -34,10 +34,11 @@ impl Tensor {
         if numel(shape) != self.numel() {
             return Err(Error::ShapeMismatch { op: "reshape", lhs: self.shape().to_vec(), rhs: shape.to_vec() });
         }
-        // Adding or dropping axes of size 1 keeps every other axis's stride, so
-        // a strided view (a time step narrowed out of a sequence) needs no copy.
+        // A strided view whose merged or split axes walk memory evenly (a time
+        // step narrowed out of a sequence, heads split out of a column block)
+        // needs no copy.
         if !self.layout().is_contiguous() {
-            if let Some(layout) = self.layout().reshape_unit_axes(shape) {
+            if let Some(layout) = self.layout().reshape_view(shape) {
                 return Ok(self.view(layout, Op::Reshape(self.clone())));
             }
         }

@@ -19,8 +19,16 @@ pub struct MultiheadAttention {
 
 pub struct AttentionOutput {
     pub output: Tensor,
-    /// [N, L, S], averaged over heads.
-    pub weights: Tensor,
+    /// [N, heads, L, S].
+    pub head_weights: Tensor,
+}
+
+impl AttentionOutput {
+    /// The attention weights averaged over heads, [N, L, S] (as PyTorch
+    /// returns them); computed on demand, so training pays nothing for them.
+    pub fn weights(&self) -> Result<Tensor> {
+        self.head_weights.mean(&[1], false)
+    }
 }
 
 impl MultiheadAttention {
@@ -41,8 +49,13 @@ impl MultiheadAttention {
         let e = self.embed_dim;
         let w = self.in_proj_weight.get().narrow(0, part * e, e)?;
         let b = self.in_proj_bias.get().narrow(0, part * e, e)?;
+        self.split_heads(&x.matmul_bias(&w.t()?, &b)?)
+    }
+
+    /// [N, T, E] (a view is fine) -> [N, heads, T, E / heads], a view.
+    fn split_heads(&self, x: &Tensor) -> Result<Tensor> {
         let (n, t) = (x.shape()[0], x.shape()[1]);
-        x.matmul_bias(&w.t()?, &b)?.reshape(&[n, t, self.heads, e / self.heads])?.permute(&[0, 2, 1, 3])
+        x.reshape(&[n, t, self.heads, self.embed_dim / self.heads])?.permute(&[0, 2, 1, 3])
     }
 
     /// query [N, L, E], key and value [N, S, E]; `key_padding_mask` [N, S] and
@@ -55,7 +68,16 @@ impl MultiheadAttention {
             }
         }
         let (n, l, s) = (query.shape()[0], query.shape()[1], key.shape()[1]);
-        let (q, k, v) = (self.project(query, 0)?, self.project(key, 1)?, self.project(value, 2)?);
+        let (q, k, v) = if query.id() == key.id() && key.id() == value.id() {
+            // Self-attention: one product by the packed weight projects all
+            // three (one kernel forward, two backward instead of three and six),
+            // and the heads are views of its column blocks.
+            let packed = query.matmul_bias(&self.in_proj_weight.get().t()?, &self.in_proj_bias.get())?;
+            let part = |i: usize| self.split_heads(&packed.narrow(2, i * e, e)?);
+            (part(0)?, part(1)?, part(2)?)
+        } else {
+            (self.project(query, 0)?, self.project(key, 1)?, self.project(value, 2)?)
+        };
         let mut scores = q.matmul(&k.t()?)?.mul_scalar(1.0 / ((e / self.heads) as f32).sqrt())?;
         let neg_inf = Tensor::scalar(f32::NEG_INFINITY, &query.device())?;
         if let Some(m) = key_padding_mask {
@@ -66,7 +88,7 @@ impl MultiheadAttention {
         }
         let weights = scores.softmax(-1)?;
         let out = weights.matmul(&v)?.permute(&[0, 2, 1, 3])?.reshape(&[n, l, e])?;
-        Ok(AttentionOutput { output: self.out_proj.forward(&out)?, weights: weights.mean(&[1], false)? })
+        Ok(AttentionOutput { output: self.out_proj.forward(&out)?, head_weights: weights })
     }
 }
 
