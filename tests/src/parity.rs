@@ -109,6 +109,13 @@ async fn unary(s: &mut Suite) {
     }
     s.check("powf integral exponent on negatives", &[data(&[33], 3)], TRANSCENDENTAL, &|t| t[0].powf(3.0)).await;
     s.check("contiguous copy of a permuted view", &[data(&[3, 7, 5], 4)], EXACT, &|t| t[0].permute(&[2, 0, 1])?.contiguous()).await;
+    s.check("gradient of slices tiling an axis (one concat)", &[data(&[3, 4, 9], 6)], ACCUMULATE, &|t| grad_of(t, 0, |t| {
+        let x = t[0].reshape(&[3, 4, 3, 3])?;
+        let q = x.narrow(2, 0, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?;
+        let k = x.narrow(2, 1, 1)?.reshape(&[3, 4, 3])?;
+        let v = x.narrow(2, 2, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?.mul_scalar(2.0)?;
+        q.matmul(&k)?.matmul(&v)
+    })).await;
     s.check("heads split out of a column block, a view", &[data(&[2, 3, 12], 5)], EXACT, &|t| t[0].narrow(2, 4, 4)?.reshape(&[2, 3, 2, 2])?.permute(&[0, 2, 1, 3])?.contiguous()).await;
     s.check("tanh saturates without NaN", &[(vec![-100.0, -20.0, 20.0, 100.0], vec![4])], TRANSCENDENTAL, &|t| t[0].tanh()).await;
 }

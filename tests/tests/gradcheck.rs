@@ -152,6 +152,20 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     check_with("scatter_add", vec![input(&[3, 2], 28), idx, input(&[4, 2], 29)], |xs| xs[0].scatter_add(0, &xs[1], &xs[2]));
     check_with("concat", vec![input(&[2, 3], 30), input(&[2, 1], 31), input(&[2, 2], 32)], |xs| Tensor::concat(xs, 1));
     check_with("narrow", vec![input(&[4, 5], 33)], |xs| xs[0].narrow(1, 1, 3));
+    // Slices that tile an axis (their gradients meet in one concat), that
+    // overlap, and that leave gaps, each also reaching x another way.
+    let parts = |xs: &[Tensor], cuts: &[(usize, usize)]| -> Result<Tensor> {
+        let x = &xs[0];
+        let mut y = x.mul_scalar(0.5)?.sum(&[1], true)?;
+        for (i, &(start, len)) in cuts.iter().enumerate() {
+            let p = x.narrow(1, start, len)?.mul_scalar(i as f32 + 1.0)?.sum(&[1], true)?;
+            y = y.add(&p)?;
+        }
+        Ok(y)
+    };
+    check_with("slices tiling an axis", vec![input(&[3, 6], 39)], |xs| parts(xs, &[(2, 3), (0, 2), (5, 1)]));
+    check_with("overlapping slices", vec![input(&[3, 6], 40)], |xs| parts(xs, &[(0, 4), (2, 4)]));
+    check_with("slices with a gap", vec![input(&[3, 6], 41)], |xs| parts(xs, &[(0, 2), (3, 2)]));
     check_with("reshape", vec![input(&[4, 3], 34)], |xs| xs[0].t()?.reshape(&[2, 6]));
     check_with("permute", vec![input(&[2, 3, 4], 35)], |xs| xs[0].permute(&[2, 0, 1]));
     check_with("broadcast_to", vec![input(&[3, 1], 36)], |xs| xs[0].broadcast_to(&[2, 3, 4]));

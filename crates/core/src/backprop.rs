@@ -33,6 +33,48 @@ impl Drop for NoGradGuard {
 #[derive(Default)]
 pub struct GradStore(HashMap<TensorId, Tensor>);
 
+/// Gradients of slices (`narrow`) of a tensor, held back until every consumer
+/// of the tensor has given its part: slices that tile an axis (Q, K and V cut
+/// from one projection, the time steps of a sequence) then become one concat
+/// instead of a zero-padded copy and an add per slice.
+#[derive(Default)]
+struct SliceGrads(HashMap<TensorId, Vec<(usize, usize, Tensor)>>);
+
+impl SliceGrads {
+    fn push(&mut self, x: &Tensor, axis: usize, start: usize, g: Tensor) {
+        self.0.entry(x.id()).or_default().push((axis, start, g));
+    }
+
+    /// Moves the slices given for `x` into its gradient.
+    fn settle(&mut self, x: &Tensor, grads: &mut GradStore) -> Result<()> {
+        let Some(mut parts) = self.0.remove(&x.id()) else { return Ok(()) };
+        parts.sort_by_key(|p| (p.0, p.1));
+        let axis = parts[0].0;
+        let mut end = 0;
+        let tiles = parts.iter().all(|(a, start, g)| {
+            let fits = *a == axis && *start == end;
+            end += g.shape()[axis];
+            fits
+        }) && end == x.shape()[axis];
+        if tiles && parts.len() > 1 {
+            let gs: Vec<Tensor> = parts.into_iter().map(|p| p.2).collect();
+            return grads.accumulate(x, Tensor::concat(&gs, axis)?);
+        }
+        for (axis, start, g) in parts {
+            grads.accumulate(x, narrow_grad(x, axis, start, &g)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The gradient of `x` through `x.narrow(axis, start, ..)` with gradient g: g
+/// zero-padded back to x's shape.
+fn narrow_grad(x: &Tensor, axis: usize, start: usize, g: &Tensor) -> Result<Tensor> {
+    let mut pads = vec![(0, 0); x.rank()];
+    pads[axis] = (start, x.shape()[axis] - start - g.shape()[axis]);
+    g.pad(&pads)
+}
+
 impl GradStore {
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
         self.0.get(&t.id())
@@ -92,9 +134,18 @@ impl Tensor {
             return Ok(grads);
         }
         grads.0.insert(self.id(), Tensor::ones(self.shape(), &self.device())?);
+        let mut slices = SliceGrads::default();
         for node in topo_order(self) {
+            // Every consumer of node came before it: its slices are all in.
+            slices.settle(&node, &mut grads)?;
             let Some(op) = node.op() else { continue };
             let Some(g) = grads.0.get(&node.id()).cloned() else { continue };
+            if let Op::Narrow { x, axis, start } = op {
+                if x.requires_grad() {
+                    slices.push(x, *axis, *start, g);
+                }
+                continue;
+            }
             for (input, grad) in backward_rule(op, &node, &g)? {
                 if input.requires_grad() {
                     grads.accumulate(input, grad)?;
@@ -214,11 +265,7 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             }
             out
         }
-        Op::Narrow { x, axis, start } => {
-            let mut pads = vec![(0, 0); x.rank()];
-            pads[*axis] = (*start, x.shape()[*axis] - start - g.shape()[*axis]);
-            vec![(x, g.pad(&pads)?)]
-        }
+        Op::Narrow { x, axis, start } => vec![(x, narrow_grad(x, *axis, *start, g)?)],
         Op::Reshape(x) => vec![(x, g.reshape(x.shape())?)],
         Op::Permute(x, dims) => {
             let mut inverse = vec![0; dims.len()];

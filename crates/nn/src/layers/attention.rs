@@ -72,8 +72,11 @@ impl MultiheadAttention {
             // Self-attention: one product by the packed weight projects all
             // three (one kernel forward, two backward instead of three and six),
             // and the heads are views of its column blocks.
-            let packed = query.matmul_bias(&self.in_proj_weight.get().t()?, &self.in_proj_bias.get())?;
-            let part = |i: usize| self.split_heads(&packed.narrow(2, i * e, e)?);
+            // Their gradients meet again in one concat along the [N, T, 3,
+            // heads, width] axis they are cut from, read in place.
+            let (n, t) = (query.shape()[0], query.shape()[1]);
+            let packed = query.matmul_bias(&self.in_proj_weight.get().t()?, &self.in_proj_bias.get())?.reshape(&[n, t, 3, self.heads, e / self.heads])?;
+            let part = |i: usize| packed.narrow(2, i, 1)?.reshape(&[n, t, self.heads, e / self.heads])?.permute(&[0, 2, 1, 3]);
             (part(0)?, part(1)?, part(2)?)
         } else {
             (self.project(query, 0)?, self.project(key, 1)?, self.project(value, 2)?)
