@@ -210,3 +210,17 @@ fn gradients_accumulate_and_detach_stops_them() {
     let _guard = no_grad();
     assert!(!x.mul(&x).unwrap().requires_grad());
 }
+
+/// x @ W^T (a linear layer) leaves W's gradient contiguous, so the optimizer
+/// reads it without a copy.
+#[test]
+fn a_transposed_weight_gets_a_contiguous_gradient() {
+    for x_shape in [&[3, 4][..], &[2, 3, 4]] {
+        let x = cpu_tensor(distinct(x_shape, 50), x_shape);
+        let w = cpu_tensor(distinct(&[5, 4], 51), &[5, 4]).requires_grad_();
+        let grads = x.matmul(&w.t().unwrap()).unwrap().sum_all().unwrap().backward().unwrap();
+        let g = grads.get(&w).expect("a gradient for w");
+        assert_eq!(g.shape(), &[5, 4]);
+        assert!(g.layout().is_contiguous(), "x {x_shape:?}: gradient strides {:?}", g.layout().strides);
+    }
+}

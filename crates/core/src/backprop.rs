@@ -165,12 +165,27 @@ fn matmul_grads<'a>(a: &'a Tensor, b: &'a Tensor, g: &Tensor) -> Result<Vec<(&'a
             // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
             // instead of B products and a sum over them.
             let (k, n) = (b.shape()[0], b.shape()[1]);
-            a.reshape(&[a.numel() / k, k])?.t()?.matmul(&g.reshape(&[g.numel() / n, n])?)
+            let (a, g) = (a.reshape(&[a.numel() / k, k])?, g.reshape(&[g.numel() / n, n])?);
+            if transposed(b) {
+                // b is a weight's transpose (x @ W^T): computing (g^T a)^T
+                // leaves W's own gradient contiguous, so the optimizer needs no copy.
+                g.t()?.matmul(&a)?.t()
+            } else {
+                a.t()?.matmul(&g)
+            }
+        } else if b.rank() == 2 && transposed(b) {
+            g.t()?.matmul(a)?.t()
         } else {
             a.t()?.matmul(g)?.sum_to(b.shape())
         }
     })?;
     Ok(grads)
+}
+
+/// A matrix stored column by column: a transposed view.
+fn transposed(m: &Tensor) -> bool {
+    let (r, st) = (m.rank(), &m.layout().strides);
+    st[r - 2] == 1 && st[r - 1] != 1 && m.shape()[r - 1] > 1
 }
 
 /// Adds `x`'s gradient to `grads` only when `x` takes one: data (images,
