@@ -191,6 +191,8 @@ async fn matmul(s: &mut Suite) {
     let heads = [data(&[2, 5, 3, 4], 83), data(&[2, 7, 3, 4], 84)];
     s.check("matmul over two batch strides", &heads, ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
     s.check("matmul over two batch strides, its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?))).await;
+    s.check("matmul scaled (attention scores), its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].permute(&[0, 2, 1, 3])?.matmul_scaled(&t[1].permute(&[0, 2, 3, 1])?, 0.25))).await;
+    s.check("matmul scaled, tiled", &[data(&[130, 20], 89), data(&[20, 129], 90)], ACCUMULATE, &|t| t[0].matmul_scaled(&t[1], -1.5)).await;
     s.check("matmul over two batch strides by a matrix per head", &[data(&[2, 5, 3, 4], 85), data(&[3, 4, 6], 86)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1])).await;
     s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 16], 87), data(&[2, 140, 3, 16], 88)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
     // A weight shared by a batch: folded into one product, forward and backward.

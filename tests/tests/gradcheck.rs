@@ -118,6 +118,8 @@ fn matmul_batched_broadcast_and_transposed() {
     check_with("matmul", vec![input(&[3, 4], 10), input(&[4, 5], 11)], |xs| xs[0].matmul(&xs[1]));
     check_with("matmul batched", vec![input(&[2, 3, 4], 12), input(&[4, 2], 13)], |xs| xs[0].matmul(&xs[1]));
     check_with("matmul broadcast batch", vec![input(&[2, 1, 3, 4], 14), input(&[3, 4, 2], 15)], |xs| xs[0].matmul(&xs[1]));
+    check_with("matmul scaled", vec![input(&[2, 3, 4], 18), input(&[2, 4, 5], 19)], |xs| xs[0].matmul_scaled(&xs[1], 0.3));
+    check_with("matmul scaled by a shared transposed matrix", vec![input(&[2, 3, 4], 20), input(&[5, 4], 21)], |xs| xs[0].matmul_scaled(&xs[1].t()?, -2.0));
     check_with("matmul transposed operands", vec![input(&[4, 3], 16), input(&[5, 4], 17)], |xs| xs[0].t()?.matmul(&xs[1].t()?));
 }
 

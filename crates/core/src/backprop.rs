@@ -156,10 +156,10 @@ impl Tensor {
     }
 }
 
-/// The gradients of a @ b for the inputs that take one.
-fn matmul_grads<'a>(a: &'a Tensor, b: &'a Tensor, g: &Tensor) -> Result<Vec<(&'a Tensor, Tensor)>> {
+/// The gradients of alpha * (a @ b) for the inputs that take one.
+fn matmul_grads<'a>(a: &'a Tensor, b: &'a Tensor, g: &Tensor, alpha: f32) -> Result<Vec<(&'a Tensor, Tensor)>> {
     let mut grads = Vec::new();
-    grad_for(&mut grads, a, || g.matmul(&b.t()?)?.sum_to(a.shape()))?;
+    grad_for(&mut grads, a, || g.matmul_scaled(&b.t()?, alpha)?.sum_to(a.shape()))?;
     grad_for(&mut grads, b, || {
         if b.rank() == 2 && a.rank() > 2 && b.numel() > 0 {
             // A matrix shared by the batch: one [K, B*M] @ [B*M, N] product
@@ -169,14 +169,14 @@ fn matmul_grads<'a>(a: &'a Tensor, b: &'a Tensor, g: &Tensor) -> Result<Vec<(&'a
             if transposed(b) {
                 // b is a weight's transpose (x @ W^T): computing (g^T a)^T
                 // leaves W's own gradient contiguous, so the optimizer needs no copy.
-                g.t()?.matmul(&a)?.t()
+                g.t()?.matmul_scaled(&a, alpha)?.t()
             } else {
-                a.t()?.matmul(&g)
+                a.t()?.matmul_scaled(&g, alpha)
             }
         } else if b.rank() == 2 && transposed(b) {
-            g.t()?.matmul(a)?.t()
+            g.t()?.matmul_scaled(a, alpha)?.t()
         } else {
-            a.t()?.matmul(g)?.sum_to(b.shape())
+            a.t()?.matmul_scaled(g, alpha)?.sum_to(b.shape())
         }
     })?;
     Ok(grads)
@@ -248,9 +248,9 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             };
             vec![(x, gx)]
         }
-        Op::Matmul(a, b) => matmul_grads(a, b, g)?,
+        Op::Matmul(a, b, alpha) => matmul_grads(a, b, g, *alpha)?,
         Op::MatmulBias(a, b, bias) => {
-            let mut grads = matmul_grads(a, b, g)?;
+            let mut grads = matmul_grads(a, b, g, 1.0)?;
             grad_for(&mut grads, bias, || g.sum_to(bias.shape()))?;
             grads
         }

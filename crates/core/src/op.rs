@@ -67,7 +67,8 @@ pub enum Op {
     /// mask != 0 ? on_true : on_false
     Where(Tensor, Tensor, Tensor),
     Reduce { x: Tensor, op: ReduceOp, axes: Vec<usize> },
-    Matmul(Tensor, Tensor),
+    /// alpha * (a @ b): attention scales its scores inside the product.
+    Matmul(Tensor, Tensor, f32),
     /// a @ b plus a bias [N] on every row of the product.
     MatmulBias(Tensor, Tensor, Tensor),
     /// With an optional per-output-channel bias [O].
@@ -98,7 +99,7 @@ impl Op {
     pub fn inputs(&self) -> Vec<&Tensor> {
         match self {
             Op::Unary(x, _) | Op::Reshape(x) | Op::Permute(x, _) | Op::Expand(x) | Op::Contiguous(x) => vec![x],
-            Op::Binary(a, b, _) | Op::Matmul(a, b) => vec![a, b],
+            Op::Binary(a, b, _) | Op::Matmul(a, b, _) => vec![a, b],
             Op::Where(m, a, b) | Op::MatmulBias(m, a, b) => vec![m, a, b],
             Op::Reduce { x, .. } | Op::Rows { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, b, .. } => [x, w].into_iter().chain(b.as_ref()).collect(),

@@ -80,7 +80,7 @@ pub fn conv2d(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], p: Conv2dPar
     for n in 0..g.n {
         for grp in 0..g.g {
             let cols = g.im2col(x, n, grp);
-            let y = matmul(w, rowmajor(g.rows(), grp * g.og * g.rows()), &cols, rowmajor(g.cols(), 0), 1, g.og, g.cols(), g.rows());
+            let y = matmul(w, rowmajor(g.rows(), grp * g.og * g.rows()), &cols, rowmajor(g.cols(), 0), 1, g.og, g.cols(), g.rows(), 1.0);
             let start = (n * g.o + grp * g.og) * g.cols();
             out[start..start + y.len()].copy_from_slice(&y);
         }
@@ -95,7 +95,7 @@ pub fn conv2d_input_grad(gy: &[f32], w: &[f32], ws: [usize; 4], xs: [usize; 4], 
         for grp in 0..g.g {
             let gy_at = (n * g.o + grp * g.og) * g.cols();
             // dcols (rows x cols) = W_g^T (rows x og) @ gy_g (og x cols)
-            let dcols = matmul(w, transposed(g.rows(), grp * g.og * g.rows()), gy, rowmajor(g.cols(), gy_at), 1, g.rows(), g.cols(), g.og);
+            let dcols = matmul(w, transposed(g.rows(), grp * g.og * g.rows()), gy, rowmajor(g.cols(), gy_at), 1, g.rows(), g.cols(), g.og, 1.0);
             g.for_each_tap(n, grp, |ci, xi| dx[xi] += dcols[ci]);
         }
     }
@@ -110,7 +110,7 @@ pub fn conv2d_weight_grad(x: &[f32], xs: [usize; 4], gy: &[f32], ws: [usize; 4],
             let cols = g.im2col(x, n, grp);
             let gy_at = (n * g.o + grp * g.og) * g.cols();
             // dW_g (og x rows) += gy_g (og x cols) @ cols^T (cols x rows)
-            let part = matmul(gy, rowmajor(g.cols(), gy_at), &cols, transposed(g.cols(), 0), 1, g.og, g.rows(), g.cols());
+            let part = matmul(gy, rowmajor(g.cols(), gy_at), &cols, transposed(g.cols(), 0), 1, g.og, g.rows(), g.cols(), 1.0);
             let start = grp * g.og * g.rows();
             for (d, v) in dw[start..start + part.len()].iter_mut().zip(part) {
                 *d += v;

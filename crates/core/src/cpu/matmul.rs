@@ -28,9 +28,9 @@ impl MatSpec {
     }
 }
 
-/// `C[b] = A[b] (m x k) @ B[b] (k x n)`, C contiguous `[batch, m, n]`.
+/// `C[b] = alpha * A[b] (m x k) @ B[b] (k x n)`, C contiguous `[batch, m, n]`.
 #[allow(clippy::too_many_arguments)]
-pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: usize, n: usize, k: usize) -> Vec<f32> {
+pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: usize, n: usize, k: usize, alpha: f32) -> Vec<f32> {
     let mut c = vec![0.0f32; batch * m * n];
     if m == 0 || n == 0 || k == 0 {
         return c;
@@ -47,7 +47,7 @@ pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: u
         // output slice is exactly m*n contiguous elements.
         unsafe {
             matrixmultiply::sgemm(
-                m, k, n, 1.0,
+                m, k, n, alpha,
                 a.as_ptr().add(sa.batch_offset(bi)), sa.row_stride as isize, sa.col_stride as isize,
                 b.as_ptr().add(sb.batch_offset(bi)), sb.row_stride as isize, sb.col_stride as isize,
                 0.0, out.as_mut_ptr(), n as isize, 1,

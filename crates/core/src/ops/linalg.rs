@@ -48,16 +48,22 @@ fn dims4(t: &Tensor, op: &'static str) -> Result<[usize; 4]> {
 impl Tensor {
     /// Batched `self @ other` with broadcasting over the leading axes.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        self.matmul_with(other, None)
+        self.matmul_with(other, None, 1.0)
+    }
+
+    /// `alpha * self.matmul(other)`, scaled by the matmul kernel (attention's
+    /// scores: no separate pass over them, forward or backward).
+    pub fn matmul_scaled(&self, other: &Tensor, alpha: f32) -> Result<Tensor> {
+        self.matmul_with(other, None, alpha)
     }
 
     /// `self.matmul(other) + bias` for a bias over the output's columns ([N]),
     /// added by the matmul kernel (a linear layer's forward pass).
     pub fn matmul_bias(&self, other: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        self.matmul_with(other, Some(bias))
+        self.matmul_with(other, Some(bias), 1.0)
     }
 
-    fn matmul_with(&self, other: &Tensor, bias_input: Option<&Tensor>) -> Result<Tensor> {
+    fn matmul_with(&self, other: &Tensor, bias_input: Option<&Tensor>, alpha: f32) -> Result<Tensor> {
         common_device("matmul", &[self, other])?;
         let (ra, rb) = (self.rank(), other.rank());
         if ra < 2 || rb < 2 || self.shape()[ra - 1] != other.shape()[rb - 2] {
@@ -95,7 +101,7 @@ impl Tensor {
         let (sa, sb) = if kb == 1 { (MatSpec { inner: 1, ..sa }, MatSpec { inner: 1, ..sb }) } else { (sa, sb) };
         let storage = match (a.data(), b.data()) {
             (Data::Cpu(x), Data::Cpu(y)) => {
-                let mut out = cpu::matmul(x, sa, y, sb, kb, km, n, k);
+                let mut out = cpu::matmul(x, sa, y, sb, kb, km, n, k, alpha);
                 if let Some(bias) = &bias {
                     let bv = bias.cpu_contiguous("matmul")?;
                     for row in out.chunks_mut(n.max(1)) {
@@ -111,14 +117,14 @@ impl Tensor {
                     Data::Gpu(_, buf) => Some((buf, b.layout().offset)),
                     Data::Cpu(_) => None,
                 });
-                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), bias, kb, km, n, k)?)
+                Storage::Gpu(ctx.matmul(x, mv(sa), y, mv(sb), bias, alpha, kb, km, n, k)?)
             }
             _ => unreachable!("devices checked above"),
         };
         let shape: Vec<usize> = batch_shape.iter().copied().chain([m, n]).collect();
         let op = match bias_input {
             Some(b) => Op::MatmulBias(self.clone(), other.clone(), b.clone()),
-            None => Op::Matmul(self.clone(), other.clone()),
+            None => Op::Matmul(self.clone(), other.clone(), alpha),
         };
         Ok(Tensor::from_storage(storage, &shape, Some(op)))
     }

@@ -30,11 +30,11 @@ pub struct MatrixView {
 }
 
 impl GpuContext {
-    /// `C[b] = A[b] (m x k) @ B[b] (k x n)`, plus `bias` (n contiguous
-    /// values at an element offset) on every row when given; C is contiguous
-    /// `[batch, m, n]`.
+    /// `C[b] = alpha * A[b] (m x k) @ B[b] (k x n)`, plus `bias` (n
+    /// contiguous values at an element offset) on every row when given; C is
+    /// contiguous `[batch, m, n]`.
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul(&self, a: &GpuBuffer, av: MatrixView, b: &GpuBuffer, bv: MatrixView, bias: Option<(&GpuBuffer, usize)>, batch: usize, m: usize, n: usize, k: usize) -> Result<GpuBuffer> {
+    pub fn matmul(&self, a: &GpuBuffer, av: MatrixView, b: &GpuBuffer, bv: MatrixView, bias: Option<(&GpuBuffer, usize)>, alpha: f32, batch: usize, m: usize, n: usize, k: usize) -> Result<GpuBuffer> {
         if k == 0 && bias.is_none() {
             return self.upload(&vec![0.0; batch * m * n]);
         }
@@ -45,6 +45,7 @@ impl GpuContext {
         let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bias.map_or(0, |b| b.1), av.inner.max(1), av.outer_stride, bv.inner.max(1), bv.outer_stride]
             .iter()
             .map(|&w| w as u32)
+            .chain([alpha.to_bits()])
             .collect();
         let meta = self.meta(&words)?;
         // The bias binding exists only in the biased variant of each kernel.
@@ -165,9 +166,9 @@ fn write_block(block: usize, row: &str, col: &str) -> String {
 /// `cols[j]` of C (WGSL expressions), adding the bias, skipping rows and
 /// columns past the edge.
 fn write_cells(rows: &[String], cols: &[String]) -> String {
-    let bias = cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});")).collect::<Vec<_>>().join(" ");
+    let bias = std::iter::once("let alpha = bitcast<f32>(desc[17]);".to_string()).chain(cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});"))).collect::<Vec<_>>().join(" ");
     let rows = rows.iter().enumerate().map(|(i, row)| {
-        let cols = cols.iter().enumerate().map(|(j, col)| format!("if ({col} < n) {{ c[at + {col}] = c{i}{}[{}] + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+        let cols = cols.iter().enumerate().map(|(j, col)| format!("if ({col} < n) {{ c[at + {col}] = c{i}{}[{}] * alpha + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
         format!("if ({row} < m) {{ let at = c_base + ({row}) * n; {cols} }}")
     });
     std::iter::once(bias).chain(rows).collect::<Vec<_>>().join("\n    ")

@@ -6,10 +6,10 @@
 // BLOCK 4 (matmul_main) and 8 (matmul_wide), writing the register code out as
 // named vec4s: arrays indexed in loops land in memory on CPU-emulated GPUs.
 // Meta: [batch, m, n, k, a batch/row/col strides, a offset, b batch/row/col
-// strides, b offset, bias offset, a inner/outer stride, b inner/outer stride]:
-// matrix z of an operand starts at offset + z / inner * outer + z % inner *
-// batch stride. C is contiguous; a bias over its columns is added when the
-// launcher binds one.
+// strides, b offset, bias offset, a inner/outer stride, b inner/outer stride,
+// alpha bits]. Matrix z of an operand starts at offset + z / inner * outer +
+// z % inner * batch stride. C = alpha A B is contiguous; a bias over its
+// columns is added when the launcher binds one.
 
 @group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -81,7 +81,7 @@ impl MultiheadAttention {
         } else {
             (self.project(query, 0)?, self.project(key, 1)?, self.project(value, 2)?)
         };
-        let mut scores = q.matmul(&k.t()?)?.mul_scalar(1.0 / ((e / self.heads) as f32).sqrt())?;
+        let mut scores = q.matmul_scaled(&k.t()?, 1.0 / ((e / self.heads) as f32).sqrt())?;
         let neg_inf = Tensor::scalar(f32::NEG_INFINITY, &query.device())?;
         if let Some(m) = key_padding_mask {
             scores = m.reshape(&[n, 1, 1, s])?.where_(&neg_inf, &scores)?;
