@@ -184,23 +184,23 @@ async fn matmul(s: &mut Suite) {
     // Larger matrices with ragged edges.
     s.check("matmul 130x257 @ 257x129", &[data(&[130, 257], 60), data(&[257, 129], 61)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul batched and transposed, 65x70 @ 70x200", &[data(&[2, 70, 65], 62), data(&[2, 200, 70], 63)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
-    s.check("matmul tiled, batched and transposed, 140x33 @ 33x260", &[data(&[2, 33, 140], 66), data(&[2, 260, 33], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
+    s.check("matmul tiled, batched and transposed, 140x257 @ 257x260", &[data(&[2, 257, 140], 66), data(&[2, 260, 257], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
     // Several tile rows and columns, the last of each ragged, and a K that ends mid-slice.
-    s.check("matmul tiled, many tiles, 531x70 @ 70x400", &[data(&[531, 70], 68), data(&[70, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    s.check("matmul tiled, many tiles, 531x270 @ 270x400", &[data(&[531, 270], 68), data(&[270, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     // Attention's [batch, heads] over [batch, time, heads, width] buffers: two batch strides, read in place.
     let heads = [data(&[2, 5, 3, 4], 83), data(&[2, 7, 3, 4], 84)];
     s.check("matmul over two batch strides", &heads, ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
     s.check("matmul over two batch strides, its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?))).await;
     s.check("matmul scaled (attention scores), its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].permute(&[0, 2, 1, 3])?.matmul_scaled(&t[1].permute(&[0, 2, 3, 1])?, 0.25))).await;
-    s.check("matmul scaled, tiled", &[data(&[130, 20], 89), data(&[20, 129], 90)], ACCUMULATE, &|t| t[0].matmul_scaled(&t[1], -1.5)).await;
+    s.check("matmul scaled, tiled", &[data(&[130, 256], 89), data(&[256, 129], 90)], ACCUMULATE, &|t| t[0].matmul_scaled(&t[1], -1.5)).await;
     s.check("matmul over two batch strides by a matrix per head", &[data(&[2, 5, 3, 4], 85), data(&[3, 4, 6], 86)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1])).await;
-    s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 16], 87), data(&[2, 140, 3, 16], 88)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
+    s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 256], 87), data(&[2, 140, 3, 256], 88)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
     // A weight shared by a batch: folded into one product, forward and backward.
     let shared = [data(&[4, 40, 33], 70), data(&[33, 130], 71)];
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul of a batch by a shared matrix, its gradient", &shared, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].matmul(&t[1]))).await;
     s.check("matmul in 8x8 blocks, batched, ragged, transposed", &[data(&[9, 37, 19], 74), data(&[9, 45, 19], 75)], ACCUMULATE, &|t| t[0].matmul(&t[1].transpose(1, 2)?)).await;
-    for (name, a, b) in [("small", [5, 33, 7], [7, 9]), ("8x8 blocks", [9, 37, 19], [19, 45]), ("tiled", [1, 130, 40], [40, 140])] {
+    for (name, a, b) in [("small", [5, 33, 7], [7, 9]), ("8x8 blocks", [9, 37, 19], [19, 45]), ("tiled", [1, 130, 260], [260, 140])] {
         let inputs = [data(&a, 77), data(&b, 78), data(&[b[1]], 79)];
         s.check(&format!("matmul with bias, {name}"), &inputs, ACCUMULATE, &|t| t[0].matmul_bias(&t[1], &t[2])).await;
         s.check(&format!("matmul with bias, {name}, bias grad"), &inputs, ACCUMULATE, &|t| grad_of(t, 2, |t| t[0].matmul_bias(&t[1], &t[2]))).await;
