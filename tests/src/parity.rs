@@ -304,6 +304,13 @@ async fn spatial(s: &mut Suite) {
         s.check(&format!("{name} rows of a permuted input"), &rows, TRANSCENDENTAL, &|t| f(&t[0].permute(&[2, 0, 1])?)).await;
         s.check(&format!("{name} rows backward"), &rows, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| f(&t[0].permute(&[0, 2, 1])?))).await;
     }
+    // Layer norm with its affine part in the kernel, a narrowed weight; each input's gradient.
+    let ln = [data(&[3, 5, 33], 74), data(&[40], 75), data(&[33], 76)];
+    let ln_affine = |t: &[Tensor]| t[0].permute(&[0, 2, 1])?.contiguous()?.permute(&[0, 2, 1])?.layer_norm_affine(&t[1].narrow(0, 7, 33)?, &t[2], 1e-5);
+    s.check("layer norm affine rows", &ln, TRANSCENDENTAL, &ln_affine).await;
+    for (which, part) in [(0, "x"), (1, "weight"), (2, "bias")] {
+        s.check(&format!("layer norm affine backward, {part}"), &ln, TRANSCENDENTAL, &|t| grad_of(t, which, ln_affine)).await;
+    }
     let lstm = [data(&[5, 4 * 33], 68), data(&[5, 33], 69)];
     s.check("lstm cell", &lstm, TRANSCENDENTAL, &|t| Tensor::lstm_cell(&t[0], &t[1])).await;
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;

@@ -186,6 +186,7 @@ fn stable_composites() {
     check_with("softmax over a middle axis", vec![input(&[2, 3, 4], 45)], |xs| xs[0].softmax(1));
     check_with("layer_norm", vec![input(&[2, 3, 6], 46)], |xs| xs[0].layer_norm(1e-5));
     check_with("layer_norm of a transposed input", vec![input(&[6, 4], 47)], |xs| xs[0].t()?.layer_norm(1e-3));
+    check_with("layer_norm_affine", vec![input(&[2, 3, 6], 48), input(&[6], 49), input(&[6], 50)], |xs| xs[0].layer_norm_affine(&xs[1], &xs[2], 1e-5));
     check_with("logsumexp", vec![input(&[3, 5], 43)], |xs| xs[0].logsumexp(0, false));
     let labels = constant(vec![1.0, 0.0, 4.0], &[3]);
     check_with("cross_entropy", vec![input(&[3, 5], 44), labels.clone()], |xs| xs[0].cross_entropy(&xs[1]));

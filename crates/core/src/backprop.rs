@@ -254,7 +254,14 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             grad_for(&mut grads, bias, || g.sum_to(bias.shape()))?;
             grads
         }
-        Op::Rows { x, op } => vec![(x, Tensor::rows_backward(x, g, *op)?)],
+        Op::Rows { x, op, affine: None } => vec![(x, Tensor::rows_backward(x, g, *op)?)],
+        Op::Rows { x, op, affine: Some((w, b)) } => {
+            let (gx, gw) = Tensor::layer_norm_affine_backward(x, g, w, *op)?;
+            let mut grads = vec![(x, gx)];
+            grad_for(&mut grads, w, || gw.sum_to(w.shape()))?;
+            grad_for(&mut grads, b, || g.sum_to(b.shape()))?;
+            grads
+        }
         Op::Conv2d { x, w, b, p } => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
             let ws = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];

@@ -53,7 +53,7 @@ impl Layout {
     /// time step with its unit axis dropped. None when a copy is needed.
     pub fn reshape_view(&self, shape: &[usize]) -> Option<Layout> {
         let mut strides = vec![0; shape.len()];
-        if self.shape.iter().any(|&d| d == 0) || self.rank() == 0 {
+        if self.shape.contains(&0) || self.rank() == 0 {
             // Nothing to address (or one element): any strides do.
             return (shape.iter().product::<usize>() == self.shape.iter().product::<usize>()).then(|| Layout { shape: shape.to_vec(), strides, offset: self.offset });
         }

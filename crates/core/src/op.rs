@@ -91,8 +91,9 @@ pub enum Op {
     LstmCell { gates: Tensor, c: Tensor },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy { logits: Tensor, labels: Tensor },
-    /// A normalisation of each row over the last axis.
-    Rows { x: Tensor, op: RowOp },
+    /// A normalisation of each row over the last axis; a layer norm may take
+    /// its learned per-column (weight, bias) in the same kernel.
+    Rows { x: Tensor, op: RowOp, affine: Option<(Tensor, Tensor)> },
 }
 
 impl Op {
@@ -101,7 +102,8 @@ impl Op {
             Op::Unary(x, _) | Op::Reshape(x) | Op::Permute(x, _) | Op::Expand(x) | Op::Contiguous(x) => vec![x],
             Op::Binary(a, b, _) | Op::Matmul(a, b, _) => vec![a, b],
             Op::Where(m, a, b) | Op::MatmulBias(m, a, b) => vec![m, a, b],
-            Op::Reduce { x, .. } | Op::Rows { x, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
+            Op::Rows { x, affine: Some((w, b)), .. } => vec![x, w, b],
+            Op::Reduce { x, .. } | Op::Rows { x, affine: None, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, b, .. } => [x, w].into_iter().chain(b.as_ref()).collect(),
             Op::LstmCell { gates, c } => vec![gates, c],
             Op::CrossEntropy { logits, labels } => vec![logits, labels],

@@ -340,13 +340,27 @@ impl GpuContext {
     /// Records one dispatch of `threads` invocations (64 per workgroup) into the
     /// pending encoder. `bindings` are bound to group 0 in order.
     pub(crate) fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bindings: &[&wgpu::Buffer], threads: u32) {
+        self.dispatch_groups(pipeline, bindings, self.groups_for(threads));
+    }
+
+    /// The workgroups of `dispatch`: one invocation per thread, 64 per group.
+    pub(crate) fn groups_for(&self, threads: u32) -> (u32, u32, u32) {
         let groups = threads.div_ceil(WORKGROUP).max(1);
         let (x, y) = grid(groups, self.0.limits.max_compute_workgroups_per_dimension);
-        self.dispatch_groups(pipeline, bindings, (x, y, 1));
+        (x, y, 1)
     }
 
     pub(crate) fn dispatch_groups(&self, pipeline: &wgpu::ComputePipeline, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
-        let entries: Vec<wgpu::BindGroupEntry> = bindings.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
+        let numbered: Vec<(u32, &wgpu::Buffer)> = bindings.iter().enumerate().map(|(i, &b)| (i as u32, b)).collect();
+        self.dispatch_numbered(pipeline, &numbered, groups);
+    }
+
+    /// Like `dispatch_groups`, for an entry point whose bindings skip numbers
+    /// (it shares a module with entry points that use others).
+    pub(crate) fn dispatch_numbered(&self, pipeline: &wgpu::ComputePipeline, numbered: &[(u32, &wgpu::Buffer)], groups: (u32, u32, u32)) {
+        let entries: Vec<wgpu::BindGroupEntry> = numbered.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }).collect();
+        let bindings: Vec<&wgpu::Buffer> = numbered.iter().map(|&(_, b)| b).collect();
+        let bindings = &bindings[..];
         self.count_object();
         let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
         if let Some(rec) = self.0.recording.borrow_mut().as_mut() {

@@ -37,10 +37,10 @@ impl Tensor {
         // A strided view whose merged or split axes walk memory evenly (a time
         // step narrowed out of a sequence, heads split out of a column block)
         // needs no copy.
-        if !self.layout().is_contiguous() {
-            if let Some(layout) = self.layout().reshape_view(shape) {
-                return Ok(self.view(layout, Op::Reshape(self.clone())));
-            }
+        if !self.layout().is_contiguous()
+            && let Some(layout) = self.layout().reshape_view(shape)
+        {
+            return Ok(self.view(layout, Op::Reshape(self.clone())));
         }
         let src = self.contiguous()?;
         let layout = Layout { offset: src.layout().offset, ..Layout::contiguous(shape) };

@@ -21,23 +21,55 @@ impl RowKernel {
     }
 }
 
+/// A layer norm's per-column weight and bias: buffers and element offsets of
+/// `cols` contiguous values each.
+pub type Affine<'a> = ((&'a GpuBuffer, usize), (&'a GpuBuffer, usize));
+
 impl GpuContext {
     /// Forward: `op` over each row of contiguous [rows, cols] at element
-    /// offset `x_at`. Backward (with `grad`, the upstream gradient of the
-    /// output and its offset): the gradient of x. The result is [rows, cols].
-    pub fn rows(&self, op: RowKernel, x: &GpuBuffer, x_at: usize, rows: usize, cols: usize, grad: Option<(&GpuBuffer, usize)>) -> Result<GpuBuffer> {
+    /// offset `x_at`, then `affine` (layer norm only) per column. Backward
+    /// (with `grad`, the upstream gradient of the output and its offset): the
+    /// gradient of x and, with `affine` (whose bias it does not read), g *
+    /// normalised x, whose column sums are the weight's gradient. Results are
+    /// [rows, cols].
+    #[allow(clippy::too_many_arguments)]
+    pub fn rows(&self, op: RowKernel, x: &GpuBuffer, x_at: usize, rows: usize, cols: usize, grad: Option<(&GpuBuffer, usize)>, affine: Option<Affine>) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
         let out = self.alloc(rows * cols)?;
+        let param_grads = match (grad, affine) {
+            (Some(_), Some(_)) => Some(self.alloc(rows * cols)?),
+            _ => None,
+        };
         if rows * cols == 0 {
-            return Ok(out);
+            return Ok((out, param_grads));
         }
         let eps = if let RowKernel::LayerNorm { eps } = op { eps } else { 0.0 };
-        let desc = self.meta(&[rows as u32, cols as u32, x_at as u32, grad.map_or(0, |g| g.1) as u32, eps.to_bits()])?;
+        let (w_at, b_at) = affine.map_or((0, 0), |(w, b)| (w.1, b.1));
+        let desc = self.meta(&[rows as u32, cols as u32, x_at as u32, grad.map_or(0, |g| g.1) as u32, eps.to_bits(), w_at as u32, b_at as u32])?;
         let entry = if grad.is_some() { "rows_backward" } else { "rows_forward" };
         let code = op.code();
-        let pipeline = self.pipeline_variant(entry, code, || format!("const OP: u32 = {code}u;\n{}", include_str!("rows.wgsl")));
-        let mut bindings = vec![&desc, x.raw(), out.raw()];
-        bindings.extend(grad.map(|g| g.0.raw()));
-        self.dispatch(&pipeline, &bindings, rows as u32);
-        Ok(out)
+        let with_affine = affine.is_some();
+        let pipeline = self.pipeline_variant(entry, code | (with_affine as u32) << 2, || {
+            let source = format!("const OP: u32 = {code}u;\n{}", include_str!("rows.wgsl"));
+            let parts: [(&str, &str, &str); 4] = [
+                ("{{AFFINE_BINDINGS}}", "", "@group(0) @binding(4) var<storage, read> weight: array<f32>;\n@group(0) @binding(5) var<storage, read> bias: array<f32>;\n@group(0) @binding(6) var<storage, read_write> weight_grad: array<f32>;"),
+                ("{{FORWARD_OUT}}", "select(normalised(v, st), v - st.shift - log_scale, OP == 1u)", "normalised(v, st) * weight[desc[5] + k] + bias[desc[6] + k]"),
+                ("{{GRAD_IN}}", "grad[gb + k]", "grad[gb + k] * weight[desc[5] + k]"),
+                ("{{GRAD_PARAMS}}", "", "weight_grad[r * c + k] = grad[gb + k] * y;"),
+            ];
+            parts.iter().fold(source, |s, (slot, plain, affine)| s.replace(slot, if with_affine { affine } else { plain }))
+        });
+        // The forward pass has no binding 3 (grad): wgpu's automatic layout
+        // holds only what an entry point uses, so bindings go by number.
+        let mut bindings = vec![(0, &desc), (1, x.raw()), (2, out.raw())];
+        bindings.extend(grad.map(|g| (3, g.0.raw())));
+        if let Some(((w, _), (b, _))) = affine {
+            bindings.push((4, w.raw()));
+            match &param_grads {
+                Some(p) => bindings.push((6, p.raw())),
+                None => bindings.push((5, b.raw())),
+            }
+        }
+        self.dispatch_numbered(&pipeline, &bindings, self.groups_for(rows as u32));
+        Ok((out, param_grads))
     }
 }

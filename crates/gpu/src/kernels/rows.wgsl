@@ -1,14 +1,16 @@
 // Normalisations of each row of contiguous [rows, cols] (the last axis), one
 // invocation per row, forward and backward. OP, a constant that rows.rs
-// prepends: 0 softmax, 1 log-softmax, 2 layer norm without the affine part
-// (eps = desc[4]). Desc: [rows, cols, x offset, grad offset, eps bits].
+// prepends: 0 softmax, 1 log-softmax, 2 layer norm (eps = desc[4]). Desc:
+// [rows, cols, x offset, grad offset, eps bits, weight offset, bias offset].
 // The backward pass recomputes the row's statistics from x and reads the
-// upstream gradient of the output.
+// upstream gradient of the output. rows.rs fills in the affine part of a
+// layer norm (y * weight + bias per column) or leaves it out.
 
 @group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> grad: array<f32>;
+{{AFFINE_BINDINGS}}
 
 // Softmax family: shift = row max, scale = sum of exp(x - max).
 // Layer norm: shift = mean, scale = 1 / sqrt(variance + eps).
@@ -46,7 +48,7 @@ fn rows_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let log_scale = log(st.scale);
     for (var k = 0u; k < c; k++) {
         let v = x[base + k];
-        out[r * c + k] = select(normalised(v, st), v - st.shift - log_scale, OP == 1u);
+        out[r * c + k] = {{FORWARD_OUT}};
     }
 }
 
@@ -62,13 +64,14 @@ fn rows_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     var gy = 0.0;
     var gs = 0.0;
     for (var k = 0u; k < c; k++) {
-        let g = grad[gb + k];
+        let g = {{GRAD_IN}};
         gy += g * normalised(x[base + k], st);
         gs += g;
     }
     for (var k = 0u; k < c; k++) {
-        let g = grad[gb + k];
+        let g = {{GRAD_IN}};
         let y = normalised(x[base + k], st);
+        {{GRAD_PARAMS}}
         var d: f32;
         switch OP {
             case 0u: { d = y * (g - gy); }

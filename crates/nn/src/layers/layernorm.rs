@@ -23,7 +23,7 @@ impl Module for LayerNorm {
         if x.shape().last() != w.shape().last() {
             return Err(Error::ShapeMismatch { op: "LayerNorm", lhs: x.shape().to_vec(), rhs: w.shape().to_vec() });
         }
-        x.layer_norm(self.eps)?.mul(&w)?.add(&self.bias.get())
+        x.layer_norm_affine(&w, &self.bias.get(), self.eps)
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {
