@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The native wgpu benchmark on a machine with a real GPU (Vulkan): W1-W4 and
 # the matmuls from 256 to 4096, each matmul also as a share of the card's FP32
-# peak. Writes gpu.json and gpu.md into OUT_DIR (default: $OUT, else
+# peak, one product per submission (the shared protocol) and in bursts of 20
+# per submission (the kernel's own rate). Writes gpu.json and gpu.md into OUT_DIR (default: $OUT, else
 # target/bench). Uses target/release/nnlab when it is already built.
 #
 #   bench/gpu-machine.sh [OUT_DIR]
@@ -31,6 +32,9 @@ import json, sys
 rows, peak = json.load(open(sys.argv[1])), float(sys.argv[2]) * 1e3
 for r in rows:
     if r.get("gflops_async"):
-        print(f"{r['workload']}: {r['gflops_async'] / 1e3:.1f} TFLOPS (async), {100 * r['gflops_async'] / peak:.0f}% of FP32 peak")
+        line = f"{r['workload']}: {r['gflops_async'] / 1e3:.1f} TFLOPS async ({100 * r['gflops_async'] / peak:.0f}% of FP32 peak)"
+        if r.get("gflops_burst"):
+            line += f", {r['gflops_burst'] / 1e3:.1f} TFLOPS in bursts of 20 per submission ({100 * r['gflops_burst'] / peak:.0f}%)"
+        print(line)
 PY
 fi

@@ -132,6 +132,20 @@ impl Runner {
         Ok(())
     }
 
+    /// A matmul workload's products `count` times in one submission (one
+    /// command buffer), its last product kept for `read`: what the kernel
+    /// sustains without a submission per product.
+    pub fn burst(&mut self, count: usize) -> Result<()> {
+        let Job::Matmul { a, b, .. } = &self.job else {
+            return Err(Error::InvalidArgument { op: "bench", reason: "only matmul workloads run in bursts".into() });
+        };
+        for _ in 0..count {
+            self.last = Some(a.matmul(b)?);
+        }
+        self.device.flush();
+        Ok(())
+    }
+
     /// Per-kernel GPU time of one recorded step, summed by entry point and
     /// sorted, slowest first: (entry point, dispatches, ms). Needs a plan (a
     /// GPU training workload after its first step).
@@ -163,5 +177,14 @@ impl Runner {
             _ => last.clone(),
         };
         Ok(shown.to_vec().await?.iter().map(|&v| v as f64).sum())
+    }
+
+    /// Waits for the last step on the host, reading back one value of it.
+    pub async fn read_first(&self) -> Result<f64> {
+        let Some(last) = &self.last else {
+            return Err(Error::InvalidArgument { op: "bench", reason: "read before the first step".into() });
+        };
+        let first = last.reshape(&[last.numel()])?.narrow(0, 0, 1.min(last.numel()))?;
+        Ok(first.to_vec().await?.iter().map(|&v| v as f64).sum())
     }
 }

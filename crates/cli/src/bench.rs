@@ -22,6 +22,9 @@ struct Row {
     async_ms: f64,
     gflops_sync: Option<f64>,
     gflops_async: Option<f64>,
+    /// Matmuls on a GPU: products queued BURST at a time in one submission,
+    /// so per-submission overhead (tens of microseconds natively) drops out.
+    gflops_burst: Option<f64>,
     /// Host time of one `step` call (median over the async runs).
     host_ms: f64,
     /// Of that, writing inputs and encoding a plan replay (before `queue.submit`).
@@ -88,6 +91,10 @@ fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &s
     let replays = runner.replays() - before.1;
     let encode_ms = (replays > 0).then(|| (encoded(device) - before.0) / replays as f64);
     let gflops = |ms: f64| n.map(|n| 2.0 * (n as f64).powi(3) / (ms / 1e3) / 1e9);
+    let burst_ms = match (n, device) {
+        (Some(_), Device::Gpu(_)) => Some(burst(&mut runner, async_ms)?),
+        _ => None,
+    };
     Ok(Row {
         backend: backend.into(),
         workload: id.into(),
@@ -98,10 +105,30 @@ fn measure(id: &str, group: &str, n: Option<usize>, device: &Device, backend: &s
         async_ms,
         gflops_sync: gflops(sync_ms),
         gflops_async: gflops(async_ms),
+        gflops_burst: burst_ms.and_then(gflops),
         host_ms,
         encode_ms,
         mode: runner.mode(),
     })
+}
+
+/// Products per submission in a burst.
+const BURST: usize = 20;
+
+/// Median ms per product over bursts of BURST products, as many bursts as fit
+/// in about 1.5 s (at least 3) by the async time per product.
+fn burst(runner: &mut Runner, async_ms: f64) -> Result<f64> {
+    let bursts = ((1500.0 / (async_ms * BURST as f64)).ceil() as usize).clamp(3, 50);
+    runner.burst(BURST)?;
+    pollster::block_on(runner.read_first())?;
+    let mut times = Vec::new();
+    for _ in 0..bursts {
+        let t = Instant::now();
+        runner.burst(BURST)?;
+        pollster::block_on(runner.read_first())?;
+        times.push(t.elapsed().as_secs_f64() * 1e3 / BURST as f64);
+    }
+    Ok(median(times))
 }
 
 /// `--profile`: GPU time per kernel entry point of one recorded training step
@@ -167,11 +194,12 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             rows.push(measure(id, group, n, &device, backend).map_err(|e| format!("{id} on {backend}: {e}"))?);
         }
     }
-    println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | host ms/step | encode ms/step | GFLOPS sync / async | mode |");
+    println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | host ms/step | encode ms/step | GFLOPS sync / async (/ burst) | mode |");
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for r in &rows {
-        let gf = match (r.gflops_sync, r.gflops_async) {
-            (Some(s), Some(a)) => format!("{s:.2} / {a:.2}"),
+        let gf = match (r.gflops_sync, r.gflops_async, r.gflops_burst) {
+            (Some(s), Some(a), Some(b)) => format!("{s:.2} / {a:.2} / {b:.2}"),
+            (Some(s), Some(a), None) => format!("{s:.2} / {a:.2}"),
             _ => "".into(),
         };
         println!(
