@@ -169,22 +169,20 @@ impl Runner {
     /// Waits for the last step on the host: its loss, or for a matmul the sum
     /// of the whole product read back (a large matmul: its first element).
     pub async fn read(&self) -> Result<f64> {
-        let Some(last) = &self.last else {
-            return Err(Error::InvalidArgument { op: "bench", reason: "read before the first step".into() });
-        };
-        let shown = match &self.job {
-            Job::Matmul { read_all: false, .. } => last.narrow(0, 0, 1)?.narrow(1, 0, 1)?,
-            _ => last.clone(),
-        };
-        Ok(shown.to_vec().await?.iter().map(|&v| v as f64).sum())
+        if let Job::Matmul { read_all: false, .. } = &self.job {
+            return self.read_first().await;
+        }
+        Ok(self.last()?.to_vec().await?.iter().map(|&v| v as f64).sum())
     }
 
     /// Waits for the last step on the host, reading back one value of it.
     pub async fn read_first(&self) -> Result<f64> {
-        let Some(last) = &self.last else {
-            return Err(Error::InvalidArgument { op: "bench", reason: "read before the first step".into() });
-        };
+        let last = self.last()?;
         let first = last.reshape(&[last.numel()])?.narrow(0, 0, 1.min(last.numel()))?;
         Ok(first.to_vec().await?.iter().map(|&v| v as f64).sum())
+    }
+
+    fn last(&self) -> Result<&Tensor> {
+        self.last.as_ref().ok_or_else(|| Error::InvalidArgument { op: "bench", reason: "read before the first step".into() })
     }
 }

@@ -18,6 +18,6 @@ pub use kernels::matmul::MatrixView;
 pub use kernels::optim::{AdamParams, SgdParams};
 pub use kernels::random::RandomKind;
 pub use kernels::reduce::ReduceKernel;
-pub use kernels::rows::{Affine, RowKernel};
+pub use kernels::rows::RowKernel;
 pub use kernels::spatial::{ConvGeometry, PoolGeometry};
 pub use plan::Plan;

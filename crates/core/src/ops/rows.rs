@@ -87,11 +87,11 @@ impl Tensor {
         let params = affine.map(|(w, b)| Ok::<_, Error>((w.contiguous()?, b.contiguous()?))).transpose()?;
         let storage = match x.data() {
             Data::Gpu(ctx, xb) => {
-                let affine = match &params {
-                    Some((w, b)) => Some((gpu_at(w)?, gpu_at(b)?)),
-                    None => None,
+                let (w, b) = match &params {
+                    Some((w, b)) => (Some(gpu_at(w)?), Some(gpu_at(b)?)),
+                    None => (None, None),
                 };
-                Storage::Gpu(ctx.rows(kernel(op), xb, x.layout().offset, rows, cols, None, affine)?.0)
+                Storage::Gpu(ctx.rows(kernel(op), xb, x.layout().offset, rows, cols, None, w, b)?.0)
             }
             Data::Cpu(_) => {
                 let xv = x.cpu_contiguous("row op")?;
@@ -136,12 +136,8 @@ impl Tensor {
         let w = weight.map(Tensor::contiguous).transpose()?;
         let (gx, gw) = match (xc.data(), gc.data()) {
             (Data::Gpu(ctx, xb), Data::Gpu(_, gb)) => {
-                // The bias is not read backward; the weight stands in for it.
-                let affine = match &w {
-                    Some(w) => Some((gpu_at(w)?, gpu_at(w)?)),
-                    None => None,
-                };
-                let (gx, gw) = ctx.rows(kernel(op), xb, xc.layout().offset, rows, cols, Some((gb, gc.layout().offset)), affine)?;
+                let w = w.as_ref().map(gpu_at).transpose()?;
+                let (gx, gw) = ctx.rows(kernel(op), xb, xc.layout().offset, rows, cols, Some((gb, gc.layout().offset)), w, None)?;
                 (Storage::Gpu(gx), gw.map(Storage::Gpu))
             }
             _ => {

@@ -21,21 +21,17 @@ impl RowKernel {
     }
 }
 
-/// A layer norm's per-column weight and bias: buffers and element offsets of
-/// `cols` contiguous values each.
-pub type Affine<'a> = ((&'a GpuBuffer, usize), (&'a GpuBuffer, usize));
-
 impl GpuContext {
     /// Forward: `op` over each row of contiguous [rows, cols] at element
-    /// offset `x_at`, then `affine` (layer norm only) per column. Backward
-    /// (with `grad`, the upstream gradient of the output and its offset): the
-    /// gradient of x and, with `affine` (whose bias it does not read), g *
-    /// normalised x, whose column sums are the weight's gradient. Results are
-    /// [rows, cols].
+    /// offset `x_at`, then, for a layer norm with a `weight`, `* weight +
+    /// bias` per column. Backward (with `grad`, the upstream gradient of the
+    /// output and its offset): the gradient of x and, with a `weight` (the
+    /// bias is not needed), g * normalised x, whose column sums are the
+    /// weight's gradient. Buffers with element offsets; results are [rows, cols].
     #[allow(clippy::too_many_arguments)]
-    pub fn rows(&self, op: RowKernel, x: &GpuBuffer, x_at: usize, rows: usize, cols: usize, grad: Option<(&GpuBuffer, usize)>, affine: Option<Affine>) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    pub fn rows(&self, op: RowKernel, x: &GpuBuffer, x_at: usize, rows: usize, cols: usize, grad: Option<(&GpuBuffer, usize)>, weight: Option<(&GpuBuffer, usize)>, bias: Option<(&GpuBuffer, usize)>) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
         let out = self.alloc(rows * cols)?;
-        let param_grads = match (grad, affine) {
+        let param_grads = match (grad, weight) {
             (Some(_), Some(_)) => Some(self.alloc(rows * cols)?),
             _ => None,
         };
@@ -43,11 +39,11 @@ impl GpuContext {
             return Ok((out, param_grads));
         }
         let eps = if let RowKernel::LayerNorm { eps } = op { eps } else { 0.0 };
-        let (w_at, b_at) = affine.map_or((0, 0), |(w, b)| (w.1, b.1));
+        let (w_at, b_at) = (weight.map_or(0, |w| w.1), bias.map_or(0, |b| b.1));
         let desc = self.meta(&[rows as u32, cols as u32, x_at as u32, grad.map_or(0, |g| g.1) as u32, eps.to_bits(), w_at as u32, b_at as u32])?;
         let entry = if grad.is_some() { "rows_backward" } else { "rows_forward" };
         let code = op.code();
-        let with_affine = affine.is_some();
+        let with_affine = weight.is_some();
         let pipeline = self.pipeline_variant(entry, code | (with_affine as u32) << 2, || {
             let source = format!("const OP: u32 = {code}u;\n{}", include_str!("rows.wgsl"));
             let parts: [(&str, &str, &str); 4] = [
@@ -62,13 +58,11 @@ impl GpuContext {
         // holds only what an entry point uses, so bindings go by number.
         let mut bindings = vec![(0, &desc), (1, x.raw()), (2, out.raw())];
         bindings.extend(grad.map(|g| (3, g.0.raw())));
-        if let Some(((w, _), (b, _))) = affine {
-            bindings.push((4, w.raw()));
-            match &param_grads {
-                Some(p) => bindings.push((6, p.raw())),
-                None => bindings.push((5, b.raw())),
-            }
+        bindings.extend(weight.map(|w| (4, w.0.raw())));
+        if grad.is_none() {
+            bindings.extend(bias.map(|b| (5, b.0.raw())));
         }
+        bindings.extend(param_grads.as_ref().map(|p| (6, p.raw())));
         self.dispatch_numbered(&pipeline, &bindings, self.groups_for(rows as u32));
         Ok((out, param_grads))
     }
