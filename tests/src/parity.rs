@@ -187,6 +187,10 @@ async fn matmul(s: &mut Suite) {
     s.check("matmul tiled, batched and transposed, 140x257 @ 257x260", &[data(&[2, 257, 140], 66), data(&[2, 260, 257], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
     // Several tile rows and columns, the last of each ragged, and a K that ends mid-slice.
     s.check("matmul tiled, many tiles, 531x270 @ 270x400", &[data(&[531, 270], 68), data(&[270, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    // A's rows read as vec4s (K a multiple of 4 that ends mid-slice).
+    s.check("matmul tiled, A as vec4s, 200x260 @ 260x150", &[data(&[200, 260], 91), data(&[260, 150], 92)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    // Enough tiles for 128-row ones (what a large GPU gets).
+    s.check("matmul tiled, 128-row tiles, 64 x 129x260 @ 260x130", &[data(&[64, 129, 260], 93), data(&[64, 260, 130], 94)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     // Attention's [batch, heads] over [batch, time, heads, width] buffers: two batch strides, read in place.
     let heads = [data(&[2, 5, 3, 4], 83), data(&[2, 7, 3, 4], 84)];
     s.check("matmul over two batch strides", &heads, ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;

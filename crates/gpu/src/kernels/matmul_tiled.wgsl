@@ -3,11 +3,12 @@
 // values of it in registers. K advances 16 at a time through workgroup
 // memory; the next K-slice is loaded into registers while the current one is
 // used. Same meta layout and strided operands as matmul_blocked.wgsl.
-// matmul.rs fills in WY and the register code, and says how the workgroup
-// tiles are laid out (`tiled_source`).
+// matmul.rs fills in WY, A's element type (f32, or vec4 when its rows allow)
+// and the register code, and says how the workgroup tiles are laid out
+// (`tiled_source`).
 
 @group(0) @binding(0) var<storage, read> desc: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<{{A_ELEMENT}}>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 {{BIAS}}
@@ -25,9 +26,10 @@ fn {{ENTRY}}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id)
     let row0 = wg.y * TM;
     let col0 = wg.x * TN;
 
-    // This invocation loads A at rows ar + e WY of the tile and K-offset ak,
-    // and B at K-offsets bk + e WY / 8 and column bc. Rows and columns past
-    // the edge read the last one and K past the end reads 0.
+    // This invocation loads A at rows ar + e WY of the tile and K-offset ak
+    // (or, as vec4s, the generated rows and K-offsets), and B at K-offsets
+    // bk + e WY / 8 and column bc. Rows and columns past the edge read the
+    // last one and K past the end reads 0.
     let ak = li % KSTEP; let ar = li / KSTEP;
     let bk = li / TN; let bc = li % TN;
     let acs = desc[6]; let brs = desc[9];
@@ -51,9 +53,7 @@ fn {{ENTRY}}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id)
             let k0 = (t + 1u) * KSTEP;
             {{LOAD}}
         }
-        for (var kk = 0u; kk < KSTEP; kk++) {
-            {{FMA}}
-        }
+        {{SLICE}}
     }
     let c_base = wg.z * m * n;
     {{WRITE}}
