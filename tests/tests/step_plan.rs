@@ -6,7 +6,7 @@
 use nnlab_bench::training_workloads;
 use nnlab_core::{Device, Error, GpuContext, Result, Tensor};
 use nnlab_nn::activation::ActivationLayer;
-use nnlab_nn::layers::{BatchNorm, Dropout, Sequential};
+use nnlab_nn::layers::{BatchNorm, Dropout, Recurrent, RecurrentKind, Sequential};
 use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
 
 fn context() -> GpuContext {
@@ -29,7 +29,8 @@ fn values(model: &dyn Module) -> Vec<f32> {
 
 /// Trains `build()` for `steps` steps on the batches eagerly and with a plan
 /// (recorded on the first step), checking both end in the same place.
-fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) {
+/// Returns the plan's dispatches per step and how many fusion removed.
+fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) -> (usize, usize) {
     let ctx = context();
     let device = Device::Gpu(ctx.clone());
     let upload = |(x, shape, y): &(Vec<f32>, Vec<usize>, Vec<f32>)| (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
@@ -70,7 +71,8 @@ fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Mo
     for (i, (a, b)) in values(planned.as_ref()).iter().zip(values(eager.as_ref())).enumerate() {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{name}: value {i} after {steps} steps: plan {a}, eager {b}");
     }
-    eprintln!("{name}: {} dispatches per step, {steps} steps agree", plan.dispatches());
+    eprintln!("{name}: {} dispatches per step ({} fused away), {steps} steps agree", plan.dispatches(), plan.fused());
+    (plan.dispatches(), plan.fused())
 }
 
 /// Builds a fresh model on a device.
@@ -91,6 +93,19 @@ fn replay_equals_eager_on_the_benchmark_models() {
         let (build, batches) = workload_batches(group);
         replay_matches_eager(group, build.as_ref(), &batches, steps);
     }
+}
+
+/// A GRU cell is a graph of elementwise ops (gates, blend); the chains whose
+/// intermediates the backward pass does not keep become single kernels.
+#[test]
+fn elementwise_chains_fuse_in_a_gru_step() {
+    let (_, batches) = workload_batches("W3");
+    let build = |d: &Device| -> Result<Box<dyn Module>> {
+        let layers: Vec<Box<dyn Module>> = vec![Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()), Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?)];
+        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+    };
+    let (dispatches, fused) = replay_matches_eager("GRU", &build, &batches, 4);
+    assert!(fused > 0, "no elementwise chain of the GRU step was fused ({dispatches} dispatches)");
 }
 
 fn mlp_with(extra: impl Fn() -> Result<Box<dyn Module>> + 'static) -> Build {

@@ -52,8 +52,10 @@ struct Inner {
     info: String,
     limits: wgpu::Limits,
     pipelines: RefCell<HashMap<(&'static str, u32), wgpu::ComputePipeline>>,
-    /// Entry point of each cached pipeline, for plan profiles.
-    pipeline_names: RefCell<HashMap<wgpu::ComputePipeline, &'static str>>,
+    /// Generated kernels (fused elementwise chains), cached by their source.
+    generated: RefCell<HashMap<String, wgpu::ComputePipeline>>,
+    /// Entry point and written bindings of each cached pipeline, for plans.
+    pipeline_info: RefCell<HashMap<wgpu::ComputePipeline, PipelineInfo>>,
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
     /// Readback staging buffers by size, reused across reads.
@@ -108,7 +110,8 @@ impl GpuContext {
             info,
             limits,
             pipelines: RefCell::default(),
-            pipeline_names: RefCell::default(),
+            generated: RefCell::default(),
+            pipeline_info: RefCell::default(),
             encoder: RefCell::new(None),
             pool: RefCell::default(),
             staging: RefCell::default(),
@@ -317,7 +320,24 @@ impl GpuContext {
         if let Some(p) = self.0.pipelines.borrow().get(&(entry, variant)) {
             return p.clone();
         }
-        let desc = wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source().into()) };
+        let pipeline = self.compile(entry, source(), checked);
+        self.0.pipelines.borrow_mut().insert((entry, variant), pipeline.clone());
+        pipeline
+    }
+
+    /// Pipeline for a kernel generated at run time, cached by its source.
+    pub(crate) fn generated_pipeline(&self, entry: &'static str, source: String) -> wgpu::ComputePipeline {
+        if let Some(p) = self.0.generated.borrow().get(&source) {
+            return p.clone();
+        }
+        let pipeline = self.compile(entry, source.clone(), true);
+        self.0.generated.borrow_mut().insert(source, pipeline.clone());
+        pipeline
+    }
+
+    fn compile(&self, entry: &'static str, source: String, checked: bool) -> wgpu::ComputePipeline {
+        let writes = written_bindings(&source);
+        let desc = wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source.into()) };
         let module = if checked {
             self.0.device.create_shader_module(desc)
         } else {
@@ -332,8 +352,7 @@ impl GpuContext {
             compilation_options: Default::default(),
             cache: None,
         });
-        self.0.pipelines.borrow_mut().insert((entry, variant), pipeline.clone());
-        self.0.pipeline_names.borrow_mut().insert(pipeline.clone(), entry);
+        self.0.pipeline_info.borrow_mut().insert(pipeline.clone(), PipelineInfo { entry, writes });
         pipeline
     }
 
@@ -359,13 +378,13 @@ impl GpuContext {
     /// (it shares a module with entry points that use others).
     pub(crate) fn dispatch_numbered(&self, pipeline: &wgpu::ComputePipeline, numbered: &[(u32, &wgpu::Buffer)], groups: (u32, u32, u32)) {
         let entries: Vec<wgpu::BindGroupEntry> = numbered.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }).collect();
-        let bindings: Vec<&wgpu::Buffer> = numbered.iter().map(|&(_, b)| b).collect();
-        let bindings = &bindings[..];
         self.count_object();
         let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
         if let Some(rec) = self.0.recording.borrow_mut().as_mut() {
-            let name = self.0.pipeline_names.borrow().get(pipeline).copied().unwrap_or("?");
-            rec.push(name, pipeline, &bind_group, bindings, groups);
+            let info = self.0.pipeline_info.borrow();
+            let info = info.get(pipeline);
+            let accesses = numbered.iter().map(|&(binding, b)| (b.clone(), info.is_none_or(|i| i.writes.contains(&binding)))).collect();
+            rec.push(info.map_or("?", |i| i.entry), pipeline, &bind_group, accesses, groups);
         }
         let mut slot = self.0.encoder.borrow_mut();
         let encoder = slot.get_or_insert_with(|| self.0.device.create_command_encoder(&Default::default()));
@@ -474,6 +493,24 @@ impl Drop for BufferInner {
 
 /// Packs a view into the fixed-size word layout the WGSL kernels read:
 /// MAX_RANK strides followed by the offset. Shapes are packed separately.
+/// What a plan needs to know of a cached pipeline.
+struct PipelineInfo {
+    entry: &'static str,
+    /// The bindings its WGSL declares `read_write`.
+    writes: Vec<u32>,
+}
+
+/// The binding numbers that `source` declares as `read_write` storage. Every
+/// kernel declares one binding per line (`@group(0) @binding(3) var<storage,
+/// read_write> out: array<f32>;`).
+fn written_bindings(source: &str) -> Vec<u32> {
+    source
+        .lines()
+        .filter(|l| l.contains("read_write"))
+        .filter_map(|l| l.split("@binding(").nth(1)?.split(')').next()?.trim().parse().ok())
+        .collect()
+}
+
 pub(crate) fn pack_strides(words: &mut Vec<u32>, view: &View) {
     let pad = MAX_RANK - view.strides.len();
     words.extend(std::iter::repeat_n(0, pad));

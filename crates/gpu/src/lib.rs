@@ -6,9 +6,11 @@
 //! Dispatches are recorded into one pending command encoder and submitted
 //! together at the next readback or `flush`, so an eager training step is one
 //! command buffer and one `queue.submit`. A step can also be recorded once and
-//! replayed as a `Plan` (see `plan.rs`).
+//! replayed as a `Plan` (see `plan.rs`), its elementwise chains fused
+//! (`fusion.rs`).
 
 mod context;
+mod fusion;
 mod kernels;
 mod plan;
 

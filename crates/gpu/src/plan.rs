@@ -13,13 +13,18 @@
 use std::collections::HashSet;
 
 use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
+use crate::fusion::{fuse, Elementwise};
 
-struct Dispatch {
+pub(crate) struct Dispatch {
     /// The kernel's entry point.
-    name: &'static str,
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    groups: (u32, u32, u32),
+    pub name: &'static str,
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub groups: (u32, u32, u32),
+    /// Each bound buffer, and whether the kernel may write it.
+    pub accesses: Vec<(wgpu::Buffer, bool)>,
+    /// What the dispatch computes, if it is elementwise (see `fusion.rs`).
+    pub elementwise: Option<Elementwise>,
 }
 
 /// What `GpuContext::dispatch_groups` captures while a recording is open.
@@ -33,9 +38,16 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
-    pub(crate) fn push(&mut self, name: &'static str, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, bindings: &[&wgpu::Buffer], groups: (u32, u32, u32)) {
-        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups });
-        self.buffers.extend(bindings.iter().map(|&b| b.clone()));
+    pub(crate) fn push(&mut self, name: &'static str, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, accesses: Vec<(wgpu::Buffer, bool)>, groups: (u32, u32, u32)) {
+        self.buffers.extend(accesses.iter().map(|(b, _)| b.clone()));
+        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups, accesses, elementwise: None });
+    }
+
+    /// Says what the dispatch just pushed computes.
+    pub(crate) fn describe_last(&mut self, e: Elementwise) {
+        if let Some(d) = self.dispatches.last_mut() {
+            d.elementwise = Some(e);
+        }
     }
 }
 
@@ -43,6 +55,8 @@ impl Recording {
 pub struct Plan {
     ctx: GpuContext,
     dispatches: Vec<Dispatch>,
+    /// Dispatches of the recorded step that fusion folded into others.
+    fused: usize,
     /// Every buffer the dispatches bind (kept claimed while the plan lives).
     buffers: HashSet<wgpu::Buffer>,
     /// The claimed buffers that were idle in the pool, returned to it on drop.
@@ -90,13 +104,27 @@ impl GpuContext {
             }
         }
         self.claimed().borrow_mut().extend(buffers.iter().cloned());
-        Ok(Plan { ctx: self.clone(), dispatches: rec.dispatches, buffers, from_pool })
+        // Buffers idle in the pool have no handle outside the plan: what the
+        // step leaves in them is never read.
+        #[allow(clippy::mutable_key_type)]
+        let idle: HashSet<wgpu::Buffer> = from_pool.iter().cloned().collect();
+        let recorded = rec.dispatches.len();
+        let mut plan = Plan { ctx: self.clone(), dispatches: Vec::new(), fused: 0, buffers, from_pool };
+        // The plan exists before fusing, so that an error still releases its buffers.
+        plan.dispatches = fuse(self, rec.dispatches, &idle)?;
+        plan.fused = recorded - plan.dispatches.len();
+        Ok(plan)
     }
 }
 
 impl Plan {
     pub fn dispatches(&self) -> usize {
         self.dispatches.len()
+    }
+
+    /// Elementwise dispatches of the recorded step folded into later ones.
+    pub fn fused(&self) -> usize {
+        self.fused
     }
 
     fn check(&self, b: &GpuBuffer, what: &str) -> Result<()> {

@@ -115,6 +115,11 @@ impl StepPlan {
         self.plan.dispatches()
     }
 
+    /// Elementwise dispatches of the recorded step folded into later ones.
+    pub fn fused(&self) -> usize {
+        self.plan.fused()
+    }
+
     /// Each dispatch of the step timed alone: (kernel entry point, ms). See
     /// `nnlab_gpu::Plan::profile`.
     pub async fn profile(&self, now: &dyn Fn() -> f64) -> Result<Vec<(&'static str, f64)>> {

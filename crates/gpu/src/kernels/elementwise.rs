@@ -6,6 +6,7 @@
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+use crate::fusion::{Elementwise, Expr, Input};
 
 const STRIDED: &str = include_str!("strided.wgsl");
 const OPS: &str = include_str!("elementwise_ops.wgsl");
@@ -46,7 +47,7 @@ fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
 
 /// Drops axes of size 1 and merges axis d into d + 1 wherever every view has
 /// stride[d] == stride[d + 1] * shape[d + 1].
-fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) {
+pub(crate) fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let mut merged: Vec<usize> = Vec::new();
     let mut strides: Vec<Vec<usize>> = vec![Vec::new(); views.len()];
     for (d, &dim) in shape.iter().enumerate() {
@@ -75,7 +76,11 @@ fn source(body: &'static str, op: u32, contiguous: bool) -> String {
 }
 
 impl GpuContext {
-    fn elementwise(&self, key: &'static str, body: &'static str, words: Vec<u32>, inputs: &[&GpuBuffer]) -> Result<GpuBuffer> {
+    /// Runs `body` compiled for `op` over `inputs` seen through `views`; `expr`
+    /// says what it computes (for plan fusion).
+    #[allow(clippy::too_many_arguments)]
+    fn elementwise(&self, key: &'static str, body: &'static str, expr: Expr, op: u32, param: f32, views: &[View], inputs: &[&GpuBuffer]) -> Result<GpuBuffer> {
+        let words = pack(views, op, param)?;
         let n = words[0] as usize;
         let out = self.alloc(n)?;
         if n == 0 {
@@ -88,30 +93,34 @@ impl GpuContext {
         bindings.extend(inputs.iter().map(|b| b.raw()));
         bindings.push(out.raw());
         self.dispatch(&pipeline, &bindings, n as u32);
+        if let Some(rec) = self.recording().borrow_mut().as_mut() {
+            let inputs = inputs.iter().zip(views).map(|(b, v)| Input { buffer: b.raw().clone(), strides: v.strides.to_vec(), offset: v.offset }).collect();
+            rec.describe_last(Elementwise { expr, shape: views[0].shape.to_vec(), inputs, out: out.raw().clone() });
+        }
         Ok(out)
     }
 
     /// `op(x, param)` over a strided view; the result is contiguous.
     pub fn unary(&self, op: UnaryKernel, x: &GpuBuffer, view: View, param: f32) -> Result<GpuBuffer> {
-        let words = pack(&[view], op as u32, param)?;
-        self.elementwise("unary_main", include_str!("unary.wgsl"), words, &[x])
+        let expr = Expr::Unary(op as u32, param, Box::new(Expr::Input(0)));
+        self.elementwise("unary_main", include_str!("unary.wgsl"), expr, op as u32, param, &[view], &[x])
     }
 
     /// `g * op'(x)`, the backward rule of a unary op; both views have the output's shape.
     pub fn unary_backward(&self, op: UnaryKernel, x: &GpuBuffer, xv: View, g: &GpuBuffer, gv: View, param: f32) -> Result<GpuBuffer> {
-        let words = pack(&[xv, gv], op as u32, param)?;
-        self.elementwise("unary_backward_main", include_str!("unary_backward.wgsl"), words, &[x, g])
+        let expr = Expr::UnaryBackward(op as u32, param, Box::new(Expr::Input(0)), Box::new(Expr::Input(1)));
+        self.elementwise("unary_backward_main", include_str!("unary_backward.wgsl"), expr, op as u32, param, &[xv, gv], &[x, g])
     }
 
     /// `op(a, b)`; both views must already have the output's shape (broadcast views).
     pub fn binary(&self, op: BinaryKernel, a: &GpuBuffer, av: View, b: &GpuBuffer, bv: View) -> Result<GpuBuffer> {
-        let words = pack(&[av, bv], op as u32, 0.0)?;
-        self.elementwise("binary_main", include_str!("binary.wgsl"), words, &[a, b])
+        let expr = Expr::Binary(op as u32, Box::new(Expr::Input(0)), Box::new(Expr::Input(1)));
+        self.elementwise("binary_main", include_str!("binary.wgsl"), expr, op as u32, 0.0, &[av, bv], &[a, b])
     }
 
     /// `mask != 0 ? on_true : on_false`, all three views of the output's shape.
     pub fn select(&self, mask: &GpuBuffer, mv: View, t: &GpuBuffer, tv: View, f: &GpuBuffer, fv: View) -> Result<GpuBuffer> {
-        let words = pack(&[mv, tv, fv], 0, 0.0)?;
-        self.elementwise("select_main", include_str!("select.wgsl"), words, &[mask, t, f])
+        let expr = Expr::Select(Box::new(Expr::Input(0)), Box::new(Expr::Input(1)), Box::new(Expr::Input(2)));
+        self.elementwise("select_main", include_str!("select.wgsl"), expr, 0, 0.0, &[mv, tv, fv], &[mask, t, f])
     }
 }
