@@ -341,6 +341,11 @@ async fn movement(s: &mut Suite) {
     s.check("cumsum of a transposed view", &[data(&[33, 7], 41)], ACCUMULATE, &|t| t[0].t()?.cumsum(1)).await;
     s.check("cumsum backward", &[data(&[7, 33], 42)], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].cumsum(1))).await;
     s.check("concat", &[data(&[7, 3], 43), data(&[7, 1], 44), data(&[33, 7], 45)], EXACT, &|t| Tensor::concat(&[t[0].clone(), t[1].clone(), t[2].narrow(0, 0, 7)?.narrow(1, 2, 5)?], 1)).await;
+    // Eight parts (two dispatches of up to six), strided, broadcast and empty ones among them.
+    s.check("concat of eight parts along a middle axis", &[data(&[3, 5, 4], 95), data(&[4, 2, 3], 96), data(&[3, 1, 1], 97)], EXACT, &|t| {
+        let parts = [t[0].clone(), t[1].permute(&[2, 1, 0])?.narrow(0, 0, 3)?, t[2].broadcast_to(&[3, 4, 4])?, t[0].narrow(1, 1, 0)?, t[0].narrow(1, 2, 3)?, t[1].permute(&[2, 1, 0])?.narrow(2, 0, 4)?, t[0].clone(), t[2].broadcast_to(&[3, 1, 4])?];
+        Tensor::concat(&parts, 1)
+    }).await;
     s.check("concat axis 0 of transposed parts", &[data(&[5, 7], 46), data(&[5, 1], 47)], EXACT, &|t| Tensor::concat(&[t[0].t()?, t[1].t()?], 0)).await;
     s.check("pad", &[data(&[7, 33], 48)], EXACT, &|t| t[0].pad(&[(1, 2), (0, 3)])).await;
     s.check("pad of a strided view", &[data(&[33, 7], 49)], EXACT, &|t| t[0].t()?.pad(&[(2, 0), (1, 1)])).await;

@@ -111,16 +111,11 @@ impl Tensor {
         }
         let op = Some(Op::Concat { xs: xs.to_vec(), axis });
         if let Data::Gpu(ctx, _) = first.data() {
-            // Each part is written into its slice of the output.
-            let out = ctx.alloc(numel(&shape))?;
-            let full = Layout::contiguous(&shape);
-            let mut start = 0;
-            for x in xs {
-                let Data::Gpu(_, src) = x.data() else { unreachable!("devices checked above") };
-                let slot = full.narrow(axis, start, x.shape()[axis])?;
-                ctx.assign(&out, gpu_view(&slot), src, gpu_view(x.layout()))?;
-                start += x.shape()[axis];
-            }
+            let parts: Vec<_> = xs.iter().map(|x| match x.data() {
+                Data::Gpu(_, src) => (src, gpu_view(x.layout())),
+                _ => unreachable!("devices checked above"),
+            }).collect();
+            let out = ctx.concat(&parts, axis)?;
             return Ok(Tensor::from_storage(Storage::Gpu(out), &shape, op));
         }
         let parts = xs.iter().map(|x| Ok((x.cpu_contiguous("concat")?, x.shape().to_vec()))).collect::<Result<Vec<_>>>()?;

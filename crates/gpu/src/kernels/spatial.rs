@@ -1,6 +1,6 @@
 //! Convolution (forward and both gradients), pooling (forward and backward),
-//! prefix sums, and the fill/assign kernels that build concatenations and
-//! padding. Inputs are contiguous; core makes them so.
+//! prefix sums, fill, concatenation (strided parts, up to six per dispatch)
+//! and padding. Inputs are contiguous unless a launcher takes views.
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View, MAX_RANK};
 use crate::kernels::reduce::ReduceKernel;
@@ -26,6 +26,21 @@ pub struct PoolGeometry {
     pub padding: [usize; 2],
     pub output: [usize; 2],
     pub average: bool,
+}
+
+/// Parts per concat dispatch: with the meta words and the output, eight
+/// storage bindings, what every WebGPU device offers a shader stage.
+const CONCAT_GROUP: usize = 6;
+
+/// concat.wgsl for `k` parts.
+fn concat_source(k: usize) -> String {
+    let bindings = std::iter::once("@group(0) @binding(0) var<storage, read> desc: array<u32>;".to_string())
+        .chain((0..k).map(|j| format!("@group(0) @binding({}) var<storage, read> in{j}: array<f32>;", j + 1)))
+        .chain([format!("@group(0) @binding({}) var<storage, read_write> out: array<f32>;", k + 1)])
+        .collect::<Vec<_>>()
+        .join("\n");
+    let reads = (0..k).map(|j| format!("case {j}u: {{ v = in{j}[src]; }}")).collect::<Vec<_>>().join("\n        ");
+    format!("{}\n{}", strided(), include_str!("concat.wgsl").replace("{{BINDINGS}}", &bindings).replace("{{READS}}", &reads))
 }
 
 fn strided() -> &'static str {
@@ -200,20 +215,41 @@ impl GpuContext {
         Ok(out)
     }
 
-    /// Writes `src` (viewed by `sv`) into the region of `dst` that `dv` views;
-    /// both views have the same shape.
-    pub fn assign(&self, dst: &GpuBuffer, dv: View, src: &GpuBuffer, sv: View) -> Result<()> {
-        let n: usize = sv.shape.iter().product();
-        if n == 0 {
-            return Ok(());
+    /// `parts` (each a buffer and a view; equal shapes but for `axis`) joined
+    /// along `axis` into a new contiguous buffer: one dispatch per
+    /// `CONCAT_GROUP` parts.
+    pub fn concat(&self, parts: &[(&GpuBuffer, View)], axis: usize) -> Result<GpuBuffer> {
+        let shape = parts[0].1.shape;
+        let total: usize = parts.iter().map(|(_, v)| v.shape[axis]).sum();
+        let (outer, inner): (usize, usize) = (shape[..axis].iter().product(), shape[axis + 1..].iter().product());
+        let out = self.alloc(outer * total * inner)?;
+        let mut first = 0;
+        for group in parts.chunks(CONCAT_GROUP) {
+            let len: usize = group.iter().map(|(_, v)| v.shape[axis]).sum();
+            let n = outer * len * inner;
+            if n > 0 {
+                let mut words: Vec<u32> = [n, outer, inner, len, total, first, group.len(), 0].iter().map(|&w| w as u32).collect();
+                let mut start = 0;
+                for (_, v) in group {
+                    words.push(start as u32);
+                    start += v.shape[axis];
+                }
+                words.push(start as u32);
+                words.resize(15, 0);
+                for (_, v) in group {
+                    pack_shape(&mut words, v.shape)?;
+                    pack_strides(&mut words, v);
+                }
+                let k = group.len();
+                let pipeline = self.pipeline_variant("concat_main", k as u32, || concat_source(k));
+                let desc = self.meta(&words)?;
+                let mut bindings = vec![&desc];
+                bindings.extend(group.iter().map(|(b, _)| b.raw()));
+                bindings.push(out.raw());
+                self.dispatch(&pipeline, &bindings, n as u32);
+            }
+            first += len;
         }
-        let mut words = vec![n as u32, 0, 0, 0];
-        pack_shape(&mut words, sv.shape)?;
-        pack_strides(&mut words, &sv);
-        pack_strides(&mut words, &dv);
-        let pipeline = self.pipeline("assign_main", || format!("{}\n{}", strided(), include_str!("assign.wgsl")));
-        let desc = self.meta(&words)?;
-        self.dispatch(&pipeline, &[&desc, src.raw(), dst.raw()], n as u32);
-        Ok(())
+        Ok(out)
     }
 }
