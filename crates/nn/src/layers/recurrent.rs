@@ -153,10 +153,12 @@ impl Recurrent {
             return Err(Error::InvalidArgument { op: "recurrent layer", reason: "the sequence is empty".into() });
         }
         let device = x.device();
-        // Time-major list of [N, features] inputs for the current layer.
-        let mut inputs: Vec<Tensor> = (0..steps).map(|t| x.narrow(time_axis, t, 1)?.reshape(&[batch, self.input_size])).collect::<Result<_>>()?;
+        // The current layer's input sequence, and its time axis.
+        let (mut seq, mut seq_time_axis) = (x.clone(), time_axis);
+        let mut outputs: Vec<Tensor> = Vec::new();
         let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
         for layer in 0..self.layers {
+            let features = seq.shape()[2];
             let mut per_direction = Vec::new();
             for dir in 0..self.directions() {
                 let cell = &self.cells[layer * self.directions() + dir];
@@ -167,8 +169,12 @@ impl Recurrent {
                 // RNNs and LSTMs add both biases to one sum: add them together once.
                 // (A GRU applies b_hh inside its reset gate.)
                 let bias = if self.kind == RecurrentKind::Gru { cell.b_ih.get() } else { cell.b_ih.get().add(&cell.b_hh.get())? };
+                // The input projections of all steps as one product (and, backward,
+                // one weight gradient rather than one per step).
+                let rows = seq.reshape(&[batch * steps, features])?.matmul_bias(&cell.w_ih.get().t()?, &bias)?;
+                let projections = rows.reshape(&[seq.shape()[0], seq.shape()[1], bias.shape()[0]])?;
                 for (i, &t) in order.iter().enumerate() {
-                    let gx = inputs[t].matmul_bias(&cell.w_ih.get().t()?, &bias)?;
+                    let gx = projections.narrow(seq_time_axis, t, 1)?.reshape(&[batch, bias.shape()[0]])?;
                     let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0)?;
                     outs[t] = Some(nh.clone());
                     h = nh;
@@ -178,11 +184,16 @@ impl Recurrent {
                 c_n.extend(c);
                 per_direction.push(outs.into_iter().map(|o| o.expect("every step ran")).collect::<Vec<_>>());
             }
-            inputs = (0..steps)
+            outputs = (0..steps)
                 .map(|t| if per_direction.len() == 1 { Ok(per_direction[0][t].clone()) } else { Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1) })
                 .collect::<Result<_>>()?;
+            if layer + 1 < self.layers {
+                // The next layer's input, time-major [T, N, D*H].
+                let stacked: Vec<Tensor> = outputs.iter().map(|o| o.reshape(&[1, batch, o.shape()[1]])).collect::<Result<_>>()?;
+                (seq, seq_time_axis) = (Tensor::concat(&stacked, 0)?, 0);
+            }
         }
-        Ok((inputs, h_n, c_n))
+        Ok((outputs, h_n, c_n))
     }
 }
 
