@@ -491,8 +491,6 @@ impl Drop for BufferInner {
     }
 }
 
-/// Packs a view into the fixed-size word layout the WGSL kernels read:
-/// MAX_RANK strides followed by the offset. Shapes are packed separately.
 /// What a plan needs to know of a cached pipeline.
 struct PipelineInfo {
     entry: &'static str,
@@ -511,6 +509,8 @@ fn written_bindings(source: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Packs a view into the fixed-size word layout the WGSL kernels read:
+/// MAX_RANK strides followed by the offset. Shapes are packed separately.
 pub(crate) fn pack_strides(words: &mut Vec<u32>, view: &View) {
     let pad = MAX_RANK - view.strides.len();
     words.extend(std::iter::repeat_n(0, pad));

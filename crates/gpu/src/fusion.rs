@@ -10,10 +10,13 @@
 //! The recorded step ran eagerly (unfused), so the fused plan's replays are
 //! checked against the same numbers.
 
+// wgpu::Buffer hashes by identity, which its interior state never changes.
+#![allow(clippy::mutable_key_type)]
+
 use std::collections::HashSet;
 
-use crate::context::{pack_shape, pack_strides, GpuContext, Result, View};
-use crate::kernels::elementwise::merge_axes;
+use crate::context::{GpuContext, Result, View};
+use crate::kernels::elementwise::pack;
 use crate::plan::Dispatch;
 
 /// Most storage bindings a WebGPU device allows per shader stage by default:
@@ -210,14 +213,8 @@ fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu:
 fn compile(ctx: &GpuContext, d: &mut Dispatch) -> Result<()> {
     let e = d.elementwise.as_ref().expect("a fused dispatch is elementwise");
     let views: Vec<View> = e.inputs.iter().map(|i| View { shape: &e.shape, strides: &i.strides, offset: i.offset }).collect();
-    let (merged, strides) = merge_axes(&e.shape, &views);
-    let contiguous = merged.len() <= 1 && strides.iter().all(|s| s.iter().all(|&st| st == 1));
-    let numel: usize = e.shape.iter().product();
-    let mut words = vec![numel as u32, 0, 0, contiguous as u32];
-    pack_shape(&mut words, &merged)?;
-    for (i, s) in e.inputs.iter().zip(&strides) {
-        pack_strides(&mut words, &View { shape: &merged, strides: s, offset: i.offset });
-    }
+    let words = pack(&views, 0, 0.0)?;
+    let (numel, contiguous) = (words[0], words[3] == 1);
     let meta = ctx.meta(&words)?;
     let pipeline = ctx.generated_pipeline("fused_elementwise", e.source(contiguous));
     let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: meta.as_entire_binding() }];
@@ -227,6 +224,6 @@ fn compile(ctx: &GpuContext, d: &mut Dispatch) -> Result<()> {
     d.bind_group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
     d.pipeline = pipeline;
     d.name = "fused_elementwise";
-    d.groups = ctx.groups_for(numel as u32);
+    d.groups = ctx.groups_for(numel);
     Ok(())
 }

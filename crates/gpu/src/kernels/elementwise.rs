@@ -32,7 +32,7 @@ pub enum BinaryKernel { Add = 0, Sub, Mul, Div, Max, Min, Eq, Ne, Lt, Le, Gt, Ge
 /// merging the axes that every view (and the contiguous output) walks
 /// contiguously: a broadcast bias add over [B, T, C] becomes [B*T, C], a
 /// contiguous map becomes one axis. Fewer axes, fewer integer divisions.
-fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
+pub(crate) fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
     let shape = views[0].shape;
     let (merged, strides) = merge_axes(shape, views);
     // Word 3 flags the common case where every view is one contiguous run.
@@ -47,7 +47,7 @@ fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
 
 /// Drops axes of size 1 and merges axis d into d + 1 wherever every view has
 /// stride[d] == stride[d + 1] * shape[d + 1].
-pub(crate) fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) {
+fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let mut merged: Vec<usize> = Vec::new();
     let mut strides: Vec<Vec<usize>> = vec![Vec::new(); views.len()];
     for (d, &dim) in shape.iter().enumerate() {

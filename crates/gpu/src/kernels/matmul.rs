@@ -71,7 +71,7 @@ impl GpuContext {
             let wy = if n.div_ceil(128) * m.div_ceil(128) * batch < TALL_MIN_GROUPS { 8 } else { 16 };
             // vec4 loads of A pay with 64-row tiles only (H200, n = 1024: 18.1
             // -> 19.1 TFLOPS; n = 4096 with 128-row tiles: 33.8 -> 32.8).
-            let a_vec4 = wy == 8 && av.col_stride == 1 && k % 4 == 0 && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s % 4 == 0);
+            let a_vec4 = wy == 8 && av.col_stride == 1 && k.is_multiple_of(4) && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s.is_multiple_of(4));
             let tiling = Tiling { wy, a_vec4 };
             let pipeline = self.unchecked_pipeline_variant("matmul_tiled", has_bias as u32 | (wy as u32) << 1 | (a_vec4 as u32) << 6, || with_bias(tiled_source("matmul_tiled", tiling)));
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(8 * wy) as u32, batch as u32));

@@ -171,10 +171,11 @@ impl Recurrent {
                 let bias = if self.kind == RecurrentKind::Gru { cell.b_ih.get() } else { cell.b_ih.get().add(&cell.b_hh.get())? };
                 // The input projections of all steps as one product (and, backward,
                 // one weight gradient rather than one per step).
+                let gate_width = bias.shape()[0];
                 let rows = seq.reshape(&[batch * steps, features])?.matmul_bias(&cell.w_ih.get().t()?, &bias)?;
-                let projections = rows.reshape(&[seq.shape()[0], seq.shape()[1], bias.shape()[0]])?;
+                let projections = rows.reshape(&[seq.shape()[0], seq.shape()[1], gate_width])?;
                 for (i, &t) in order.iter().enumerate() {
-                    let gx = projections.narrow(seq_time_axis, t, 1)?.reshape(&[batch, bias.shape()[0]])?;
+                    let gx = projections.narrow(seq_time_axis, t, 1)?.reshape(&[batch, gate_width])?;
                     let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0)?;
                     outs[t] = Some(nh.clone());
                     h = nh;
