@@ -17,11 +17,8 @@ use std::collections::HashSet;
 
 use crate::context::{GpuContext, Result, View};
 use crate::kernels::elementwise::pack;
+use crate::kernels::{input_bindings, MAX_INPUTS};
 use crate::plan::Dispatch;
-
-/// Most storage bindings a WebGPU device allows per shader stage by default:
-/// a fused kernel binds its meta words, its output and up to six inputs.
-const MAX_STORAGE_BINDINGS: u32 = 8;
 
 /// What an elementwise dispatch computes, per output element.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,13 +114,12 @@ impl Elementwise {
 
     /// The generated kernel: one binding per input view, then the output.
     fn source(&self, contiguous: bool) -> String {
-        let bindings = (0..self.inputs.len()).map(|j| format!("@group(0) @binding({}) var<storage, read> in{j}: array<f32>;\n", j + 1)).collect::<String>();
         let loads = (0..self.inputs.len()).map(|j| format!("    let v{j} = in{j}[elem_offset(i, {}u)];\n", 10 + 7 * j)).collect::<String>();
         format!(
-            "const CONTIGUOUS: bool = {contiguous};\n{}\n{}\n@group(0) @binding(0) var<storage, read> desc: array<u32>;\n{bindings}@group(0) @binding({}) var<storage, read_write> out: array<f32>;\n\n@compute @workgroup_size(64)\nfn fused_elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{\n    let i = linear_index(gid, nwg);\n    if (i >= desc[0]) {{ return; }}\n{loads}    out[i] = {};\n}}\n",
+            "const CONTIGUOUS: bool = {contiguous};\n{}\n{}\n{}\n\n@compute @workgroup_size(64)\nfn fused_elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{\n    let i = linear_index(gid, nwg);\n    if (i >= desc[0]) {{ return; }}\n{loads}    out[i] = {};\n}}\n",
             include_str!("kernels/strided.wgsl"),
             include_str!("kernels/elementwise_ops.wgsl"),
-            self.inputs.len() + 1,
+            input_bindings(self.inputs.len()),
             self.expr.wgsl()
         )
     }
@@ -133,11 +129,10 @@ impl Elementwise {
 /// doc). `idle` holds the buffers no handle outside the plan refers to: a
 /// value the step leaves in any other buffer may be read after it.
 pub(crate) fn fuse(ctx: &GpuContext, dispatches: Vec<Dispatch>, idle: &HashSet<wgpu::Buffer>) -> Result<Vec<Dispatch>> {
-    let max_inputs = (ctx.limits().max_storage_buffers_per_shader_stage.min(MAX_STORAGE_BINDINGS) - 2) as usize;
     let mut slots: Vec<Option<Dispatch>> = dispatches.into_iter().map(Some).collect();
     let mut fused = vec![false; slots.len()];
     for c in 0..slots.len() {
-        while let Some(p) = producer_to_absorb(&slots, c, idle, max_inputs) {
+        while let Some(p) = producer_to_absorb(&slots, c, idle) {
             let producer = slots[p].take().expect("a live producer").elementwise.expect("elementwise");
             let consumer = slots[c].as_mut().expect("a live consumer");
             let merged = consumer.elementwise.as_ref().expect("elementwise").absorb(&producer);
@@ -158,7 +153,7 @@ pub(crate) fn fuse(ctx: &GpuContext, dispatches: Vec<Dispatch>, idle: &HashSet<w
 }
 
 /// The elementwise dispatch before `c` that `c` can compute itself, if any.
-fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu::Buffer>, max_inputs: usize) -> Option<usize> {
+fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu::Buffer>) -> Option<usize> {
     let consumer = slots[c].as_ref()?.elementwise.as_ref()?;
     let live = |k: usize| slots[k].as_ref();
     let writes = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, w)| *w && x == b);
@@ -201,7 +196,7 @@ fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu:
             continue;
         }
         let inputs: HashSet<_> = consumer.inputs.iter().filter(|i| &i.buffer != x).chain(&producer.inputs).map(|i| (&i.buffer, &i.strides, i.offset)).collect();
-        if inputs.len() > max_inputs {
+        if inputs.len() > MAX_INPUTS {
             continue;
         }
         return Some(p);

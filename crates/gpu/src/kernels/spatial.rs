@@ -4,6 +4,7 @@
 
 use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View, MAX_RANK};
 use crate::kernels::reduce::ReduceKernel;
+use crate::kernels::{input_bindings, MAX_INPUTS};
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
 #[derive(Debug, Clone, Copy)]
@@ -28,19 +29,10 @@ pub struct PoolGeometry {
     pub average: bool,
 }
 
-/// Parts per concat dispatch: with the meta words and the output, eight
-/// storage bindings, what every WebGPU device offers a shader stage.
-const CONCAT_GROUP: usize = 6;
-
 /// concat.wgsl for `k` parts.
 fn concat_source(k: usize) -> String {
-    let bindings = std::iter::once("@group(0) @binding(0) var<storage, read> desc: array<u32>;".to_string())
-        .chain((0..k).map(|j| format!("@group(0) @binding({}) var<storage, read> in{j}: array<f32>;", j + 1)))
-        .chain([format!("@group(0) @binding({}) var<storage, read_write> out: array<f32>;", k + 1)])
-        .collect::<Vec<_>>()
-        .join("\n");
     let reads = (0..k).map(|j| format!("case {j}u: {{ v = in{j}[src]; }}")).collect::<Vec<_>>().join("\n        ");
-    format!("{}\n{}", strided(), include_str!("concat.wgsl").replace("{{BINDINGS}}", &bindings).replace("{{READS}}", &reads))
+    format!("{}\n{}", strided(), include_str!("concat.wgsl").replace("{{BINDINGS}}", &input_bindings(k)).replace("{{READS}}", &reads))
 }
 
 fn strided() -> &'static str {
@@ -217,14 +209,14 @@ impl GpuContext {
 
     /// `parts` (each a buffer and a view; equal shapes but for `axis`) joined
     /// along `axis` into a new contiguous buffer: one dispatch per
-    /// `CONCAT_GROUP` parts.
+    /// `MAX_INPUTS` parts.
     pub fn concat(&self, parts: &[(&GpuBuffer, View)], axis: usize) -> Result<GpuBuffer> {
         let shape = parts[0].1.shape;
         let total: usize = parts.iter().map(|(_, v)| v.shape[axis]).sum();
         let (outer, inner): (usize, usize) = (shape[..axis].iter().product(), shape[axis + 1..].iter().product());
         let out = self.alloc(outer * total * inner)?;
         let mut first = 0;
-        for group in parts.chunks(CONCAT_GROUP) {
+        for group in parts.chunks(MAX_INPUTS) {
             let len: usize = group.iter().map(|(_, v)| v.shape[axis]).sum();
             let n = outer * len * inner;
             if n > 0 {
