@@ -77,9 +77,8 @@ fn oversized_buffers_are_refused_before_allocating() {
 /// last moves some buffers between live and pooled, never their total.
 #[test]
 fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
-    use nnlab_nn::{Trainer, TrainerConfig};
     let ctx = context();
-    let mut t = Trainer::new(&TrainerConfig::default(), Device::Gpu(ctx.clone())).unwrap();
+    let mut t = playground(Device::Gpu(ctx.clone()));
     let mut round = |steps: usize| {
         t.train(steps).unwrap();
         pollster::block_on(t.metrics()).unwrap();
@@ -91,6 +90,14 @@ fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
         let now = round(500);
         assert_eq!(now, warm, "(buffers created, buffers live or pooled) changed during the soak");
     }
+    assert!(t.plan_dispatches().is_some(), "full batches replay a step plan");
+}
+
+/// The playground's default preset (spiral MLP) on `device`.
+fn playground(device: Device) -> nnlab_nn::spec::SpecTrainer {
+    let path = format!("{}/../models/playground-spiral.json", env!("CARGO_MANIFEST_DIR"));
+    let spec = nnlab_nn::spec::ModelSpec::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    pollster::block_on(nnlab_nn::spec::SpecTrainer::new(&spec, device)).unwrap()
 }
 
 /// Losing the GPU mid-training: readback reports `DeviceLost`, and the
@@ -98,12 +105,12 @@ fn a_ten_thousand_step_soak_keeps_gpu_memory_flat() {
 #[test]
 fn a_lost_device_falls_back_to_the_cpu_with_the_saved_weights() {
     use nnlab_core::Error;
-    use nnlab_nn::{Module, Trainer, TrainerConfig};
+    use nnlab_nn::Module;
     let ctx = context();
-    let mut t = Trainer::new(&TrainerConfig::default(), Device::Gpu(ctx.clone())).unwrap();
+    let mut t = playground(Device::Gpu(ctx.clone()));
     t.train(300).unwrap();
     pollster::block_on(t.snapshot()).unwrap();
-    let saved: Vec<Vec<f32>> = t.model().parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
+    let saved: Vec<Vec<f32>> = t.model.parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
     let trained = pollster::block_on(t.metrics()).unwrap();
     t.train(20).unwrap();
     ctx.destroy();
@@ -111,9 +118,9 @@ fn a_lost_device_falls_back_to_the_cpu_with_the_saved_weights() {
     let err = pollster::block_on(t.metrics()).unwrap_err();
     assert!(matches!(err, Error::DeviceLost(_)), "{err}");
 
-    assert_eq!(t.fall_back_to_cpu().unwrap(), 300);
+    assert_eq!(pollster::block_on(t.fall_back_to_cpu()).unwrap(), 300);
     assert_eq!(t.device().name(), "cpu");
-    let restored: Vec<Vec<f32>> = t.model().parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
+    let restored: Vec<Vec<f32>> = t.model.parameters().iter().map(|(_, p)| pollster::block_on(p.get().to_vec()).unwrap()).collect();
     assert_eq!(restored, saved, "the CPU continues from the snapshot's weights");
     let m = pollster::block_on(t.metrics()).unwrap();
     assert!((m.test_loss - trained.test_loss).abs() < 1e-4, "{} vs {}", m.test_loss, trained.test_loss);
@@ -121,4 +128,23 @@ fn a_lost_device_falls_back_to_the_cpu_with_the_saved_weights() {
     let m = pollster::block_on(t.metrics()).unwrap();
     assert_eq!(m.step, 350);
     assert!(m.test_loss.is_finite());
+}
+
+/// Switching backend mid-run keeps the weights, the optimizer state and the
+/// step: the GPU continues where the CPU stopped, within float tolerance.
+#[test]
+fn a_run_moves_between_cpu_and_gpu() {
+    let ctx = context();
+    let mut cpu = playground(Device::Cpu);
+    cpu.train(200).unwrap();
+    let mut gpu = pollster::block_on(cpu.to_device(Device::Gpu(ctx))).unwrap();
+    let (mc, mg) = (pollster::block_on(cpu.metrics()).unwrap(), pollster::block_on(gpu.metrics()).unwrap());
+    assert_eq!(mg.step, 200);
+    assert!((mc.train_loss - mg.train_loss).abs() < 1e-4, "{} vs {}", mc.train_loss, mg.train_loss);
+    cpu.train(100).unwrap();
+    gpu.train(100).unwrap();
+    let back = pollster::block_on(gpu.to_device(Device::Cpu)).unwrap();
+    let (mc, mb) = (pollster::block_on(cpu.metrics()).unwrap(), pollster::block_on(back.metrics()).unwrap());
+    assert_eq!(mb.step, 300);
+    assert!((mc.train_loss - mb.train_loss).abs() < 1e-2 * mc.train_loss.max(0.1), "{} vs {}", mc.train_loss, mb.train_loss);
 }

@@ -55,6 +55,14 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng { key: seed, counter: 0 }
     }
+    /// How many words were drawn: with the seed, the generator's whole state.
+    pub fn counter(&self) -> u32 {
+        self.counter
+    }
+    /// Continues a generator that had drawn `counter` words.
+    pub fn resume(seed: u64, counter: u32) -> Rng {
+        Rng { key: seed, counter }
+    }
     pub fn next_u32(&mut self) -> u32 {
         self.counter += 1;
         nnlab_core::random::philox([self.counter, 0xda7a, 0, 0], [self.key as u32, (self.key >> 32) as u32])[0]

@@ -1,5 +1,5 @@
-//! Layers, losses, optimizers, initialisers, the 2D playground datasets and the
-//! trainer the site and the command line share.
+//! Layers, losses, optimizers, initialisers, datasets (the 2D playground sets
+//! among them), model specs and the spec trainer the site and the command line share.
 
 pub mod activation;
 pub mod batches;
@@ -10,7 +10,6 @@ pub mod init;
 pub mod layers;
 pub mod linear;
 pub mod loss;
-pub mod mlp;
 pub mod optim;
 pub mod param;
 pub mod pruning;
@@ -18,16 +17,13 @@ pub mod sampling;
 pub mod schedule;
 pub mod spec;
 pub mod step_plan;
-pub mod trainer;
 pub mod weights;
 
 pub use activation::Activation;
 pub use linear::Linear;
-pub use mlp::Mlp;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Buffer, Param};
 pub use step_plan::{StepInput, StepPlan};
-pub use trainer::{Metrics, Trainer, TrainerConfig};
 
 use nnlab_core::{Result, Tensor};
 

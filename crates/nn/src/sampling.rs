@@ -10,13 +10,34 @@ pub struct Rs2Sampler {
     order: Vec<usize>,
     pos: usize,
     rng: Rng,
+    seed: u64,
+}
+
+/// Where a sampler or an epoch stands: the generator's counter, the current
+/// order and the position in it. Restoring it continues the same sequence.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct OrderState {
+    pub counter: u32,
+    pub order: Vec<usize>,
+    pub pos: usize,
 }
 
 impl Rs2Sampler {
     /// Subsets of `ratio` (0, 1] of `n` examples per epoch.
     pub fn new(n: usize, ratio: f32, seed: u64) -> Rs2Sampler {
         let subset = ((n as f32 * ratio.clamp(0.0, 1.0)).round() as usize).clamp(1, n.max(1));
-        Rs2Sampler { n, subset, order: Vec::new(), pos: n, rng: Rng::new(seed) }
+        Rs2Sampler { n, subset, order: Vec::new(), pos: n, rng: Rng::new(seed), seed }
+    }
+
+    pub fn state(&self) -> OrderState {
+        OrderState { counter: self.rng.counter(), order: self.order.clone(), pos: self.pos }
+    }
+
+    /// Continues from `state` (its indices must be below `n`; others are dropped).
+    pub fn restore(&mut self, state: &OrderState) {
+        self.rng = Rng::resume(self.seed, state.counter);
+        self.order = state.order.iter().copied().filter(|&i| i < self.n).collect();
+        self.pos = state.pos.min(self.order.len().max(self.n));
     }
 
     /// The example indices of the next epoch.

@@ -1,28 +1,34 @@
-//! The JavaScript API of nnlab. The playground's worker (www/worker.js) uses it:
+//! The JavaScript API of nnlab: the page's worker uses it, and so can a
+//! tutorial author (run it in a Web Worker; see www/client.js for the
+//! page-side API that wraps it).
 //!
 //! ```js
-//! import init, { Session, webgpuInfo } from './pkg/nnlab_web.js';
+//! import init, { Session, inferShapes, webgpuInfo } from './pkg/nnlab_web.js';
 //! await init();
-//! const adapter = await webgpuInfo();            // null without WebGPU
-//! const s = await Session.create(settings, 'webgpu');
-//! await s.train(10);
-//! const m = await s.metrics();                   // {step, trainLoss, testLoss, ...}
-//! const grid = await s.grid(50);                 // Float32Array, 50 x 50
+//! const report = inferShapes(spec);              // shapes and parameter counts, nothing built
+//! const s = await Session.open(spec, 'cpu');     // or 'webgpu'; optionally a saved state
+//! s.train(100);
+//! const m = await s.metrics();                   // {step, epoch, trainLoss, testLoss, ...}
+//! await s.setBackend('webgpu');                  // same weights and optimizer state
+//! s.free();
 //! ```
 //!
-//! Every failure is a JS `Error` with a readable message; nothing here panics on
-//! user input (a panic would kill the instance and the user's work).
+//! Every failure rejects (or throws) an `Error` carrying `kind`, `path` and
+//! `message` (see `NnlabError` in the TypeScript declarations); nothing here
+//! panics on user input (a panic would kill the instance and the user's work).
+
+mod bench;
+mod session;
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Promise, Reflect};
-use nnlab_core::{Device, GpuContext};
-use nnlab_nn::datasets::Task;
-use nnlab_nn::{Trainer, TrainerConfig};
+use nnlab_core::{Device, Error, GpuContext};
+use nnlab_nn::spec::{self, ModelSpec};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+
+pub use bench::BenchRunner;
+pub use session::Session;
 
 thread_local! {
     /// One WebGPU device per worker, opened on first use and reused by every session.
@@ -34,11 +40,88 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-fn js_error(e: impl std::fmt::Display) -> JsValue {
-    JsError::new(&e.to_string()).into()
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A model spec: see models/spec.schema.json (specSchema() returns it). */
+export type ModelSpec = Record<string, unknown> & { name: string; input: number[]; layers: object[] };
+export type Backend = 'webgpu' | 'cpu';
+/** What every rejected promise and thrown error of this module carries. */
+export interface NnlabError extends Error {
+  kind: 'invalid_spec' | 'invalid_argument' | 'shape_mismatch' | 'unsupported' | 'non_finite' | 'device_lost'
+      | 'out_of_memory' | 'gpu' | 'busy' | 'internal';
+  /** The spec field at fault (`layers[2].kernel`), or null. */
+  path: string | null;
+  message: string;
+}
+export interface LayerReport { path: string; kind: string; output: number[]; params: number }
+export interface ModelReport { input: number[]; output: number[]; params: number; layers: LayerReport[] }
+export interface Metrics {
+  step: number; epoch: number; trainLoss: number; testLoss: number;
+  trainAccuracy: number | null; testAccuracy: number | null;
+}
+export interface DatasetSplit { n: number; x: Float32Array; y: Float32Array }
+export interface DatasetPreview {
+  /** Number of classes, or null for regression. */
+  classes: number | null; xShape: number[]; yShape: number[];
+  train: DatasetSplit; test: DatasetSplit;
+}
+/** A trainer's whole state on the host (weights, optimizer moments, step, batch order). */
+export interface TrainerState {
+  step: number; optimizerSteps: number;
+  tensors: { name: string; shape: number[]; values: number[] }[];
+  batches: { counter: number; order: number[]; pos: number };
+  subsets: { counter: number; order: number[]; pos: number } | null;
+}
+"#;
+
+/// An error as JS sees it: `kind`, `path` (or null) and `message`.
+pub(crate) struct Failure {
+    kind: &'static str,
+    path: Option<String>,
+    message: String,
 }
 
-async fn gpu_context() -> Result<GpuContext, nnlab_core::Error> {
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let kind = match &e {
+            Error::InvalidSpec { path, reason } => return Failure { kind: "invalid_spec", path: Some(path.clone()), message: reason.clone() },
+            Error::ShapeMismatch { .. } => "shape_mismatch",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::Unsupported { .. } => "unsupported",
+            Error::DeviceMismatch { .. } | Error::NotReplayable(_) => "internal",
+            Error::NonFinite { .. } => "non_finite",
+            Error::DeviceLost(_) => "device_lost",
+            Error::OutOfMemory(_) => "out_of_memory",
+            Error::Gpu(_) => "gpu",
+        };
+        Failure { kind, path: None, message: e.to_string() }
+    }
+}
+
+/// A JS `Error` with `kind` and `path` set.
+pub(crate) fn js_error(f: impl Into<Failure>) -> JsValue {
+    let f = f.into();
+    let e = js_sys::Error::new(&f.message);
+    let set = |k: &str, v: JsValue| js_sys::Reflect::set(&e, &k.into(), &v).ok();
+    set("kind", f.kind.into());
+    set("path", f.path.map_or(JsValue::NULL, JsValue::from));
+    if f.kind == "device_lost" {
+        // Every later call on this device would fail too: open a new one next time.
+        GPU.with(|g| g.borrow_mut().take());
+    }
+    e.into()
+}
+
+/// Another call on the same object is still running.
+pub(crate) fn busy(what: &str) -> JsValue {
+    js_error(Failure { kind: "busy", path: None, message: format!("the {what} is busy with another call") })
+}
+
+pub(crate) fn invalid_argument(path: &str, message: String) -> JsValue {
+    js_error(Failure { kind: "invalid_argument", path: Some(path.into()), message })
+}
+
+async fn gpu_context() -> Result<GpuContext, Error> {
     if let Some(ctx) = GPU.with(|g| g.borrow().clone()) {
         return Ok(ctx);
     }
@@ -47,183 +130,45 @@ async fn gpu_context() -> Result<GpuContext, nnlab_core::Error> {
     Ok(ctx)
 }
 
+/// The device of a backend name ("webgpu" or "cpu").
+pub(crate) async fn device_for(backend: &str) -> Result<Device, Failure> {
+    match backend {
+        "cpu" => Ok(Device::Cpu),
+        "webgpu" => Ok(Device::Gpu(gpu_context().await?)),
+        other => Err(Failure { kind: "invalid_argument", path: Some("backend".into()), message: format!("unknown backend \"{other}\" (expected webgpu or cpu)") }),
+    }
+}
+
+/// Plain JSON-like values (objects, not Maps) for JS.
+pub(crate) fn to_js(v: &impl Serialize) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| js_error(Failure { kind: "internal", path: None, message: e.to_string() }))
+}
+
+/// A spec from a JS object or a JSON string; errors name the field's path.
+pub(crate) fn spec_from(value: &JsValue) -> Result<ModelSpec, JsValue> {
+    let json = match value.as_string() {
+        Some(text) => text,
+        None => js_sys::JSON::stringify(value).map_err(|_| invalid_argument("spec", "the spec is not JSON".into()))?.as_string().unwrap_or_default(),
+    };
+    ModelSpec::from_json(&json).map_err(js_error)
+}
+
 /// A description of the WebGPU adapter, or null when WebGPU is unavailable.
 #[wasm_bindgen(js_name = webgpuInfo)]
 pub async fn webgpu_info() -> Option<String> {
     gpu_context().await.ok().map(|ctx| ctx.info().to_string())
 }
 
-/// A model, its data and its optimizer on one backend.
-#[wasm_bindgen]
-pub struct Session {
-    trainer: Rc<RefCell<Trainer>>,
-    backend: String,
+/// Every layer's output shape and parameter count, and the checks of the
+/// whole spec (limits included), without building anything.
+#[wasm_bindgen(js_name = inferShapes, unchecked_return_type = "ModelReport")]
+pub fn infer_shapes(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")] spec: JsValue) -> Result<JsValue, JsValue> {
+    let spec = spec_from(&spec)?;
+    to_js(&spec::infer(&spec).map_err(js_error)?)
 }
 
-// The trainer stays borrowed across its own readback on purpose: a second call
-// that overlaps it gets "the session is busy" instead of racing it.
-#[allow(clippy::await_holding_refcell_ref)]
-#[wasm_bindgen]
-impl Session {
-    /// Resolves to a Session for `settings` (a plain object, camelCase) on
-    /// `backend` ("webgpu" or "cpu"); rejects with a readable Error.
-    pub fn create(settings: JsValue, backend: String) -> Promise {
-        future_to_promise(async move {
-            let config: TrainerConfig = serde_wasm_bindgen::from_value(settings).map_err(|e| js_error(format!("invalid settings: {e}")))?;
-            let device = match backend.as_str() {
-                "cpu" => Device::Cpu,
-                "webgpu" => Device::Gpu(gpu_context().await.map_err(js_error)?),
-                other => return Err(js_error(format!("invalid backend: unknown backend \"{other}\" (expected webgpu or cpu)"))),
-            };
-            let trainer = Trainer::new(&config, device).map_err(|e| {
-                if matches!(e, nnlab_core::Error::DeviceLost(_)) {
-                    GPU.with(|g| g.borrow_mut().take());
-                }
-                js_error(e)
-            })?;
-            Ok(Session { trainer: Rc::new(RefCell::new(trainer)), backend }.into())
-        })
-    }
-
-    #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.backend.clone()
-    }
-
-    /// Runs `steps` optimizer steps. GPU work is submitted, not awaited.
-    pub fn train(&self, steps: u32) -> Result<(), JsValue> {
-        let mut t = self.trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
-        t.train(steps as usize).map_err(js_error)
-    }
-
-    /// Resolves to {step, trainLoss, testLoss, trainAccuracy, testAccuracy}.
-    pub fn metrics(&self) -> Promise {
-        let trainer = self.trainer.clone();
-        future_to_promise(async move {
-            let t = trainer.try_borrow().map_err(|_| js_error("the session is busy"))?;
-            let m = t.metrics().await.map_err(js_error)?;
-            m.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
-        })
-    }
-
-    /// Resolves to a Float32Array of res x res model outputs over [-1, 1]^2,
-    /// row 0 at the top.
-    pub fn grid(&self, res: u32) -> Promise {
-        let trainer = self.trainer.clone();
-        future_to_promise(async move {
-            let mut t = trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
-            let values = t.grid(res as usize).await.map_err(js_error)?;
-            Ok(Float32Array::from(values.as_slice()).into())
-        })
-    }
-
-    /// Keeps a host copy of the weights and optimizer state (one readback), for
-    /// `fallBackToCpu`.
-    pub fn snapshot(&self) -> Promise {
-        let trainer = self.trainer.clone();
-        future_to_promise(async move {
-            let mut t = trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
-            t.snapshot().await.map_err(js_error)?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// After the GPU was lost: continues on the CPU from the last snapshot (or
-    /// from the initial weights). Returns the step training resumes at.
-    #[wasm_bindgen(js_name = fallBackToCpu)]
-    pub fn fall_back_to_cpu(&mut self) -> Result<f64, JsValue> {
-        let mut t = self.trainer.try_borrow_mut().map_err(|_| js_error("the session is busy"))?;
-        let step = t.fall_back_to_cpu().map_err(js_error)?;
-        self.backend = "cpu".into();
-        GPU.with(|g| g.borrow_mut().take());
-        Ok(step as f64)
-    }
-
-    /// Destroys this session's GPU device, as a driver reset would (for testing
-    /// the fallback). No effect on the CPU.
-    #[wasm_bindgen(js_name = loseGpuDevice)]
-    pub fn lose_gpu_device(&self) -> Result<(), JsValue> {
-        let t = self.trainer.try_borrow().map_err(|_| js_error("the session is busy"))?;
-        if let Device::Gpu(ctx) = t.device() {
-            ctx.destroy();
-        }
-        Ok(())
-    }
-
-    /// {task, trainX, trainY, testX, testY}: points (x, y interleaved) and targets.
-    pub fn dataset(&self) -> Result<Object, JsValue> {
-        let t = self.trainer.try_borrow().map_err(|_| js_error("the session is busy"))?;
-        let d = t.dataset();
-        let out = Object::new();
-        let task = match d.task { Task::Classification => "classification", Task::Regression => "regression" };
-        Reflect::set(&out, &"task".into(), &task.into())?;
-        for (key, values) in [("trainX", &d.train.x), ("trainY", &d.train.y), ("testX", &d.test.x), ("testY", &d.test.y)] {
-            Reflect::set(&out, &key.into(), &Float32Array::from(values.as_slice()))?;
-        }
-        Ok(out)
-    }
-}
-
-
-/// One reference workload (../shared/bench/workloads.json) for the browser
-/// benchmark page, which runs the timing protocol itself.
-#[wasm_bindgen(js_name = BenchRunner)]
-pub struct BenchRunner {
-    runner: Rc<RefCell<nnlab_bench::Runner>>,
-}
-
-#[allow(clippy::await_holding_refcell_ref)]
-#[wasm_bindgen(js_class = BenchRunner)]
-impl BenchRunner {
-    /// Resolves to a runner for workload `id` ("mlp-spiral", ..., "matmul-1024")
-    /// on `backend` ("webgpu" or "cpu"), its data already uploaded.
-    pub fn create(id: String, backend: String) -> Promise {
-        future_to_promise(async move {
-            let device = match backend.as_str() {
-                "cpu" => Device::Cpu,
-                "webgpu" => Device::Gpu(gpu_context().await.map_err(js_error)?),
-                other => return Err(js_error(format!("invalid backend: unknown backend \"{other}\" (expected webgpu or cpu)"))),
-            };
-            let runner = nnlab_bench::Runner::new(&id, &device).map_err(js_error)?;
-            Ok(BenchRunner { runner: Rc::new(RefCell::new(runner)) }.into())
-        })
-    }
-
-    /// The sum of every input value (the page checks TF.js got the same data).
-    pub fn checksum(&self) -> f64 {
-        self.runner.borrow().checksum()
-    }
-
-    /// Queues and submits one step without waiting for it.
-    pub fn step(&self) -> Result<(), JsValue> {
-        let mut r = self.runner.try_borrow_mut().map_err(|_| js_error("the runner is busy"))?;
-        r.step().map_err(js_error)
-    }
-
-    /// Resolves to [[kernel, dispatches, ms], ...]: one recorded step's GPU
-    /// time per kernel entry point, each dispatch timed alone, slowest first.
-    pub fn profile(&self) -> Promise {
-        let runner = self.runner.clone();
-        future_to_promise(async move {
-            let r = runner.try_borrow().map_err(|_| js_error("the runner is busy"))?;
-            let performance = Reflect::get(&js_sys::global(), &"performance".into())?;
-            let now_fn: js_sys::Function = Reflect::get(&performance, &"now".into())?.into();
-            let now = || now_fn.call0(&performance).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-            let rows = r.profile(&now).await.map_err(js_error)?;
-            let out = js_sys::Array::new();
-            for (name, count, ms) in rows {
-                out.push(&js_sys::Array::of3(&name.into(), &(count as f64).into(), &ms.into()));
-            }
-            Ok(out.into())
-        })
-    }
-
-    /// Resolves to the last step's loss (a matmul's output sum) once it is on the host.
-    pub fn read(&self) -> Promise {
-        let runner = self.runner.clone();
-        future_to_promise(async move {
-            let r = runner.try_borrow().map_err(|_| js_error("the runner is busy"))?;
-            Ok(r.read().await.map_err(js_error)?.into())
-        })
-    }
+/// The JSON Schema of a spec (the page reads its limits from it).
+#[wasm_bindgen(js_name = specSchema)]
+pub fn spec_schema() -> Result<JsValue, JsValue> {
+    to_js(&ModelSpec::schema())
 }

@@ -5,12 +5,15 @@
 //! (`layers[3].kernel: must be >= 1`); nothing a spec contains can panic.
 
 mod build;
+pub mod limits;
 pub mod pytorch;
 mod shape;
+mod state;
 mod train;
 
 pub use build::{build, state_dict};
 pub use shape::{infer, LayerReport, ModelReport};
+pub use state::{NamedValues, TrainerState};
 pub use train::{load_data, SpecMetrics, SpecTrainer};
 
 use schemars::JsonSchema;
@@ -29,10 +32,12 @@ pub struct ModelSpec {
     pub description: String,
     /// Seeds initialisation, data and shuffling.
     #[serde(default = "one")]
+    #[schemars(range(max = limits::MAX_SEED))]
     pub seed: u64,
     /// Shape of one example, without the batch axis ([C, H, W] images,
     /// [T, F] sequences, [T] token ids for an embedding).
     pub input: Vec<usize>,
+    #[schemars(length(max = limits::MAX_LAYERS))]
     pub layers: Vec<LayerSpec>,
     #[serde(default)]
     pub data: Option<DataSpec>,
@@ -127,13 +132,16 @@ pub enum PositionalKind {
 pub enum LayerSpec {
     /// [..., in] -> [..., out]
     Linear {
+        #[schemars(range(min = 1, max = limits::MAX_WIDTH))]
         out: usize,
         #[serde(default = "yes")]
         bias: bool,
     },
     /// [C, L] -> [out, L']
     Conv1d {
+        #[schemars(range(min = 1, max = limits::MAX_CHANNELS))]
         out: usize,
+        #[schemars(range(min = 1, max = limits::MAX_KERNEL))]
         kernel: usize,
         #[serde(default = "unit")]
         stride: usize,
@@ -148,6 +156,7 @@ pub enum LayerSpec {
     },
     /// [C, H, W] -> [out, H', W']; depthwise is groups = channels.
     Conv2d {
+        #[schemars(range(min = 1, max = limits::MAX_CHANNELS))]
         out: usize,
         kernel: Size2,
         #[serde(default = "one_size")]
@@ -219,6 +228,7 @@ pub enum LayerSpec {
     },
     /// [T, F] -> [T, D * hidden] or [D * hidden]
     Rnn {
+        #[schemars(range(min = 1, max = limits::MAX_HIDDEN))]
         hidden: usize,
         #[serde(default = "unit")]
         layers: usize,
@@ -230,6 +240,7 @@ pub enum LayerSpec {
         output: SequenceOutput,
     },
     Gru {
+        #[schemars(range(min = 1, max = limits::MAX_HIDDEN))]
         hidden: usize,
         #[serde(default = "unit")]
         layers: usize,
@@ -239,6 +250,7 @@ pub enum LayerSpec {
         output: SequenceOutput,
     },
     Lstm {
+        #[schemars(range(min = 1, max = limits::MAX_HIDDEN))]
         hidden: usize,
         #[serde(default = "unit")]
         layers: usize,
@@ -249,12 +261,14 @@ pub enum LayerSpec {
     },
     /// Multi-head self-attention on [T, E].
     Attention {
+        #[schemars(range(min = 1, max = limits::MAX_HEADS))]
         heads: usize,
         #[serde(default)]
         causal: bool,
     },
     /// torch.nn.TransformerEncoderLayer on [T, E].
     TransformerEncoder {
+        #[schemars(range(min = 1, max = limits::MAX_HEADS))]
         heads: usize,
         ff: usize,
         #[serde(default)]
@@ -350,6 +364,55 @@ pub enum DataSpec {
     /// Sine forecasting: [length, 1] -> the next `horizon` values.
     #[serde(rename_all = "camelCase")]
     Sine { samples: usize, length: usize, horizon: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    /// TensorFlow Playground's 2D sets: [2] points in [-1, 1]^2; 2 classes, or
+    /// one value for the regression sets. `noise` is the playground's slider / 100.
+    #[serde(rename_all = "camelCase")]
+    Plane {
+        set: PlaneSet,
+        #[serde(default = "plane_noise")]
+        #[schemars(range(min = 0.0, max = limits::MAX_NOISE))]
+        noise: f32,
+        #[serde(default = "plane_samples")]
+        #[schemars(range(min = 20, max = limits::MAX_SAMPLES))]
+        samples: usize,
+        #[serde(default = "half")]
+        #[schemars(range(min = limits::MIN_TRAIN_RATIO, max = limits::MAX_TRAIN_RATIO))]
+        train_ratio: f32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlaneSet {
+    Circle,
+    Xor,
+    Gauss,
+    Spiral,
+    RegPlane,
+    RegGauss,
+}
+
+impl PlaneSet {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlaneSet::Circle => "circle",
+            PlaneSet::Xor => "xor",
+            PlaneSet::Gauss => "gauss",
+            PlaneSet::Spiral => "spiral",
+            PlaneSet::RegPlane => "reg-plane",
+            PlaneSet::RegGauss => "reg-gauss",
+        }
+    }
+}
+
+fn plane_noise() -> f32 {
+    0.1
+}
+fn plane_samples() -> usize {
+    500
+}
+fn half() -> f32 {
+    0.5
 }
 
 fn ratio() -> f32 {
@@ -366,6 +429,17 @@ pub enum LossSpec {
     BceWithLogits,
 }
 
+impl LossSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossSpec::CrossEntropy { .. } => "cross_entropy",
+            LossSpec::Mse => "mse",
+            LossSpec::Huber { .. } => "huber",
+            LossSpec::BceWithLogits => "bce_with_logits",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PruneSpec {
@@ -379,7 +453,9 @@ pub enum PruneSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrainingSpec {
     #[serde(default = "batch")]
+    #[schemars(range(min = 1, max = limits::MAX_BATCH))]
     pub batch_size: usize,
+    #[schemars(range(min = 1, max = limits::MAX_STEPS))]
     pub steps: usize,
     #[serde(default)]
     pub schedule: Option<Schedule>,

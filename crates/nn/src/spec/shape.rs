@@ -5,7 +5,7 @@
 use nnlab_core::{Error, Result};
 use serde::Serialize;
 
-use super::{LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput};
+use super::{limits, LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput};
 
 /// Bounds that keep a spec from exhausting memory before anything runs.
 const MAX_PARAMS: usize = 50_000_000;
@@ -86,6 +86,7 @@ fn workspace(path: &str, what: &str, factors: &[usize]) -> Result<()> {
 fn conv2d_shape(path: &str, input: &[usize], out: usize, kernel: [usize; 2], stride: [usize; 2], padding: PaddingSpec, dilation: [usize; 2], groups: usize) -> Result<(Vec<usize>, usize)> {
     rank(path, "a 2D convolution", input, 3, "[channels, height, width]")?;
     at_least(path, "out", out, 1)?;
+    limits::at_most(path, "out", out, limits::MAX_CHANNELS)?;
     for (field, v) in [("kernel", kernel), ("stride", stride), ("dilation", dilation)] {
         at_least(path, field, v[0].min(v[1]), 1)?;
     }
@@ -131,6 +132,7 @@ fn sequence(path: &str, kind: &str, input: &[usize]) -> Result<(usize, usize)> {
 fn recurrent(path: &str, input: &[usize], hidden: usize, layers: usize, bidirectional: bool, output: SequenceOutput, gates: usize) -> Result<(Vec<usize>, usize)> {
     let (t, f) = sequence(path, "a recurrent layer", input)?;
     at_least(path, "hidden", hidden, 1)?;
+    limits::at_most(path, "hidden", hidden, limits::MAX_HIDDEN)?;
     at_least(path, "layers", layers, 1)?;
     let dirs = if bidirectional { 2 } else { 1 };
     let g = prod(&[gates, hidden]);
@@ -149,6 +151,7 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
         LayerSpec::Linear { out, bias } => {
             let Some(&last) = input.last() else { return Err(invalid(path, "linear needs at least one input axis")) };
             at_least(path, "out", out, 1)?;
+            limits::at_most(path, "out", out, limits::MAX_WIDTH)?;
             let mut o = input.to_vec();
             *o.last_mut().expect("non-empty") = out;
             (o, sum(&[prod(&[last, out]), if bias { out } else { 0 }]))
@@ -219,6 +222,7 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
         LayerSpec::InvertedResidual { out, expand, stride } => {
             rank(path, "an inverted residual block", input, 3, "[channels, height, width]")?;
             at_least(path, "out", out, 1)?;
+            limits::at_most(path, "out", out, limits::MAX_CHANNELS)?;
             at_least(path, "expand", expand, 1)?;
             at_least(path, "stride", stride, 1)?;
             let (c, hidden) = (input[0], prod(&[input[0], expand]));
@@ -238,6 +242,7 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             let (t, e) = sequence(path, "attention", input)?;
             workspace(path, "score matrix", &[heads, t, t])?;
             at_least(path, "heads", heads, 1)?;
+            limits::at_most(path, "heads", heads, limits::MAX_HEADS)?;
             if e % heads != 0 {
                 return Err(invalid(&format!("{path}.heads"), format!("the {e} features must divide into {heads} heads")));
             }
@@ -248,6 +253,7 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             workspace(path, "score matrix", &[heads, t, t])?;
             workspace(path, "feed-forward activation", &[t, ff])?;
             at_least(path, "heads", heads, 1)?;
+            limits::at_most(path, "heads", heads, limits::MAX_HEADS)?;
             at_least(path, "ff", ff, 1)?;
             if e % heads != 0 {
                 return Err(invalid(&format!("{path}.heads"), format!("the {e} features must divide into {heads} heads")));
@@ -323,6 +329,7 @@ fn sequence_of(layers: &[LayerSpec], input: &[usize], path: &str, reports: &mut 
 
 /// Every layer's output shape and parameter count, before anything runs.
 pub fn infer(spec: &ModelSpec) -> Result<ModelReport> {
+    limits::check(spec)?;
     if spec.input.is_empty() || spec.input.contains(&0) || spec.input.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none_or(|n| n > MAX_ACTIVATION) {
         return Err(invalid("input", format!("must be a non-empty shape of positive sizes (got {:?})", spec.input)));
     }

@@ -1,24 +1,29 @@
-//! Trains a model spec on its dataset: seeded epochs (optionally RS2 subsets),
-//! mini-batches as contiguous slices of the epoch's upload, the spec's loss,
-//! optimizer, schedule, gradient clipping and noise, frozen parameters and
-//! pruning masks; metrics on the whole training and test sets.
+//! The one trainer: a model spec on its dataset, on the CPU or the GPU. Seeded
+//! epochs (optionally RS2 subsets), mini-batches as contiguous slices of the
+//! epoch's upload, the spec's loss, optimizer, schedule, gradient clipping and
+//! noise, frozen parameters and pruning masks; on the GPU, full batches replay
+//! a recorded step plan. Metrics on the whole training and test sets, and
+//! predictions on given inputs. Moving between backends, host snapshots and
+//! the fall-back after a lost GPU are in `state.rs`.
 
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 use serde::Serialize;
 
-use super::{build, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TrainingSpec};
-use crate::data::{self, ArrayDataset, Splits, Target};
+use super::{build, limits, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TrainingSpec};
 use crate::batches::EpochBatches;
+use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
 use crate::layers::Sequential;
 use crate::pruning::Pruner;
 use crate::sampling::Rs2Sampler;
-use crate::{loss, Module, Optimizer, OptimizerConfig, Param};
+use crate::{datasets, loss, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpecMetrics {
     pub step: u64,
+    /// Completed passes over the training set (fractional).
+    pub epoch: f64,
     pub train_loss: f32,
     pub test_loss: f32,
     /// Fraction of correct class predictions (per step for sequence targets).
@@ -34,41 +39,76 @@ pub fn load_data(spec: &DataSpec, seed: u64) -> Result<Splits> {
         DataSpec::Copy { samples, symbols, length, delay, train_ratio } => data::sequence::copy_memory(samples, symbols, length, delay, train_ratio, seed),
         DataSpec::Parity { samples, length, train_ratio } => data::sequence::parity(samples, length, train_ratio, seed),
         DataSpec::Sine { samples, length, horizon, train_ratio } => data::sequence::sine(samples, length, horizon, train_ratio, seed),
+        DataSpec::Plane { set, noise, samples, train_ratio } => {
+            let d = datasets::generate(set.name(), samples, noise, train_ratio, seed).ok_or_else(|| invalid("data.set", format!("unknown set {}", set.name())))?;
+            let (target, y_shape) = match d.task {
+                datasets::Task::Classification => (Target::Classes(2), vec![]),
+                datasets::Task::Regression => (Target::Regression, vec![]),
+            };
+            let part = |s: &datasets::Split| ArrayDataset { x: s.x.clone(), x_shape: vec![2], y: s.y.clone(), y_shape: y_shape.clone() };
+            Ok(Splits { train: part(&d.train), test: part(&d.test), target })
+        }
     }
 }
 
 /// A dataset on `device`, batch axis first.
-fn upload(d: &ArrayDataset, device: &Device) -> Result<(Tensor, Tensor)> {
+pub(super) fn upload(d: &ArrayDataset, device: &Device) -> Result<(Tensor, Tensor)> {
     let n = d.len();
     let xs: Vec<usize> = std::iter::once(n).chain(d.x_shape.iter().copied()).collect();
     let ys: Vec<usize> = std::iter::once(n).chain(d.y_shape.iter().copied()).collect();
     Ok((Tensor::from_vec(d.x.clone(), &xs, device)?, Tensor::from_vec(d.y.clone(), &ys, device)?))
 }
 
-fn invalid(path: &str, reason: impl Into<String>) -> Error {
+pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec { path: path.into(), reason: reason.into() }
+}
+
+/// The loss of `out` against targets `y` (both with a batch axis).
+fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
+    match (loss, target) {
+        (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing),
+        (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
+        (LossSpec::Huber { delta }, _) => loss::huber(out, &y.reshape(out.shape())?, delta),
+        (LossSpec::BceWithLogits, _) => loss::bce_with_logits(out, &y.reshape(out.shape())?),
+        (LossSpec::CrossEntropy { .. }, Target::Regression) => Err(invalid("loss", "cross-entropy needs a classification dataset")),
+    }
 }
 
 pub struct SpecTrainer {
     pub spec: ModelSpec,
     pub report: ModelReport,
     pub model: Sequential,
-    device: Device,
-    data: Splits,
+    pub(super) device: Device,
+    pub(super) data: Splits,
     loss: LossSpec,
-    training: TrainingSpec,
-    optimizer: Optimizer,
+    pub(super) training: TrainingSpec,
+    pub(super) optimizer: Optimizer,
+    /// The trained parameters' names (those `trainOnly` selects), in the optimizer's order.
+    pub(super) trainable: Vec<String>,
     params: Vec<Param>,
     pruner: Option<Pruner>,
-    subsets: Option<Rs2Sampler>,
-    batches: EpochBatches,
-    step: u64,
+    pub(super) subsets: Option<Rs2Sampler>,
+    pub(super) batches: EpochBatches,
+    pub(super) step: u64,
+    /// On the GPU, full batches replay a recorded step.
+    plan: Option<StepPlan>,
+    /// Set when a step cannot be recorded (dropout, clipping, noise, a
+    /// schedule): every step then runs eagerly.
+    eager_only: bool,
+    /// The input grid of `grid` for 2D models, kept on the device.
+    grid: Option<(usize, Tensor)>,
+    /// The host copy `snapshot` keeps (see state.rs).
+    pub(super) saved: Option<super::TrainerState>,
 }
 
 impl SpecTrainer {
     pub async fn new(spec: &ModelSpec, device: Device) -> Result<SpecTrainer> {
+        limits::check(spec)?;
         let data_spec = spec.data.as_ref().ok_or_else(|| invalid("data", "a spec needs a dataset to train"))?;
         let data = load_data(data_spec, spec.seed)?;
+        if data.train.is_empty() || data.test.is_empty() {
+            return Err(invalid("data", "the training and the test split both need examples"));
+        }
         let (model, report) = build(spec, &device)?;
         if report.input != data.train.x_shape {
             return Err(invalid("input", format!("the model takes {:?} but the dataset gives {:?}", report.input, data.train.x_shape)));
@@ -88,9 +128,6 @@ impl SpecTrainer {
             prune: None,
             subset_ratio: None,
         });
-        if training.batch_size == 0 {
-            return Err(invalid("training.batchSize", "must be >= 1"));
-        }
         let named = model.parameters();
         let pruner = match &training.prune {
             None => None,
@@ -101,68 +138,108 @@ impl SpecTrainer {
         if trainable.is_empty() {
             return Err(invalid("training.trainOnly", "no parameter name matches these patterns"));
         }
-        let params: Vec<Param> = trainable.into_iter().map(|(_, p)| p).collect();
+        let (names, params): (Vec<String>, Vec<Param>) = trainable.into_iter().unzip();
         let optimizer = Optimizer::new(spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }), params.clone())?;
         let subsets = training.subset_ratio.map(|r| Rs2Sampler::new(data.train.len(), r, spec.seed ^ 0x52_5332));
-        Ok(SpecTrainer { spec: spec.clone(), report, model, device, data, loss, training, optimizer, params, pruner, subsets, batches: EpochBatches::new(spec.seed ^ 0xe90c), step: 0 })
+        // Plans replay exactly what was recorded: steps that do more between the
+        // backward pass and the update, or change the learning rate, run eagerly.
+        let eager_only = training.clip_grad_norm.is_some() || training.gradient_noise.is_some() || training.schedule.is_some();
+        Ok(SpecTrainer {
+            spec: spec.clone(),
+            report,
+            model,
+            device,
+            data,
+            loss,
+            training,
+            optimizer,
+            trainable: names,
+            params,
+            pruner,
+            subsets,
+            batches: EpochBatches::new(spec.seed ^ 0xe90c),
+            step: 0,
+            plan: None,
+            eager_only,
+            grid: None,
+            saved: None,
+        })
     }
 
     pub fn data(&self) -> &Splits {
         &self.data
     }
 
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     pub fn steps_done(&self) -> u64 {
         self.step
     }
 
-    fn upload(&self, d: &ArrayDataset) -> Result<(Tensor, Tensor)> {
-        upload(d, &self.device)
+    /// Dispatches per step of the recorded plan, once there is one (GPU only).
+    pub fn plan_dispatches(&self) -> Option<usize> {
+        self.plan.as_ref().map(StepPlan::dispatches)
     }
 
-    /// The loss of `out` against targets `y` (both with a batch axis).
-    fn loss_of(&self, out: &Tensor, y: &Tensor) -> Result<Tensor> {
-        match (self.loss, self.data.target) {
-            (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => {
-                loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing)
-            }
-            (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
-            (LossSpec::Huber { delta }, _) => loss::huber(out, &y.reshape(out.shape())?, delta),
-            (LossSpec::BceWithLogits, _) => loss::bce_with_logits(out, &y.reshape(out.shape())?),
-            (LossSpec::CrossEntropy { .. }, Target::Regression) => Err(invalid("loss", "cross-entropy needs a classification dataset")),
-        }
-    }
-
-    /// One optimizer step on the next mini-batch (no readback).
+    /// One optimizer step on the next mini-batch. Records GPU work without
+    /// waiting for it.
     pub fn step(&mut self) -> Result<()> {
         let (train, subsets, device) = (&self.data.train, &mut self.subsets, &self.device);
-        let (xb, yb) = self.batches.next(self.training.batch_size, |rng| {
-            // RS2 subsets when asked for, else the whole set reshuffled.
-            let order = match subsets {
+        let (xb, yb) = self.batches.next(
+            self.training.batch_size,
+            |rng| match subsets {
+                // RS2 subsets when asked for, else the whole set reshuffled.
                 Some(s) => s.next_epoch(),
                 None => {
                     let mut o: Vec<usize> = (0..train.len()).collect();
                     rng.shuffle(&mut o);
                     o
                 }
-            };
-            upload(&train.subset(&order), device)
-        })?;
-        self.model.set_training(true);
-        let mut grads = self.loss_of(&self.model.forward(&xb)?, &yb)?.backward()?;
-        if let Some(max) = self.training.clip_grad_norm {
-            gradients::clip_grad_norm(&self.params, &mut grads, max)?;
-        }
-        if let Some(eta) = self.training.gradient_noise {
-            gradients::add_gradient_noise(&self.params, &mut grads, eta, self.step as u32, self.spec.seed)?;
-        }
+            },
+            |order| upload(&train.subset(order), device),
+        )?;
         if let Some(schedule) = self.training.schedule {
             self.optimizer.lr = schedule.lr(self.spec.optimizer.map_or(1e-3, |o| o.lr()), self.step as u32);
         }
-        self.optimizer.step(&grads)?;
+        if matches!(self.device, Device::Gpu(_)) && !self.eager_only && xb.shape()[0] == self.training.batch_size {
+            self.planned_step(&xb, &yb)?;
+        } else {
+            self.model.set_training(true);
+            let mut grads = loss_of(self.loss, self.data.target, &self.model.forward(&xb)?, &yb)?.backward()?;
+            if let Some(max) = self.training.clip_grad_norm {
+                gradients::clip_grad_norm(&self.params, &mut grads, max)?;
+            }
+            if let Some(eta) = self.training.gradient_noise {
+                gradients::add_gradient_noise(&self.params, &mut grads, eta, self.step as u32, self.spec.seed)?;
+            }
+            self.optimizer.step(&grads)?;
+        }
         if let Some(p) = &self.pruner {
             p.apply()?;
         }
         self.step += 1;
+        Ok(())
+    }
+
+    /// A full batch on the GPU: replay the recorded step, or record it first.
+    fn planned_step(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
+        self.model.set_training(true);
+        if let Some(plan) = &self.plan {
+            match plan.replay(&self.model, &mut self.optimizer, &[StepInput::Device(x), StepInput::Device(y)]) {
+                Err(Error::NotReplayable(_)) => self.plan = None,
+                done => return done,
+            }
+        }
+        let (loss, target) = (self.loss, self.data.target);
+        let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| loss_of(loss, target, &m.forward(inputs[0])?, inputs[1]);
+        // The plan owns its input buffers: record on copies of the batch.
+        let (_, plan) = StepPlan::record(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn)?;
+        match plan {
+            Ok(plan) => self.plan = Some(plan),
+            Err(_) => self.eager_only = true,
+        }
         Ok(())
     }
 
@@ -183,27 +260,80 @@ impl SpecTrainer {
     async fn evaluate(&self, d: &ArrayDataset) -> Result<(f32, Option<f32>)> {
         let _g = no_grad();
         self.model.set_training(false);
-        let (x, y) = self.upload(d)?;
-        let out = self.model.forward(&x)?;
-        let loss = self.loss_of(&out, &y)?.to_scalar().await?;
-        let accuracy = match self.data.target {
+        let (x, y) = upload(d, &self.device)?;
+        let out = self.model.forward(&x);
+        self.model.set_training(true);
+        let out = out?;
+        let loss = loss_of(self.loss, self.data.target, &out, &y)?;
+        let (loss, accuracy) = match self.data.target {
             Target::Classes(c) => {
                 let pred = out.reshape(&[out.numel() / c, c])?.argmax(-1, false)?;
-                Some(pred.eq(&y.reshape(&[y.numel()])?)?.mean_all()?.to_scalar().await?)
+                let acc = pred.eq(&y.reshape(&[y.numel()])?)?.mean_all()?;
+                // One readback for both numbers.
+                let both = Tensor::concat(&[loss.reshape(&[1])?, acc.reshape(&[1])?], 0)?.to_vec().await?;
+                (both[0], Some(both[1]))
             }
-            Target::Regression => None,
+            Target::Regression => (loss.to_scalar().await?, None),
         };
-        self.model.set_training(true);
         Ok((loss, accuracy))
     }
 
+    /// Loss (and accuracy) on the whole training and test sets. A NaN or
+    /// infinite loss is an error: the run has diverged.
     pub async fn metrics(&self) -> Result<SpecMetrics> {
         let (train_loss, train_accuracy) = self.evaluate(&self.data.train).await?;
         let (test_loss, test_accuracy) = self.evaluate(&self.data.test).await?;
-        if !train_loss.is_finite() {
+        if !train_loss.is_finite() || !test_loss.is_finite() {
             return Err(Error::NonFinite { what: "training loss" });
         }
-        Ok(SpecMetrics { step: self.step, train_loss, test_loss, train_accuracy, test_accuracy })
+        let epoch = self.step as f64 * self.training.batch_size as f64 / self.data.train.len().max(1) as f64;
+        Ok(SpecMetrics { step: self.step, epoch, train_loss, test_loss, train_accuracy, test_accuracy })
+    }
+
+    /// The model's outputs for `n` examples (flat, in the spec's input shape),
+    /// in evaluation mode: class probabilities (softmax over the last axis)
+    /// for classification, the raw outputs for regression.
+    pub async fn predict(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
+        let per: usize = self.report.input.iter().product();
+        if n == 0 || n > limits::MAX_SAMPLES || x.len() != n * per {
+            return Err(Error::InvalidArgument { op: "predict", reason: format!("expected 1 to {} examples of {:?} ({} values each), got {} values for {n}", limits::MAX_SAMPLES, self.report.input, per, x.len()) });
+        }
+        let shape: Vec<usize> = std::iter::once(n).chain(self.report.input.iter().copied()).collect();
+        self.outputs(&Tensor::from_vec(x.to_vec(), &shape, &self.device)?).await
+    }
+
+    async fn outputs(&self, x: &Tensor) -> Result<Vec<f32>> {
+        let _g = no_grad();
+        self.model.set_training(false);
+        let out = self.model.forward(x);
+        self.model.set_training(true);
+        let out = out?;
+        match self.data.target {
+            Target::Classes(_) => out.softmax(-1)?.to_vec().await,
+            Target::Regression => out.to_vec().await,
+        }
+    }
+
+    /// For models of 2D points: the output over a `res` x `res` grid covering
+    /// [-1, 1]^2, row 0 at the top (y = 1): the probability of class 1 (of the
+    /// last class), or the regression value.
+    pub async fn grid(&mut self, res: usize) -> Result<Vec<f32>> {
+        if self.report.input != [2] {
+            return Err(Error::InvalidArgument { op: "grid", reason: format!("the model takes {:?}, not 2D points", self.report.input) });
+        }
+        if !(2..=256).contains(&res) {
+            return Err(Error::InvalidArgument { op: "grid", reason: format!("resolution must be from 2 to 256 (got {res})") });
+        }
+        if self.grid.as_ref().map(|(r, _)| *r) != Some(res) {
+            let coord = |i: usize| -1.0 + 2.0 * (i as f32 + 0.5) / res as f32;
+            let pts: Vec<f32> = (0..res * res).flat_map(|k| [coord(k % res), -coord(k / res)]).collect();
+            self.grid = Some((res, Tensor::from_vec(pts, &[res * res, 2], &self.device)?));
+        }
+        let out = self.outputs(&self.grid.as_ref().expect("grid prepared").1).await?;
+        Ok(match self.data.target {
+            Target::Classes(c) => out.chunks(c).map(|p| p[c - 1]).collect(),
+            Target::Regression => out,
+        })
     }
 }
 
@@ -217,7 +347,13 @@ fn check_output(output: &[usize], data: &Splits, loss: &LossSpec) -> Result<()> 
         (Target::Regression, LossSpec::CrossEntropy { .. }) => false,
         (Target::Regression, _) => output.iter().product::<usize>() == y.iter().product::<usize>().max(1),
     };
-    if ok { Ok(()) } else {
-        Err(invalid("layers", format!("the model's output {output:?} does not fit the dataset's targets {y:?} ({:?}) with loss {loss:?}", data.target)))
+    if ok {
+        Ok(())
+    } else {
+        let want = match data.target {
+            Target::Classes(c) => format!("{c} class scores per target of shape {y:?}"),
+            Target::Regression => format!("{} value(s) per example", y.iter().product::<usize>().max(1)),
+        };
+        Err(invalid("layers", format!("the model's output {output:?} does not fit the dataset: it needs {want} (loss {})", loss.name())))
     }
 }

@@ -1,0 +1,101 @@
+//! The bounds of what a spec may ask for: one list, read by the checks below,
+//! written into the JSON Schema (`minimum`/`maximum`) by the spec types, and
+//! read from the schema by the page, so no limit is repeated anywhere else.
+//! They keep a browser tab responsive and its memory bounded; shape inference
+//! adds the model-wide bounds (parameters, activation sizes).
+
+use nnlab_core::{Error, Result};
+
+use super::{DataSpec, ModelSpec};
+use crate::OptimizerConfig;
+
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_WIDTH: usize = 4096;
+pub const MAX_CHANNELS: usize = 1024;
+pub const MAX_HIDDEN: usize = 1024;
+pub const MAX_HEADS: usize = 64;
+pub const MAX_KERNEL: usize = 31;
+pub const MAX_BATCH: usize = 4096;
+pub const MAX_STEPS: usize = 10_000_000;
+pub const MAX_SAMPLES: usize = 50_000;
+pub const MAX_LENGTH: usize = 1024;
+pub const MAX_LR: f32 = 10.0;
+pub const MAX_NOISE: f32 = 0.5;
+pub const MIN_TRAIN_RATIO: f32 = 0.05;
+pub const MAX_TRAIN_RATIO: f32 = 0.95;
+pub const MAX_SEED: u64 = u32::MAX as u64;
+
+fn invalid(path: &str, reason: String) -> Error {
+    Error::InvalidSpec { path: path.into(), reason }
+}
+
+fn whole(path: &str, v: usize, min: usize, max: usize) -> Result<()> {
+    if (min..=max).contains(&v) { Ok(()) } else { Err(invalid(path, format!("must be from {min} to {max} (got {v})"))) }
+}
+
+fn real(path: &str, v: f32, min: f32, max: f32) -> Result<()> {
+    if v.is_finite() && (min..=max).contains(&v) { Ok(()) } else { Err(invalid(path, format!("must be a number from {min} to {max} (got {v})"))) }
+}
+
+/// Checks everything outside the layers (those are checked by shape inference).
+pub fn check(spec: &ModelSpec) -> Result<()> {
+    if spec.seed > MAX_SEED {
+        return Err(invalid("seed", format!("must be from 0 to {MAX_SEED} (got {})", spec.seed)));
+    }
+    if spec.layers.len() > MAX_LAYERS {
+        return Err(invalid("layers", format!("at most {MAX_LAYERS} layers (got {})", spec.layers.len())));
+    }
+    if let Some(data) = &spec.data {
+        check_data(data)?;
+    }
+    if let Some(t) = &spec.training {
+        whole("training.batchSize", t.batch_size, 1, MAX_BATCH)?;
+        whole("training.steps", t.steps, 1, MAX_STEPS)?;
+        if let Some(c) = t.clip_grad_norm {
+            real("training.clipGradNorm", c, f32::MIN_POSITIVE, 1e6)?;
+        }
+        if let Some(g) = t.gradient_noise {
+            real("training.gradientNoise", g, 0.0, 10.0)?;
+        }
+        if let Some(r) = t.subset_ratio {
+            real("training.subsetRatio", r, 0.01, 1.0)?;
+        }
+    }
+    if let Some(o) = &spec.optimizer {
+        let lr = o.lr();
+        if !(lr.is_finite() && lr > 0.0 && lr <= MAX_LR) {
+            return Err(invalid("optimizer.lr", format!("the learning rate must be above 0 and at most {MAX_LR} (got {lr})")));
+        }
+        if let OptimizerConfig::Sgd { momentum, .. } | OptimizerConfig::Rmsprop { momentum, .. } = o
+            && !(0.0..1.0).contains(momentum)
+        {
+            return Err(invalid("optimizer.momentum", format!("must be from 0 to below 1 (got {momentum})")));
+        }
+    }
+    Ok(())
+}
+
+fn check_data(data: &DataSpec) -> Result<()> {
+    let ratio = |r: f32| real("data.trainRatio", r, MIN_TRAIN_RATIO, MAX_TRAIN_RATIO);
+    let samples = |n: usize| whole("data.samples", n, 20, MAX_SAMPLES);
+    let length = |n: usize| whole("data.length", n, 2, MAX_LENGTH);
+    match *data {
+        DataSpec::Digits { train_ratio } => ratio(train_ratio),
+        DataSpec::Mnist1d { samples: n, train_ratio } => samples(n).and(ratio(train_ratio)),
+        DataSpec::Adding { samples: n, length: l, train_ratio } | DataSpec::Parity { samples: n, length: l, train_ratio } => samples(n).and(length(l)).and(ratio(train_ratio)),
+        DataSpec::Copy { samples: n, symbols, length: l, delay, train_ratio } => {
+            samples(n)?;
+            whole("data.symbols", symbols, 1, 64)?;
+            whole("data.length", l, 1, MAX_LENGTH)?;
+            whole("data.delay", delay, 0, MAX_LENGTH)?;
+            ratio(train_ratio)
+        }
+        DataSpec::Sine { samples: n, length: l, horizon, train_ratio } => samples(n).and(length(l)).and(whole("data.horizon", horizon, 1, MAX_LENGTH)).and(ratio(train_ratio)),
+        DataSpec::Plane { noise, samples: n, train_ratio, .. } => real("data.noise", noise, 0.0, MAX_NOISE).and(samples(n)).and(ratio(train_ratio)),
+    }
+}
+
+/// Upper bounds of layer fields, checked by shape inference.
+pub(super) fn at_most(path: &str, field: &str, v: usize, max: usize) -> Result<()> {
+    if v > max { Err(invalid(&format!("{path}.{field}"), format!("must be <= {max} (got {v})"))) } else { Ok(()) }
+}

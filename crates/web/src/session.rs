@@ -1,0 +1,198 @@
+//! `Session`: one spec trainer on one backend, as JS drives it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Promise};
+use nnlab_core::Device;
+use nnlab_nn::data::Target;
+use nnlab_nn::spec::{SpecTrainer, TrainerState};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::{busy, device_for, js_error, spec_from, to_js, Failure};
+
+/// A model, its data and its optimizer on one backend.
+#[wasm_bindgen]
+pub struct Session {
+    trainer: Rc<RefCell<SpecTrainer>>,
+}
+
+fn backend_of(device: &Device) -> &'static str {
+    match device {
+        Device::Cpu => "cpu",
+        Device::Gpu(_) => "webgpu",
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Preview {
+    classes: Option<usize>,
+    x_shape: Vec<usize>,
+    y_shape: Vec<usize>,
+}
+
+fn state_from(value: &JsValue) -> Result<TrainerState, JsValue> {
+    serde_wasm_bindgen::from_value(value.clone()).map_err(|e| js_error(Failure { kind: "invalid_spec", path: Some("state".into()), message: e.to_string() }))
+}
+
+// The trainer stays borrowed across its own readback on purpose: a second call
+// that overlaps it gets a "busy" error instead of racing it.
+#[allow(clippy::await_holding_refcell_ref)]
+#[wasm_bindgen]
+impl Session {
+    /// Resolves to a Session training `spec` on `backend` ("webgpu" or
+    /// "cpu"), continuing from `state` (from `exportState`) when given.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "ModelSpec | string")] spec: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Backend")] backend: String,
+        #[wasm_bindgen(unchecked_param_type = "TrainerState | null | undefined")] state: JsValue,
+    ) -> Promise {
+        future_to_promise(async move {
+            let spec = spec_from(&spec)?;
+            let state = if state.is_null() || state.is_undefined() { None } else { Some(state_from(&state)?) };
+            let device = device_for(&backend).await.map_err(js_error)?;
+            let mut trainer = SpecTrainer::new(&spec, device).await.map_err(js_error)?;
+            if let Some(state) = state {
+                trainer.import_state(&state).map_err(js_error)?;
+            }
+            Ok(Session { trainer: Rc::new(RefCell::new(trainer)) }.into())
+        })
+    }
+
+    #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
+    pub fn backend(&self) -> Result<String, JsValue> {
+        Ok(backend_of(self.trainer.try_borrow().map_err(|_| busy("session"))?.device()).into())
+    }
+
+    /// Shapes and parameter counts of the model.
+    #[wasm_bindgen(unchecked_return_type = "ModelReport")]
+    pub fn report(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.trainer.try_borrow().map_err(|_| busy("session"))?.report)
+    }
+
+    /// Runs `steps` optimizer steps. GPU work is submitted, not awaited.
+    pub fn train(&self, steps: u32) -> Result<(), JsValue> {
+        let mut t = self.trainer.try_borrow_mut().map_err(|_| busy("session"))?;
+        t.train(steps as usize).map_err(js_error)
+    }
+
+    /// Loss and accuracy on the training and test sets.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Metrics>")]
+    pub fn metrics(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            to_js(&t.metrics().await.map_err(js_error)?)
+        })
+    }
+
+    /// The model's outputs for `n` examples packed in `x` (class
+    /// probabilities for classification), in evaluation mode.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn predict(&self, x: Float32Array, n: u32) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            let out = t.predict(&x.to_vec(), n as usize).await.map_err(js_error)?;
+            Ok(Float32Array::from(out.as_slice()).into())
+        })
+    }
+
+    /// For 2D-point models: res x res outputs over [-1, 1]^2, row 0 at the top.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn grid(&self, res: u32) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.try_borrow_mut().map_err(|_| busy("session"))?;
+            let values = t.grid(res as usize).await.map_err(js_error)?;
+            Ok(Float32Array::from(values.as_slice()).into())
+        })
+    }
+
+    /// The dataset the session trains on, at most `limit` examples per split.
+    #[wasm_bindgen(unchecked_return_type = "DatasetPreview")]
+    pub fn dataset(&self, limit: u32) -> Result<JsValue, JsValue> {
+        let t = self.trainer.try_borrow().map_err(|_| busy("session"))?;
+        let d = t.data();
+        let classes = match d.target {
+            Target::Classes(c) => Some(c),
+            Target::Regression => None,
+        };
+        let out = to_js(&Preview { classes, x_shape: d.train.x_shape.clone(), y_shape: d.train.y_shape.clone() })?;
+        for (key, split) in [("train", &d.train), ("test", &d.test)] {
+            let n = split.len().min(limit as usize);
+            let part = js_sys::Object::new();
+            js_sys::Reflect::set(&part, &"n".into(), &(n as f64).into())?;
+            js_sys::Reflect::set(&part, &"x".into(), &Float32Array::from(&split.x[..n * split.x_len()]))?;
+            js_sys::Reflect::set(&part, &"y".into(), &Float32Array::from(&split.y[..n * split.y_len()]))?;
+            js_sys::Reflect::set(&out, &key.into(), &part)?;
+        }
+        Ok(out)
+    }
+
+    /// Moves the run to `backend`, keeping weights, optimizer state, step and
+    /// batch order. Resolves to the backend now in use.
+    #[wasm_bindgen(js_name = setBackend, unchecked_return_type = "Promise<Backend>")]
+    pub fn set_backend(&self, #[wasm_bindgen(unchecked_param_type = "Backend")] backend: String) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let device = device_for(&backend).await.map_err(js_error)?;
+            let moved = {
+                let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+                if backend_of(t.device()) == backend {
+                    return Ok(backend.into());
+                }
+                t.to_device(device).await.map_err(js_error)?
+            };
+            *trainer.try_borrow_mut().map_err(|_| busy("session"))? = moved;
+            Ok(backend.into())
+        })
+    }
+
+    /// The whole training state on the host (one readback).
+    #[wasm_bindgen(js_name = exportState, unchecked_return_type = "Promise<TrainerState>")]
+    pub fn export_state(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            to_js(&t.export_state().await.map_err(js_error)?)
+        })
+    }
+
+    /// Keeps a host copy of the state (one readback), for `fallBackToCpu`.
+    pub fn snapshot(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.try_borrow_mut().map_err(|_| busy("session"))?;
+            t.snapshot().await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// After the GPU was lost: continues on the CPU from the last snapshot (or
+    /// from the initial weights). Resolves to the step training resumes at.
+    #[wasm_bindgen(js_name = fallBackToCpu, unchecked_return_type = "Promise<number>")]
+    pub fn fall_back_to_cpu(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.try_borrow_mut().map_err(|_| busy("session"))?;
+            let step = t.fall_back_to_cpu().await.map_err(js_error)?;
+            Ok((step as f64).into())
+        })
+    }
+
+    /// Destroys this session's GPU device, as a driver reset would (for testing
+    /// the fallback). No effect on the CPU.
+    #[wasm_bindgen(js_name = loseGpuDevice)]
+    pub fn lose_gpu_device(&self) -> Result<(), JsValue> {
+        let t = self.trainer.try_borrow().map_err(|_| busy("session"))?;
+        if let Device::Gpu(ctx) = t.device() {
+            ctx.destroy();
+        }
+        Ok(())
+    }
+}
