@@ -14,7 +14,7 @@ fn presets() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json"))
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json")
         .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
         .collect();
     out.sort();
@@ -62,6 +62,27 @@ fn error_of(json: &str) -> String {
     }
 }
 
+/// The page's preset index (models/presets.json) lists every preset once, and
+/// each promises what its full run reaches and a shorter browser check.
+#[test]
+fn the_preset_index_lists_every_preset() {
+    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
+    let index: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/presets.json")).unwrap()).unwrap();
+    let mut listed: Vec<String> = index["presets"].as_array().unwrap().iter().map(|p| {
+        for key in ["expected", "check"] {
+            let c = &p[key];
+            assert!(c["steps"].as_u64().is_some_and(|s| s > 0), "{p}: {key}.steps");
+            assert!(c["atLeast"].is_number() != c["atMost"].is_number(), "{p}: {key} needs atLeast or atMost");
+            assert!(["testAccuracy", "testLoss"].contains(&c["metric"].as_str().unwrap()), "{p}: {key}.metric");
+        }
+        assert!(p["family"].is_string(), "{p}: family");
+        p["file"].as_str().unwrap().to_string()
+    }).collect();
+    listed.sort();
+    let files: Vec<String> = presets().into_iter().map(|(f, _)| f).collect();
+    assert_eq!(listed, files, "models/presets.json must list exactly the preset files");
+}
+
 #[test]
 fn malformed_specs_name_the_offending_field() {
     let cases = [
@@ -76,7 +97,7 @@ fn malformed_specs_name_the_offending_field() {
         (r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":3,"kernel":3,"stride":2,"padding":"same"}]}]}"#, "invalid layers[0].body[0].padding:"),
         (r#"{"name":"m","input":[0],"layers":[{"type":"linear","out":2}]}"#, "invalid input:"),
         (r#"{"name":"m","input":[4],"layers":[]}"#, "invalid layers:"),
-        (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":18446744073709551615}]}"#, "invalid layers[0]:"),
+        (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":18446744073709551615}]}"#, "invalid layers[0].out: must be <= 4096"),
         (r#"{"name":"m","input":[10,4],"layers":[{"type":"positional_encoding","maxLen":5}]}"#, "invalid layers[0].maxLen:"),
         ("not json", "invalid spec"),
     ];

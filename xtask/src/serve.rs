@@ -13,9 +13,11 @@ pub fn command(args: &[String]) -> Result {
         [flag, n] if flag == "--port" => n.parse().map_err(|_| format!("--port needs a number, got {n}"))?,
         _ => return Err("usage: cargo xtask serve [--port N]".into()),
     };
+    // Bind first: a second serve on a taken port must fail before it rebuilds
+    // (and deletes) the files the first one is serving.
+    let listener = bind(port)?;
     setup::run(setup::Scope::Site)?;
     site::build()?;
-    let listener = bind(port)?;
     println!("nnlab playground: http://{}/  (Ctrl-C to stop)", listener.local_addr().map_err(|e| e.to_string())?);
     serve_forever(listener, root().join("www-dist"));
     Ok(())
@@ -37,7 +39,7 @@ pub fn serve_forever(listener: TcpListener, dir: PathBuf) {
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("js" | "mjs" | "ts") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("wasm") => "application/wasm",
         Some("json") => "application/json",
@@ -51,9 +53,14 @@ fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
     let mut request = String::new();
     let mut reader = BufReader::new(stream.try_clone()?);
     reader.read_line(&mut request)?;
-    // Drain the headers; bodies are not expected.
+    // Read the headers (bodies are not expected): only Accept-Encoding matters.
     let mut line = String::new();
+    let mut gzip = false;
     while reader.read_line(&mut line)? > 2 {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("accept-encoding:") && lower.contains("gzip") {
+            gzip = true;
+        }
         line.clear();
     }
     let target = request.split_whitespace().nth(1).unwrap_or("/");
@@ -64,9 +71,16 @@ fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
     if file.is_dir() {
         file = file.join("index.html");
     }
-    match std::fs::read(&file) {
+    // The build writes a gzip copy beside each text and wasm file.
+    let mut compressed = file.clone().into_os_string();
+    compressed.push(".gz");
+    let (body, encoding) = match std::fs::read(&compressed) {
+        Ok(body) if gzip => (Ok(body), "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"),
+        _ => (std::fs::read(&file), ""),
+    };
+    match body {
         Ok(body) if safe => {
-            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n", content_type(&file), body.len())?;
+            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}Cache-Control: no-cache\r\nConnection: close\r\n\r\n", content_type(&file), body.len())?;
             stream.write_all(&body)
         }
         _ => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"),

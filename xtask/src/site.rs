@@ -1,10 +1,25 @@
-//! Builds the playground into www-dist/: the wasm API (release, SIMD) through
-//! wasm-bindgen and wasm-opt into pkg/, next to a copy of the static files in www/.
+//! Builds the lab page into www-dist/: the wasm API (release, SIMD) through
+//! wasm-bindgen (with its TypeScript declarations) and wasm-opt into pkg/, a
+//! copy of the static files in www/, the UI and chart libraries from npm
+//! (node_modules) into vendor/, the presets and the spec schema into models/,
+//! and a gzip copy of every text and wasm file for the server to send.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 use crate::{exec, root, Result};
+
+/// npm files the page imports (see the import map in www/index.html).
+const VENDOR: [(&str, &str); 7] = [
+    ("preact/dist/preact.mjs", "preact.mjs"),
+    ("preact/hooks/dist/hooks.mjs", "hooks.mjs"),
+    ("@preact/signals-core/dist/signals-core.mjs", "signals-core.mjs"),
+    ("@preact/signals/dist/signals.mjs", "signals.mjs"),
+    ("htm/dist/htm.mjs", "htm.mjs"),
+    ("uplot/dist/uPlot.esm.js", "uPlot.esm.js"),
+    ("uplot/dist/uPlot.min.css", "uPlot.min.css"),
+];
 
 pub fn build() -> Result {
     let dist = root().join("www-dist");
@@ -14,11 +29,50 @@ pub fn build() -> Result {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
     let pkg = dist.join("pkg");
-    exec(Command::new("wasm-bindgen").arg("--target").arg("web").arg("--no-typescript").arg("--out-dir").arg(&pkg).arg(&wasm))?;
+    exec(Command::new("wasm-bindgen").arg("--target").arg("web").arg("--out-dir").arg(&pkg).arg(&wasm))?;
     let bg = pkg.join("nnlab_web_bg.wasm");
     exec(Command::new("wasm-opt").arg("-O3").arg("--enable-simd").arg("--enable-bulk-memory").arg("--enable-nontrapping-float-to-int").arg("--enable-sign-ext").arg("--enable-mutable-globals").arg("--enable-reference-types").arg("--enable-multivalue").arg(&bg).arg("-o").arg(&bg))?;
     copy_dir(&root().join("www"), &dist)?;
+    copy_assets(&dist)?;
+    compress_dir(&dist)?;
     println!("site built in {}", dist.display());
+    Ok(())
+}
+
+/// The npm libraries and the model presets, beside the page's own files.
+pub fn copy_assets(dist: &Path) -> Result {
+    let vendor = dist.join("vendor");
+    std::fs::create_dir_all(&vendor).map_err(|e| e.to_string())?;
+    for (from, to) in VENDOR {
+        let src = root().join("node_modules").join(from);
+        std::fs::copy(&src, vendor.join(to)).map_err(|e| format!("copying {} (is `npm ci` done?): {e}", src.display()))?;
+    }
+    let models = dist.join("models");
+    std::fs::create_dir_all(&models).map_err(|e| e.to_string())?;
+    for entry in std::fs::read_dir(root().join("models")).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&path, models.join(path.file_name().expect("a file"))).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `name.gz` beside every file worth compressing.
+fn compress_dir(dir: &Path) -> Result {
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            compress_dir(&path)?;
+        } else if path.extension().is_some_and(|e| ["wasm", "js", "mjs", "css", "html", "json", "ts"].iter().any(|x| e == *x)) {
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(&bytes).map_err(|e| e.to_string())?;
+            let mut out = path.clone().into_os_string();
+            out.push(".gz");
+            std::fs::write(out, gz.finish().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(())
 }
 

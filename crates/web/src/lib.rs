@@ -160,11 +160,14 @@ pub async fn webgpu_info() -> Option<String> {
 }
 
 /// Every layer's output shape and parameter count, and the checks of the
-/// whole spec (limits included), without building anything.
+/// whole spec (limits, the model against its data and loss), without
+/// building anything.
 #[wasm_bindgen(js_name = inferShapes, unchecked_return_type = "ModelReport")]
 pub fn infer_shapes(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")] spec: JsValue) -> Result<JsValue, JsValue> {
     let spec = spec_from(&spec)?;
-    to_js(&spec::infer(&spec).map_err(js_error)?)
+    let report = spec::infer(&spec).map_err(js_error)?;
+    spec::check_fit(&spec, &report).map_err(js_error)?;
+    to_js(&report)
 }
 
 /// The JSON Schema of a spec (the page reads its limits from it).

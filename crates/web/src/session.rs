@@ -80,6 +80,16 @@ impl Session {
         t.train(steps as usize).map_err(js_error)
     }
 
+    /// Resolves once the device has done the steps submitted so far.
+    pub fn sync(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            t.sync().await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Loss and accuracy on the training and test sets.
     #[wasm_bindgen(unchecked_return_type = "Promise<Metrics>")]
     pub fn metrics(&self) -> Promise {

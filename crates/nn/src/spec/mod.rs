@@ -14,7 +14,7 @@ mod train;
 pub use build::{build, state_dict};
 pub use shape::{infer, LayerReport, ModelReport};
 pub use state::{NamedValues, TrainerState};
-pub use train::{load_data, SpecMetrics, SpecTrainer};
+pub use train::{check_fit, load_data, SpecMetrics, SpecTrainer};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -417,6 +417,23 @@ fn half() -> f32 {
 
 fn ratio() -> f32 {
     0.8
+}
+
+impl DataSpec {
+    /// The same data with at most `n` examples (to check shapes cheaply).
+    pub fn with_samples(&self, n: usize) -> DataSpec {
+        let mut d = self.clone();
+        match &mut d {
+            DataSpec::Digits { .. } => {}
+            DataSpec::Mnist1d { samples, .. }
+            | DataSpec::Adding { samples, .. }
+            | DataSpec::Copy { samples, .. }
+            | DataSpec::Parity { samples, .. }
+            | DataSpec::Sine { samples, .. }
+            | DataSpec::Plane { samples, .. } => *samples = (*samples).min(n),
+        }
+        d
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]

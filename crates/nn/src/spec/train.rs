@@ -110,14 +110,7 @@ impl SpecTrainer {
             return Err(invalid("data", "the training and the test split both need examples"));
         }
         let (model, report) = build(spec, &device)?;
-        if report.input != data.train.x_shape {
-            return Err(invalid("input", format!("the model takes {:?} but the dataset gives {:?}", report.input, data.train.x_shape)));
-        }
-        let loss = spec.loss.unwrap_or(match data.target {
-            Target::Classes(_) => LossSpec::CrossEntropy { label_smoothing: 0.0 },
-            Target::Regression => LossSpec::Mse,
-        });
-        check_output(&report.output, &data, &loss)?;
+        let loss = fit(spec, &report, &data)?;
         let training = spec.training.clone().unwrap_or(TrainingSpec {
             batch_size: 32,
             steps: 1000,
@@ -251,6 +244,16 @@ impl SpecTrainer {
         Ok(())
     }
 
+    /// Waits until the device has done all work submitted so far (one
+    /// 4-byte readback of a weight the last step wrote).
+    pub async fn sync(&self) -> Result<()> {
+        if let Some((_, p)) = self.model.parameters().first() {
+            let t = p.get();
+            t.reshape(&[t.numel()])?.narrow(0, 0, 1)?.to_vec().await?;
+        }
+        Ok(())
+    }
+
     /// Trains for the spec's `training.steps`.
     pub fn train_to_end(&mut self) -> Result<()> {
         let remaining = (self.training.steps as u64).saturating_sub(self.step);
@@ -335,6 +338,29 @@ impl SpecTrainer {
             Target::Regression => out,
         })
     }
+}
+
+/// The loss of `spec` on `data` (the spec's, or the usual one for the
+/// target), once the model's input and output fit the data.
+fn fit(spec: &ModelSpec, report: &ModelReport, data: &Splits) -> Result<LossSpec> {
+    if report.input != data.train.x_shape {
+        return Err(invalid("input", format!("the model takes {:?} but the dataset gives {:?}", report.input, data.train.x_shape)));
+    }
+    let loss = spec.loss.unwrap_or(match data.target {
+        Target::Classes(_) => LossSpec::CrossEntropy { label_smoothing: 0.0 },
+        Target::Regression => LossSpec::Mse,
+    });
+    check_output(&report.output, data, &loss)?;
+    Ok(loss)
+}
+
+/// Checks, without generating the whole dataset, that a spec's model fits its
+/// data and loss (what `SpecTrainer::new` would refuse). `report` is the
+/// spec's shape inference.
+pub fn check_fit(spec: &ModelSpec, report: &ModelReport) -> Result<()> {
+    let Some(data) = &spec.data else { return Ok(()) };
+    limits::check(spec)?;
+    fit(spec, report, &load_data(&data.with_samples(40), spec.seed)?).map(|_| ())
 }
 
 /// The model's output must fit the targets: [C] logits per class target (or

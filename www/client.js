@@ -1,0 +1,88 @@
+// The JavaScript API of nnlab for pages and tutorials: a model trains in a
+// Web Worker, driven from here. The lab page uses exactly this API.
+//
+//   import { Lab } from './client.js';
+//   const lab = new Lab();
+//   lab.on('metrics', (m) => console.log(m.step, m.testLoss));
+//   const info = await lab.open(spec, { backend: 'auto' });  // {backend, note, report, dataset, metrics}
+//   await lab.play();  ...  await lab.pause();
+//   await lab.setBackend('cpu');                             // continues from the same weights
+//
+// Every method returns a promise; failures reject with an Error carrying
+// `kind` and `path` (see shared/protocol.js). Events of a replaced session
+// are dropped, and a reply to an `open` that a newer `open` replaced rejects
+// with kind 'aborted'.
+import { EVENTS, toError } from './shared/protocol.js';
+
+export class Lab {
+  constructor({ workerUrl = new URL('./worker/main.js', import.meta.url) } = {}) {
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.pending = new Map();
+    this.listeners = new Map(EVENTS.map((e) => [e, new Set()]));
+    this.nextId = 1;
+    this.session = null;     // id of the session events are accepted for
+    this.opens = 0;          // the newest open; older ones resolve as aborted
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    this.worker.onerror = (e) => {
+      const failure = { kind: 'worker', path: null, message: `The training worker could not start${e.message ? ` (${e.message})` : ''}.` };
+      for (const { reject } of this.pending.values()) reject(toError(failure));
+      this.pending.clear();
+      this.emit('error', { error: failure });
+    };
+  }
+
+  receive(m) {
+    if (m.event) {
+      if (m.session === this.session) this.emit(m.event, m);
+      return;
+    }
+    const waiting = this.pending.get(m.id);
+    if (!waiting) return;
+    this.pending.delete(m.id);
+    if (m.ok) waiting.resolve(m.result);
+    else waiting.reject(toError(m.error));
+  }
+
+  emit(event, data) {
+    for (const fn of this.listeners.get(event) ?? []) fn(data);
+  }
+
+  // Subscribes to 'metrics' | 'playing' | 'backend' | 'error'; returns an unsubscribe function.
+  on(event, fn) {
+    const set = this.listeners.get(event);
+    if (!set) throw new Error(`unknown event "${event}" (expected ${EVENTS.join(', ')})`);
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  request(type, args = {}, transfer = []) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, type, ...args }, transfer);
+    });
+  }
+
+  // Opens a fresh run of `spec` (an object or JSON text), replacing the
+  // current one; `state` continues a saved run.
+  async open(spec, { backend = 'auto', state = null } = {}) {
+    const mine = ++this.opens;
+    this.session = null;
+    const info = await this.request('open', { spec: typeof spec === 'string' ? JSON.parse(spec) : spec, backend, state });
+    if (mine !== this.opens) throw toError({ kind: 'aborted', path: null, message: 'a newer model replaced this one' });
+    this.session = info.session;
+    return info;
+  }
+
+  infer(spec) { return this.request('infer', { spec }); }
+  schema() { return this.request('schema'); }
+  play() { return this.request('play'); }
+  pause() { return this.request('pause'); }
+  step(n = 1) { return this.request('step', { n }); }
+  setBackend(backend) { return this.request('backend', { backend }); }
+  predict(x, n) { return this.request('predict', { x, n }); }
+  grid(res) { return this.request('grid', { res }); }
+  exportState() { return this.request('state'); }
+  close() { this.session = null; return this.request('close'); }
+  terminate() { this.worker.terminate(); }
+}

@@ -1,0 +1,49 @@
+// The messages between the page (client.js) and the training worker.
+//
+// Requests, page -> worker: {id, type, ...args}; every request gets exactly one
+// reply, worker -> page: {id, ok: true, result} or {id, ok: false, error}.
+// Events, worker -> page: {event, session, ...}; `session` is the id of the
+// session they concern, so the page drops events of sessions it replaced.
+//
+// Requests (args -> result):
+//   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} -> {session, backend, note, adapter, report, dataset}
+//   infer     {spec}                  -> ModelReport (shapes, parameter counts; nothing is built)
+//   schema    {}                      -> the spec's JSON Schema
+//   play      {}  pause {}  step {n}  -> {step}   (training runs in the worker; progress comes as events)
+//   backend   {backend}               -> {backend, note}  (same weights, optimizer state and step)
+//   predict   {x: Float32Array, n}    -> Float32Array
+//   grid      {res}                   -> Float32Array
+//   state     {}                      -> TrainerState (host copy of everything the run holds)
+//   close     {}                      -> null
+//   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
+// Events:
+//   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep, grid?, gridRes?}
+//   playing   {session, playing}      (training started or stopped, e.g. after an error)
+//   backend   {session, backend, note} (a fall-back after a lost GPU; the run continues)
+//   error     {session, error}        (training stopped; the model is kept)
+//
+// Errors are {kind, path, message}: kind is one of the NnlabError kinds of the
+// wasm API ('invalid_spec', 'non_finite', 'device_lost', ...) or 'aborted'
+// (a newer request replaced this one) or 'worker' (the worker failed to load).
+
+export const REQUESTS = Object.freeze([
+  'open', 'infer', 'schema', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'close', 'loseDevice',
+]);
+export const EVENTS = Object.freeze(['metrics', 'playing', 'backend', 'error']);
+
+// Any thrown value as a plain, cloneable {kind, path, message}.
+export function toFailure(e, kind = 'internal') {
+  if (e && typeof e === 'object') {
+    return {
+      kind: typeof e.kind === 'string' ? e.kind : kind,
+      path: typeof e.path === 'string' ? e.path : null,
+      message: String(e.message ?? e),
+    };
+  }
+  return { kind, path: null, message: String(e) };
+}
+
+// A failure as an Error the caller can throw, keeping kind and path.
+export function toError(failure) {
+  return Object.assign(new Error(failure.message), { kind: failure.kind, path: failure.path ?? null });
+}

@@ -1,0 +1,32 @@
+// Editing the spec from any control: a change at a path makes a new spec,
+// which the store accepts (then the model is rebuilt) or refuses with an
+// error for a path, shown next to that control; the model stays as it was.
+import { signal } from '@preact/signals';
+import { state, setSpec } from '../app/store.js';
+import { setIn } from '../app/schema.js';
+import { html } from './html.js';
+
+export const editError = signal(null);   // {path, message} of the last refused edit
+
+export async function propose(spec) {
+  const error = await setSpec(spec);
+  editError.value = error ? { path: error.path ?? '', message: error.message } : null;
+  return error;
+}
+
+export function commitAt(path, value) {
+  return propose(setIn(state.value.spec, path, value));
+}
+
+// The message for exactly `path`, if the last refused edit named it.
+export function errorAt(path) {
+  const e = editError.value;
+  return e && e.path === path ? e.message : null;
+}
+
+// A refused edit whose path no control shows (e.g. "layers" or "input").
+export function OtherError({ shown }) {
+  const e = editError.value;
+  if (!e || shown(e.path)) return null;
+  return html`<p class="problem" role="alert">${e.path ? html`<code>${e.path}</code>: ` : ''}${e.message}</p>`;
+}

@@ -1,0 +1,29 @@
+// The data and training panels: the spec's `data`, `seed`, `optimizer`,
+// `loss` and `training` fields, rendered from the schema like the builder.
+import { html } from './html.js';
+import { state, schema } from '../app/store.js';
+import { Field } from './form.js';
+import { commitAt, errorAt } from './edit.js';
+
+function Fields({ keys, node }) {
+  const sch = schema.value;
+  const spec = state.value?.spec;
+  if (!sch || !spec) return null;
+  const ctx = { commit: commitAt, errorAt, renderLayers: () => null };
+  return keys.map((k) => html`<${Field} key=${k} fkey=${k} prop=${(node ?? sch.properties)[k]} value=${spec[k]} path=${[k]} defs=${sch.$defs} ctx=${ctx} />`);
+}
+
+export function DataPanel({ children }) {
+  return html`<section class="panel" aria-label="Data">
+    <header class="panel-head"><h2>Data</h2></header>
+    <${Fields} keys=${['data', 'seed']} />
+    ${children}
+  </section>`;
+}
+
+export function TrainingPanel() {
+  return html`<section class="panel" aria-label="Training settings">
+    <header class="panel-head"><h2>Training</h2></header>
+    <${Fields} keys=${['optimizer', 'loss', 'training']} />
+  </section>`;
+}

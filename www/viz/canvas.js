@@ -1,0 +1,37 @@
+// Shared canvas helpers for the views: a crisp backing store on HiDPI
+// screens, and the playground's diverging colour scale.
+
+// TF Playground's scale: orange (-1 / class 0) through grey to blue (+1 / class 1).
+const ORANGE = [245, 147, 34];
+const GREY = [232, 234, 235];
+const BLUE = [8, 119, 189];
+
+export function colour(v) {
+  const t = Math.min(1, Math.abs(v)) || 0;
+  const end = v < 0 ? ORANGE : BLUE;
+  return GREY.map((c, i) => Math.round(c + (end[i] - c) * t));
+}
+
+export const css = ([r, g, b], a = 1) => `rgba(${r},${g},${b},${a})`;
+
+// Sizes the backing store to the displayed size; returns the 2D context and size.
+export function prepare(canvas) {
+  const box = canvas.getBoundingClientRect();
+  const w = Math.round(box.width) || canvas.width;
+  const h = Math.round(box.height) || canvas.height;
+  const dpr = window.devicePixelRatio || 1;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+export function element(tag, props = {}, ...children) {
+  const el = Object.assign(document.createElement(tag), props);
+  el.append(...children);
+  return el;
+}

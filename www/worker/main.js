@@ -1,0 +1,128 @@
+// The training worker: owns the wasm module and at most one training run,
+// answers the page's requests (shared/protocol.js) in arrival order through
+// one serial queue, and reports progress as events.
+import init, { Session, inferShapes, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
+import { toFailure } from '../shared/protocol.js';
+import { Run } from './loop.js';
+import { chooseBackend } from './probe.js';
+
+let run = null;
+let sessions = 0;
+let adapter;            // webgpuInfo(): a description, or null without WebGPU
+let controls = 0;       // play/pause arrival counter: a later one supersedes an earlier one still queued
+
+// Every wasm call goes through one queue: a Session must never be freed or
+// replaced while one of its async methods is still running.
+let queue = init();
+function serial(task) {
+  const result = queue.then(task);
+  queue = result.catch(() => {});
+  return result;
+}
+
+function post(message, transfer = []) {
+  postMessage(message, transfer);
+}
+
+async function gpuAdapter() {
+  if (adapter === undefined) {
+    // A broken driver can leave requestAdapter pending forever: treat that as no WebGPU.
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000));
+    adapter = await Promise.race([Promise.resolve().then(webgpuInfo), timeout]).catch(() => null) ?? null;
+  }
+  return adapter;
+}
+
+function current() {
+  if (!run) throw Object.assign(new Error('There is no model yet: open one first.'), { kind: 'invalid_argument', path: null });
+  return run;
+}
+
+async function open({ spec, backend, state }) {
+  run?.close();
+  run = null;
+  const wanted = ['auto', 'webgpu', 'cpu'].includes(backend) ? backend : 'auto';
+  const gpu = wanted === 'cpu' ? null : await gpuAdapter();
+  const choice = await chooseBackend(Session, spec, wanted, gpu);
+  let session;
+  let note = choice.note;
+  try {
+    session = await Session.open(spec, choice.backend, state ?? null);
+  } catch (e) {
+    // A spec error fails on the CPU too; only a GPU failure is worth a retry there.
+    if (choice.backend !== 'webgpu' || toFailure(e).kind === 'invalid_spec') throw e;
+    session = await Session.open(spec, 'cpu', state ?? null);
+    note = `WebGPU could not be used (${toFailure(e).message}); training on the CPU (WebAssembly) instead.`;
+  }
+  const report = session.report();
+  run = new Run({ id: ++sessions, session, serial, post, planar: report.input.length === 1 && report.input[0] === 2 });
+  const dataset = session.dataset(4000);
+  // The first metrics come with the reply: events of a session only count
+  // once the page knows its id.
+  const { data: metrics } = await run.collectMetrics();
+  return { session: run.id, backend: session.backend, note, adapter: session.backend === 'webgpu' ? gpu : null, report, dataset, metrics };
+}
+
+async function setBackend({ backend }) {
+  const r = current();
+  const wasPlaying = r.playing;
+  r.pause();
+  let note = null;
+  if (backend === 'webgpu' && !(await gpuAdapter())) {
+    note = 'WebGPU is not available in this browser; the run stays on the CPU.';
+  } else if (backend !== 'auto') {
+    await r.session.setBackend(backend);
+  }
+  await r.sendMetrics();
+  if (wasPlaying) r.play();
+  return { backend: r.backend, note };
+}
+
+const handlers = {
+  open: (m) => serial(() => open(m)),
+  infer: (m) => serial(() => inferShapes(m.spec)),
+  schema: () => serial(() => specSchema()),
+  play: () => {
+    const seq = ++controls;
+    return serial(() => { if (seq === controls) current().play(); return null; });
+  },
+  pause: () => {
+    const seq = ++controls;
+    run?.pause();
+    return serial(() => { if (seq === controls) run?.pause(); return null; });
+  },
+  step: (m) => {
+    ++controls;
+    run?.pause();
+    return serial(async () => {
+      const r = current();
+      try {
+        await r.step(Math.max(1, Math.min(1000, Math.floor(Number(m.n) || 1))));
+      } catch (e) {
+        await r.failed(e);
+      }
+      return { step: null };
+    });
+  },
+  backend: (m) => serial(() => setBackend(m)),
+  predict: (m) => serial(async () => new Float32Array(await current().session.predict(m.x, m.n))),
+  grid: (m) => serial(async () => new Float32Array(await current().session.grid(m.res))),
+  state: () => serial(() => current().session.exportState()),
+  close: () => serial(() => { run?.close(); run = null; return null; }),
+  loseDevice: () => serial(() => { run?.session.loseGpuDevice(); return null; }),
+};
+
+onmessage = ({ data: m }) => {
+  const handler = handlers[m?.type];
+  if (m?.id == null) return;
+  if (!handler) {
+    post({ id: m.id, ok: false, error: { kind: 'invalid_argument', path: 'type', message: `unknown request "${m?.type}"` } });
+    return;
+  }
+  Promise.resolve()
+    .then(() => handler(m))
+    .then(
+      (result) => post({ id: m.id, ok: true, result }, result instanceof Float32Array ? [result.buffer] : []),
+      (e) => post({ id: m.id, ok: false, error: toFailure(e) }),
+    );
+};
