@@ -6,6 +6,20 @@ pub mod parity;
 
 use nnlab_core::{Device, Tensor};
 
+/// The preset specs in models/ as (file name, JSON text), sorted by name:
+/// every JSON file but the schema and the page's preset index.
+pub fn preset_files() -> Vec<(String, String)> {
+    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("models/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json")
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).expect("a readable preset")))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Deterministic values in [-1, 1) for tests (the core's Philox generator).
 pub fn uniform(shape: &[usize], seed: u64) -> Vec<f32> {
     nnlab_core::random::sample(shape.iter().product(), nnlab_core::random::RandomKind::Uniform { low: -1.0, high: 1.0 }, seed, 0)

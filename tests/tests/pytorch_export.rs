@@ -70,10 +70,7 @@ const CONV1D_SINK: &str = r#"{
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
-    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json") && !p.to_string_lossy().ends_with(".schema.json")).collect();
-    files.sort();
-    let mut out: Vec<ModelSpec> = files.iter().map(|f| ModelSpec::from_json(&std::fs::read_to_string(f).unwrap()).unwrap()).collect();
+    let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
     out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK].iter().map(|j| ModelSpec::from_json(j).unwrap()));
     out
 }

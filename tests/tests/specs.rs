@@ -10,15 +10,7 @@ use nnlab_nn::Module;
 use proptest::prelude::*;
 
 fn presets() -> Vec<(String, String)> {
-    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
-    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
-        .collect();
-    out.sort();
-    out
+    nnlab_tests::preset_files()
 }
 
 #[test]

@@ -93,6 +93,7 @@ export async function boot(theLab, presetList, theSchema) {
     }
   });
   lab.on('playing', (e) => { run.status.value = e.playing ? 'playing' : 'ready'; });
+  lab.on('budget', (e) => { run.note.value = `Trained the spec's ${e.step.toLocaleString('en')} steps. Play goes on from here.`; });
   lab.on('backend', (e) => batch(() => { run.backend.value = e.backend; run.note.value = e.note ?? ''; }));
   lab.on('error', (e) => fail(e.error));
   return loadHash(location.hash);

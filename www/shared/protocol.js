@@ -19,6 +19,7 @@
 // Events:
 //   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep, grid?, gridRes?}
 //   playing   {session, playing}      (training started or stopped, e.g. after an error)
+//   budget    {session, step}         (Play stopped at the spec's training.steps; Play again goes on)
 //   backend   {session, backend, note} (a fall-back after a lost GPU; the run continues)
 //   error     {session, error}        (training stopped; the model is kept)
 //
@@ -29,7 +30,7 @@
 export const REQUESTS = Object.freeze([
   'open', 'infer', 'schema', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'close', 'loseDevice',
 ]);
-export const EVENTS = Object.freeze(['metrics', 'playing', 'backend', 'error']);
+export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 
 // Any thrown value as a plain, cloneable {kind, path, message}.
 export function toFailure(e, kind = 'internal') {

@@ -12,7 +12,7 @@ import { commitAt, errorAt, propose, editError, OtherError } from './edit.js';
 const shape = (s) => (s ? `[${s.join(', ')}]` : '');
 const count = (n) => n.toLocaleString('en');
 
-function LayerRow({ layer, index, path, list, ctx, defs, types }) {
+function LayerRow({ layer, index, path, list, ctx, defs, types, choice }) {
   const variant = types.find((t) => t.value === layer.type);
   const id = pathName(path);
   const report = run.report.value?.layers.find((l) => l.path === id);
@@ -31,6 +31,7 @@ function LayerRow({ layer, index, path, list, ctx, defs, types }) {
       <span class="layer-buttons">
         <button aria-label=${`Move ${id} up`} disabled=${index === 0} onClick=${() => move(index - 1)}>↑</button>
         <button aria-label=${`Move ${id} down`} disabled=${index === list.length - 1} onClick=${() => move(index + 1)}>↓</button>
+        <button aria-label=${`Insert ${choice} after ${id}`} title=${`Insert ${choice} after this layer`} onClick=${() => insert(list, index + 1, choice, path.slice(0, -1), types, defs)}>+</button>
         <button aria-label=${`Remove ${id}`} onClick=${() => commitAt(path, undefined)}>✕</button>
       </span>
     </div>
@@ -39,25 +40,27 @@ function LayerRow({ layer, index, path, list, ctx, defs, types }) {
   </li>`;
 }
 
-function AddLayer({ path, list, types, defs, name }) {
-  const [choice, setChoice] = useState('linear');
-  const add = () => {
-    const v = types.find((t) => t.value === choice);
-    commitAt(path, [...list, variantDefaults(v, 'type', defs)]);
-  };
-  return html`<div class="add-layer">
-    <label class="field"><span>Layer to add to ${name.toLowerCase()}</span>
-      <select value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
-        ${types.map((t) => html`<option value=${t.value} title=${t.description}>${t.value}</option>`)}
-      </select></label>
-    <button onClick=${add}>Add</button>
-  </div>`;
+// A new layer of type `choice` at `at` in the list at `path`, with its defaults.
+function insert(list, at, choice, path, types, defs) {
+  const v = types.find((t) => t.value === choice);
+  const next = [...list];
+  next.splice(at, 0, variantDefaults(v, 'type', defs));
+  commitAt(path, next);
 }
 
+// The type to add: "+" on a layer inserts it after that layer, Add at the end.
 function LayerList({ name, list, path, ctx, defs, types }) {
+  const [choice, setChoice] = useState('linear');
+  const id = pathName(path);
   return html`<div class="layer-list">
-    <ol>${list.map((layer, i) => html`<${LayerRow} key=${i} layer=${layer} index=${i} path=${[...path, i]} list=${list} ctx=${ctx} defs=${defs} types=${types} />`)}</ol>
-    <${AddLayer} path=${path} list=${list} types=${types} defs=${defs} name=${name} />
+    <ol>${list.map((layer, i) => html`<${LayerRow} key=${i} layer=${layer} index=${i} path=${[...path, i]} list=${list} ctx=${ctx} defs=${defs} types=${types} choice=${choice} />`)}</ol>
+    <div class="add-layer">
+      <label class="field"><span>Layer to add to ${name.toLowerCase()}</span>
+        <select data-list=${id} value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
+          ${types.map((t) => html`<option value=${t.value} title=${t.description}>${t.value}</option>`)}
+        </select></label>
+      <button aria-label=${`Add ${choice} at the end of ${id}`} onClick=${() => insert(list, list.length, choice, path, types, defs)}>Add</button>
+    </div>
   </div>`;
 }
 

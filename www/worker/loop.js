@@ -1,6 +1,8 @@
 // The training loop of one session: chunks of steps sized to about
 // CHUNK_MS each, a task boundary between chunks (so pause and other requests
-// get in), metrics at most every METRICS_MS, a host snapshot of the state
+// get in), metrics at most every METRICS_MS and never more than a tenth of
+// the time (evaluating a larger model on its whole dataset can take longer
+// than many steps), a host snapshot of the state
 // every SNAPSHOT_MS on the GPU, and the fall-back to the CPU when the GPU is
 // lost. Every wasm call goes through `serial`, the worker's one queue.
 import { toFailure } from '../shared/protocol.js';
@@ -16,16 +18,19 @@ const tick = new MessageChannel();
 const nextTask = () => new Promise((resolve) => { tick.port1.onmessage = resolve; tick.port2.postMessage(null); });
 
 export class Run {
-  constructor({ id, session, serial, post, planar }) {
+  constructor({ id, session, serial, post, planar, budget }) {
     this.id = id;
     this.session = session;
     this.serial = serial;
     this.post = (event, data, transfer) => post({ event, session: id, ...data }, transfer);
     this.planar = planar;        // a model of 2D points: send the decision grid with the metrics
+    // The spec's training.steps: Play stops there once, then goes on.
+    this.budget = session.step >= budget ? Infinity : budget;
     this.playing = false;
     this.loop = 0;               // bumped by play/pause so a stale loop stops itself
     this.chunk = 1;
     this.lastMetricsAt = 0;
+    this.metricsCost = 0;        // ms the last metrics took
     this.lastSnapshotAt = 0;
     this.rate = null;            // {step, time} at the start of the current rate window
     this.stats = { stepsPerSec: null, msPerStep: null };
@@ -68,14 +73,23 @@ export class Run {
   async trainChunk(id) {
     if (!this.playing || id !== this.loop || this.closed) return;
     try {
+      const left = this.budget - this.session.step;
+      if (left <= 0) {
+        this.budget = Infinity;
+        this.pause();
+        await this.sendMetrics();
+        this.post('budget', { step: this.session.step });
+        return;
+      }
+      const steps = Math.min(this.chunk, left);
       const start = performance.now();
-      this.session.train(this.chunk);
+      this.session.train(steps);
       // On WebGPU, train() only records work: wait for it so the chunk is timed.
       if (this.backend === 'webgpu') await this.session.sync();
       const took = Math.max(performance.now() - start, 0.05);
-      this.stats.msPerStep = took / this.chunk;
-      this.chunk = Math.round(Math.min(2000, Math.max(1, this.chunk * Math.min(2, Math.max(0.5, CHUNK_MS / took)))));
-      if (performance.now() - this.lastMetricsAt >= METRICS_MS) await this.sendMetrics();
+      this.stats.msPerStep = took / steps;
+      if (steps === this.chunk) this.chunk = Math.round(Math.min(2000, Math.max(1, steps * Math.min(2, Math.max(0.5, CHUNK_MS / took)))));
+      if (performance.now() - this.lastMetricsAt >= Math.max(METRICS_MS, 9 * this.metricsCost)) await this.sendMetrics();
       if (this.backend === 'webgpu' && performance.now() - this.lastSnapshotAt >= SNAPSHOT_MS) {
         await this.session.snapshot();
         this.lastSnapshotAt = performance.now();
@@ -96,6 +110,7 @@ export class Run {
   // Metrics, throughput and (for 2D models) the decision grid, with the
   // buffers to transfer.
   async collectMetrics() {
+    const began = performance.now();
     const m = await this.session.metrics();
     const now = performance.now();
     if (this.playing) {
@@ -114,6 +129,7 @@ export class Run {
       transfer.push(data.grid.buffer);
     }
     this.lastMetricsAt = performance.now();
+    this.metricsCost = this.lastMetricsAt - began;
     return { data, transfer };
   }
 

@@ -55,7 +55,8 @@ async function open({ spec, backend, state }) {
     note = `WebGPU could not be used (${toFailure(e).message}); training on the CPU (WebAssembly) instead.`;
   }
   const report = session.report();
-  run = new Run({ id: ++sessions, session, serial, post, planar: report.input.length === 1 && report.input[0] === 2 });
+  const budget = spec?.training?.steps ?? 1000;
+  run = new Run({ id: ++sessions, session, serial, post, budget, planar: report.input.length === 1 && report.input[0] === 2 });
   const dataset = session.dataset(4000);
   // The first metrics come with the reply: events of a session only count
   // once the page knows its id.

@@ -68,6 +68,12 @@ impl Session {
         Ok(backend_of(self.trainer.try_borrow().map_err(|_| busy("session"))?.device()).into())
     }
 
+    /// Optimizer steps taken so far.
+    #[wasm_bindgen(getter)]
+    pub fn step(&self) -> Result<f64, JsValue> {
+        Ok(self.trainer.try_borrow().map_err(|_| busy("session"))?.steps_done() as f64)
+    }
+
     /// Shapes and parameter counts of the model.
     #[wasm_bindgen(unchecked_return_type = "ModelReport")]
     pub fn report(&self) -> Result<JsValue, JsValue> {

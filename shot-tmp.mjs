@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+const [,, hash, out, width, scrollSel] = process.argv;
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+const page = await browser.newPage({ viewport: { width: Number(width), height: 800 } });
+await page.goto(`http://127.0.0.1:8123/${hash}`);
+await page.waitForFunction(() => window.nnlab?.run.status.value === 'ready', null, { timeout: 60000 });
+await page.click('#step'); await page.waitForTimeout(1500);
+if (scrollSel) await page.locator(scrollSel).first().scrollIntoViewIfNeeded();
+await page.screenshot({ path: out });
+await browser.close();

@@ -1,0 +1,103 @@
+// What every end-to-end scenario needs: a browser with or without WebGPU, a
+// page opened at a hash with its console watched, waits on the page's own
+// state (window.nnlab.run, the signals the page renders from), and a record
+// of passes and failures with a screenshot each.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+export const url = process.env.NNLAB_URL;
+if (!url) {
+  console.error('Set NNLAB_URL to the address serving www-dist, e.g. http://127.0.0.1:8123/');
+  process.exit(2);
+}
+export const dir = process.env.SCREENSHOT_DIR || 'target/e2e';
+mkdirSync(dir, { recursive: true });
+
+const PANIC = /panicked at|RuntimeError: unreachable/;
+export const results = [];
+export const problems = { panics: [], pageErrors: [] };
+
+export function record(name, ok, detail = '') {
+  results.push({ name, ok });
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ` - ${detail}` : ''}`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--disable-vulkan-surface'];
+
+export function launch({ webgpu = true } = {}) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: webgpu ? [...BASE_FLAGS, ...WEBGPU_FLAGS] : BASE_FLAGS });
+}
+
+// A fresh page (and, unless given one, a fresh profile) at `hash`.
+export async function open(browser, hash, { width = 1280, context = null } = {}) {
+  const ctx = context ?? await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('console', (msg) => { if (PANIC.test(msg.text())) problems.panics.push(msg.text()); });
+  page.on('pageerror', (err) => {
+    problems.pageErrors.push(String(err));
+    if (PANIC.test(String(err))) problems.panics.push(String(err));
+  });
+  // Long tasks on the main thread (the page must stay responsive while training).
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); })
+      .observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto(`${url}${hash}`);
+  return page;
+}
+
+// The page's run state: status, metrics, note, error, backend, report.
+export function runState(page) {
+  return page.evaluate(() => {
+    const r = window.nnlab?.run;
+    if (!r) return null;
+    return { status: r.status.value, metrics: r.metrics.value && { ...r.metrics.value, grid: undefined },
+      note: r.note.value, error: r.error.value, backend: r.backend.value, report: r.report.value };
+  });
+}
+
+// Waits until `test(runState)` holds; a run that stops with an error ends the wait.
+export async function until(page, test, { timeout = 120_000, what = 'the page' } = {}) {
+  const start = Date.now();
+  let s = null;
+  while (Date.now() - start < timeout) {
+    s = await runState(page);
+    if (s && test(s)) return s;
+    if (s?.status === 'error') throw new Error(`${what}: stopped with ${s.error?.path ? `${s.error.path}: ` : ''}${s.error?.message}`);
+    await sleep(200);
+  }
+  throw new Error(`${what}: timed out after ${timeout / 1000} s (status ${s?.status}, step ${s?.metrics?.step}, note ${JSON.stringify(s?.note)})`);
+}
+
+export const ready = (page, what) => until(page, (s) => s.status === 'ready', { what });
+
+export function longestTask(page) {
+  return page.evaluate(() => Math.max(0, ...window.__longTasks));
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true }).catch(() => {});
+}
+
+// Runs one scenario: a failure is recorded, never thrown.
+export async function scenario(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    record(name, false, e.message);
+  }
+}
+
+export function summary() {
+  record('no wasm panic in any console', problems.panics.length === 0, problems.panics.slice(0, 3).join(' | '));
+  record('no uncaught page errors', problems.pageErrors.length === 0, problems.pageErrors.slice(0, 3).join(' | '));
+  const failed = results.filter((r) => !r.ok);
+  console.log(`\n${results.length - failed.length}/${results.length} passed${failed.length ? `; failed: ${failed.map((r) => r.name).join(', ')}` : ''}`);
+  return failed.length === 0;
+}

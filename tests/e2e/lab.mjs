@@ -1,0 +1,25 @@
+// End-to-end checks of the lab page in headless Chromium (WebGPU on
+// SwiftShader, and the CPU backend):
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only presets,builder,...]
+// Env: NNLAB_URL (required), CHROMIUM (browser binary), SCREENSHOT_DIR (default target/e2e).
+import { launch, summary, scenario } from './harness.mjs';
+import { everyPreset } from './presets.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone } from './page.mjs';
+
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const wanted = (name) => !only || only.includes(name);
+
+const browser = await launch();
+if (wanted('page')) {
+  await scenario('builder', () => builder(browser));
+  await scenario('type then click', () => typeThenClick(browser));
+  await scenario('backend switch', () => backendSwitch(browser));
+  await scenario('lost device', () => lostDevice(browser));
+  await scenario('links', () => links(browser));
+  await scenario('phone', () => phone(browser));
+  await scenario('no webgpu', () => noWebGpu());
+}
+if (wanted('cpu')) await everyPreset(browser, 'cpu');
+if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
+await browser.close();
+process.exit(summary() ? 0 : 1);

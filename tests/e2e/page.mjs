@@ -1,0 +1,178 @@
+// The page as a person uses it: building a model by clicking, typing then
+// clicking at once, switching backend mid-run, losing the GPU, following
+// links (good, tampered and old ones), a phone-sized screen, and a browser
+// without WebGPU.
+import { launch, open, until, ready, record, shot, sleep, runState } from './harness.mjs';
+
+const layer = (page, i) => page.locator(`li[data-path="layers[${i}]"]`);
+const fieldIn = (scope, label) => scope.locator(`label:has(> span:text-is("${label}")) input`).first();
+
+async function typeInto(input, text) {
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+export async function builder(browser) {
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu');
+  await ready(page, 'digits-cnn');
+  const before = (await runState(page)).report;
+  // A conv layer after the first ReLU: 16 channels, kernel 3, no padding.
+  await page.selectOption('select[data-list="layers"]', 'conv2d');
+  await page.click('button[aria-label="Insert conv2d after layers[2]"]');
+  let s = await until(page, (r) => r.status === 'ready' && r.report.layers.length === before.layers.length + 1, { what: 'adding a conv layer' });
+  const added = s.report.layers.find((l) => l.path === 'layers[3]');
+  const shownAdded = await layer(page, 3).locator('.shape').innerText();
+  // Its kernel to 5: the shape shown follows.
+  await typeInto(fieldIn(layer(page, 3), 'Kernel'), '5');
+  s = await until(page, (r) => r.status === 'ready' && r.report.layers.find((l) => l.path === 'layers[3]')?.output.join() === '16,4,4', { what: 'kernel 5' });
+  const shownFive = await layer(page, 3).locator('.shape').innerText();
+  const params = s.report.params;
+  // A kernel that cannot fit: explained at the layer, the model unchanged.
+  await typeInto(fieldIn(layer(page, 3), 'Kernel'), '9');
+  await layer(page, 3).locator('.problem').first().waitFor({ timeout: 30_000 });
+  const problem = await layer(page, 3).locator('.problem').first().innerText();
+  await sleep(500);
+  const after = await runState(page);
+  const kept = after.report.params === params && after.status === 'ready';
+  // Text that is no number at all is refused before it reaches the model.
+  await typeInto(fieldIn(layer(page, 3), 'Out'), 'abc');
+  const notNumber = await layer(page, 3).locator('.problem', { hasText: 'not a number' }).count();
+  await shot(page, 'builder');
+  record('a conv layer added by clicking shows its shape, follows its kernel, and an invalid kernel is explained while the model is kept',
+    added?.output.join() === '16,6,6' && shownAdded === '[16, 6, 6]' && shownFive === '[16, 4, 4]' && /does not fit/.test(problem) && kept && notNumber === 1,
+    `added ${shownAdded}, kernel 5 -> ${shownFive}, kernel 9 -> "${problem}", model kept: ${kept}, "abc" refused: ${notNumber === 1}`);
+  // The model built by clicking trains.
+  await page.click('#play');
+  s = await until(page, (r) => r.metrics?.step >= 120, { what: 'training the built model' });
+  await page.click('#play');
+  s = await until(page, (r) => r.status === 'ready', { what: 'pausing' });
+  record('the model built by clicking trains', s.metrics.testAccuracy >= 0.5, `test accuracy ${(s.metrics.testAccuracy * 100).toFixed(1)}% after ${s.metrics.step} steps`);
+  // The JSON view refuses a broken spec with its path and keeps the model.
+  await page.click('button:text-is("JSON")');
+  const area = page.locator('textarea[aria-label="Model spec as JSON"]');
+  const json = JSON.parse(await area.inputValue());
+  json.layers[0].out = 0;
+  await area.fill(JSON.stringify(json));
+  await page.click('button:text-is("Apply JSON")');
+  const jsonProblem = await page.locator('.json-view .problem').innerText({ timeout: 30_000 });
+  const same = (await runState(page)).report.params === s.report.params;
+  record('the JSON view names the path of an invalid value and keeps the model', /layers\[0\]\.out/.test(jsonProblem) && same, `"${jsonProblem}"`);
+  await page.context().close();
+}
+
+// Typing a value and clicking Play at once: the click must train the model
+// the typing made, not get lost while the model is rebuilt.
+export async function typeThenClick(browser) {
+  const page = await open(browser, '#preset=playground-spiral&backend=cpu');
+  await ready(page, 'spiral');
+  await page.getByLabel('Lr', { exact: true }).fill('0.01');
+  await page.click('#play');
+  const s = await until(page, (r) => r.status === 'playing' && r.metrics?.step > 0, { what: 'play after typing', timeout: 30_000 });
+  const lr = await page.evaluate(() => JSON.parse(decodeURIComponent(new URLSearchParams(location.hash.slice(1)).get('spec'))).optimizer.lr);
+  await page.click('#play');
+  record('typing a value and clicking Play at once trains with that value', lr === 0.01 && s.status === 'playing', `lr in the link ${lr}, status ${s.status}`);
+  await page.context().close();
+}
+
+// Switching backend mid-run continues from the same weights and step.
+export async function backendSwitch(browser) {
+  const page = await open(browser, '#preset=playground-spiral&backend=cpu');
+  const opened = await ready(page, 'spiral');
+  await page.click('#play');
+  const before = await until(page, (r) => r.metrics?.step >= 1500, { what: 'training on the CPU' });
+  await page.selectOption('#backend', 'webgpu');
+  const moved = await until(page, (r) => r.backend === 'webgpu' && r.metrics.step > before.metrics.step, { what: 'switching to WebGPU', timeout: 60_000 });
+  const later = await until(page, (r) => r.metrics.step > moved.metrics.step + 100, { what: 'training on WebGPU', timeout: 120_000 });
+  await shot(page, 'backend-switch');
+  await page.click('#play');
+  const initial = opened.metrics.testLoss;
+  const ok = later.status === 'playing' && moved.metrics.testLoss < initial * 0.8 && later.metrics.testLoss < initial * 0.8;
+  record('switching backend while training keeps the step count and the loss level', ok,
+    `CPU step ${before.metrics.step} (test loss ${before.metrics.testLoss.toFixed(3)}, initial ${initial.toFixed(3)}) -> WebGPU step ${moved.metrics.step} ` +
+    `(test loss ${moved.metrics.testLoss.toFixed(3)}) -> step ${later.metrics.step} (${later.metrics.testLoss.toFixed(3)})`);
+  await page.context().close();
+}
+
+// The GPU disappears mid-training (as after a driver reset): the page says
+// so and carries on on the CPU from its last snapshot, not from scratch.
+export async function lostDevice(browser) {
+  const page = await open(browser, '#preset=playground-spiral&backend=webgpu');
+  const opened = await ready(page, 'spiral on WebGPU');
+  if (opened.backend !== 'webgpu') throw new Error(`WebGPU is not in use: ${opened.note}`);
+  await page.click('#play');
+  await until(page, (r) => r.metrics?.step >= 600, { what: 'training on WebGPU' });
+  await sleep(1500);   // past the next snapshot (every second)
+  const lost = await runState(page);
+  await page.evaluate(() => window.nnlab.testing.loseGpuDevice());
+  const fell = await until(page, (r) => r.backend === 'cpu' && /GPU was lost/.test(r.note), { what: 'the fall-back', timeout: 60_000 });
+  const resumedAt = Number((/from step (\d+)/.exec(fell.note) || [])[1] || 0);
+  const after = await until(page, (r) => r.status === 'playing' && r.metrics.step > resumedAt + 200, { what: 'training on after the fall-back', timeout: 60_000 });
+  await shot(page, 'lost-device');
+  await page.click('#play');
+  const initial = opened.metrics.testLoss;
+  record('a lost GPU falls back to the CPU and keeps the trained weights',
+    resumedAt >= 600 && after.metrics.testLoss < initial * 0.8,
+    `lost at step ~${lost.metrics.step}, resumed at ${resumedAt}, test loss ${initial.toFixed(3)} -> ${after.metrics.testLoss.toFixed(3)} at step ${after.metrics.step}; "${fell.note}"`);
+  await page.context().close();
+}
+
+// Links: a tampered or outdated one opens what it can and says what it could
+// not use; an edited model's link reproduces it in a fresh profile.
+export async function links(browser) {
+  const cases = [
+    ['#preset=no-such-model', /no preset "no-such-model"/],
+    ['#spec=%7Bbroken', /not valid JSON/],
+    [`#spec=${encodeURIComponent(JSON.stringify({ name: 'x', input: [2], layers: [{ type: 'linear', out: 0 }], data: { name: 'plane', set: 'xor' } }))}`, /layers\[0\]\.out/],
+    ['#dataset=moons&hidden=8,8&learningRate=abc&backend=quantum', /dataset "moons".*learningRate "abc"|learningRate "abc".*dataset "moons"/],
+  ];
+  for (const [hash, expected] of cases) {
+    const page = await open(browser, hash);
+    const s = await ready(page, hash);
+    const kept = (await page.evaluate(() => location.hash)) === hash;
+    record(`a link the page cannot follow in full says why (${decodeURIComponent(hash).slice(0, 60)})`, expected.test(s.note) && kept,
+      `note "${s.note}", link kept: ${kept}`);
+    await page.context().close();
+  }
+  // An old playground link with 8 GELU layers opens as that model.
+  const old = await open(browser, '#dataset=circle&hidden=4,4,4,4,4,4,4,4&activation=gelu&backend=cpu');
+  const s = await ready(old, 'an old link');
+  const linear = s.report.layers.filter((l) => l.kind === 'linear').length;
+  record('an old playground link opens as that model (8 GELU layers)', linear === 9 && !s.note, `${linear} linear layers, note "${s.note}"`);
+  // Edit, copy the link, open it in a fresh profile: the same model.
+  await old.getByLabel('Out', { exact: true }).first().fill('6');
+  await old.getByLabel('Out', { exact: true }).first().press('Enter');
+  const edited = await until(old, (r) => r.status === 'ready' && r.report.layers[0].output[0] === 6, { what: 'editing' });
+  const link = await old.evaluate(() => location.href);
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const copy = await fresh.newPage();
+  await copy.goto(link);
+  const reopened = await ready(copy, 'the copied link');
+  record('a copied link opens the same model in a fresh profile', reopened.report.params === edited.report.params && reopened.report.layers[0].output[0] === 6,
+    `${edited.report.params} parameters here, ${reopened.report.params} there`);
+  await fresh.close();
+  await old.context().close();
+}
+
+// On a phone: nothing runs off the screen.
+export async function phone(browser) {
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu', { width: 375 });
+  await ready(page, 'digits-cnn at 375 px');
+  await page.click('#step');
+  await until(page, (r) => r.metrics.step >= 1, { what: 'a step' });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  await shot(page, 'phone-375');
+  record('at 375 px the page fits the screen', width <= 375, `${width} px wide`);
+  await page.context().close();
+}
+
+// Without a WebGPU adapter (no flags) the page says so and trains on the CPU.
+export async function noWebGpu() {
+  const plain = await launch({ webgpu: false });
+  const page = await open(plain, '#preset=playground-spiral&backend=webgpu');
+  const s = await ready(page, 'no WebGPU');
+  await page.click('#step');
+  await until(page, (r) => r.metrics.step >= 1, { what: 'a step' });
+  await shot(page, 'no-webgpu');
+  record('without a WebGPU adapter the page says so and trains on the CPU', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
+  await plain.close();
+}
