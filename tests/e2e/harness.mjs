@@ -3,6 +3,7 @@
 // state (window.nnlab.run, the signals the page renders from), and a record
 // of passes and failures with a screenshot each.
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 import { mkdirSync } from 'node:fs';
 
 export const url = process.env.NNLAB_URL;
@@ -33,8 +34,43 @@ export function launch({ webgpu = true } = {}) {
     args: webgpu ? [...BASE_FLAGS, ...WEBGPU_FLAGS] : BASE_FLAGS });
 }
 
+// Firefox ESR (no WebGPU: the browser the CPU fall-back is for), driven over
+// WebDriver BiDi by Puppeteer; pages get the few Playwright methods the
+// preset checks use.
+export async function launchFirefox() {
+  const raw = await puppeteer.launch({ browser: 'firefox', executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr', headless: true });
+  return { firefox: true, raw, close: () => raw.close() };
+}
+
+async function openFirefox(browser, hash, width) {
+  const ctx = await browser.raw.createBrowserContext();
+  const page = await ctx.newPage();
+  await page.setViewport({ width, height: 900 });
+  page.on('pageerror', (err) => problems.pageErrors.push(`firefox: ${err}`));
+  page.on('console', (msg) => { if (PANIC.test(msg.text())) problems.panics.push(msg.text()); });
+  await page.evaluateOnNewDocument(watchLongTasks);
+  await page.goto(`${url}${hash}`);
+  return {
+    click: (selector) => page.click(selector),
+    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    screenshot: (options) => page.screenshot(options),
+    context: () => ({ close: () => ctx.close() }),
+  };
+}
+
+function watchLongTasks() {
+  window.__longTasks = [];
+  try {
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); })
+      .observe({ type: 'longtask', buffered: true });
+  } catch {
+    // Not every browser reports long tasks.
+  }
+}
+
 // A fresh page (and, unless given one, a fresh profile) at `hash`.
 export async function open(browser, hash, { width = 1280, context = null } = {}) {
+  if (browser.firefox) return openFirefox(browser, hash, width);
   const ctx = context ?? await browser.newContext({ viewport: { width, height: 900 } });
   const page = await ctx.newPage();
   page.on('console', (msg) => { if (PANIC.test(msg.text())) problems.panics.push(msg.text()); });
@@ -43,11 +79,7 @@ export async function open(browser, hash, { width = 1280, context = null } = {})
     if (PANIC.test(String(err))) problems.panics.push(String(err));
   });
   // Long tasks on the main thread (the page must stay responsive while training).
-  await page.addInitScript(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); })
-      .observe({ type: 'longtask', buffered: true });
-  });
+  await page.addInitScript(watchLongTasks);
   await page.goto(`${url}${hash}`);
   return page;
 }

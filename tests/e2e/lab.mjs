@@ -1,10 +1,11 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
-// SwiftShader, and the CPU backend):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only presets,builder,...]
-// Env: NNLAB_URL (required), CHROMIUM (browser binary), SCREENSHOT_DIR (default target/e2e).
-import { launch, summary, scenario } from './harness.mjs';
+// SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,cpu,webgpu,firefox]
+// Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
+// SCREENSHOT_DIR (default target/e2e).
+import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
-import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone } from './page.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
@@ -22,4 +23,10 @@ if (wanted('page')) {
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
 await browser.close();
+if (wanted('firefox')) {
+  const firefox = await launchFirefox();
+  await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
+  await everyPreset(firefox, 'cpu');
+  await firefox.close();
+}
 process.exit(summary() ? 0 : 1);

@@ -176,3 +176,14 @@ export async function noWebGpu() {
   record('without a WebGPU adapter the page says so and trains on the CPU', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
   await plain.close();
 }
+
+// Firefox ESR has no WebGPU: the default (auto) link trains on the CPU and says why.
+export async function firefoxFallsBack(firefox) {
+  const page = await open(firefox, '#preset=playground-spiral');
+  const s = await ready(page, 'Firefox');
+  await page.click('#step');
+  await until(page, (r) => r.metrics.step >= 1, { what: 'a step in Firefox' });
+  await shot(page, 'firefox');
+  record('Firefox (no WebGPU) opens the default link on the CPU and says why', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
+  await page.context().close();
+}

@@ -12,7 +12,7 @@ const bound = (check) => `${check.metric} ${check.atLeast !== undefined ? `>= ${
 // -> {name, backend, steps, seconds, value, passed, firstStepMs}
 export async function trainPreset(browser, preset, backend, { timeout = 300_000 } = {}) {
   const spec = JSON.parse(readFileSync(new URL(`../../models/${preset.file}`, import.meta.url)));
-  const check = preset.check;
+  const check = backend === 'webgpu' && preset.check.webgpu ? { ...preset.check, ...preset.check.webgpu } : preset.check;
   spec.training = { ...spec.training, steps: check.steps };
   const name = spec.name;
   const what = `${name} on ${backend}`;
@@ -29,18 +29,18 @@ export async function trainPreset(browser, preset, backend, { timeout = 300_000 
     let rate = 0;
     const done = await until(page, (s) => {
       rate = Math.max(rate, s.metrics?.stepsPerSec ?? 0);
-      return s.status === 'ready' && s.metrics.step === check.steps;
+      return s.status === 'ready' && s.metrics.step === check.steps && !s.metrics.sampled;
     }, { what, timeout });
     const seconds = (Date.now() - start) / 1000;
     const m = done.metrics;
-    await shot(page, `preset-${name}-${backend}`);
+    await shot(page, `preset-${name}-${browser.firefox ? 'firefox-' : ''}${backend}`);
     const longest = await longestTask(page);
-    record(`${name} trains in the page on ${backend} (${bound(check)} after ${check.steps} steps)`, passes(check, m),
+    record(`${name} trains in the page on ${browser.firefox ? 'Firefox, ' : ''}${backend} (${bound(check)} after ${check.steps} steps)`, passes(check, m),
       `${check.metric} ${before.toFixed(3)} -> ${m[check.metric].toFixed(3)} in ${seconds.toFixed(1)} s ` +
       `(up to ${rate.toFixed(0)} steps/s, first step shown ${firstStepMs} ms after Play, longest main-thread task while training ${longest.toFixed(0)} ms)`);
   } catch (e) {
-    await shot(page, `preset-${name}-${backend}-failed`);
-    record(`${name} trains in the page on ${backend}`, false, e.message);
+    await shot(page, `preset-${name}-${browser.firefox ? 'firefox-' : ''}${backend}-failed`);
+    record(`${name} trains in the page on ${browser.firefox ? 'Firefox, ' : ''}${backend}`, false, e.message);
   } finally {
     await page.context().close();
   }

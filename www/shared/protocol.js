@@ -17,7 +17,8 @@
 //   close     {}                      -> null
 //   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
 // Events:
-//   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep, grid?, gridRes?}
+//   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep,
+//              sampled (true: on a fixed sample of each split, while training), grid?, gridRes?}
 //   playing   {session, playing}      (training started or stopped, e.g. after an error)
 //   budget    {session, step}         (Play stopped at the spec's training.steps; Play again goes on)
 //   backend   {session, backend, note} (a fall-back after a lost GPU; the run continues)

@@ -11,6 +11,9 @@ const CHUNK_MS = 40;
 const METRICS_MS = 200;
 const SNAPSHOT_MS = 1000;
 const GRID_RES = 50;
+// While training, metrics come from a fixed sample of each split; on pause,
+// at the end of the budget and after Step, from the whole sets.
+const SAMPLE = 512;
 
 // Chained promises only yield to microtasks; a real task boundary lets
 // messages in between two training chunks.
@@ -50,22 +53,24 @@ export class Run {
     this.serial(() => this.trainChunk(id));
   }
 
-  pause() {
+  // Stops the loop; unless `quiet`, the numbers on the whole sets follow.
+  pause({ quiet = false } = {}) {
     this.loop += 1;
     if (!this.playing) return;
     this.playing = false;
     this.post('playing', { playing: false });
+    if (!quiet && !this.closed) this.serial(() => this.sendMetrics()).catch((e) => this.failed(e));
   }
 
   close() {
-    this.pause();
+    this.pause({ quiet: true });
     this.closed = true;
     this.session.free();
   }
 
   // `n` steps at once (the Step button), then fresh metrics.
   async step(n) {
-    this.pause();
+    this.pause({ quiet: true });
     this.session.train(n);
     await this.sendMetrics();
   }
@@ -76,9 +81,8 @@ export class Run {
       const left = this.budget - this.session.step;
       if (left <= 0) {
         this.budget = Infinity;
-        this.pause();
-        await this.sendMetrics();
         this.post('budget', { step: this.session.step });
+        this.pause();
         return;
       }
       const steps = Math.min(this.chunk, left);
@@ -89,7 +93,7 @@ export class Run {
       const took = Math.max(performance.now() - start, 0.05);
       this.stats.msPerStep = took / steps;
       if (steps === this.chunk) this.chunk = Math.round(Math.min(2000, Math.max(1, steps * Math.min(2, Math.max(0.5, CHUNK_MS / took)))));
-      if (performance.now() - this.lastMetricsAt >= Math.max(METRICS_MS, 9 * this.metricsCost)) await this.sendMetrics();
+      if (performance.now() - this.lastMetricsAt >= Math.max(METRICS_MS, 9 * this.metricsCost)) await this.sendMetrics(SAMPLE);
       if (this.backend === 'webgpu' && performance.now() - this.lastSnapshotAt >= SNAPSHOT_MS) {
         await this.session.snapshot();
         this.lastSnapshotAt = performance.now();
@@ -102,16 +106,16 @@ export class Run {
     this.serial(() => this.trainChunk(id));
   }
 
-  async sendMetrics() {
-    const { data, transfer } = await this.collectMetrics();
+  async sendMetrics(limit) {
+    const { data, transfer } = await this.collectMetrics(limit);
     this.post('metrics', data, transfer);
   }
 
   // Metrics, throughput and (for 2D models) the decision grid, with the
   // buffers to transfer.
-  async collectMetrics() {
+  async collectMetrics(limit) {
     const began = performance.now();
-    const m = await this.session.metrics();
+    const m = await this.session.metrics(limit);
     const now = performance.now();
     if (this.playing) {
       if (!this.rate) this.rate = { step: m.step, time: now };
@@ -120,7 +124,8 @@ export class Run {
         this.rate = { step: m.step, time: now };
       }
     }
-    const data = { ...m, ...this.stats, playing: this.playing };
+    if (this.stats.stepsPerSec == null && this.stats.msPerStep) this.stats.stepsPerSec = 1000 / this.stats.msPerStep;
+    const data = { ...m, ...this.stats, sampled: limit != null, playing: this.playing };
     const transfer = [];
     if (this.planar) {
       // Copied so the transfer never detaches memory owned by wasm.
@@ -129,7 +134,8 @@ export class Run {
       transfer.push(data.grid.buffer);
     }
     this.lastMetricsAt = performance.now();
-    this.metricsCost = this.lastMetricsAt - began;
+    // Only the sampled metrics pace the loop (the full ones come on pause).
+    if (limit != null) this.metricsCost = this.lastMetricsAt - began;
     return { data, transfer };
   }
 
@@ -138,7 +144,7 @@ export class Run {
   async failed(e) {
     const failure = toFailure(e);
     const wasPlaying = this.playing;
-    this.pause();
+    this.pause({ quiet: true });
     if (failure.kind === 'device_lost' && !this.closed) {
       try {
         const step = await this.session.fallBackToCpu();

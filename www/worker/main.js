@@ -67,7 +67,7 @@ async function open({ spec, backend, state }) {
 async function setBackend({ backend }) {
   const r = current();
   const wasPlaying = r.playing;
-  r.pause();
+  r.pause({ quiet: true });
   let note = null;
   if (backend === 'webgpu' && !(await gpuAdapter())) {
     note = 'WebGPU is not available in this browser; the run stays on the CPU.';
@@ -94,7 +94,7 @@ const handlers = {
   },
   step: (m) => {
     ++controls;
-    run?.pause();
+    run?.pause({ quiet: true });
     return serial(async () => {
       const r = current();
       try {

@@ -13,7 +13,7 @@ pub const WASM_BINDGEN: &str = "0.2.130";
 pub enum Scope {
     /// What building and serving the site needs.
     Site,
-    /// Plus browsers, drivers and software Vulkan for the tests.
+    /// Plus browsers (Chromium, Firefox ESR), drivers and software Vulkan for the tests.
     Everything,
 }
 
@@ -33,7 +33,13 @@ pub fn bench_packages() -> Result {
 }
 
 fn system_packages() -> Result {
-    let wanted = [("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver"), ("mesa-vulkan-drivers", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")];
+    let wanted = [
+        ("chromium", "/usr/bin/chromium"),
+        ("chromium-driver", "/usr/bin/chromedriver"),
+        ("mesa-vulkan-drivers", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"),
+        // The browser without WebGPU: the page's CPU fall-back in a second engine.
+        ("firefox-esr", "/usr/bin/firefox-esr"),
+    ];
     let missing: Vec<&str> = wanted.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(pkg, _)| *pkg).collect();
     if missing.is_empty() {
         return Ok(());

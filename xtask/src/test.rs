@@ -1,6 +1,7 @@
 //! Every test, in order of cost: native Rust tests (CPU, and wgpu on lavapipe),
 //! the GPU parity suite inside headless Chromium (wasm-bindgen-test, WebGPU on
-//! SwiftShader), then the end-to-end test that trains in the built page.
+//! SwiftShader), then the end-to-end tests of the built page in headless
+//! Chromium (WebGPU and CPU) and Firefox ESR (CPU).
 
 use std::process::Command;
 
@@ -45,7 +46,7 @@ pub fn run(args: &[String]) -> Result {
     let dist = root().join("www-dist");
     std::thread::spawn(move || serve::serve_forever(listener, dist));
     let mut e2e = Command::new("node");
-    e2e.arg("tests/e2e/train.mjs").env("NNLAB_URL", &url).env("SCREENSHOT_DIR", root().join("target/e2e"));
+    e2e.arg("tests/e2e/lab.mjs").env("NNLAB_URL", &url).env("SCREENSHOT_DIR", root().join("target/e2e"));
     env(&mut e2e);
     exec(&mut e2e)?;
     println!("all tests passed; screenshots in target/e2e/");

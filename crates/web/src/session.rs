@@ -96,13 +96,14 @@ impl Session {
         })
     }
 
-    /// Loss and accuracy on the training and test sets.
+    /// Loss and accuracy on the training and test sets, or on at most the
+    /// first `limit` examples of each (a fixed sample: cheaper while training).
     #[wasm_bindgen(unchecked_return_type = "Promise<Metrics>")]
-    pub fn metrics(&self) -> Promise {
+    pub fn metrics(&self, limit: Option<u32>) -> Promise {
         let trainer = self.trainer.clone();
         future_to_promise(async move {
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
-            to_js(&t.metrics().await.map_err(js_error)?)
+            to_js(&t.metrics_on(limit.map_or(usize::MAX, |l| l as usize)).await.map_err(js_error)?)
         })
     }
 

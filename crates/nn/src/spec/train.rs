@@ -6,6 +6,8 @@
 //! predictions on given inputs. Moving between backends, host snapshots and
 //! the fall-back after a lost GPU are in `state.rs`.
 
+use std::cell::RefCell;
+
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 use serde::Serialize;
 
@@ -99,6 +101,8 @@ pub struct SpecTrainer {
     grid: Option<(usize, Tensor)>,
     /// The host copy `snapshot` keeps (see state.rs).
     pub(super) saved: Option<super::TrainerState>,
+    /// Evaluation sets on the device: ((test?, limit), inputs, targets).
+    eval_sets: RefCell<Vec<((bool, usize), Tensor, Tensor)>>,
 }
 
 impl SpecTrainer {
@@ -156,6 +160,7 @@ impl SpecTrainer {
             eager_only,
             grid: None,
             saved: None,
+            eval_sets: RefCell::new(Vec::new()),
         })
     }
 
@@ -260,10 +265,23 @@ impl SpecTrainer {
         self.train(remaining as usize)
     }
 
-    async fn evaluate(&self, d: &ArrayDataset) -> Result<(f32, Option<f32>)> {
+    /// The first `limit` examples of the training (`test` false) or test set,
+    /// uploaded once and kept on the device.
+    fn eval_set(&self, test: bool, limit: usize) -> Result<(Tensor, Tensor)> {
+        let mut cache = self.eval_sets.borrow_mut();
+        if let Some((_, x, y)) = cache.iter().find(|(key, _, _)| *key == (test, limit)) {
+            return Ok((x.clone(), y.clone()));
+        }
+        let d = if test { &self.data.test } else { &self.data.train };
+        let (x, y) = if limit >= d.len() { upload(d, &self.device)? } else { upload(&d.subset(&(0..limit).collect::<Vec<_>>()), &self.device)? };
+        cache.push(((test, limit), x.clone(), y.clone()));
+        Ok((x, y))
+    }
+
+    async fn evaluate(&self, test: bool, limit: usize) -> Result<(f32, Option<f32>)> {
         let _g = no_grad();
+        let (x, y) = self.eval_set(test, limit)?;
         self.model.set_training(false);
-        let (x, y) = upload(d, &self.device)?;
         let out = self.model.forward(&x);
         self.model.set_training(true);
         let out = out?;
@@ -284,8 +302,15 @@ impl SpecTrainer {
     /// Loss (and accuracy) on the whole training and test sets. A NaN or
     /// infinite loss is an error: the run has diverged.
     pub async fn metrics(&self) -> Result<SpecMetrics> {
-        let (train_loss, train_accuracy) = self.evaluate(&self.data.train).await?;
-        let (test_loss, test_accuracy) = self.evaluate(&self.data.test).await?;
+        self.metrics_on(usize::MAX).await
+    }
+
+    /// The same on at most the first `limit` examples of each set (a fixed
+    /// sample, so curves stay comparable): cheap enough to watch while training.
+    pub async fn metrics_on(&self, limit: usize) -> Result<SpecMetrics> {
+        let limit = limit.max(1);
+        let (train_loss, train_accuracy) = self.evaluate(false, limit).await?;
+        let (test_loss, test_accuracy) = self.evaluate(true, limit).await?;
         if !train_loss.is_finite() || !test_loss.is_finite() {
             return Err(Error::NonFinite { what: "training loss" });
         }
