@@ -76,6 +76,7 @@ export class Lab {
 
   infer(spec) { return this.request('infer', { spec }); }
   schema() { return this.request('schema'); }
+  csvPreview(text) { return this.request('csv', { text }); }
   play() { return this.request('play'); }
   pause() { return this.request('pause'); }
   step(n = 1) { return this.request('step', { n }); }

@@ -5,7 +5,7 @@
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
-import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack } from './page.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
@@ -17,6 +17,8 @@ if (wanted('page')) {
   await scenario('backend switch', () => backendSwitch(browser));
   await scenario('lost device', () => lostDevice(browser));
   await scenario('links', () => links(browser));
+  await scenario('csv upload', () => csvUpload(browser));
+  await scenario('draw points', () => drawPoints(browser));
   await scenario('phone', () => phone(browser));
   await scenario('no webgpu', () => noWebGpu());
 }

@@ -187,3 +187,76 @@ export async function firefoxFallsBack(firefox) {
   record('Firefox (no WebGPU) opens the default link on the CPU and says why', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
   await page.context().close();
 }
+
+// A table of two features and a string class, learnable (wide or tall).
+function table(rows = 200) {
+  let csv = 'width,height,kind\n';
+  for (let i = 0; i < rows; i++) {
+    const w = (i * 37) % 100;
+    const h = ((i * 61) % 100) * 10;
+    csv += `${w},${h},${w * 10 > h ? 'wide' : 'tall'}\n`;
+  }
+  return csv;
+}
+
+// A CSV upload: a good table trains; a malformed or oversized one is refused
+// with what is wrong, and the model stays as it was.
+export async function csvUpload(browser) {
+  const page = await open(browser, '#preset=playground-xor&backend=cpu');
+  const before = await ready(page, 'xor');
+  await page.click('summary:text("Upload a table")');
+  const upload = (name, text) => page.setInputFiles('#csv-file', { name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+  // Oversized: refused before it is read.
+  await upload('huge.csv', 'a,b\n' + '1,2\n'.repeat(300_000));
+  const huge = await page.locator('#csv-problem').innerText({ timeout: 30_000 });
+  // Text where a number belongs: previewed, then refused with its row and column.
+  await upload('broken.csv', table().replace('\n37,', '\nabc,'));
+  await page.selectOption('#csv-label', 'kind');
+  await page.click('#csv-use');
+  await page.locator('#csv-problem').waitFor({ timeout: 30_000 });
+  const broken = await page.locator('#csv-problem').innerText();
+  const unchanged = (await runState(page)).report.params === before.report.params;
+  record('a malformed or oversized CSV is refused with what is wrong and the model is kept',
+    /limit is 1,048,576/.test(huge) && /row 3, column "width": "abc" is not a number/.test(broken) && unchanged, `"${huge}" / "${broken}"`);
+  // A good one: previewed, then trained on.
+  await upload('shapes.csv', table());
+  await page.locator('.csv-preview table').waitFor({ timeout: 30_000 });
+  await page.selectOption('#csv-label', 'kind');
+  await page.selectOption('#csv-task', 'classification');
+  await page.click('#csv-use');
+  const opened = await until(page, (r) => r.status === 'ready' && r.report.input.join() === '2' && r.report.output.join() === '2' && r.metrics.step === 0, { what: 'the table model' });
+  await shot(page, 'csv-upload');
+  await page.click('#play');
+  const trained = await until(page, (r) => r.metrics.step >= 300, { what: 'training on the table' });
+  await page.click('#play');
+  record('an uploaded CSV is previewed and trained on', trained.metrics.testAccuracy >= 0.85,
+    `${opened.report.params} parameters, test accuracy ${(trained.metrics.testAccuracy * 100).toFixed(1)}% after ${trained.metrics.step} steps`);
+  await page.context().close();
+}
+
+// Points clicked onto the plane join the training data, the nearest one can
+// be taken out again, and the run keeps its weights and step count.
+export async function drawPoints(browser) {
+  const page = await open(browser, '#preset=playground-xor&backend=cpu');
+  await ready(page, 'xor');
+  await page.click('#step');
+  const stepped = await until(page, (r) => r.metrics.step === 1, { what: 'a step' });
+  const n = () => page.evaluate(() => window.nnlab.run.dataset.value.train.n);
+  const before = await n();
+  const canvas = page.locator('[data-view="boundary"] canvas');
+  const box = await canvas.boundingBox();
+  await page.selectOption('#click-mode', '1');
+  await canvas.click({ position: { x: box.width * 0.9, y: box.height * 0.1 } });
+  await until(page, (r) => r.status === 'ready' && r.metrics.step >= 1, { what: 'adding a point' });
+  await page.waitForFunction((b) => window.nnlab.run.dataset.value.train.n === b + 1, before, { timeout: 30_000 });
+  const link = await page.evaluate(() => JSON.parse(decodeURIComponent(new URLSearchParams(location.hash.slice(1)).get('spec'))).data.points);
+  await page.selectOption('#click-mode', 'remove');
+  await canvas.click({ position: { x: box.width * 0.9, y: box.height * 0.1 } });
+  await page.waitForFunction((b) => window.nnlab.run.dataset.value.train.n === b, before, { timeout: 30_000 });
+  const after = await runState(page);
+  await shot(page, 'draw-points');
+  record('a click on the plane adds a training point, another takes it out, and the run keeps its step',
+    link?.length === 1 && link[0][2] === 1 && link[0][0] > 0.7 && after.metrics.step === stepped.metrics.step,
+    `points in the link ${JSON.stringify(link)}, step ${stepped.metrics.step} -> ${after.metrics.step}`);
+  await page.context().close();
+}

@@ -61,8 +61,9 @@ function writeUrl() {
   if (hash !== location.hash) history.replaceState(null, '', hash);
 }
 
-// Opens a fresh run of the current state's spec.
-async function open() {
+// Opens a run of the current state's spec: a fresh one, or one continuing
+// from `from` (a trainer state) when the model still fits it.
+async function open(from = null) {
   const s = state.value;
   batch(() => {
     run.status.value = 'opening';
@@ -70,7 +71,13 @@ async function open() {
     run.history.value = [];
     run.metrics.value = null;
   });
-  const info = await lab.open(s.spec, { backend: s.backend });
+  let info;
+  try {
+    info = await lab.open(s.spec, { backend: s.backend, state: from });
+  } catch (e) {
+    if (!from || e.kind !== 'invalid_spec' || !String(e.path).startsWith('state')) throw e;
+    info = await lab.open(s.spec, { backend: s.backend });
+  }
   batch(() => {
     run.backend.value = info.backend;
     run.adapter.value = info.adapter;
@@ -124,18 +131,70 @@ export function loadHash(hash) {
 
 // Replaces the model with `spec` if it is valid: resolves to null, or to the
 // error ({kind, path, message}) with the current model left as it was.
-export function setSpec(spec, { preset } = {}) {
+// With `keep`, the run continues from its current weights and optimizer
+// state (for changes of the data that leave the model as it is).
+export function setSpec(spec, { preset = undefined, keep = false } = {}) {
   return act(async () => {
     try {
       await lab.infer(spec);
     } catch (e) {
       return { kind: e.kind, path: e.path ?? null, message: e.message };
     }
-    state.value = { ...state.value, spec, preset: preset ?? state.value.preset };
+    const from = keep && run.report.value ? await lab.exportState().catch(() => null) : null;
+    const wasPlaying = run.status.value === 'playing';
+    // `preset: null` says the model is no longer a preset's.
+    state.value = { ...state.value, spec, preset: preset === undefined ? state.value.preset : preset };
     writeUrl();
-    await open();
+    await open(from);
+    if (from && wasPlaying) await lab.play();
     return null;
   });
+}
+
+// Points drawn on the 2D plane: {add: [x, y, target]} or {remove: i}, i the
+// index of a training point as the dataset preview lists them (generated
+// points still in, then the drawn ones). The model keeps training.
+export function editPoints(change) {
+  const spec = state.value.spec;
+  const data = { ...spec.data, points: [...(spec.data.points ?? [])], removed: [...(spec.data.removed ?? [])] };
+  if (change.add) data.points.push(change.add);
+  if (change.remove !== undefined) {
+    const kept = run.dataset.value.train.n - data.points.length;
+    if (change.remove >= kept) data.points.splice(change.remove - kept, 1);
+    else {
+      // The generated index of the change.remove-th point still in.
+      const out = new Set(data.removed);
+      let g = -1;
+      for (let seen = -1; seen < change.remove; ) if (!out.has(++g)) seen += 1;
+      data.removed.push(g);
+      data.removed.sort((a, b) => a - b);
+    }
+  }
+  if (!data.points.length) delete data.points;
+  if (!data.removed.length) delete data.removed;
+  return setSpec({ ...spec, data }, { keep: true });
+}
+
+// A first look at an uploaded CSV text (columns, first rows) or its problem.
+export const previewCsv = (text) => lab.csvPreview(text);
+
+// Trains on an uploaded table: its features are the model's input, and the
+// output layer is sized to its classes (or one value). A model that does not
+// start with a linear layer is replaced by a small MLP.
+export function useTable({ csv, label, task, standardize, preview }) {
+  const spec = state.value.spec;
+  const features = preview.columns.length - 1;
+  const outputs = task === 'classification' ? preview.distinct[preview.columns.indexOf(label)] : 1;
+  let layers = spec.layers[0]?.type === 'linear' ? structuredClone(spec.layers) : [{ type: 'linear', out: 16 }, { type: 'activation', fn: 'relu' }];
+  const last = layers[layers.length - 1];
+  if (last.type === 'linear') last.out = outputs;
+  else layers = [...layers, { type: 'linear', out: outputs }];
+  const next = {
+    ...spec, name: 'table', description: `A table of ${preview.count} rows: ${features} features, ${task === 'classification' ? `${outputs} classes` : 'a value'} in column "${label}".`,
+    input: [features], layers, loss: null,
+    data: { name: 'table', csv, label, task, standardize, trainRatio: 0.8 },
+  };
+  return setSpec(next, { preset: null });
 }
 
 export function choosePreset(name) {

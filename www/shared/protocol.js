@@ -9,6 +9,7 @@
 //   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} -> {session, backend, note, adapter, report, dataset}
 //   infer     {spec}                  -> ModelReport (shapes, parameter counts; nothing is built)
 //   schema    {}                      -> the spec's JSON Schema
+//   csv       {text}                  -> {columns, numeric, distinct, rows, count} (a CSV upload's first look)
 //   play      {}  pause {}  step {n}  -> {step}   (training runs in the worker; progress comes as events)
 //   backend   {backend}               -> {backend, note}  (same weights, optimizer state and step)
 //   predict   {x: Float32Array, n}    -> Float32Array
@@ -29,7 +30,7 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'open', 'infer', 'schema', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'close', 'loseDevice',
+  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'close', 'loseDevice',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

@@ -47,6 +47,10 @@ function TextField({ name, value, parse, onCommit, error, inputmode, hint }) {
     if (formatValue(r.value) !== formatValue(value)) onCommit(r.value);
   };
   const shown = local ?? error;
+  // Long text (an uploaded table) is summarised, not edited in a one-line box.
+  if (typeof value === 'string' && value.length > 200) {
+    return html`<p class="field"><span>${name}</span> ${value.length.toLocaleString('en')} characters (uploaded)</p>`;
+  }
   return html`<label class=${shown ? 'field invalid' : 'field'} title=${hint}>
     <span>${name}</span>
     <input value=${draft} inputmode=${inputmode} aria-invalid=${shown ? 'true' : 'false'}

@@ -4,6 +4,7 @@ import { html } from './html.js';
 import { state, schema } from '../app/store.js';
 import { Field } from './form.js';
 import { commitAt, errorAt } from './edit.js';
+import { CsvUpload } from './upload.js';
 
 function Fields({ keys, node }) {
   const sch = schema.value;
@@ -13,11 +14,11 @@ function Fields({ keys, node }) {
   return keys.map((k) => html`<${Field} key=${k} fkey=${k} prop=${(node ?? sch.properties)[k]} value=${spec[k]} path=${[k]} defs=${sch.$defs} ctx=${ctx} />`);
 }
 
-export function DataPanel({ children }) {
+export function DataPanel() {
   return html`<section class="panel" aria-label="Data">
     <header class="panel-head"><h2>Data</h2></header>
     <${Fields} keys=${['data', 'seed']} />
-    ${children}
+    <${CsvUpload} />
   </section>`;
 }
 

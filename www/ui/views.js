@@ -1,8 +1,9 @@
 // Hosts the registered views that apply to the current model, each in its own
-// panel, and feeds them the run's data (at most once per animation frame).
+// panel, and feeds them the run's data (at most once per animation frame)
+// and the actions a view may offer (editing the 2D data by clicking).
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
-import { state, run, setView } from '../app/store.js';
+import { state, run, setView, editPoints } from '../app/store.js';
 import { VIEWS } from '../viz/registry.js';
 
 function ViewHost({ view, data }) {
@@ -35,7 +36,7 @@ export function Views() {
   const s = state.value;
   const data = {
     spec: s?.spec, view: s?.view ?? {}, report: run.report.value, dataset: run.dataset.value,
-    metrics: run.metrics.value, history: run.history.value,
+    metrics: run.metrics.value, history: run.history.value, actions: { editPoints },
   };
   const shown = VIEWS.filter((v) => data.report && v.applies(data));
   return html`<div class="views">

@@ -1,6 +1,8 @@
 // The decision boundary of a 2D model: its output over the plane (the class-1
 // probability mapped to [-1, 1], or the regression value) with the training
-// points as dots and the test points as rings.
+// points as dots and the test points as rings. Clicking the plane adds a
+// training point (of the chosen class or value) or takes the nearest one out;
+// the model keeps training on the changed data.
 import { colour, css, prepare, element } from './canvas.js';
 
 function draw(canvas, grid, res, dataset) {
@@ -46,12 +48,46 @@ export default {
   title: 'Decision boundary',
   applies: ({ report }) => report?.input.length === 1 && report.input[0] === 2,
   mount(el) {
-    const canvas = element('canvas', { width: 360, height: 360, className: 'square' });
-    canvas.setAttribute('aria-label', 'The model output over the plane, with the data points');
-    el.append(canvas, element('p', { className: 'caption', textContent: 'Orange: class 0 / negative, blue: class 1 / positive. Dots: training data, rings: test data.' }));
+    const canvas = element('canvas', { width: 360, height: 360, className: 'square editable' });
+    canvas.setAttribute('aria-label', 'The model output over the plane, with the data points; click to add or take out points');
+    const mode = element('select', { id: 'click-mode' });
+    const modeLabel = element('label', { className: 'field inline' }, element('span', { textContent: 'A click on the plane' }), mode);
+    el.append(modeLabel, canvas, element('p', { className: 'caption', textContent: 'Orange: class 0 / negative, blue: class 1 / positive. Dots: training data, rings: test data.' }));
     let last = null;
+    let current = null;
+    let kind = '';
+    canvas.addEventListener('click', (e) => {
+      const d = current?.dataset;
+      if (!d || current.spec?.data?.name !== 'plane') return;
+      const box = canvas.getBoundingClientRect();
+      const x = ((e.clientX - box.left) / box.width) * 2 - 1;
+      const y = 1 - ((e.clientY - box.top) / box.height) * 2;
+      const clamp = (v) => Math.max(-1, Math.min(1, Number(v.toFixed(3))));
+      if (mode.value === 'remove') {
+        // The nearest training point within 10 px.
+        const { x: xs, n } = d.train;
+        let best = -1;
+        let bestDist = ((10 / box.width) * 2) ** 2;
+        for (let i = 0; i < n; i++) {
+          const dist = (xs[2 * i] - x) ** 2 + (xs[2 * i + 1] - y) ** 2;
+          if (dist < bestDist) [best, bestDist] = [i, dist];
+        }
+        if (best >= 0) current.actions.editPoints({ remove: best });
+      } else {
+        current.actions.editPoints({ add: [clamp(x), clamp(y), Number(mode.value)] });
+      }
+    });
     return {
       update(data) {
+        current = data;
+        // Points can be drawn on the playground's sets, not on an uploaded table.
+        modeLabel.hidden = data.spec?.data?.name !== 'plane';
+        const k = data.dataset?.classes ? 'classes' : 'values';
+        if (k !== kind) {
+          kind = k;
+          const options = k === 'classes' ? [['0', 'adds class 0 (orange)'], ['1', 'adds class 1 (blue)']] : [['-1', 'adds the value -1 (orange)'], ['1', 'adds the value +1 (blue)']];
+          mode.replaceChildren(...[...options, ['remove', 'takes out the nearest point']].map(([v, t]) => new Option(t, v)));
+        }
         const m = data.metrics;
         if (m?.grid) last = { grid: m.grid, res: m.gridRes };
         draw(canvas, last?.grid, last?.res, data.dataset);

@@ -1,7 +1,7 @@
 // The training worker: owns the wasm module and at most one training run,
 // answers the page's requests (shared/protocol.js) in arrival order through
 // one serial queue, and reports progress as events.
-import init, { Session, inferShapes, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
+import init, { Session, csvPreview, inferShapes, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
 import { toFailure } from '../shared/protocol.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
@@ -83,6 +83,7 @@ const handlers = {
   open: (m) => serial(() => open(m)),
   infer: (m) => serial(() => inferShapes(m.spec)),
   schema: () => serial(() => specSchema()),
+  csv: (m) => serial(() => csvPreview(String(m.text ?? ''))),
   play: () => {
     const seq = ++controls;
     return serial(() => { if (seq === controls) current().play(); return null; });

@@ -114,3 +114,76 @@ fn a_moved_run_continues_bit_exactly() {
     assert!(c.import_state(&bad).is_err());
     assert_eq!(pollster::block_on(c.export_state()).unwrap(), before);
 }
+
+/// Points drawn on the plane join the training split; taken-out ones leave it;
+/// a point outside the plane or with a class other than 0 or 1 is refused by path.
+#[test]
+fn hand_edited_points_change_the_training_split() {
+    let spec = preset("playground-xor");
+    let base = trainer(&spec).data().train.len();
+    let mut json = serde_json::to_value(&spec).unwrap();
+    json["data"]["points"] = serde_json::json!([[0.5, 0.5, 1.0], [-0.5, 0.25, 0.0]]);
+    json["data"]["removed"] = serde_json::json!([0, 3, 4]);
+    let edited = trainer(&ModelSpec::from_json(&json.to_string()).unwrap());
+    let train = &edited.data().train;
+    assert_eq!(train.len(), base - 3 + 2);
+    assert_eq!(&train.x[train.x.len() - 4..], &[0.5, 0.5, -0.5, 0.25]);
+    assert_eq!(&train.y[train.y.len() - 2..], &[1.0, 0.0]);
+    for (points, path) in [(serde_json::json!([[2.0, 0.0, 1.0]]), "data.points[0]"), (serde_json::json!([[0.0, 0.0, 1.0], [0.0, 0.0, 0.5]]), "data.points[1]")] {
+        json["data"]["points"] = points;
+        let spec = ModelSpec::from_json(&json.to_string()).unwrap();
+        let err = pollster::block_on(SpecTrainer::new(&spec, Device::Cpu)).err().unwrap().to_string();
+        assert!(err.starts_with(&format!("invalid {path}:")), "{err}");
+    }
+}
+
+fn table_spec(csv: &str, label: &str, task: &str, classes: usize) -> ModelSpec {
+    let features = csv.lines().next().unwrap().split(',').count() - 1;
+    let json = serde_json::json!({
+        "name": "table", "input": [features],
+        "layers": [{"type": "linear", "out": 16}, {"type": "activation", "fn": "relu"}, {"type": "linear", "out": classes}],
+        "data": {"name": "table", "csv": csv, "label": label, "task": task, "trainRatio": 0.75},
+        "optimizer": {"name": "adam", "lr": 0.03}, "training": {"batchSize": 16, "steps": 300}
+    });
+    ModelSpec::from_json(&json.to_string()).unwrap()
+}
+
+/// A CSV table trains (classes named by strings, features standardised), and
+/// every kind of bad upload is refused with the row and column it is in.
+#[test]
+fn uploaded_tables_train_and_bad_ones_are_explained() {
+    let mut csv = String::from("width,height,kind\n");
+    for i in 0..200 {
+        let (w, h) = ((i * 37 % 100) as f32, (i * 61 % 100) as f32 * 10.0);
+        csv += &format!("{w},{h},{}\n", if w * 10.0 > h { "wide" } else { "tall" });
+    }
+    let mut t = trainer(&table_spec(&csv, "kind", "classification", 2));
+    let x = &t.data().train.x;
+    let mean = x.iter().step_by(2).sum::<f32>() / (x.len() / 2) as f32;
+    assert!(mean.abs() < 1e-3, "standardised features (mean {mean})");
+    t.train_to_end().unwrap();
+    let acc = pollster::block_on(t.metrics()).unwrap().test_accuracy.unwrap();
+    assert!(acc >= 0.9, "table test accuracy {acc}");
+
+    let cases = [
+        (csv.clone(), "kind", "ok"),
+        (csv.replacen("37,", "abc,", 1), "kind", "\"abc\" is not a number"),
+        (csv.replacen("\n0,0,tall", "\n,0,tall", 1), "kind", "the value is missing"),
+        (csv.replacen("\n0,0,tall", "\n0,0", 1), "kind", "row 2 has 2 cells"),
+        (csv.clone(), "colour", "no column \"colour\""),
+        ("a,b\n1,2\n".to_string(), "b", "only 1 rows"),
+        ("x".repeat(2 << 20), "kind", "the limit is 1048576"),
+    ];
+    for (text, label, expected) in cases {
+        let spec = table_spec(&text, label, "classification", 2);
+        match pollster::block_on(SpecTrainer::new(&spec, Device::Cpu)) {
+            Ok(_) => assert_eq!(expected, "ok", "{expected}: accepted"),
+            Err(e) => assert!(e.to_string().contains(expected), "{e} (expected {expected})"),
+        }
+    }
+    let regression = table_spec(&csv, "kind", "regression", 1);
+    let err = pollster::block_on(SpecTrainer::new(&regression, Device::Cpu)).err().unwrap().to_string();
+    assert!(err.contains("is not a number to regress"), "{err}");
+    let preview = nnlab_nn::data::table::preview(&csv).unwrap();
+    assert_eq!((preview.columns.len(), preview.count, preview.numeric.clone()), (3, 200, vec![true, true, false]));
+}

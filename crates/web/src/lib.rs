@@ -170,6 +170,14 @@ pub fn infer_shapes(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")]
     to_js(&report)
 }
 
+/// A first look at a CSV text before it becomes a dataset: its columns,
+/// which of them are numeric, the first rows and the row count; or the
+/// problem with it (size, shape, unreadable rows).
+#[wasm_bindgen(js_name = csvPreview, unchecked_return_type = "{columns: string[]; numeric: boolean[]; distinct: number[]; rows: string[][]; count: number}")]
+pub fn csv_preview(text: &str) -> Result<JsValue, JsValue> {
+    to_js(&nnlab_nn::data::table::preview(text).map_err(js_error)?)
+}
+
 /// The JSON Schema of a spec (the page reads its limits from it).
 #[wasm_bindgen(js_name = specSchema)]
 pub fn spec_schema() -> Result<JsValue, JsValue> {

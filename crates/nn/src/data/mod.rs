@@ -5,6 +5,7 @@
 //! - [`mnist1d`]: an MNIST-1D-style procedural dataset (`[1, 40]`, 10 classes).
 //! - [`sequence`]: procedural sequence tasks, `[T, F]` per example: the adding
 //!   problem, copy memory, parity and sine forecasting.
+//! - [`table`]: a CSV upload (`[features]`, classes or a value to regress).
 //!
 //! Everything random draws from [`crate::datasets::Rng`] and is the same for the
 //! same seed. Bad arguments are `Error::InvalidArgument`, never a panic.
@@ -13,5 +14,6 @@ pub mod array;
 pub mod digits;
 pub mod mnist1d;
 pub mod sequence;
+pub mod table;
 
 pub use array::{split, ArrayDataset, Splits, Target};

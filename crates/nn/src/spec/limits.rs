@@ -21,6 +21,7 @@ pub const MAX_SAMPLES: usize = 50_000;
 pub const MAX_LENGTH: usize = 1024;
 pub const MAX_LR: f32 = 10.0;
 pub const MAX_NOISE: f32 = 0.5;
+pub const MAX_POINTS: usize = 2000;
 pub const MIN_TRAIN_RATIO: f32 = 0.05;
 pub const MAX_TRAIN_RATIO: f32 = 0.95;
 pub const MAX_SEED: u64 = u32::MAX as u64;
@@ -91,7 +92,26 @@ fn check_data(data: &DataSpec) -> Result<()> {
             ratio(train_ratio)
         }
         DataSpec::Sine { samples: n, length: l, horizon, train_ratio } => samples(n).and(length(l)).and(whole("data.horizon", horizon, 1, MAX_LENGTH)).and(ratio(train_ratio)),
-        DataSpec::Plane { noise, samples: n, train_ratio, .. } => real("data.noise", noise, 0.0, MAX_NOISE).and(samples(n)).and(ratio(train_ratio)),
+        DataSpec::Table { train_ratio, .. } => ratio(train_ratio),
+        DataSpec::Plane { set, noise, samples: n, train_ratio, ref points, ref removed } => {
+            real("data.noise", noise, 0.0, MAX_NOISE)?;
+            samples(n)?;
+            ratio(train_ratio)?;
+            if points.len() > MAX_POINTS {
+                return Err(invalid("data.points", format!("at most {MAX_POINTS} added points (got {})", points.len())));
+            }
+            let classes = !matches!(set, super::PlaneSet::RegPlane | super::PlaneSet::RegGauss);
+            for (i, &[x, y, t]) in points.iter().enumerate() {
+                let target_ok = if classes { t == 0.0 || t == 1.0 } else { (-1.0..=1.0).contains(&t) };
+                if !((-1.0..=1.0).contains(&x) && (-1.0..=1.0).contains(&y) && target_ok) {
+                    return Err(invalid(&format!("data.points[{i}]"), format!("needs x and y in [-1, 1] and a target {} (got [{x}, {y}, {t}])", if classes { "of 0 or 1" } else { "in [-1, 1]" })));
+                }
+            }
+            if let Some(i) = removed.iter().position(|&r| r >= n) {
+                return Err(invalid(&format!("data.removed[{i}]"), format!("there are only {n} generated points")));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -378,7 +378,40 @@ pub enum DataSpec {
         #[serde(default = "half")]
         #[schemars(range(min = limits::MIN_TRAIN_RATIO, max = limits::MAX_TRAIN_RATIO))]
         train_ratio: f32,
+        /// Training points added by hand: [x, y, target] with x, y in [-1, 1]
+        /// and the target a class (0 or 1) or a value in [-1, 1].
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = limits::MAX_POINTS))]
+        points: Vec<[f32; 3]>,
+        /// Generated training points taken out by hand (their indices).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = limits::MAX_SAMPLES))]
+        removed: Vec<usize>,
     },
+    /// A table uploaded as CSV (header row, one example per row, at most
+    /// 1 MiB, 20,000 rows and 100 columns): every column but `label` is a
+    /// numeric feature, [features] -> a class or a value.
+    #[serde(rename_all = "camelCase")]
+    Table {
+        csv: String,
+        label: String,
+        task: TableTask,
+        /// Scale each feature to mean 0 and standard deviation 1 (training split statistics).
+        #[serde(default = "yes")]
+        standardize: bool,
+        #[serde(default = "ratio")]
+        #[schemars(range(min = limits::MIN_TRAIN_RATIO, max = limits::MAX_TRAIN_RATIO))]
+        train_ratio: f32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TableTask {
+    /// The label's distinct values are the classes.
+    Classification,
+    /// The label is a number to predict.
+    Regression,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -424,7 +457,7 @@ impl DataSpec {
     pub fn with_samples(&self, n: usize) -> DataSpec {
         let mut d = self.clone();
         match &mut d {
-            DataSpec::Digits { .. } => {}
+            DataSpec::Digits { .. } | DataSpec::Table { .. } => {}
             DataSpec::Mnist1d { samples, .. }
             | DataSpec::Adding { samples, .. }
             | DataSpec::Copy { samples, .. }

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 use serde::Serialize;
 
-use super::{build, limits, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TrainingSpec};
+use super::{build, limits, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TableTask, TrainingSpec};
 use crate::batches::EpochBatches;
 use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
@@ -34,21 +34,35 @@ pub struct SpecMetrics {
 }
 
 pub fn load_data(spec: &DataSpec, seed: u64) -> Result<Splits> {
-    match *spec {
+    match spec.clone() {
         DataSpec::Digits { train_ratio } => data::digits::load(train_ratio, seed),
         DataSpec::Mnist1d { samples, train_ratio } => data::mnist1d::generate(samples, train_ratio, seed),
         DataSpec::Adding { samples, length, train_ratio } => data::sequence::adding(samples, length, train_ratio, seed),
         DataSpec::Copy { samples, symbols, length, delay, train_ratio } => data::sequence::copy_memory(samples, symbols, length, delay, train_ratio, seed),
         DataSpec::Parity { samples, length, train_ratio } => data::sequence::parity(samples, length, train_ratio, seed),
         DataSpec::Sine { samples, length, horizon, train_ratio } => data::sequence::sine(samples, length, horizon, train_ratio, seed),
-        DataSpec::Plane { set, noise, samples, train_ratio } => {
+        DataSpec::Table { csv, label, task, standardize, train_ratio } => data::table::load(&csv, &label, task == TableTask::Classification, standardize, train_ratio, seed),
+        DataSpec::Plane { set, noise, samples, train_ratio, points, removed } => {
             let d = datasets::generate(set.name(), samples, noise, train_ratio, seed).ok_or_else(|| invalid("data.set", format!("unknown set {}", set.name())))?;
-            let (target, y_shape) = match d.task {
-                datasets::Task::Classification => (Target::Classes(2), vec![]),
-                datasets::Task::Regression => (Target::Regression, vec![]),
+            let target = match d.task {
+                datasets::Task::Classification => Target::Classes(2),
+                datasets::Task::Regression => Target::Regression,
             };
-            let part = |s: &datasets::Split| ArrayDataset { x: s.x.clone(), x_shape: vec![2], y: s.y.clone(), y_shape: y_shape.clone() };
-            Ok(Splits { train: part(&d.train), test: part(&d.test), target })
+            let part = |s: &datasets::Split| ArrayDataset { x: s.x.clone(), x_shape: vec![2], y: s.y.clone(), y_shape: vec![] };
+            // Hand edits: generated training points taken out, drawn ones added.
+            let mut dropped = vec![false; d.train.len()];
+            for r in removed {
+                if let Some(d) = dropped.get_mut(r) {
+                    *d = true;
+                }
+            }
+            let kept: Vec<usize> = (0..d.train.len()).filter(|&i| !dropped[i]).collect();
+            let mut train = part(&d.train).subset(&kept);
+            for [x, y, t] in points {
+                train.x.extend([x, y]);
+                train.y.push(t);
+            }
+            Ok(Splits { train, test: part(&d.test), target })
         }
     }
 }
@@ -76,6 +90,9 @@ fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<T
     }
 }
 
+/// An evaluation set on the device: ((test split?, example limit), inputs, targets).
+type EvalSet = ((bool, usize), Tensor, Tensor);
+
 pub struct SpecTrainer {
     pub spec: ModelSpec,
     pub report: ModelReport,
@@ -101,8 +118,7 @@ pub struct SpecTrainer {
     grid: Option<(usize, Tensor)>,
     /// The host copy `snapshot` keeps (see state.rs).
     pub(super) saved: Option<super::TrainerState>,
-    /// Evaluation sets on the device: ((test?, limit), inputs, targets).
-    eval_sets: RefCell<Vec<((bool, usize), Tensor, Tensor)>>,
+    eval_sets: RefCell<Vec<EvalSet>>,
 }
 
 impl SpecTrainer {
