@@ -22,10 +22,13 @@ const VENDOR: [(&str, &str); 7] = [
 ];
 
 pub fn build() -> Result {
-    let dist = root().join("www-dist");
+    // Run as Trunk's post-build hook (Trunk.toml), the site goes into Trunk's
+    // staging folder, which Trunk then moves to www-dist/ itself.
+    let staging = std::env::var_os("TRUNK_STAGING_DIR").map(std::path::PathBuf::from);
+    let dist = staging.clone().unwrap_or_else(|| root().join("www-dist"));
     exec(Command::new("cargo").args(["build", "--release", "-p", "nnlab-web", "--target", "wasm32-unknown-unknown"]))?;
     let wasm = root().join("target/wasm32-unknown-unknown/release/nnlab_web.wasm");
-    if dist.exists() {
+    if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
     let pkg = dist.join("pkg");
