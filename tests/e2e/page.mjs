@@ -165,28 +165,26 @@ export async function phone(browser) {
   await page.context().close();
 }
 
-// Without a WebGPU adapter (no flags) the page says so and trains on the CPU.
+// A browser without WebGPU: the page says so and trains on the CPU.
+async function saysNoWebGpu(browser, hash, name, label) {
+  const page = await open(browser, hash);
+  const s = await ready(page, name);
+  await page.click('#step');
+  await until(page, (r) => r.metrics.step >= 1, { what: `a step (${name})` });
+  await shot(page, name);
+  record(label, s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
+  await page.context().close();
+}
+
+// Chromium without the WebGPU flags offers navigator.gpu but no adapter; the link asks for WebGPU.
 export async function noWebGpu() {
   const plain = await launch({ webgpu: false });
-  const page = await open(plain, '#preset=playground-spiral&backend=webgpu');
-  const s = await ready(page, 'no WebGPU');
-  await page.click('#step');
-  await until(page, (r) => r.metrics.step >= 1, { what: 'a step' });
-  await shot(page, 'no-webgpu');
-  record('without a WebGPU adapter the page says so and trains on the CPU', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
+  await saysNoWebGpu(plain, '#preset=playground-spiral&backend=webgpu', 'no-webgpu', 'without a WebGPU adapter the page says so and trains on the CPU');
   await plain.close();
 }
 
-// Firefox ESR has no WebGPU: the default (auto) link trains on the CPU and says why.
-export async function firefoxFallsBack(firefox) {
-  const page = await open(firefox, '#preset=playground-spiral');
-  const s = await ready(page, 'Firefox');
-  await page.click('#step');
-  await until(page, (r) => r.metrics.step >= 1, { what: 'a step in Firefox' });
-  await shot(page, 'firefox');
-  record('Firefox (no WebGPU) opens the default link on the CPU and says why', s.backend === 'cpu' && /WebGPU is not available/.test(s.note), `backend ${s.backend}, note "${s.note}"`);
-  await page.context().close();
-}
+// Firefox ESR has no WebGPU: the default (auto) link trains on the CPU.
+export const firefoxFallsBack = (firefox) => saysNoWebGpu(firefox, '#preset=playground-spiral', 'firefox', 'Firefox (no WebGPU) opens the default link on the CPU and says why');
 
 // A table of two features and a string class, learnable (wide or tall).
 function table(rows = 200) {

@@ -46,8 +46,11 @@ export async function trainPreset(browser, preset, backend, { timeout = 300_000 
   }
 }
 
+// NNLAB_PRESETS=name,name limits the run to those presets.
+const only = process.env.NNLAB_PRESETS?.split(',');
+
 export async function everyPreset(browser, backend) {
-  for (const preset of index.presets) {
+  for (const preset of index.presets.filter((p) => !only || only.includes(p.file.replace('.json', '')))) {
     await scenario(`${preset.file} on ${backend}`, () => trainPreset(browser, preset, backend));
   }
 }

@@ -85,3 +85,22 @@ fn conv_bn_folds_into_one_convolution() {
     let folded = block.fold().unwrap().forward(&x).unwrap();
     assert_eq!(mismatch(&values(&folded), &values(&reference), 1e-5, 1e-4), None);
 }
+
+/// On a GPU, S4D's convolution mode is a depthwise convolution of the padded
+/// input (on the CPU a Toeplitz matmul): outputs and every gradient agree.
+#[test]
+fn s4d_on_the_gpu_computes_what_the_cpu_does() {
+    let gpu = Device::Gpu(pollster::block_on(nnlab_core::GpuContext::new()).expect("a wgpu adapter (lavapipe)"));
+    let run = |device: &Device| {
+        let layer = S4d::new(5, 8, 3, 0, device).unwrap();
+        let x = Tensor::from_vec(uniform(&[3, 17, 5], 4), &[3, 17, 5], device).unwrap().requires_grad_();
+        let y = layer.forward_conv(&x).unwrap();
+        let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
+        let mut out = vec![values(&y), values(grads.get(&x).unwrap())];
+        out.extend(layer.parameters().iter().map(|(_, p)| values(grads.get(&p.get()).unwrap())));
+        out
+    };
+    for (i, (c, g)) in run(&CPU).iter().zip(run(&gpu)).enumerate() {
+        assert_eq!(mismatch(&g, c, 1e-4, 1e-3), None, "output, input gradient and parameter gradients (#{i})");
+    }
+}

@@ -7,7 +7,7 @@ import { html } from './html.js';
 import { state, run, schema } from '../app/store.js';
 import { layerTypes, pathName, variantDefaults } from '../app/schema.js';
 import { ObjectFields, Field } from './form.js';
-import { commitAt, errorAt, propose, editError, OtherError } from './edit.js';
+import { commitAt, errorAt, propose, EditProblem } from './edit.js';
 
 const shape = (s) => (s ? `[${s.join(', ')}]` : '');
 const count = (n) => n.toLocaleString('en');
@@ -100,12 +100,13 @@ export function Builder() {
     renderLayers: (name, list, path) => html`<fieldset class="nested"><legend>${name}</legend><${LayerList} name=${name} list=${list} path=${path} ctx=${ctx} defs=${defs} types=${types} /></fieldset>`,
   };
   const report = run.report.value;
-  const shown = (p) => p.startsWith('layers[') || p === 'input';
+  // Errors at a layer or the input are shown there; the model's as a whole here.
+  const wanted = (p) => p === 'layers' || p === '' || p === 'spec';
   return html`<section class="panel builder" aria-label="Model">
     <header class="panel-head"><h2>Model</h2>
       <span class="totals">${report ? `${count(report.params)} parameters, output ${shape(report.output)}` : ''}</span>
       <button class="link" onClick=${() => setAsJson(!asJson)}>${asJson ? 'Layers' : 'JSON'}</button></header>
-    ${editError.value && html`<${OtherError} shown=${shown} />`}
+    <${EditProblem} wanted=${wanted} />
     ${asJson ? html`<${JsonView} />` : html`
       <${Field} fkey="input" prop=${sch.properties.input} value=${spec.input} path=${['input']} defs=${defs} ctx=${ctx} />
       <${LayerList} name="Layers" list=${spec.layers} path=${['layers']} ctx=${ctx} defs=${defs} types=${types} />`}

@@ -24,9 +24,10 @@ export function errorAt(path) {
   return e && e.path === path ? e.message : null;
 }
 
-// A refused edit whose path no control shows (e.g. "layers" or "input").
-export function OtherError({ shown }) {
+// A refused edit whose path `wanted(path)` says this panel shows (e.g.
+// "layers" or "input": paths no single control has).
+export function EditProblem({ wanted }) {
   const e = editError.value;
-  if (!e || shown(e.path)) return null;
+  if (!e || !wanted(e.path)) return null;
   return html`<p class="problem" role="alert">${e.path ? html`<code>${e.path}</code>: ` : ''}${e.message}</p>`;
 }

@@ -71,6 +71,9 @@ function Choice({ name, value, options, onCommit, error, hint, nullable }) {
   </label>`;
 }
 
+// Fields edited elsewhere (by clicking the 2D plane): a count and a way to clear them.
+const EDITED_ON_THE_PLANE = { points: 'points drawn', removed: 'points taken out' };
+
 // One field of an object: `path` is where it sits in the spec.
 export function Field({ fkey, prop, value, path, defs, ctx }) {
   const f = fieldOf(prop, defs);
@@ -78,6 +81,12 @@ export function Field({ fkey, prop, value, path, defs, ctx }) {
   const error = ctx.errorAt(pathName(path));
   const commit = (v) => ctx.commit(path, v);
   const hint = f.description || undefined;
+  if (EDITED_ON_THE_PLANE[fkey]) {
+    const n = value?.length ?? 0;
+    return html`<p class="field"><span>${name}</span> ${n} ${EDITED_ON_THE_PLANE[fkey]} on the plane
+      ${n > 0 && html` <button class="link" onClick=${() => commit(undefined)}>clear</button>`}
+      ${error && html`<small class="problem" role="alert">${error}</small>`}</p>`;
+  }
   switch (f.kind) {
     case 'int':
     case 'num':

@@ -2,6 +2,7 @@
 // and the result it reaches.
 import { html } from './html.js';
 import { state, presets, choosePreset } from '../app/store.js';
+import { editError } from './edit.js';
 
 export function expectedText(e) {
   if (!e) return '';
@@ -15,7 +16,7 @@ export function PresetPicker() {
   const families = [...new Set(list.map((p) => p.family))];
   return html`<div class="preset-picker">
     <label class="field"><span>Preset</span>
-      <select id="preset" value=${state.value?.preset ?? ''} onChange=${(e) => choosePreset(e.currentTarget.value)}>
+      <select id="preset" value=${state.value?.preset ?? ''} onChange=${(e) => choosePreset(e.currentTarget.value).then(() => { editError.value = null; })}>
         ${!current && html`<option value="">(your model)</option>`}
         ${families.map((f) => html`<optgroup label=${f}>${list.filter((p) => p.family === f).map((p) => html`<option value=${p.name}>${p.name}</option>`)}</optgroup>`)}
       </select></label>

@@ -30,6 +30,26 @@ export function prepare(canvas) {
   return { ctx, w, h };
 }
 
+// The largest magnitude in `values` (1 when all are zero), to scale them to [-1, 1].
+export function absMax(values) {
+  let max = 0;
+  for (const v of values) max = Math.max(max, Math.abs(v));
+  return max || 1;
+}
+
+// A heatmap: `rows` x `cols` cells filling the canvas, each coloured by `fill(r, c)`.
+export function drawCells(canvas, rows, cols, fill) {
+  const { ctx, w, h } = prepare(canvas);
+  const cw = w / cols;
+  const ch = h / rows;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      ctx.fillStyle = fill(r, c);
+      ctx.fillRect(c * cw, r * ch, cw + 0.5, ch + 0.5);
+    }
+  }
+}
+
 export function element(tag, props = {}, ...children) {
   const el = Object.assign(document.createElement(tag), props);
   el.append(...children);

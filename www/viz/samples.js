@@ -1,7 +1,7 @@
 // A preview of the dataset: images for [C, H, W] inputs (the digits),
 // signals for [C, L] inputs (MNIST-1D), and sequences as a heatmap of
 // features over time for [T, F] inputs, each with its target.
-import { colour, css, prepare, element } from './canvas.js';
+import { colour, css, prepare, element, absMax, drawCells } from './canvas.js';
 
 const SHOW = 12;
 
@@ -11,33 +11,25 @@ function label(dataset, y, i) {
   return t.map((v) => (dataset.classes ? String(v) : v.toFixed(2))).join(' ');
 }
 
+// Grey levels, ink dark.
 function drawImage(canvas, x, shape) {
-  const [, hgt, wid] = shape;
-  const { ctx, w, h } = prepare(canvas);
-  let max = 0;
-  for (const v of x) max = Math.max(max, Math.abs(v));
-  const cw = w / wid;
-  const ch = h / hgt;
-  for (let r = 0; r < hgt; r++) {
-    for (let c = 0; c < wid; c++) {
-      const v = x[r * wid + c] / (max || 1);
-      ctx.fillStyle = `rgb(${255 - 255 * v}, ${255 - 255 * v}, ${255 - 255 * v})`;
-      ctx.fillRect(c * cw, r * ch, cw + 0.5, ch + 0.5);
-    }
-  }
+  const [, rows, cols] = shape;
+  const max = absMax(x);
+  drawCells(canvas, rows, cols, (r, c) => {
+    const level = Math.round(255 - (255 * x[r * cols + c]) / max);
+    return `rgb(${level}, ${level}, ${level})`;
+  });
 }
 
 function drawSignal(canvas, x, channels, length) {
   const { ctx, w, h } = prepare(canvas);
-  let max = 0;
-  for (const v of x) max = Math.max(max, Math.abs(v));
+  const max = absMax(x);
   ctx.strokeStyle = '#0877bd';
   for (let c = 0; c < channels; c++) {
     ctx.beginPath();
     for (let t = 0; t < length; t++) {
-      const v = x[c * length + t] / (max || 1);
       const px = (t / (length - 1)) * w;
-      const py = h / 2 - v * (h / 2 - 2);
+      const py = h / 2 - (x[c * length + t] / max) * (h / 2 - 2);
       if (t) ctx.lineTo(px, py); else ctx.moveTo(px, py);
     }
     ctx.stroke();
@@ -46,17 +38,8 @@ function drawSignal(canvas, x, channels, length) {
 
 // Time runs left to right, features top to bottom.
 function drawSequence(canvas, x, steps, features) {
-  const { ctx, w, h } = prepare(canvas);
-  let max = 0;
-  for (const v of x) max = Math.max(max, Math.abs(v));
-  const cw = w / steps;
-  const ch = h / features;
-  for (let t = 0; t < steps; t++) {
-    for (let f = 0; f < features; f++) {
-      ctx.fillStyle = css(colour(x[t * features + f] / (max || 1)));
-      ctx.fillRect(t * cw, f * ch, cw + 0.5, ch + 0.5);
-    }
-  }
+  const max = absMax(x);
+  drawCells(canvas, features, steps, (f, t) => css(colour(x[t * features + f] / max)));
 }
 
 export default {

@@ -103,7 +103,7 @@ const handlers = {
       } catch (e) {
         await r.failed(e);
       }
-      return { step: null };
+      return { step: r.session.step };
     });
   },
   backend: (m) => serial(() => setBackend(m)),

@@ -7,12 +7,13 @@
 //!
 //! Convolution mode (training): y = K * u + D u with the kernel
 //! K_l = 2 Re(sum_n C_n (exp(dt A_n) - 1) / A_n exp(dt A_n l)), computed for the
-//! sequence length and applied as a causal Toeplitz matmul. Recurrent mode
+//! sequence length and applied causally (a Toeplitz matmul on the CPU, a
+//! depthwise convolution on the GPU). Recurrent mode
 //! (inference): x_t = exp(dt A) x_{t-1} + (exp(dt A) - 1) / A u_t,
 //! y_t = 2 Re(C x_t) + D u_t, constant memory per step. Complex numbers are
 //! (real, imaginary) tensor pairs.
 
-use nnlab_core::{Device, Error, Result, Tensor};
+use nnlab_core::{Conv2dParams, Device, Error, Result, Tensor};
 
 use crate::{Module, Param};
 
@@ -116,10 +117,19 @@ impl S4d {
 
     /// Convolution mode over u [N, T, channels].
     pub fn forward_conv(&self, u: &Tensor) -> Result<Tensor> {
-        let (_, t) = self.check(u)?;
-        let h = self.channels;
+        let (n, t) = self.check(u)?;
         let k = self.kernel(t)?; // [h, T]
-        // Toeplitz [h, T, T] with entry (i, j) = K[h, i - j] for j <= i, else 0.
+        let y = match u.device() {
+            Device::Cpu => self.toeplitz(&k, u, t)?,
+            gpu => self.causal_conv(&k, u, n, t, &gpu)?,
+        };
+        y.add(&u.mul(&self.d.get())?)
+    }
+
+    /// y[n, i, c] = sum_{j <= i} K[c, i - j] u[n, j, c] as one batched matmul
+    /// by the causal Toeplitz matrices [h, T, T] (the faster form on the CPU).
+    fn toeplitz(&self, k: &Tensor, u: &Tensor, t: usize) -> Result<Tensor> {
+        let h = self.channels;
         let device = u.device();
         let mut index = Vec::with_capacity(h * t * t);
         let mut mask = Vec::with_capacity(t * t);
@@ -138,8 +148,19 @@ impl S4d {
             .index_select(0, &Tensor::from_vec(index, &[h * t * t], &device)?)?
             .reshape(&[h, t, t])?
             .mul(&Tensor::from_vec(mask, &[1, t, t], &device)?)?;
-        let y = toeplitz.matmul(&u.permute(&[2, 1, 0])?)?.permute(&[2, 1, 0])?; // [N, T, h]
-        y.add(&u.mul(&self.d.get())?)
+        toeplitz.matmul(&u.permute(&[2, 1, 0])?)?.permute(&[2, 1, 0]) // [N, T, h]
+    }
+
+    /// The same as a depthwise convolution of the input padded with T - 1
+    /// zeros in front, by the kernel reversed in time: on a GPU one kernel
+    /// launch each way, where the Toeplitz form gathers (and its gradient
+    /// scatters) h T^2 elements.
+    fn causal_conv(&self, k: &Tensor, u: &Tensor, n: usize, t: usize, device: &Device) -> Result<Tensor> {
+        let h = self.channels;
+        let reversed = Tensor::from_vec((0..t).rev().map(|i| i as f32).collect(), &[t], device)?;
+        let w = k.index_select(1, &reversed)?.reshape(&[h, 1, 1, t])?;
+        let x = u.permute(&[0, 2, 1])?.reshape(&[n, h, 1, t])?.pad(&[(0, 0), (0, 0), (0, 0), (t - 1, 0)])?;
+        x.conv2d(&w, Conv2dParams { groups: h, ..Conv2dParams::default() })?.reshape(&[n, h, t])?.permute(&[0, 2, 1])
     }
 
     pub fn initial_state(&self, batch: usize, device: &Device) -> Result<Complex> {
