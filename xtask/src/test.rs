@@ -31,7 +31,7 @@ pub fn run(args: &[String]) -> Result {
     }
 
     let mut browser = Command::new("cargo");
-    browser.args(["test", "-p", "nnlab-tests", "--target", "wasm32-unknown-unknown", "--test", "parity_browser"]);
+    browser.args(["test", "-p", "nnlab-tests", "--target", "wasm32-unknown-unknown", "--test", "parity_browser", "--test", "cpu_browser"]);
     env(&mut browser);
     browser
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
