@@ -4,8 +4,9 @@
 //! They keep a browser tab responsive and its memory bounded; shape inference
 //! adds the model-wide bounds (parameters, activation sizes).
 
-use nnlab_core::{Error, Result};
+use nnlab_core::Result;
 
+use super::train::invalid;
 use super::{DataSpec, ModelSpec};
 use crate::OptimizerConfig;
 
@@ -25,10 +26,6 @@ pub const MAX_POINTS: usize = 2000;
 pub const MIN_TRAIN_RATIO: f32 = 0.05;
 pub const MAX_TRAIN_RATIO: f32 = 0.95;
 pub const MAX_SEED: u64 = u32::MAX as u64;
-
-fn invalid(path: &str, reason: String) -> Error {
-    Error::InvalidSpec { path: path.into(), reason }
-}
 
 fn whole(path: &str, v: usize, min: usize, max: usize) -> Result<()> {
     if (min..=max).contains(&v) { Ok(()) } else { Err(invalid(path, format!("must be from {min} to {max} (got {v})"))) }
