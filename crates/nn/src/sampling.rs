@@ -33,11 +33,13 @@ impl Rs2Sampler {
         OrderState { counter: self.rng.counter(), order: self.order.clone(), pos: self.pos }
     }
 
-    /// Continues from `state` (its indices must be below `n`; others are dropped).
+    /// Continues from `state` (indices at or above `n` are dropped).
     pub fn restore(&mut self, state: &OrderState) {
         self.rng = Rng::resume(self.seed, state.counter);
         self.order = state.order.iter().copied().filter(|&i| i < self.n).collect();
-        self.pos = state.pos.min(self.order.len().max(self.n));
+        // An order that is not a whole epoch's (a tampered state) is treated
+        // as used up, so the next epoch draws a fresh one.
+        self.pos = if self.order.len() == self.n { state.pos.min(self.n) } else { self.n };
     }
 
     /// The example indices of the next epoch.

@@ -178,6 +178,31 @@ pub fn csv_preview(text: &str) -> Result<JsValue, JsValue> {
     to_js(&nnlab_nn::data::table::preview(text).map_err(js_error)?)
 }
 
+/// A setup (a spec and the page's settings object) as link text: JSON,
+/// deflated, base64url.
+#[wasm_bindgen(js_name = encodeSetup)]
+pub fn encode_setup(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")] spec: JsValue, #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] page: JsValue) -> Result<String, JsValue> {
+    let spec = spec_from(&spec)?;
+    let page: serde_json::Map<String, serde_json::Value> = serde_wasm_bindgen::from_value(page).map_err(|e| invalid_argument("page", e.to_string()))?;
+    Ok(spec::share::encode_setup(&spec, &page))
+}
+
+/// Reads link text from `encodeSetup`: the checked spec and the page's
+/// settings, or what is wrong with the link.
+#[wasm_bindgen(js_name = decodeSetup, unchecked_return_type = "{spec: ModelSpec; page: Record<string, unknown>}")]
+pub fn decode_setup(text: &str) -> Result<JsValue, JsValue> {
+    let setup = spec::share::decode_setup(text).map_err(js_error)?;
+    to_js(&serde_json::json!({ "spec": setup.spec, "page": setup.page }))
+}
+
+/// What a session file (from `Session.exportFile`) holds, checked: its
+/// spec, the page's part and the step it was saved at. Nothing is built.
+#[wasm_bindgen(js_name = readSessionFile, unchecked_return_type = "{spec: ModelSpec; page: Record<string, unknown> | null; step: number}")]
+pub fn read_session_file(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let saved = spec::saved::read_session(bytes).map_err(js_error)?;
+    to_js(&serde_json::json!({ "spec": saved.spec, "page": saved.page, "step": saved.state.step }))
+}
+
 /// The JSON Schema of a spec (the page reads its limits from it).
 #[wasm_bindgen(js_name = specSchema)]
 pub fn spec_schema() -> Result<JsValue, JsValue> {

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use js_sys::{Float32Array, Promise};
 use nnlab_core::Device;
 use nnlab_nn::data::Target;
+use nnlab_nn::spec::saved::{read_session, write_session};
 use nnlab_nn::spec::{SpecTrainer, TrainerState};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -60,6 +61,34 @@ impl Session {
                 trainer.import_state(&state).map_err(js_error)?;
             }
             Ok(Session { trainer: Rc::new(RefCell::new(trainer)) }.into())
+        })
+    }
+
+    /// Resolves to a Session continuing the run saved in a session file
+    /// (from `exportFile`) on `backend`. The file is checked in full (its
+    /// spec, every tensor's name, shape and values) before anything is used.
+    #[wasm_bindgen(js_name = openFile, unchecked_return_type = "Promise<Session>")]
+    pub fn open_file(bytes: Vec<u8>, #[wasm_bindgen(unchecked_param_type = "Backend")] backend: String) -> Promise {
+        future_to_promise(async move {
+            let saved = read_session(&bytes).map_err(js_error)?;
+            let device = device_for(&backend).await.map_err(js_error)?;
+            let mut trainer = SpecTrainer::new(&saved.spec, device).await.map_err(js_error)?;
+            trainer.import_state(&saved.state).map_err(js_error)?;
+            Ok(Session { trainer: Rc::new(RefCell::new(trainer)) }.into())
+        })
+    }
+
+    /// The whole session as one file (safetensors: the state's tensors, the
+    /// spec and where training stands in its metadata), with `page` (a JSON
+    /// object's text: what the page shows) kept beside them.
+    #[wasm_bindgen(js_name = exportFile, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn export_file(&self, page: Option<String>) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            let state = t.export_state().await.map_err(js_error)?;
+            let bytes = write_session(&t.spec, &state, page.as_deref()).map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }
 

@@ -7,7 +7,9 @@
 mod build;
 pub mod limits;
 pub mod pytorch;
+pub mod saved;
 mod shape;
+pub mod share;
 mod state;
 mod train;
 

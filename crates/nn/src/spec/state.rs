@@ -14,6 +14,10 @@ use super::{state_dict, train::invalid, SpecTrainer};
 use crate::sampling::OrderState;
 use crate::Module;
 
+/// The largest step count a saved state may carry (a run at a million steps
+/// a second would take weeks to get there).
+const MAX_SAVED_STEP: u64 = 1 << 40;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedValues {
@@ -66,6 +70,10 @@ impl SpecTrainer {
     /// spec: every tensor present, with its shape, finite. Nothing changes
     /// unless all of it checks out.
     pub fn import_state(&mut self, state: &TrainerState) -> Result<()> {
+        // Counters a run of any length stays far below; larger ones are tampered.
+        if state.step > MAX_SAVED_STEP || u64::from(state.optimizer_steps) > MAX_SAVED_STEP.min(u32::MAX as u64 / 2) {
+            return Err(invalid("state.step", format!("{} steps ({} optimizer steps) is beyond any run", state.step, state.optimizer_steps)));
+        }
         let by_name: HashMap<&str, &NamedValues> = state.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
         let named = self.named_state();
         if by_name.len() != state.tensors.len() || state.tensors.len() != named.len() {
