@@ -142,6 +142,53 @@ fn a_state_that_does_not_fit_the_model_changes_nothing() {
     assert_eq!(state(&t), before);
 }
 
+/// Every leaf of `v` (numbers, strings, ...) as a JSON pointer; the JSON
+/// texts inside the metadata count as objects.
+fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
+        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
+        _ => out.push(at),
+    }
+}
+
+/// `head` with the header's metadata texts parsed, so mutations reach inside them.
+fn opened(head: &serde_json::Value) -> serde_json::Value {
+    let mut h = head.clone();
+    for key in ["spec", "training", "page"] {
+        let text = h["__metadata__"][key].as_str().unwrap().to_string();
+        h["__metadata__"][key] = serde_json::from_str(&text).unwrap();
+    }
+    h
+}
+
+fn closed(mut h: serde_json::Value) -> serde_json::Value {
+    for key in ["spec", "training", "page"] {
+        let text = h["__metadata__"][key].to_string();
+        h["__metadata__"][key] = text.into();
+    }
+    h
+}
+
+/// Values a hostile file might put anywhere.
+fn hostile() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        Just(serde_json::json!(0)),
+        Just(serde_json::json!(-1)),
+        Just(serde_json::json!(1)),
+        Just(serde_json::json!(3)),
+        Just(serde_json::json!(1e300)),
+        Just(serde_json::json!(u64::MAX)),
+        Just(serde_json::json!(1u64 << 32)),
+        Just(serde_json::json!(0.5)),
+        Just(serde_json::json!("x")),
+        Just(serde_json::json!("F64")),
+        Just(serde_json::json!([])),
+        Just(serde_json::json!([1_000_000, 2])),
+        Just(serde_json::Value::Null),
+    ]
+}
+
 fn cases() -> u32 {
     std::env::var("NNLAB_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
 }
@@ -159,6 +206,18 @@ fn fuzzed_session_files_never_panic() {
     let (good, _) = saved_after(&spec, 3);
     let target = std::cell::RefCell::new(trainer(&spec));
     let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..6);
+    let (head, _) = header(&good);
+    let open_head = opened(&head);
+    let mut paths = Vec::new();
+    leaves(&open_head, String::new(), &mut paths);
+    let base = good.clone();
+    let fields = prop::collection::vec((prop::sample::select(paths), hostile()), 1..4).prop_map(move |changes| {
+        let mut h = open_head.clone();
+        for (path, value) in changes {
+            *h.pointer_mut(&path).unwrap() = value;
+        }
+        with_header(&base, &closed(h))
+    });
     let strategy = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..256).prop_map(|mut b| {
             if b.len() >= 8 {
@@ -168,6 +227,7 @@ fn fuzzed_session_files_never_panic() {
             }
             b
         }),
+        fields,
         edits.prop_map(move |edits| {
             let mut b = good.clone();
             let (_, data) = header(&b);
@@ -183,17 +243,21 @@ fn fuzzed_session_files_never_panic() {
             b
         }),
     ];
+    let (read, imported) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
     runner()
         .run(&strategy, |bytes| {
             if let Ok(saved) = read_session(&bytes) {
+                read.set(read.get() + 1);
                 let mut t = target.borrow_mut();
                 if saved.spec == spec && t.import_state(&saved.state).is_ok() {
+                    imported.set(imported.get() + 1);
                     let _ = t.train(2);
                 }
             }
             Ok(())
         })
         .unwrap();
+    eprintln!("{} cases: {} read as session files, {} imported and trained", cases(), read.get(), imported.get());
 }
 
 #[test]
@@ -222,10 +286,12 @@ fn a_link_round_trips_and_fuzzed_links_never_panic() {
             s.into_iter().collect::<String>()
         }),
     ];
+    let decoded = std::cell::Cell::new(0);
     runner()
         .run(&strategy, |text| {
-            let _ = decode_setup(&text);
+            decoded.set(decoded.get() + decode_setup(&text).is_ok() as usize);
             Ok(())
         })
         .unwrap();
+    eprintln!("{} cases: {} decoded to a valid setup", cases(), decoded.get());
 }
