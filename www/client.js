@@ -64,15 +64,35 @@ export class Lab {
   }
 
   // Opens a fresh run of `spec` (an object or JSON text), replacing the
-  // current one; `state` continues a saved run.
-  async open(spec, { backend = 'auto', state = null } = {}) {
+  // current one; `state` continues a saved run, `file` (a session file's
+  // bytes, from saveFile) opens the run it holds. If the new run fails to
+  // open, the current one stays (paused) and the promise rejects.
+  async open(spec, { backend = 'auto', state = null, file = null } = {}) {
     const mine = ++this.opens;
+    const previous = this.session;
     this.session = null;
-    const info = await this.request('open', { spec: typeof spec === 'string' ? JSON.parse(spec) : spec, backend, state });
+    let info;
+    try {
+      info = file
+        ? await this.request('open', { file, backend })
+        : await this.request('open', { spec: typeof spec === 'string' ? JSON.parse(spec) : spec, backend, state });
+    } catch (e) {
+      if (mine === this.opens) this.session = previous;
+      throw e;
+    }
     if (mine !== this.opens) throw toError({ kind: 'aborted', path: null, message: 'a newer model replaced this one' });
     this.session = info.session;
     return info;
   }
+
+  // The current run as one file ({step, bytes: Uint8Array}, safetensors):
+  // weights, optimizer state, step, the spec, and `page` (any JSON object).
+  saveFile(page = null) { return this.request('save', { page }); }
+  // What a session file holds ({spec, page, step}), checked, without opening it.
+  readFile(bytes) { return this.request('readFile', { bytes }); }
+  // A spec (and page settings) as link text, and back.
+  encodeSetup(spec, page = {}) { return this.request('encodeSetup', { spec, page }); }
+  decodeSetup(text) { return this.request('decodeSetup', { text }); }
 
   infer(spec) { return this.request('infer', { spec }); }
   schema() { return this.request('schema'); }

@@ -7,6 +7,12 @@ import { launch, open, until, ready, record, shot, sleep, runState } from './har
 const layer = (page, i) => page.locator(`li[data-path="layers[${i}]"]`);
 const fieldIn = (scope, label) => scope.locator(`label:has(> span:text-is("${label}")) input`).first();
 
+// The spec the page's link holds now (decoded by the page's own decoder).
+export async function linkSpec(page) {
+  await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).has('s'), null, { timeout: 10_000 });
+  return page.evaluate(async () => (await window.nnlab.lab.decodeSetup(new URLSearchParams(location.hash.slice(1)).get('s'))).spec);
+}
+
 async function typeInto(input, text) {
   await input.fill(text);
   await input.press('Enter');
@@ -68,7 +74,7 @@ export async function typeThenClick(browser) {
   await page.getByLabel('Lr', { exact: true }).fill('0.01');
   await page.click('#play');
   const s = await until(page, (r) => r.status === 'playing' && r.metrics?.step > 0, { what: 'play after typing', timeout: 30_000 });
-  const lr = await page.evaluate(() => JSON.parse(decodeURIComponent(new URLSearchParams(location.hash.slice(1)).get('spec'))).optimizer.lr);
+  const lr = (await linkSpec(page)).optimizer.lr;
   await page.click('#play');
   record('typing a value and clicking Play at once trains with that value', lr === 0.01 && s.status === 'playing', `lr in the link ${lr}, status ${s.status}`);
   await page.context().close();
@@ -247,7 +253,7 @@ export async function drawPoints(browser) {
   await canvas.click({ position: { x: box.width * 0.9, y: box.height * 0.1 } });
   await until(page, (r) => r.status === 'ready' && r.metrics.step >= 1, { what: 'adding a point' });
   await page.waitForFunction((b) => window.nnlab.run.dataset.value.train.n === b + 1, before, { timeout: 30_000 });
-  const link = await page.evaluate(() => JSON.parse(decodeURIComponent(new URLSearchParams(location.hash.slice(1)).get('spec'))).data.points);
+  const link = (await linkSpec(page)).data.points;
   await page.selectOption('#click-mode', 'remove');
   await canvas.click({ position: { x: box.width * 0.9, y: box.height * 0.1 } });
   await page.waitForFunction((b) => window.nnlab.run.dataset.value.train.n === b, before, { timeout: 30_000 });

@@ -5,10 +5,10 @@
 // signals and change them only through the actions below, which run one at
 // a time in the order they were asked for (so a click right after typing
 // acts on the model the typing made).
-import { signal, batch } from '@preact/signals';
+import { signal, batch, computed } from '@preact/signals';
 import { toHash, fromHash } from './url.js';
 
-export const state = signal(null);      // {preset, spec, backend, view}
+export const state = signal(null);      // {preset, spec, backend, view, embed: {hide, autoplay}}
 export const run = {
   status: signal('loading'),            // loading | opening | ready | playing | error
   backend: signal(null),                // the backend in use
@@ -20,6 +20,8 @@ export const run = {
   metrics: signal(null),                // the latest metrics event
   history: signal([]),                  // [{step, trainLoss, testLoss, trainAccuracy, testAccuracy}]
 };
+// The parts of the page a link hides (embedding).
+export const hidden = computed(() => new Set(state.value?.embed?.hide ?? []));
 export const presets = signal(new Map()); // name -> {name, family, expected, check, spec}
 export const schema = signal(null);
 
@@ -27,11 +29,13 @@ let lab = null;
 let queue = Promise.resolve();
 
 // Runs `task` after every action asked for before it.
-function act(task) {
+export function act(task) {
   const result = queue.then(task);
   queue = result.catch((e) => fail(e));
   return result;
 }
+
+export const theLab = () => lab;
 
 function fail(e) {
   if (e?.kind === 'aborted') return;
@@ -55,30 +59,43 @@ function record(m) {
   });
 }
 
-function writeUrl() {
+// Mirrors the state in the URL hash (a spec that is not a preset's goes in
+// packed; a newer call supersedes one still packing).
+let urlWrites = 0;
+export async function writeUrl() {
+  const mine = ++urlWrites;
   const s = state.value;
-  const hash = toHash(s, presets.value.get(s.preset)?.spec);
-  if (hash !== location.hash) history.replaceState(null, '', hash);
+  const presetSpec = presets.value.get(s.preset)?.spec;
+  const same = presetSpec && JSON.stringify(presetSpec) === JSON.stringify(s.spec);
+  const packed = same ? null : await lab.encodeSetup(s.spec, {});
+  const hash = toHash(s, presetSpec, packed);
+  if (mine === urlWrites && hash !== location.hash) history.replaceState(null, '', hash);
 }
 
-// Opens a run of the current state's spec: a fresh one, or one continuing
-// from `from` (a trainer state) when the model still fits it.
-async function open(from = null) {
+// Opens a run of the current state's spec: a fresh one, one continuing from
+// `from` (a trainer state) when the model still fits it, or the run a
+// session `file` holds. Until it has opened, the current run stays as it
+// was; if it fails, the current run stays (paused) and this rejects.
+export async function open(from = null, { file = null, history = [] } = {}) {
   const s = state.value;
-  batch(() => {
-    run.status.value = 'opening';
-    run.error.value = null;
-    run.history.value = [];
-    run.metrics.value = null;
-  });
+  const before = run.status.value;
+  run.status.value = 'opening';
   let info;
   try {
-    info = await lab.open(s.spec, { backend: s.backend, state: from });
+    try {
+      info = await lab.open(s.spec, { backend: s.backend, state: from, file });
+    } catch (e) {
+      if (!from || e.kind !== 'invalid_spec' || !String(e.path).startsWith('state')) throw e;
+      info = await lab.open(s.spec, { backend: s.backend });
+    }
   } catch (e) {
-    if (!from || e.kind !== 'invalid_spec' || !String(e.path).startsWith('state')) throw e;
-    info = await lab.open(s.spec, { backend: s.backend });
+    if (run.status.value === 'opening') run.status.value = before === 'playing' ? 'ready' : before;
+    throw e;
   }
   batch(() => {
+    run.error.value = null;
+    run.history.value = history;
+    run.metrics.value = null;
     run.backend.value = info.backend;
     run.adapter.value = info.adapter;
     run.note.value = info.note ?? '';
@@ -87,9 +104,10 @@ async function open(from = null) {
     run.status.value = 'ready';
   });
   record(info.metrics);
+  return info;
 }
 
-export async function boot(theLab, presetList, theSchema) {
+export async function boot(theLab, presetList, theSchema, { restore } = {}) {
   lab = theLab;
   presets.value = new Map(presetList.map((p) => [p.name, p]));
   schema.value = theSchema;
@@ -103,14 +121,16 @@ export async function boot(theLab, presetList, theSchema) {
   lab.on('budget', (e) => { run.note.value = `Trained the spec's ${e.step.toLocaleString('en')} steps. Play goes on from here.`; });
   lab.on('backend', (e) => batch(() => { run.backend.value = e.backend; run.note.value = e.note ?? ''; }));
   lab.on('error', (e) => fail(e.error));
-  return loadHash(location.hash);
+  return loadHash(location.hash, { restore });
 }
 
 // Applies a link: the model it names (or the default preset), with a note
-// for everything in it that could not be used.
-export function loadHash(hash) {
+// for everything in it that could not be used. `restore(next)`, when
+// given, may open a saved run of that setup (`next`, the state the link
+// asks for) instead: a reload. It resolves to true when it did.
+export function loadHash(hash, { restore = null } = {}) {
   return act(async () => {
-    const parsed = fromHash(hash, presets.value);
+    const parsed = await fromHash(hash, presets.value, (text) => lab.decodeSetup(text));
     const fallback = presets.value.get('playground-spiral');
     let spec = parsed.spec ?? structuredClone(fallback.spec);
     const problems = [...parsed.problems];
@@ -123,11 +143,24 @@ export function loadHash(hash) {
         parsed.preset = fallback.name;
       }
     }
-    state.value = { preset: parsed.spec ? parsed.preset : fallback.name, spec, backend: parsed.backend, view: parsed.view };
-    await open();
+    const next = { preset: parsed.spec ? parsed.preset : fallback.name, spec, backend: parsed.backend, view: parsed.view, embed: parsed.embed };
+    if (restore && !problems.length && await restore(next)) {
+      // The saved run of this very setup is back.
+    } else {
+      await lifecycle.leaving();
+      state.value = next;
+      await open();
+      lifecycle.fresh();
+    }
     if (problems.length) run.note.value = `This link could not be followed in full: ${problems.join('; ')}.`;
+    if (state.value.embed.autoplay && !problems.length) await lab.play();
   });
 }
+
+// What autosave hooks into (app/keep.js): `leaving` runs before a new model
+// replaces the current run (a last save), `fresh` once it has (a new saved
+// session), `reset` after Reset (the run is back at step 0).
+export const lifecycle = { leaving: async () => {}, fresh: () => {}, reset: () => {} };
 
 // Replaces the model with `spec` if it is valid: resolves to null, or to the
 // error ({kind, path, message}) with the current model left as it was.
@@ -142,10 +175,18 @@ export function setSpec(spec, { preset = undefined, keep = false } = {}) {
     }
     const from = keep && run.report.value ? await lab.exportState().catch(() => null) : null;
     const wasPlaying = run.status.value === 'playing';
+    const previous = state.value;
+    if (!from) await lifecycle.leaving();
     // `preset: null` says the model is no longer a preset's.
     state.value = { ...state.value, spec, preset: preset === undefined ? state.value.preset : preset };
-    writeUrl();
-    await open(from);
+    try {
+      await open(from);
+    } catch (e) {
+      state.value = previous;
+      throw e;
+    }
+    if (!from) lifecycle.fresh();
+    await writeUrl();
     if (from && wasPlaying) await lab.play();
     return null;
   });
@@ -202,7 +243,10 @@ export function choosePreset(name) {
   return p ? setSpec(structuredClone(p.spec), { preset: name }) : Promise.resolve({ kind: 'invalid_argument', path: 'preset', message: `no preset "${name}"` });
 }
 
-export const reset = () => act(open);
+export const reset = () => act(async () => {
+  await open();
+  lifecycle.reset();
+});
 export const play = () => act(async () => {
   if (run.status.value === 'error' && !run.report.value) return;
   run.note.value = run.note.value.startsWith('The loss') ? '' : run.note.value;
@@ -214,7 +258,7 @@ export const step = () => act(() => lab.step(1));
 export function setBackend(backend) {
   return act(async () => {
     state.value = { ...state.value, backend };
-    writeUrl();
+    await writeUrl();
     if (run.status.value === 'error' && !run.report.value) return;
     const r = await lab.setBackend(backend);
     batch(() => {

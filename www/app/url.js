@@ -3,29 +3,53 @@
 // part it cannot use is listed in `problems` so the page can say so.
 //
 //   #preset=digits-cnn                       a preset as shipped
-//   #spec=<JSON, URI-encoded>                any model (an edited preset, a built one)
+//   #s=<setup>                               any model (an edited preset, a built one, an uploaded
+//                                            table): its spec, deflated, base64url (Rust's decodeSetup)
+//   #spec=<JSON, URI-encoded>                the same, uncompressed (older links; still read)
 //   &backend=auto|webgpu|cpu  &log=1  &smooth=0.6
+//   &hide=header,data,...  &autoplay=1       embedding (PARTS below; README has the table)
 // Links of the earlier 2D playground (#dataset=spiral&hidden=8,8&...) still open.
+import { VIEWS } from '../viz/registry.js';
 
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 const LEGACY_DATASETS = ['circle', 'xor', 'gauss', 'spiral', 'reg-plane', 'reg-gauss'];
 
-export function toHash(state, presetSpec) {
+// What `hide` may name: the page's groups, then every view by its id.
+export const PARTS = Object.freeze([
+  ['header', 'the title bar'],
+  ['text', 'the description under the title and the footer'],
+  ['presets', 'the preset picker'],
+  ['data', 'the data panel (settings, CSV upload)'],
+  ['model', 'the model builder'],
+  ['training', 'the training settings'],
+  ['controls', 'Play, Step, Reset and the backend choice'],
+  ['stats', 'the numbers (step, losses, accuracy, speed)'],
+  ['keep', 'saving, files, sharing and the list of saved sessions'],
+  ['view-options', 'the log-scale and smoothing switches'],
+  ...VIEWS.map((v) => [v.id, `the ${v.title.toLowerCase()} view`]),
+]);
+const PART_NAMES = new Set(PARTS.map(([name]) => name));
+
+// `packed` is the link text of the spec (encodeSetup), used unless the spec is a preset's as shipped.
+export function toHash(state, presetSpec, packed) {
   const p = new URLSearchParams();
   const same = presetSpec && JSON.stringify(presetSpec) === JSON.stringify(state.spec);
   if (same) p.set('preset', state.preset);
-  else p.set('spec', JSON.stringify(state.spec));
+  else p.set('s', packed);
   if (state.backend !== 'auto') p.set('backend', state.backend);
   if (state.view.log) p.set('log', '1');
   if (state.view.smooth) p.set('smooth', String(state.view.smooth));
-  return '#' + p.toString();
+  if (state.embed.hide.length) p.set('hide', state.embed.hide.join(','));
+  if (state.embed.autoplay) p.set('autoplay', '1');
+  return '#' + p.toString().replaceAll('%2C', ',');
 }
 
-// -> {preset, spec, backend, view, problems: [text]}; `spec` is null when the
-// link names none (or none that parses), `preset` null when it names no preset.
-export function fromHash(hash, presets) {
+// -> {preset, spec, backend, view, embed, problems: [text]}; `spec` is null
+// when the link names none (or none that reads), `preset` null when it names
+// no preset. `decode` reads an `s` setup (decodeSetup: rejects with the reason).
+export async function fromHash(hash, presets, decode) {
   const p = new URLSearchParams(String(hash).replace(/^#/, ''));
-  const out = { preset: null, spec: null, backend: 'auto', view: { log: false, smooth: 0 }, problems: [] };
+  const out = { preset: null, spec: null, backend: 'auto', view: { log: false, smooth: 0 }, embed: { hide: [], autoplay: false }, problems: [] };
   const backend = p.get('backend');
   if (backend !== null) {
     if (BACKENDS.includes(backend)) out.backend = backend;
@@ -34,6 +58,11 @@ export function fromHash(hash, presets) {
   out.view.log = p.get('log') === '1';
   const smooth = Number(p.get('smooth') ?? 0);
   out.view.smooth = Number.isFinite(smooth) && smooth >= 0 && smooth < 1 ? smooth : 0;
+  const hide = (p.get('hide') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  out.embed.hide = [...new Set(hide.filter((h) => PART_NAMES.has(h)))];
+  const unknown = hide.filter((h) => !PART_NAMES.has(h));
+  if (unknown.length) out.problems.push(`hide: there is no part called ${unknown.map((h) => `"${h}"`).join(', ')}`);
+  out.embed.autoplay = p.get('autoplay') === '1';
   const preset = p.get('preset');
   if (preset !== null) {
     if (presets.has(preset)) {
@@ -41,13 +70,24 @@ export function fromHash(hash, presets) {
       out.spec = structuredClone(presets.get(preset).spec);
     } else out.problems.push(`there is no preset "${preset}"`);
   }
+  const named = (spec) => {
+    out.spec = spec;
+    out.preset = presets.has(spec.name) ? spec.name : out.preset;
+  };
+  const packed = p.get('s');
+  if (packed !== null) {
+    try {
+      named((await decode(packed)).spec);
+    } catch (e) {
+      out.problems.push(!e.path || e.path === 'link' ? `the link ${e.message}` : `its model is not valid (${e.path}: ${e.message})`);
+    }
+  }
   const spec = p.get('spec');
   if (spec !== null) {
     try {
       const parsed = JSON.parse(spec);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      out.spec = parsed;
-      out.preset = presets.has(parsed.name) ? parsed.name : out.preset;
+      named(parsed);
     } catch (e) {
       out.problems.push(`the model in the link is not valid JSON (${e.message})`);
     }

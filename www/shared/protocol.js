@@ -6,7 +6,9 @@
 // session they concern, so the page drops events of sessions it replaced.
 //
 // Requests (args -> result):
-//   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} -> {session, backend, note, adapter, report, dataset}
+//   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} or {file: Uint8Array, backend}
+//                                     -> {session, spec, backend, note, adapter, report, dataset, metrics}
+//             (the current run is replaced only once the new one opened)
 //   infer     {spec}                  -> ModelReport (shapes, parameter counts; nothing is built)
 //   schema    {}                      -> the spec's JSON Schema
 //   csv       {text}                  -> {columns, numeric, distinct, rows, count} (a CSV upload's first look)
@@ -15,6 +17,10 @@
 //   predict   {x: Float32Array, n}    -> Float32Array
 //   grid      {res}                   -> Float32Array
 //   state     {}                      -> TrainerState (host copy of everything the run holds)
+//   save      {page?}                 -> {step, bytes: Uint8Array}: the session file (safetensors; `page` in its metadata)
+//   readFile  {bytes}                 -> {spec, page, step} of a session file, checked; nothing opened
+//   encodeSetup {spec, page}          -> link text (deflated JSON, base64url)
+//   decodeSetup {text}                -> {spec, page}, checked
 //   close     {}                      -> null
 //   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
 // Events:
@@ -30,7 +36,8 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'close', 'loseDevice',
+  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'save', 'readFile',
+  'encodeSetup', 'decodeSetup', 'close', 'loseDevice',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

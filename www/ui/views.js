@@ -3,7 +3,7 @@
 // and the actions a view may offer (editing the 2D data by clicking).
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
-import { state, run, setView, editPoints } from '../app/store.js';
+import { state, run, hidden, setView, editPoints } from '../app/store.js';
 import { VIEWS } from '../viz/registry.js';
 
 function ViewHost({ view, data }) {
@@ -38,12 +38,13 @@ export function Views() {
     spec: s?.spec, view: s?.view ?? {}, report: run.report.value, dataset: run.dataset.value,
     metrics: run.metrics.value, history: run.history.value, actions: { editPoints },
   };
-  const shown = VIEWS.filter((v) => data.report && v.applies(data));
+  const h = hidden.value;
+  const shown = VIEWS.filter((v) => data.report && !h.has(v.id) && v.applies(data));
   return html`<div class="views">
-    <div class="view-options">
+    ${!h.has('view-options') && html`<div class="view-options">
       <label class="field check"><input type="checkbox" checked=${data.view.log} onChange=${(e) => setView({ log: e.currentTarget.checked })} /><span>Log scale</span></label>
       <label class="field check"><input type="checkbox" checked=${data.view.smooth > 0} onChange=${(e) => setView({ smooth: e.currentTarget.checked ? 0.6 : 0 })} /><span>Smoothing</span></label>
-    </div>
+    </div>`}
     ${shown.map((v) => html`<${ViewHost} key=${v.id} view=${v} data=${data} />`)}
   </div>`;
 }

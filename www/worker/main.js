@@ -1,7 +1,7 @@
 // The training worker: owns the wasm module and at most one training run,
 // answers the page's requests (shared/protocol.js) in arrival order through
 // one serial queue, and reports progress as events.
-import init, { Session, csvPreview, inferShapes, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
+import init, { Session, csvPreview, decodeSetup, encodeSetup, inferShapes, readSessionFile, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
 import { toFailure } from '../shared/protocol.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
@@ -38,22 +38,27 @@ function current() {
   return run;
 }
 
-async function open({ spec, backend, state }) {
-  run?.close();
-  run = null;
+// Opens a run of `spec` (from `state` when given), or of a session `file`.
+// The current run is replaced only once the new one has opened: a model or
+// file that fails leaves it as it was (paused).
+async function open({ spec, backend, state, file }) {
+  run?.pause({ quiet: true });
+  if (file) spec = readSessionFile(file).spec;
   const wanted = ['auto', 'webgpu', 'cpu'].includes(backend) ? backend : 'auto';
   const gpu = wanted === 'cpu' ? null : await gpuAdapter();
   const choice = await chooseBackend(Session, spec, wanted, gpu);
+  const start = (b) => (file ? Session.openFile(file, b) : Session.open(spec, b, state ?? null));
   let session;
   let note = choice.note;
   try {
-    session = await Session.open(spec, choice.backend, state ?? null);
+    session = await start(choice.backend);
   } catch (e) {
     // A spec error fails on the CPU too; only a GPU failure is worth a retry there.
     if (choice.backend !== 'webgpu' || toFailure(e).kind === 'invalid_spec') throw e;
-    session = await Session.open(spec, 'cpu', state ?? null);
+    session = await start('cpu');
     note = `WebGPU could not be used (${toFailure(e).message}); training on the CPU (WebAssembly) instead.`;
   }
+  run?.close();
   const report = session.report();
   const budget = spec?.training?.steps ?? 1000;
   run = new Run({ id: ++sessions, session, serial, post, budget, planar: report.input.length === 1 && report.input[0] === 2 });
@@ -61,7 +66,7 @@ async function open({ spec, backend, state }) {
   // The first metrics come with the reply: events of a session only count
   // once the page knows its id.
   const { data: metrics } = await run.collectMetrics();
-  return { session: run.id, backend: session.backend, note, adapter: session.backend === 'webgpu' ? gpu : null, report, dataset, metrics };
+  return { session: run.id, spec, backend: session.backend, note, adapter: session.backend === 'webgpu' ? gpu : null, report, dataset, metrics };
 }
 
 async function setBackend({ backend }) {
@@ -110,6 +115,13 @@ const handlers = {
   predict: (m) => serial(async () => new Float32Array(await current().session.predict(m.x, m.n))),
   grid: (m) => serial(async () => new Float32Array(await current().session.grid(m.res))),
   state: () => serial(() => current().session.exportState()),
+  save: (m) => serial(async () => {
+    const { session } = current();
+    return { step: session.step, bytes: await session.exportFile(m.page == null ? null : JSON.stringify(m.page)) };
+  }),
+  readFile: (m) => serial(() => readSessionFile(m.bytes)),
+  encodeSetup: (m) => serial(() => encodeSetup(m.spec, m.page ?? {})),
+  decodeSetup: (m) => serial(() => decodeSetup(String(m.text ?? ''))),
   close: () => serial(() => { run?.close(); run = null; return null; }),
   loseDevice: () => serial(() => { run?.session.loseGpuDevice(); return null; }),
 };
@@ -124,7 +136,7 @@ onmessage = ({ data: m }) => {
   Promise.resolve()
     .then(() => handler(m))
     .then(
-      (result) => post({ id: m.id, ok: true, result }, result instanceof Float32Array ? [result.buffer] : []),
+      (result) => post({ id: m.id, ok: true, result }, [result, result?.bytes].filter((r) => ArrayBuffer.isView(r)).map((r) => r.buffer)),
       (e) => post({ id: m.id, ok: false, error: toFailure(e) }),
     );
 };

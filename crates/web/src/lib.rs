@@ -144,6 +144,12 @@ pub(crate) fn to_js(v: &impl Serialize) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| js_error(Failure { kind: "internal", path: None, message: e.to_string() }))
 }
 
+/// JSON text as JS parses it: an f32 of a spec stays the number it
+/// was written as (0.01, not 0.009999999776482582).
+pub(crate) fn json_to_js(text: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| js_error(Failure { kind: "internal", path: None, message: "unreadable JSON".into() }))
+}
+
 /// A spec from a JS object or a JSON string; errors name the field's path.
 pub(crate) fn spec_from(value: &JsValue) -> Result<ModelSpec, JsValue> {
     let json = match value.as_string() {
@@ -192,7 +198,7 @@ pub fn encode_setup(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")]
 #[wasm_bindgen(js_name = decodeSetup, unchecked_return_type = "{spec: ModelSpec; page: Record<string, unknown>}")]
 pub fn decode_setup(text: &str) -> Result<JsValue, JsValue> {
     let setup = spec::share::decode_setup(text).map_err(js_error)?;
-    to_js(&serde_json::json!({ "spec": setup.spec, "page": setup.page }))
+    json_to_js(&spec::share::setup_json(&setup.spec, &setup.page))
 }
 
 /// What a session file (from `Session.exportFile`) holds, checked: its
@@ -200,7 +206,8 @@ pub fn decode_setup(text: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = readSessionFile, unchecked_return_type = "{spec: ModelSpec; page: Record<string, unknown> | null; step: number}")]
 pub fn read_session_file(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let saved = spec::saved::read_session(bytes).map_err(js_error)?;
-    to_js(&serde_json::json!({ "spec": saved.spec, "page": saved.page, "step": saved.state.step }))
+    let page = saved.page.map_or("null".to_string(), |p| p.to_string());
+    json_to_js(&format!(r#"{{"spec":{},"page":{page},"step":{}}}"#, saved.spec.to_json(), saved.state.step))
 }
 
 /// The JSON Schema of a spec (the page reads its limits from it).

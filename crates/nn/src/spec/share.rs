@@ -31,8 +31,18 @@ fn bad(path: &str, reason: impl Into<String>) -> Error {
 
 /// The link text of `spec` with the page's settings `page` (a JSON object).
 pub fn encode_setup(spec: &ModelSpec, page: &serde_json::Map<String, Value>) -> String {
-    let setup = serde_json::json!({ "spec": spec, "page": page });
-    URL_SAFE_NO_PAD.encode(compress_to_vec(setup.to_string().as_bytes(), 9))
+    URL_SAFE_NO_PAD.encode(compress_to_vec(setup_json(spec, page).as_bytes(), 9))
+}
+
+/// The setup's JSON text. Written from the spec directly (not through a
+/// `Value`), so its f32 fields keep their shortest form (0.01).
+pub fn setup_json(spec: &ModelSpec, page: &serde_json::Map<String, Value>) -> String {
+    #[derive(serde::Serialize)]
+    struct Text<'a> {
+        spec: &'a ModelSpec,
+        page: &'a serde_json::Map<String, Value>,
+    }
+    serde_json::to_string(&Text { spec, page }).expect("specs always serialise")
 }
 
 /// Reads a link text written by `encode_setup`, checking the spec as any
