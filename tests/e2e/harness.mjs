@@ -52,9 +52,11 @@ async function openFirefox(browser, hash, width) {
   await page.goto(`${url}${hash}`);
   return {
     click: (selector) => page.click(selector),
+    reload: () => page.reload(),
     evaluate: (fn, arg) => page.evaluate(fn, arg),
     screenshot: (options) => page.screenshot(options),
     context: () => ({ close: () => ctx.close() }),
+    firefox: true,
   };
 }
 

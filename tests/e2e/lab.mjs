@@ -1,10 +1,11 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
 // SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,cpu,webgpu,firefox]
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,cpu,webgpu,firefox]
 // Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
+import { reloadRestores, badImports, sharedLink, embedded, embedDialog } from './keep.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -22,12 +23,20 @@ if (wanted('page')) {
   await scenario('phone', () => phone(browser));
   await scenario('no webgpu', () => noWebGpu());
 }
+if (wanted('keep')) {
+  await scenario('reload restores', () => reloadRestores(browser, 'a reload restores the run: same step, curves back, and the next step\'s loss bit-exact (Chromium, CPU)'));
+  await scenario('bad imports', () => badImports(browser));
+  await scenario('shared link', () => sharedLink(browser));
+  await scenario('embedded', () => embedded(browser));
+  await scenario('embed dialog', () => embedDialog(browser));
+}
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
 await browser.close();
 if (wanted('firefox')) {
   const firefox = await launchFirefox();
   await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
+  await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
   await everyPreset(firefox, 'cpu');
   await firefox.close();
 }

@@ -11,11 +11,17 @@
 // step it was saved at; on the CPU, the next step's loss is bit-for-bit the
 // one it would have been.
 import { signal, batch } from '@preact/signals';
-import { state, run, presets, act, open, writeUrl, lifecycle, theLab } from './store.js';
+import { state, run, presets, attempt, open, writeUrl, lifecycle, theLab } from './store.js';
 import * as saved from './saved.js';
 
 const AUTOSAVE_MS = 5000;
-const TAB_KEY = 'nnlab.session';
+// The tab's session id. Storage may be off (a sandboxed or third-party
+// frame): the tab then simply has no session to restore.
+const tab = {
+  get: () => { try { return sessionStorage.getItem('nnlab.session'); } catch { return null; } },
+  set: (id) => { try { sessionStorage.setItem('nnlab.session', id); } catch { /* nothing to restore later */ } },
+  clear: () => { try { sessionStorage.removeItem('nnlab.session'); } catch { /* nothing stored */ } },
+};
 // The largest session file opened (Rust's MAX_FILE_BYTES says the same).
 export const MAX_FILE_BYTES = 256 << 20;
 
@@ -61,7 +67,7 @@ export function saveNow({ force = false } = {}) {
     try {
       const { bytes, step } = await lab.saveFile(page());
       await saved.put({ id, name: kept.name.value, preset: s.preset, hash: location.hash, step, loss: run.metrics.value?.testLoss ?? null, updated: Date.now() }, bytes);
-      sessionStorage.setItem(TAB_KEY, id);
+      tab.set(id);
       savedAt = { step, time: performance.now() };
       batch(() => { kept.savedStep.value = step; kept.problem.value = null; });
       await refreshList();
@@ -77,7 +83,7 @@ export function saveNow({ force = false } = {}) {
 // (or as `id`, reopening a saved one). The file is checked first; if it is
 // refused, the current model stays as it was and this rejects with why.
 function openBytes(bytes, { id = saved.newId(), name = '' } = {}) {
-  return act(async () => {
+  return attempt(async () => {
     const lab = theLab();
     const info = await lab.readFile(bytes);
     const p = info.page ?? {};
@@ -111,7 +117,7 @@ export async function reopen(id) {
   const [meta, bytes] = await Promise.all([saved.get(id), saved.file(id)]);
   if (!meta || !bytes) throw Object.assign(new Error('that saved session is gone (deleted in another tab?)'), { kind: 'storage' });
   await openBytes(bytes, { id, name: meta.name });
-  sessionStorage.setItem(TAB_KEY, id);
+  tab.set(id);
 }
 
 // Opens a dropped or picked file; resolves to null or to the problem's text
@@ -129,7 +135,7 @@ export async function importFile(file) {
 
 // The current run as a file download.
 export async function download() {
-  const { bytes } = await act(() => theLab().saveFile(page()));
+  const { bytes } = await attempt(() => theLab().saveFile(page()));
   const name = (kept.name.value || defaultName(state.value)).replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '');
   const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
   const a = Object.assign(document.createElement('a'), { href: url, download: `${name || 'session'}.nnlab.safetensors` });
@@ -148,7 +154,7 @@ export async function rename(id, name) {
 export async function remove(id) {
   await saved.remove(id);
   if (id === kept.id.value) {
-    sessionStorage.removeItem(TAB_KEY);
+    tab.clear();
     savedAt = { step: -1, time: 0 };
     kept.savedStep.value = null;
   }
@@ -158,7 +164,7 @@ export async function remove(id) {
 // At boot: reopens this tab's saved session if the link is still the one it
 // was saved under (a reload). Resolves to true when it did.
 export async function restore(next) {
-  const id = sessionStorage.getItem(TAB_KEY);
+  const id = tab.get();
   if (!id) return false;
   try {
     const meta = await saved.get(id);

@@ -35,6 +35,14 @@ export function act(task) {
   return result;
 }
 
+// Like `act`, but a failure goes to the caller alone: a refused file or a
+// failed download is not an error of the run.
+export function attempt(task) {
+  const result = queue.then(task);
+  queue = result.catch(() => {});
+  return result;
+}
+
 export const theLab = () => lab;
 
 function fail(e) {

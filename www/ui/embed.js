@@ -40,7 +40,7 @@ export function EmbedDialog({ close }) {
       <div class="hide-parts">${PARTS.map(([name, about]) => html`<label class="field check" title=${about}>
         <input type="checkbox" name="hide" value=${name} checked=${hide.includes(name)} onChange=${() => toggle(name)} /><span>${name}</span></label>`)}</div>
     </fieldset>
-    <div class="object-fields">
+    <div class="embed-options">
       <label class="field check"><input type="checkbox" id="embed-autoplay" checked=${autoplay} onChange=${(e) => setAutoplay(e.currentTarget.checked)} /><span>Start training when it loads</span></label>
       <label class="field inline"><span>Height (px)</span>
         <input type="number" id="embed-height" min="200" max="3000" step="10" value=${height} onChange=${(e) => setHeight(Math.max(200, Math.min(3000, Number(e.currentTarget.value) || 640)))} /></label>

@@ -53,10 +53,10 @@ pub fn decode_setup(text: &str) -> Result<Setup> {
     }
     let packed = URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('='))
-        .map_err(|e| bad("link", format!("is damaged: its setup is not base64url text ({e}); was the link cut off or edited?")))?;
+        .map_err(|e| bad("link", format!("is damaged: its setup is not base64url text ({e}); it may have been cut off or edited")))?;
     let json = decompress_to_vec_with_limit(&packed, MAX_SETUP_BYTES).map_err(|e| match e.status {
         TINFLStatus::HasMoreOutput => bad("link", format!("unpacks to more than {} MiB; it cannot be a setup this page wrote", MAX_SETUP_BYTES >> 20)),
-        _ => bad("link", "is damaged: its setup does not unpack (was the link cut off or edited?)"),
+        _ => bad("link", "is damaged: its setup does not unpack; it may have been cut off or edited"),
     })?;
     let value: Value = serde_json::from_slice(&json).map_err(|e| bad("link", format!("is damaged: its setup is not JSON ({e})")))?;
     let Value::Object(mut setup) = value else { return Err(bad("link", "holds no setup object")) };
