@@ -88,6 +88,9 @@ export class Lab {
   // The current run as one file ({step, bytes: Uint8Array}, safetensors):
   // weights, optimizer state, step, the spec, and `page` (any JSON object).
   saveFile(page = null) { return this.request('save', { page }); }
+  // The run as a PyTorch folder ({file name: Uint8Array}): model.py,
+  // weights, data, settings and a train.py that continues training.
+  pytorchFiles() { return this.request('pytorch'); }
   // What a session file holds ({spec, page, step}), checked, without opening it.
   readFile(bytes) { return this.request('readFile', { bytes }); }
   // A spec (and page settings) as link text, and back.

@@ -3,6 +3,7 @@
 // link reproduces model, data, seed and loss in a fresh profile, and an
 // embedded page hides exactly what its link says and pauses out of view.
 import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
 import { open, until, ready, record, shot, runState, url } from './harness.mjs';
 
 const SPIRAL = '#preset=playground-spiral&backend=cpu';
@@ -251,5 +252,28 @@ export async function embedDialog(browser) {
   const hide = new URLSearchParams(new URL(src).hash.slice(1)).get('hide')?.split(',') ?? [];
   record('the Embed dialog writes an iframe snippet for this setup with the chosen parts hidden',
     snippet.startsWith('<iframe') && hide.includes('stats') && hide.includes('model') && src.includes('preset=playground-spiral'), snippet.slice(0, 160));
+  await page.context().close();
+}
+
+// The PyTorch button gives a zip of the folder train.py needs, holding the
+// run's weights as they are in the page.
+export async function pytorchExport(browser) {
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu');
+  await ready(page, 'digits-cnn');
+  await page.evaluate(() => window.nnlab.lab.step(5));
+  await until(page, (r) => r.metrics.step === 5, { what: 'five steps' });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#pytorch')]);
+  const zip = unzipSync(new Uint8Array(readFileSync(await download.path())));
+  const names = Object.keys(zip).map((n) => n.split('/').pop()).sort();
+  const training = JSON.parse(Buffer.from(Object.entries(zip).find(([n]) => n.endsWith('training.json'))[1]).toString());
+  const weights = Object.entries(zip).find(([n]) => n.endsWith('weights.safetensors'))[1];
+  const { json, data } = header(weights);
+  const first = Object.keys(json).find((k) => k !== '__metadata__');
+  const [from] = json[first].data_offsets;
+  const value = Buffer.from(weights).readFloatLE(data + from);
+  const state = await page.evaluate((name) => window.nnlab.lab.exportState().then((s) => s.tensors.find((t) => t.name === `model.${name}`).values[0]), first);
+  record('the PyTorch button downloads model.py, weights, data and a train.py at the current step',
+    names.join() === 'README.md,data.safetensors,model.py,spec.json,train.py,training.json,weights.safetensors' && training.step === 5 && value === state,
+    `${download.suggestedFilename()}: ${names.join(', ')}; step ${training.step}; ${first}[0] ${value} (page ${state})`);
   await page.context().close();
 }

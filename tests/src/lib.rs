@@ -55,3 +55,13 @@ pub fn mismatch(a: &[f32], b: &[f32], atol: f32, rtol: f32) -> Option<(usize, f3
         (!ok).then_some((i, x, y))
     })
 }
+
+/// A Python with torch and safetensors: `NNLAB_TORCH_PYTHON`, or the venv
+/// at /work/.venv-torch; None when there is none.
+pub fn torch_python() -> Option<String> {
+    let candidate = std::env::var("NNLAB_TORCH_PYTHON")
+        .ok()
+        .or_else(|| std::path::Path::new("/work/.venv-torch/bin/python").exists().then(|| "/work/.venv-torch/bin/python".to_string()))?;
+    let ok = std::process::Command::new(&candidate).args(["-c", "import torch, safetensors"]).output().is_ok_and(|o| o.status.success());
+    ok.then_some(candidate)
+}

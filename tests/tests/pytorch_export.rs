@@ -19,7 +19,7 @@ use nnlab_core::{Device, Tensor};
 use nnlab_nn::spec::{build, pytorch, state_dict, ModelSpec, SpecTrainer};
 use nnlab_nn::weights::{load_params, read_safetensors, to_safetensors};
 use nnlab_nn::Module;
-use nnlab_tests::mismatch;
+use nnlab_tests::{mismatch, torch_python};
 
 /// Every layer type not already in a preset, in one model.
 const KITCHEN_SINK: &str = r#"{
@@ -110,12 +110,6 @@ fn trained_model(spec: &ModelSpec) -> Box<dyn Module> {
     }
     model.set_training(false);
     Box::new(model)
-}
-
-fn torch_python() -> Option<String> {
-    let candidate = std::env::var("NNLAB_TORCH_PYTHON").ok().or_else(|| Path::new("/work/.venv-torch/bin/python").exists().then(|| "/work/.venv-torch/bin/python".to_string()))?;
-    let ok = Command::new(&candidate).args(["-c", "import torch, safetensors"]).output().is_ok_and(|o| o.status.success());
-    ok.then_some(candidate)
 }
 
 const RUNNER: &str = r#"

@@ -12,6 +12,7 @@
 // one it would have been.
 import { signal, batch } from '@preact/signals';
 import { state, run, presets, attempt, open, writeUrl, lifecycle, theLab } from './store.js';
+import { zipSync } from 'fflate';
 import * as saved from './saved.js';
 
 const AUTOSAVE_MS = 5000;
@@ -133,16 +134,29 @@ export async function importFile(file) {
   }
 }
 
-// The current run as a file download.
-export async function download() {
-  const { bytes } = await attempt(() => theLab().saveFile(page()));
-  const name = (kept.name.value || defaultName(state.value)).replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '');
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: `${name || 'session'}.nnlab.safetensors` });
+function offer(bytes, filename, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+const fileName = () => (kept.name.value || defaultName(state.value)).replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'session';
+
+// The current run as a session file download.
+export async function download() {
+  const { bytes } = await attempt(() => theLab().saveFile(page()));
+  offer(bytes, `${fileName()}.nnlab.safetensors`, 'application/octet-stream');
+}
+
+// The current run as a zip of a PyTorch folder (spec/export.rs in Rust).
+export async function downloadPytorch() {
+  const files = await attempt(() => theLab().pytorchFiles());
+  const folder = `${fileName()}-pytorch`;
+  const zip = zipSync(Object.fromEntries(Object.entries(files).map(([name, bytes]) => [`${folder}/${name}`, bytes])));
+  offer(zip, `${folder}.zip`, 'application/zip');
 }
 
 export async function rename(id, name) {

@@ -18,6 +18,7 @@
 //   grid      {res}                   -> Float32Array
 //   state     {}                      -> TrainerState (host copy of everything the run holds)
 //   save      {page?}                 -> {step, bytes: Uint8Array}: the session file (safetensors; `page` in its metadata)
+//   pytorch   {}                      -> {file name: Uint8Array}: the run as a PyTorch folder (train.py, ...)
 //   readFile  {bytes}                 -> {spec, page, step} of a session file, checked; nothing opened
 //   encodeSetup {spec, page}          -> link text (deflated JSON, base64url)
 //   decodeSetup {text}                -> {spec, page}, checked
@@ -36,7 +37,7 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'save', 'readFile',
+  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'save', 'pytorch', 'readFile',
   'encodeSetup', 'decodeSetup', 'close', 'loseDevice',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { signal } from '@preact/signals';
 import { html } from './html.js';
-import { kept, reopen, importFile, download, rename, remove } from '../app/keep.js';
+import { kept, reopen, importFile, download, downloadPytorch, rename, remove } from '../app/keep.js';
 import { run } from '../app/store.js';
 import { EmbedDialog } from './embed.js';
 
@@ -61,10 +61,12 @@ export function KeepPanel() {
       <button id="copy-link" onClick=${copy} disabled=${!ready}>${copied ? 'Link copied' : 'Copy link'}</button>
       <button id="embed" onClick=${() => setEmbedding(true)} disabled=${!ready}>Embed…</button>
       <button id="download" onClick=${() => download().catch((e) => setProblem(e.message))} disabled=${!ready}>Download</button>
+      <button id="pytorch" onClick=${() => downloadPytorch().catch((e) => setProblem(e.message))} disabled=${!ready}
+        title="A zip with model.py, the weights, the data and a train.py that goes on training (also under torchrun)">PyTorch</button>
       <label class="button" for="session-file">Open file…</label>
       <input type="file" id="session-file" class="visually-hidden" accept=".safetensors,application/octet-stream" onChange=${pick} />
     </div>
-    <p class="caption">A link holds the model, its data and settings (not the weights). Download keeps everything, weights and curves too, as one .safetensors file; open it here (or drop it on the page) to continue.</p>
+    <p class="caption">A link holds the model, its data and settings (not the weights). Download keeps everything, weights and curves too, as one .safetensors file; open it here (or drop it on the page) to continue. PyTorch gives a folder that continues training there (<code>python train.py</code>, or <code>torchrun</code>).</p>
     ${problem && html`<p class="problem" role="alert" id="file-problem">${problem}</p>`}
     ${list.length > 0 && html`<details class="saved" open>
       <summary>Saved in this browser (${list.length})</summary>

@@ -119,6 +119,7 @@ const handlers = {
     const { session } = current();
     return { step: session.step, bytes: await session.exportFile(m.page == null ? null : JSON.stringify(m.page)) };
   }),
+  pytorch: () => serial(() => current().session.pytorchFiles()),
   readFile: (m) => serial(() => readSessionFile(m.bytes)),
   encodeSetup: (m) => serial(() => encodeSetup(m.spec, m.page ?? {})),
   decodeSetup: (m) => serial(() => decodeSetup(String(m.text ?? ''))),

@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::{exec, root, Result};
 
 /// npm files the page imports (see the import map in www/index.html).
-const VENDOR: [(&str, &str); 8] = [
+const VENDOR: [(&str, &str); 9] = [
     ("preact/dist/preact.mjs", "preact.mjs"),
     ("preact/hooks/dist/hooks.mjs", "hooks.mjs"),
     ("@preact/signals-core/dist/signals-core.mjs", "signals-core.mjs"),
@@ -20,6 +20,7 @@ const VENDOR: [(&str, &str); 8] = [
     ("uplot/dist/uPlot.esm.js", "uPlot.esm.js"),
     ("uplot/dist/uPlot.min.css", "uPlot.min.css"),
     ("idb/build/index.js", "idb.js"),
+    ("fflate/esm/browser.js", "fflate.js"),
 ];
 
 pub fn build() -> Result {

@@ -111,6 +111,10 @@ impl Optimizer {
         Ok(Optimizer { config, params, state, steps: 0, lr: config.lr(), adam_scalars: None })
     }
 
+    pub fn config(&self) -> OptimizerConfig {
+        self.config
+    }
+
     pub fn steps(&self) -> u32 {
         self.steps
     }

@@ -92,6 +92,23 @@ impl Session {
         })
     }
 
+    /// The run as a PyTorch folder: file name -> contents (model.py,
+    /// weights.safetensors, data.safetensors, training.json, spec.json,
+    /// train.py, README.md); `python train.py` continues training there.
+    #[wasm_bindgen(js_name = pytorchFiles, unchecked_return_type = "Promise<Record<string, Uint8Array>>")]
+    pub fn pytorch_files(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            let state = t.export_state().await.map_err(js_error)?;
+            let out = js_sys::Object::new();
+            for (name, bytes) in t.pytorch_files(&state).map_err(js_error)? {
+                js_sys::Reflect::set(&out, &name.into(), &js_sys::Uint8Array::from(bytes.as_slice()))?;
+            }
+            Ok(out.into())
+        })
+    }
+
     #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
     pub fn backend(&self) -> Result<String, JsValue> {
         Ok(backend_of(self.trainer.try_borrow().map_err(|_| busy("session"))?.device()).into())

@@ -5,6 +5,7 @@
 //! (`layers[3].kernel: must be >= 1`); nothing a spec contains can panic.
 
 mod build;
+mod export;
 pub mod limits;
 pub mod pytorch;
 pub mod saved;

@@ -99,7 +99,7 @@ pub struct SpecTrainer {
     pub model: Sequential,
     pub(super) device: Device,
     pub(super) data: Splits,
-    loss: LossSpec,
+    pub(super) loss: LossSpec,
     pub(super) training: TrainingSpec,
     pub(super) optimizer: Optimizer,
     /// The trained parameters' names (those `trainOnly` selects), in the optimizer's order.
