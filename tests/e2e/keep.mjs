@@ -277,3 +277,32 @@ export async function pytorchExport(browser) {
     `${download.suggestedFilename()}: ${names.join(', ')}; step ${training.step}; ${first}[0] ${value} (page ${state})`);
   await page.context().close();
 }
+
+// The example tutorial (examples/tutorial.html): the iframe trains, the
+// lab made by embed() trains and the text reacts to its metrics, and the
+// Lab-driven figure is drawn by the page's own code.
+export async function exampleTutorial(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 760, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(`${url}examples/tutorial.html`);
+  const frame = page.frames().find((f) => f.url().includes('preset=playground-xor'));
+  await frame.waitForFunction(() => window.nnlab?.run.metrics.value?.step >= 600, null, { timeout: 120_000, polling: 200 });
+  const xor = await frame.evaluate(() => ({ accuracy: window.nnlab.run.metrics.value.testAccuracy, data: !!document.querySelector('[aria-label="Data"]') }));
+  await page.locator('#spiral-figure').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.getElementById('spiral-progress').dataset.learnedAt, null, { timeout: 180_000, polling: 250 });
+  const sentence = await page.locator('#spiral-progress').innerText();
+  await page.locator('#own-figure').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => Number(document.getElementById('own-caption').dataset.step) >= 3000, null, { timeout: 120_000, polling: 250 });
+  const figure = await page.evaluate(() => {
+    const c = document.getElementById('own-figure');
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const reds = new Set();
+    for (let i = 0; i < px.length; i += 4) reds.add(px[i]);
+    return { caption: document.getElementById('own-caption').textContent, shades: reds.size };
+  });
+  await shot(page, 'tutorial');
+  record('the example tutorial trains its iframe, its embed() lab (the text reacts) and its own Lab figure',
+    xor.accuracy >= 0.9 && !xor.data && /fell below 0.1 at step \d+/.test(sentence) && figure.shades > 20,
+    `iframe XOR test accuracy ${xor.accuracy}; "${sentence}"; "${figure.caption}" (${figure.shades} shades)`);
+  await ctx.close();
+}

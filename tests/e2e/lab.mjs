@@ -5,7 +5,7 @@
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
-import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport } from './keep.mjs';
+import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial } from './keep.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -30,6 +30,7 @@ if (wanted('keep')) {
   await scenario('embedded', () => embedded(browser));
   await scenario('embed dialog', () => embedDialog(browser));
   await scenario('pytorch export', () => pytorchExport(browser));
+  await scenario('example tutorial', () => exampleTutorial(browser));
 }
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');

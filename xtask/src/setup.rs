@@ -8,6 +8,7 @@ use std::process::Command;
 use crate::{exec, output, root, Result};
 
 pub const WASM_BINDGEN: &str = "0.2.130";
+pub const WASM_PACK: &str = "0.15.1";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -23,6 +24,7 @@ pub fn run(scope: Scope) -> Result {
     }
     wasm_target()?;
     wasm_bindgen_cli()?;
+    wasm_pack()?;
     npm_packages(&root(), ".bin/wasm-opt")
 }
 
@@ -67,6 +69,14 @@ fn wasm_bindgen_cli() -> Result {
     }
     // `--locked` fails against the registry mirror (one locked dependency is missing).
     exec(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN, "--force"]))
+}
+
+/// wasm-pack builds the site's module and the npm package.
+fn wasm_pack() -> Result {
+    if output("wasm-pack", &["--version"]).unwrap_or_default().contains(WASM_PACK) {
+        return Ok(());
+    }
+    exec(Command::new("cargo").args(["install", "wasm-pack", "--version", WASM_PACK, "--locked", "--force"]))
 }
 
 /// `npm ci` in `dir` unless its node_modules is newer than the lock file and

@@ -1,8 +1,9 @@
 //! Builds the lab page into www-dist/: the wasm API (release, SIMD) through
-//! wasm-bindgen (with its TypeScript declarations) and wasm-opt into pkg/, a
+//! wasm-pack (with its TypeScript declarations) and wasm-opt into pkg/, a
 //! copy of the static files in www/, the UI and chart libraries from npm
 //! (node_modules) into vendor/, the presets and the spec schema into models/,
-//! and a gzip copy of every text and wasm file for the server to send.
+//! the nnlab npm package into npm/nnlab/, the example tutorial into
+//! examples/, and a gzip copy of every text and wasm file for the server.
 
 use std::io::Write;
 use std::path::Path;
@@ -28,17 +29,29 @@ pub fn build() -> Result {
     // staging folder, which Trunk then moves to www-dist/ itself.
     let staging = std::env::var_os("TRUNK_STAGING_DIR").map(std::path::PathBuf::from);
     let dist = staging.clone().unwrap_or_else(|| root().join("www-dist"));
-    exec(Command::new("cargo").args(["build", "--release", "-p", "nnlab-web", "--target", "wasm32-unknown-unknown"]))?;
-    let wasm = root().join("target/wasm32-unknown-unknown/release/nnlab_web.wasm");
+    // wasm-pack builds the module and its bindings (with the wasm-bindgen on
+    // PATH, never downloading one); wasm-opt 132 from npm optimises it.
+    let built = root().join("target/wasm-pack");
+    exec(Command::new("wasm-pack").args(["build", "crates/web", "--target", "web", "--release", "--mode", "no-install", "--no-opt", "--no-pack", "--out-name", "nnlab_web", "--out-dir"]).arg(&built).current_dir(root()))?;
+    // Its .gitignore would keep the module out of a published package.
+    let _ = std::fs::remove_file(built.join(".gitignore"));
+    let bg = built.join("nnlab_web_bg.wasm");
+    exec(Command::new("wasm-opt").arg("-O3").arg("--enable-simd").arg("--enable-bulk-memory").arg("--enable-nontrapping-float-to-int").arg("--enable-sign-ext").arg("--enable-mutable-globals").arg("--enable-reference-types").arg("--enable-multivalue").arg(&bg).arg("-o").arg(&bg))?;
     if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
-    let pkg = dist.join("pkg");
-    exec(Command::new("wasm-bindgen").arg("--target").arg("web").arg("--out-dir").arg(&pkg).arg(&wasm))?;
-    let bg = pkg.join("nnlab_web_bg.wasm");
-    exec(Command::new("wasm-opt").arg("-O3").arg("--enable-simd").arg("--enable-bulk-memory").arg("--enable-nontrapping-float-to-int").arg("--enable-sign-ext").arg("--enable-mutable-globals").arg("--enable-reference-types").arg("--enable-multivalue").arg(&bg).arg("-o").arg(&bg))?;
+    copy_dir(&built, &dist.join("pkg"))?;
     copy_dir(&root().join("www"), &dist)?;
     copy_assets(&dist)?;
+    // The npm package (www/npm/nnlab: package.json, index.js, embed.js,
+    // types) gets the client, the worker and the module beside it.
+    let package = dist.join("npm/nnlab");
+    copy_dir(&built, &package.join("pkg"))?;
+    for part in ["shared", "worker"] {
+        copy_dir(&root().join("www").join(part), &package.join(part))?;
+    }
+    std::fs::copy(root().join("www/client.js"), package.join("client.js")).map_err(|e| e.to_string())?;
+    copy_dir(&root().join("examples"), &dist.join("examples"))?;
     compress_dir(&dist)?;
     println!("site built in {}", dist.display());
     Ok(())

@@ -1,0 +1,96 @@
+// Types of the nnlab package. The wasm module's own declarations (Session,
+// ModelSpec, Metrics, NnlabError, ...) come from pkg/nnlab_web.d.ts.
+import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState } from './pkg/nnlab_web.js';
+export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError } from './pkg/nnlab_web.js';
+export { default as init, Session, inferShapes, specSchema, csvPreview, encodeSetup, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
+
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+
+/** Parts of the lab page a link can hide (the README has the table). */
+export type Part = 'header' | 'text' | 'presets' | 'data' | 'model' | 'training' | 'controls' | 'stats' | 'keep'
+  | 'view-options' | 'boundary' | 'samples' | 'curves';
+
+export interface EmbedOptions {
+  /** The lab page's address (default: the index.html two folders above this package, as the nnlab site serves it). */
+  page?: string;
+  /** A model spec; or `preset`, the name of a shipped preset. */
+  spec?: ModelSpec;
+  preset?: string;
+  hide?: Part[];
+  /** Start training when the lab has loaded. */
+  autoplay?: boolean;
+  backend?: BackendChoice;
+  /** The iframe's height in pixels (default 640). */
+  height?: number;
+  title?: string;
+}
+
+/** What a training run reports, as the page's events carry it. */
+export interface MetricsEvent extends Metrics {
+  stepsPerSec: number | null;
+  msPerStep: number | null;
+  /** True while training: measured on a fixed sample of each split. */
+  sampled: boolean;
+  playing: boolean;
+}
+
+export interface EmbeddedLab {
+  iframe: HTMLIFrameElement;
+  on(event: 'ready', fn: (e: { report: ModelReport; metrics: MetricsEvent }) => void): () => void;
+  on(event: 'metrics', fn: (e: MetricsEvent) => void): () => void;
+  on(event: 'playing', fn: (e: { playing: boolean }) => void): () => void;
+  on(event: 'error', fn: (e: { error: { kind: string; path: string | null; message: string } }) => void): () => void;
+  play(): void;
+  pause(): void;
+  step(): void;
+  reset(): void;
+  destroy(): void;
+}
+
+/** Puts a lab (the nnlab page in an iframe, set up by its link) into `element`. */
+export function embed(element: HTMLElement, options?: EmbedOptions): EmbeddedLab;
+/** The lab page's address for `options`. */
+export function labUrl(options?: EmbedOptions): string;
+
+export interface OpenInfo {
+  session: number;
+  spec: ModelSpec;
+  backend: 'webgpu' | 'cpu';
+  /** Why this backend (auto's choice, a fall-back), or null. */
+  note: string | null;
+  adapter: string | null;
+  report: ModelReport;
+  dataset: DatasetPreview;
+  metrics: MetricsEvent;
+}
+
+/** A model training in a Web Worker (the lab page uses exactly this). Every failure rejects with an NnlabError. */
+export class Lab {
+  constructor(options?: { workerUrl?: URL | string });
+  open(spec: ModelSpec | string, options?: { backend?: BackendChoice; state?: TrainerState | null; file?: Uint8Array | null }): Promise<OpenInfo>;
+  on(event: 'metrics', fn: (e: MetricsEvent) => void): () => void;
+  on(event: 'playing', fn: (e: { playing: boolean }) => void): () => void;
+  on(event: 'budget', fn: (e: { step: number }) => void): () => void;
+  on(event: 'backend', fn: (e: { backend: 'webgpu' | 'cpu'; note: string | null }) => void): () => void;
+  on(event: 'error', fn: (e: { error: { kind: string; path: string | null; message: string } }) => void): () => void;
+  play(): Promise<null>;
+  pause(): Promise<null>;
+  step(n?: number): Promise<{ step: number }>;
+  setBackend(backend: BackendChoice): Promise<{ backend: 'webgpu' | 'cpu'; note: string | null }>;
+  /** Outputs for `n` examples packed in `x` (class probabilities for classification). */
+  predict(x: Float32Array, n: number): Promise<Float32Array>;
+  /** For models of 2D points: res x res outputs over [-1, 1]^2, row 0 at the top. */
+  grid(res: number): Promise<Float32Array>;
+  infer(spec: ModelSpec): Promise<ModelReport>;
+  schema(): Promise<object>;
+  exportState(): Promise<TrainerState>;
+  /** The run as one session file (safetensors). */
+  saveFile(page?: object | null): Promise<{ step: number; bytes: Uint8Array }>;
+  readFile(bytes: Uint8Array): Promise<{ spec: ModelSpec; page: object | null; step: number }>;
+  /** The run as a PyTorch folder: file name -> contents. */
+  pytorchFiles(): Promise<Record<string, Uint8Array>>;
+  encodeSetup(spec: ModelSpec, page?: object): Promise<string>;
+  decodeSetup(text: string): Promise<{ spec: ModelSpec; page: object }>;
+  close(): Promise<null>;
+  terminate(): void;
+}
