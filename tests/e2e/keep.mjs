@@ -306,3 +306,24 @@ export async function exampleTutorial(browser) {
     `iframe XOR test accuracy ${xor.accuracy}; "${sentence}"; "${figure.caption}" (${figure.shades} shades)`);
   await ctx.close();
 }
+
+// Storage that refuses to write (a full disk): autosave says so plainly, the
+// run goes on, and Download still keeps the work.
+export async function storageFull(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await ctx.addInitScript(() => {
+    IDBObjectStore.prototype.put = function put() { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
+  });
+  const page = await open(browser, SPIRAL, { context: ctx });
+  await ready(page, 'spiral');
+  await page.click('#play');
+  await until(page, (r) => r.metrics?.step >= 200, { what: 'training with full storage' });
+  await page.click('#play');
+  const problem = await page.locator('#storage-problem').innerText({ timeout: 30_000 });
+  const s = await runState(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  record('full storage is reported plainly, training goes on, and Download still keeps the run',
+    /storage for this site is full/.test(problem) && s.status === 'ready' && !s.error && download.suggestedFilename().endsWith('.nnlab.safetensors'),
+    `"${problem}"; ${download.suggestedFilename()}`);
+  await ctx.close();
+}
