@@ -12,7 +12,7 @@
 //! FFT convolution in PyTorch and a direct one here).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use nnlab_core::{Device, Tensor};
