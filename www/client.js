@@ -93,8 +93,7 @@ export class Lab {
   pytorchFiles() { return this.request('pytorch'); }
   // What a session file holds ({spec, page, step}), checked, without opening it.
   readFile(bytes) { return this.request('readFile', { bytes }); }
-  // A spec (and page settings) as link text, and back.
-  encodeSetup(spec, page = {}) { return this.request('encodeSetup', { spec, page }); }
+  // A link's setup text (see app/link.js) read and checked: {spec, page}.
   decodeSetup(text) { return this.request('decodeSetup', { text }); }
 
   infer(spec) { return this.request('infer', { spec }); }

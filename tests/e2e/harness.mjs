@@ -4,7 +4,7 @@
 // of passes and failures with a screenshot each.
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
 export const url = process.env.NNLAB_URL;
 if (!url) {
@@ -24,6 +24,11 @@ export function record(name, ok, detail = '') {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The spiral preset with a step budget no test reaches, so Play trains until
+// paused (the preset's own 8,000 steps take under a second on a fast CPU).
+const spiral = JSON.parse(readFileSync(new URL('../../models/playground-spiral.json', import.meta.url)));
+export const longSpiral = (backend) => `#spec=${encodeURIComponent(JSON.stringify({ ...spiral, training: { ...spiral.training, steps: 10_000_000 } }))}&backend=${backend}`;
 
 const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];

@@ -4,12 +4,10 @@
 // embedded page hides exactly what its link says and pauses out of view.
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { open, until, ready, record, shot, runState, url } from './harness.mjs';
+import { open, until, ready, record, shot, runState, url, longSpiral } from './harness.mjs';
 
 const SPIRAL = '#preset=playground-spiral&backend=cpu';
-// The spiral with a budget it does not reach within a test, so it trains until paused.
-const spiral = JSON.parse(readFileSync(new URL('../../models/playground-spiral.json', import.meta.url)));
-const LONG_SPIRAL = `#spec=${encodeURIComponent(JSON.stringify({ ...spiral, training: { ...spiral.training, steps: 10_000_000 } }))}&backend=cpu`;
+const LONG_SPIRAL = longSpiral('cpu');
 
 // Steps the run `n` times through the worker (Step's path, 1,000 at a time)
 // and resolves to the metrics after the last step.
@@ -151,7 +149,7 @@ export async function sharedLink(browser) {
   await page.click('#copy-link');
   const link = await page.evaluate(() => navigator.clipboard.readText());
   const here = await stepTo(page, 300);
-  const canonical = (p) => p.evaluate(() => window.nnlab.lab.encodeSetup(window.nnlab.state.value.spec));
+  const canonical = (p) => p.evaluate(() => window.nnlab.testing.canonical(window.nnlab.state.value.spec));
   const spec = await page.evaluate(() => window.nnlab.state.value.spec);
   const mine = await canonical(page);
   await ctx.close();
@@ -326,4 +324,34 @@ export async function storageFull(browser) {
     /storage for this site is full/.test(problem) && s.status === 'ready' && !s.error && download.suggestedFilename().endsWith('.nnlab.safetensors'),
     `"${problem}"; ${download.suggestedFilename()}`);
   await ctx.close();
+}
+
+// The list of saved sessions: two models trained one after the other are
+// both kept; one is renamed, reopened at its step, the other deleted.
+export async function savedList(browser) {
+  const page = await open(browser, SPIRAL);
+  await ready(page, 'spiral');
+  await page.evaluate(() => window.nnlab.lab.step(40));
+  await until(page, (r) => r.metrics.step === 40, { what: 'spiral steps' });
+  await savedNow(page);
+  await page.selectOption('#preset', 'playground-xor');
+  await until(page, (r) => r.status === 'ready' && r.metrics.step === 0 && r.report.params !== 114, { what: 'the xor preset' });
+  await page.click('#step');
+  await until(page, (r) => r.metrics.step === 1, { what: 'an xor step' });
+  await savedNow(page);
+  const rows = page.locator('.saved-list li');
+  await page.waitForFunction(() => document.querySelectorAll('.saved-list li').length === 2, null, { timeout: 30_000 });
+  const spiralRow = rows.filter({ hasText: 'step 40' });
+  await spiralRow.locator('.session-name').fill('my spiral');
+  await spiralRow.locator('.session-name').press('Enter');
+  await page.waitForFunction(() => window.nnlab.kept.list.value.some((m) => m.name === 'my spiral'), null, { timeout: 30_000 });
+  await rows.filter({ hasText: 'step 40' }).locator('.open-saved').click();
+  const reopened = await until(page, (r) => r.status === 'ready' && r.metrics.step === 40, { what: 'reopening the spiral' });
+  await rows.filter({ hasText: 'step 1 ' }).locator('.delete-saved').click();
+  await page.waitForFunction(() => window.nnlab.kept.list.value.length === 1, null, { timeout: 30_000 });
+  const left = await page.evaluate(() => window.nnlab.kept.list.value.map((m) => m.name));
+  await shot(page, 'saved-list');
+  record('saved sessions are listed, renamed, reopened at their step and deleted',
+    reopened.report.params === 114 && left.length === 1 && left[0] === 'my spiral', `reopened at step ${reopened.metrics.step}; left: ${JSON.stringify(left)}`);
+  await page.context().close();
 }

@@ -5,7 +5,7 @@
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
-import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull } from './keep.mjs';
+import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -27,6 +27,7 @@ if (wanted('keep')) {
   await scenario('reload restores', () => reloadRestores(browser, 'a reload restores the run: same step, curves back, and the next step\'s loss bit-exact (Chromium, CPU)'));
   await scenario('bad imports', () => badImports(browser));
   await scenario('storage full', () => storageFull(browser));
+  await scenario('saved list', () => savedList(browser));
   await scenario('shared link', () => sharedLink(browser));
   await scenario('embedded', () => embedded(browser));
   await scenario('embed dialog', () => embedDialog(browser));

@@ -2,7 +2,7 @@
 // clicking at once, switching backend mid-run, losing the GPU, following
 // links (good, tampered and old ones), a phone-sized screen, and a browser
 // without WebGPU.
-import { launch, open, until, ready, record, shot, sleep, runState } from './harness.mjs';
+import { launch, open, until, ready, record, shot, sleep, runState, longSpiral } from './harness.mjs';
 
 const layer = (page, i) => page.locator(`li[data-path="layers[${i}]"]`);
 const fieldIn = (scope, label) => scope.locator(`label:has(> span:text-is("${label}")) input`).first();
@@ -82,7 +82,7 @@ export async function typeThenClick(browser) {
 
 // Switching backend mid-run continues from the same weights and step.
 export async function backendSwitch(browser) {
-  const page = await open(browser, '#preset=playground-spiral&backend=cpu');
+  const page = await open(browser, longSpiral('cpu'));
   const opened = await ready(page, 'spiral');
   await page.click('#play');
   const before = await until(page, (r) => r.metrics?.step >= 1500, { what: 'training on the CPU' });
@@ -102,7 +102,7 @@ export async function backendSwitch(browser) {
 // The GPU disappears mid-training (as after a driver reset): the page says
 // so and carries on on the CPU from its last snapshot, not from scratch.
 export async function lostDevice(browser) {
-  const page = await open(browser, '#preset=playground-spiral&backend=webgpu');
+  const page = await open(browser, longSpiral('webgpu'));
   const opened = await ready(page, 'spiral on WebGPU');
   if (opened.backend !== 'webgpu') throw new Error(`WebGPU is not in use: ${opened.note}`);
   await page.click('#play');

@@ -24,7 +24,7 @@ fn trained(name: &str, steps: usize) -> SpecTrainer {
 fn write_folder(t: &SpecTrainer, dir: &Path) {
     let state = pollster::block_on(t.export_state()).unwrap();
     std::fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in t.pytorch_files(&state).unwrap() {
+    for (name, bytes) in t.pytorch_files(&state, &t.spec.to_json()).unwrap() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }

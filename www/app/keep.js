@@ -12,8 +12,8 @@
 // one it would have been.
 import { signal, batch } from '@preact/signals';
 import { state, run, presets, attempt, open, writeUrl, lifecycle, theLab } from './store.js';
-import { zipSync } from 'fflate';
 import * as saved from './saved.js';
+import { canonical } from './url.js';
 
 const AUTOSAVE_MS = 5000;
 // The tab's session id. Storage may be off (a sandboxed or third-party
@@ -40,6 +40,15 @@ let saving = null;                  // the save in flight
 function defaultName(s) {
   const when = new Date().toLocaleString('en', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
   return `${s.preset ?? s.spec.name} · ${when}`;
+}
+
+// What the page uses of a session file's page part, checked.
+function pagePart(p) {
+  return {
+    view: { log: p?.view?.log === true, smooth: Number.isFinite(p?.view?.smooth) ? p.view.smooth : 0 },
+    history: Array.isArray(p?.history) ? p.history.filter((h) => h && Number.isFinite(h.step)) : [],
+    name: typeof p?.name === 'string' ? p.name : '',
+  };
 }
 
 function page() {
@@ -89,11 +98,10 @@ function openBytes(bytes, { id = saved.newId(), name = '' } = {}) {
     const info = await lab.readFile(bytes);
     const p = info.page ?? {};
     const backend = ['auto', 'webgpu', 'cpu'].includes(p.backend) ? p.backend : state.value.backend;
-    // The preset's own spec (as shipped, so links stay short) when the file's is the same model.
+    // Still the preset's model (so the link stays short).
     const shipped = presets.value.get(p.preset)?.spec;
-    const same = shipped && (await lab.encodeSetup(shipped)) === (await lab.encodeSetup(info.spec));
-    const view = { log: p.view?.log === true, smooth: Number.isFinite(p.view?.smooth) ? p.view.smooth : 0 };
-    const history = Array.isArray(p.history) ? p.history.filter((h) => h && Number.isFinite(h.step)) : [];
+    const same = shipped && canonical(shipped) === canonical(info.spec);
+    const { view, history, name: savedName } = pagePart(p);
     if (kept.id.value !== id) await saveNow();
     const previous = state.value;
     state.value = { ...previous, spec: same ? structuredClone(shipped) : info.spec, preset: same ? p.preset : null, backend, view };
@@ -105,7 +113,7 @@ function openBytes(bytes, { id = saved.newId(), name = '' } = {}) {
     }
     batch(() => {
       kept.id.value = id;
-      kept.name.value = name || (typeof p.name === 'string' ? p.name : '') || defaultName(state.value);
+      kept.name.value = name || savedName || defaultName(state.value);
     });
     savedAt = { step: info.step, time: performance.now() };
     await writeUrl();
@@ -153,7 +161,8 @@ export async function download() {
 
 // The current run as a zip of a PyTorch folder (spec/export.rs in Rust).
 export async function downloadPytorch() {
-  const files = await attempt(() => theLab().pytorchFiles());
+  // fflate loads on first use: most visits never zip anything.
+  const [files, { zipSync }] = await Promise.all([attempt(() => theLab().pytorchFiles()), import('fflate')]);
   const folder = `${fileName()}-pytorch`;
   const zip = zipSync(Object.fromEntries(Object.entries(files).map(([name, bytes]) => [`${folder}/${name}`, bytes])));
   offer(zip, `${folder}.zip`, 'application/zip');
@@ -188,13 +197,10 @@ export async function restore(next) {
     // Inside the boot's own action: open directly rather than queue behind it.
     const lab = theLab();
     const info = await lab.readFile(bytes);
-    const p = info.page ?? {};
+    const { view, history } = pagePart(info.page);
     // The link is the one the session was saved under, so its spec is the session's.
-    state.value = {
-      ...next,
-      view: { log: p.view?.log === true, smooth: Number.isFinite(p.view?.smooth) ? p.view.smooth : 0 },
-    };
-    await open(null, { file: bytes, history: Array.isArray(p.history) ? p.history : [] });
+    state.value = { ...next, view };
+    await open(null, { file: bytes, history });
     batch(() => { kept.id.value = id; kept.name.value = meta.name; kept.savedStep.value = info.step; });
     savedAt = { step: info.step, time: performance.now() };
     run.note.value = `Restored from this browser's storage at step ${info.step.toLocaleString('en')}.`;

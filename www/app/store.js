@@ -6,7 +6,8 @@
 // a time in the order they were asked for (so a click right after typing
 // acts on the model the typing made).
 import { signal, batch, computed } from '@preact/signals';
-import { toHash, fromHash } from './url.js';
+import { toHash, fromHash, canonical } from './url.js';
+import { packSetup } from './link.js';
 
 export const state = signal(null);      // {preset, spec, backend, view, embed: {hide, autoplay}}
 export const run = {
@@ -74,8 +75,8 @@ export async function writeUrl() {
   const mine = ++urlWrites;
   const s = state.value;
   const presetSpec = presets.value.get(s.preset)?.spec;
-  const same = presetSpec && JSON.stringify(presetSpec) === JSON.stringify(s.spec);
-  const packed = same ? null : await lab.encodeSetup(s.spec, {});
+  const same = presetSpec && canonical(presetSpec) === canonical(s.spec);
+  const packed = same ? null : await packSetup(s.spec);
   const hash = toHash(s, presetSpec, packed);
   if (mine === urlWrites && hash !== location.hash) history.replaceState(null, '', hash);
 }
@@ -284,4 +285,5 @@ export function setView(patch) {
 // For tests and for trying the fall-back by hand.
 export const testing = {
   loseGpuDevice: () => act(() => lab.request('loseDevice')),
+  canonical,
 };

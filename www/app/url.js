@@ -4,7 +4,7 @@
 //
 //   #preset=digits-cnn                       a preset as shipped
 //   #s=<setup>                               any model (an edited preset, a built one, an uploaded
-//                                            table): its spec, deflated, base64url (Rust's decodeSetup)
+//                                            table): its spec, deflated, base64url (link.js; Rust's decodeSetup reads it)
 //   #spec=<JSON, URI-encoded>                the same, uncompressed (older links; still read)
 //   &backend=auto|webgpu|cpu  &log=1  &smooth=0.6
 //   &hide=header,data,...  &autoplay=1       embedding (PARTS below; README has the table)
@@ -30,10 +30,16 @@ export const PARTS = Object.freeze([
 ]);
 const PART_NAMES = new Set(PARTS.map(([name]) => name));
 
-// `packed` is the link text of the spec (encodeSetup), used unless the spec is a preset's as shipped.
+// JSON text with object keys sorted: two specs of the same model give the
+// same text whatever order their keys came in (a decoded link sorts them).
+export function canonical(value) {
+  return JSON.stringify(value, (_, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+// `packed` is the link text of the spec (link.js), used unless the spec is a preset's as shipped.
 export function toHash(state, presetSpec, packed) {
   const p = new URLSearchParams();
-  const same = presetSpec && JSON.stringify(presetSpec) === JSON.stringify(state.spec);
+  const same = presetSpec && canonical(presetSpec) === canonical(state.spec);
   if (same) p.set('preset', state.preset);
   else p.set('s', packed);
   if (state.backend !== 'auto') p.set('backend', state.backend);

@@ -20,8 +20,7 @@
 //   save      {page?}                 -> {step, bytes: Uint8Array}: the session file (safetensors; `page` in its metadata)
 //   pytorch   {}                      -> {file name: Uint8Array}: the run as a PyTorch folder (train.py, ...)
 //   readFile  {bytes}                 -> {spec, page, step} of a session file, checked; nothing opened
-//   encodeSetup {spec, page}          -> link text (deflated JSON, base64url)
-//   decodeSetup {text}                -> {spec, page}, checked
+//   decodeSetup {text}                -> {spec, page} of a link's setup text (app/link.js writes it), checked
 //   close     {}                      -> null
 //   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
 // Events:
@@ -38,7 +37,7 @@
 
 export const REQUESTS = Object.freeze([
   'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'save', 'pytorch', 'readFile',
-  'encodeSetup', 'decodeSetup', 'close', 'loseDevice',
+  'decodeSetup', 'close', 'loseDevice',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

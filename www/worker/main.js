@@ -1,7 +1,7 @@
 // The training worker: owns the wasm module and at most one training run,
 // answers the page's requests (shared/protocol.js) in arrival order through
 // one serial queue, and reports progress as events.
-import init, { Session, csvPreview, decodeSetup, encodeSetup, inferShapes, readSessionFile, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
+import init, { Session, csvPreview, decodeSetup, inferShapes, readSessionFile, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
 import { toFailure } from '../shared/protocol.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
@@ -121,7 +121,6 @@ const handlers = {
   }),
   pytorch: () => serial(() => current().session.pytorchFiles()),
   readFile: (m) => serial(() => readSessionFile(m.bytes)),
-  encodeSetup: (m) => serial(() => encodeSetup(m.spec, m.page ?? {})),
   decodeSetup: (m) => serial(() => decodeSetup(String(m.text ?? ''))),
   close: () => serial(() => { run?.close(); run = null; return null; }),
   loseDevice: () => serial(() => { run?.session.loseGpuDevice(); return null; }),

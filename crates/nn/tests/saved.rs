@@ -37,7 +37,7 @@ fn drawn_spiral() -> ModelSpec {
 fn saved_after(spec: &ModelSpec, steps: usize) -> (Vec<u8>, SpecTrainer) {
     let mut t = trainer(spec);
     t.train(steps).unwrap();
-    (write_session(spec, &state(&t), Some(r#"{"name":"mine","view":{"log":true}}"#)).unwrap(), t)
+    (write_session(&spec.to_json(), &state(&t), Some(r#"{"name":"mine","view":{"log":true}}"#)).unwrap(), t)
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn a_state_that_does_not_fit_the_model_changes_nothing() {
     let mut wrong = state(&original);
     let w = wrong.tensors.iter_mut().find(|n| n.name == "model.0.weight").unwrap();
     w.shape = vec![w.shape[1], w.shape[0]];
-    let bytes = write_session(&spec, &wrong, None).unwrap();
+    let bytes = write_session(&spec.to_json(), &wrong, None).unwrap();
     let saved = read_session(&bytes).unwrap();
     let e = t.import_state(&saved.state).unwrap_err().to_string();
     assert!(e.contains("model.0.weight") && e.contains("shape"), "{e}");

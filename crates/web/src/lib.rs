@@ -152,11 +152,18 @@ pub(crate) fn json_to_js(text: &str) -> Result<JsValue, JsValue> {
 
 /// A spec from a JS object or a JSON string; errors name the field's path.
 pub(crate) fn spec_from(value: &JsValue) -> Result<ModelSpec, JsValue> {
+    Ok(spec_with_text(value)?.0)
+}
+
+/// A spec and its JSON text (kept as given: files and exports carry it, so
+/// the module never serialises spec types).
+pub(crate) fn spec_with_text(value: &JsValue) -> Result<(ModelSpec, String), JsValue> {
     let json = match value.as_string() {
         Some(text) => text,
         None => js_sys::JSON::stringify(value).map_err(|_| invalid_argument("spec", "the spec is not JSON".into()))?.as_string().unwrap_or_default(),
     };
-    ModelSpec::from_json(&json).map_err(js_error)
+    let spec = ModelSpec::from_json(&json).map_err(js_error)?;
+    Ok((spec, json))
 }
 
 /// A description of the WebGPU adapter, or null when WebGPU is unavailable.
@@ -184,21 +191,14 @@ pub fn csv_preview(text: &str) -> Result<JsValue, JsValue> {
     to_js(&nnlab_nn::data::table::preview(text).map_err(js_error)?)
 }
 
-/// A setup (a spec and the page's settings object) as link text: JSON,
-/// deflated, base64url.
-#[wasm_bindgen(js_name = encodeSetup)]
-pub fn encode_setup(#[wasm_bindgen(unchecked_param_type = "ModelSpec | string")] spec: JsValue, #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] page: JsValue) -> Result<String, JsValue> {
-    let spec = spec_from(&spec)?;
-    let page: serde_json::Map<String, serde_json::Value> = serde_wasm_bindgen::from_value(page).map_err(|e| invalid_argument("page", e.to_string()))?;
-    Ok(spec::share::encode_setup(&spec, &page))
-}
-
-/// Reads link text from `encodeSetup`: the checked spec and the page's
-/// settings, or what is wrong with the link.
+/// Reads a link's setup text (`{"spec": ..., "page": {...}}` as JSON, raw
+/// deflate, base64url: what the page writes with CompressionStream): the
+/// checked spec and the page's settings, or what is wrong with the link.
 #[wasm_bindgen(js_name = decodeSetup, unchecked_return_type = "{spec: ModelSpec; page: Record<string, unknown>}")]
 pub fn decode_setup(text: &str) -> Result<JsValue, JsValue> {
     let setup = spec::share::decode_setup(text).map_err(js_error)?;
-    json_to_js(&spec::share::setup_json(&setup.spec, &setup.page))
+    let page = serde_json::Value::Object(setup.page).to_string();
+    json_to_js(&format!(r#"{{"spec":{},"page":{page}}}"#, setup.spec_json))
 }
 
 /// What a session file (from `Session.exportFile`) holds, checked: its
@@ -207,7 +207,7 @@ pub fn decode_setup(text: &str) -> Result<JsValue, JsValue> {
 pub fn read_session_file(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let saved = spec::saved::read_session(bytes).map_err(js_error)?;
     let page = saved.page.map_or("null".to_string(), |p| p.to_string());
-    json_to_js(&format!(r#"{{"spec":{},"page":{page},"step":{}}}"#, saved.spec.to_json(), saved.state.step))
+    json_to_js(&format!(r#"{{"spec":{},"page":{page},"step":{}}}"#, saved.spec_json, saved.state.step))
 }
 
 /// The JSON Schema of a spec (the page reads its limits from it).

@@ -12,12 +12,14 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::{busy, device_for, js_error, spec_from, to_js, Failure};
+use crate::{busy, device_for, js_error, spec_with_text, to_js, Failure};
 
 /// A model, its data and its optimizer on one backend.
 #[wasm_bindgen]
 pub struct Session {
     trainer: Rc<RefCell<SpecTrainer>>,
+    /// The spec's JSON text as given (session files and exports carry it).
+    spec_json: Rc<str>,
 }
 
 fn backend_of(device: &Device) -> &'static str {
@@ -53,14 +55,14 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "TrainerState | null | undefined")] state: JsValue,
     ) -> Promise {
         future_to_promise(async move {
-            let spec = spec_from(&spec)?;
+            let (spec, spec_json) = spec_with_text(&spec)?;
             let state = if state.is_null() || state.is_undefined() { None } else { Some(state_from(&state)?) };
             let device = device_for(&backend).await.map_err(js_error)?;
             let mut trainer = SpecTrainer::new(&spec, device).await.map_err(js_error)?;
             if let Some(state) = state {
                 trainer.import_state(&state).map_err(js_error)?;
             }
-            Ok(Session { trainer: Rc::new(RefCell::new(trainer)) }.into())
+            Ok(Session { trainer: Rc::new(RefCell::new(trainer)), spec_json: spec_json.into() }.into())
         })
     }
 
@@ -74,7 +76,7 @@ impl Session {
             let device = device_for(&backend).await.map_err(js_error)?;
             let mut trainer = SpecTrainer::new(&saved.spec, device).await.map_err(js_error)?;
             trainer.import_state(&saved.state).map_err(js_error)?;
-            Ok(Session { trainer: Rc::new(RefCell::new(trainer)) }.into())
+            Ok(Session { trainer: Rc::new(RefCell::new(trainer)), spec_json: saved.spec_json.into() }.into())
         })
     }
 
@@ -83,11 +85,11 @@ impl Session {
     /// object's text: what the page shows) kept beside them.
     #[wasm_bindgen(js_name = exportFile, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn export_file(&self, page: Option<String>) -> Promise {
-        let trainer = self.trainer.clone();
+        let (trainer, spec_json) = (self.trainer.clone(), self.spec_json.clone());
         future_to_promise(async move {
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
             let state = t.export_state().await.map_err(js_error)?;
-            let bytes = write_session(&t.spec, &state, page.as_deref()).map_err(js_error)?;
+            let bytes = write_session(&spec_json, &state, page.as_deref()).map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }
@@ -97,12 +99,12 @@ impl Session {
     /// train.py, README.md); `python train.py` continues training there.
     #[wasm_bindgen(js_name = pytorchFiles, unchecked_return_type = "Promise<Record<string, Uint8Array>>")]
     pub fn pytorch_files(&self) -> Promise {
-        let trainer = self.trainer.clone();
+        let (trainer, spec_json) = (self.trainer.clone(), self.spec_json.clone());
         future_to_promise(async move {
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
             let state = t.export_state().await.map_err(js_error)?;
             let out = js_sys::Object::new();
-            for (name, bytes) in t.pytorch_files(&state).map_err(js_error)? {
+            for (name, bytes) in t.pytorch_files(&state, &spec_json).map_err(js_error)? {
                 js_sys::Reflect::set(&out, &name.into(), &js_sys::Uint8Array::from(bytes.as_slice()))?;
             }
             Ok(out.into())

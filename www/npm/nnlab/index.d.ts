@@ -2,7 +2,7 @@
 // ModelSpec, Metrics, NnlabError, ...) come from pkg/nnlab_web.d.ts.
 import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState } from './pkg/nnlab_web.js';
 export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError } from './pkg/nnlab_web.js';
-export { default as init, Session, inferShapes, specSchema, csvPreview, encodeSetup, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
+export { default as init, Session, inferShapes, specSchema, csvPreview, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
@@ -89,7 +89,6 @@ export class Lab {
   readFile(bytes: Uint8Array): Promise<{ spec: ModelSpec; page: object | null; step: number }>;
   /** The run as a PyTorch folder: file name -> contents. */
   pytorchFiles(): Promise<Record<string, Uint8Array>>;
-  encodeSetup(spec: ModelSpec, page?: object): Promise<string>;
   decodeSetup(text: string): Promise<{ spec: ModelSpec; page: object }>;
   close(): Promise<null>;
   terminate(): void;

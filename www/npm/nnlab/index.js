@@ -3,4 +3,4 @@
 // figures; the wasm module's functions are there for direct use in a worker.
 export { embed, labUrl } from './embed.js';
 export { Lab } from './client.js';
-export { default as init, Session, inferShapes, specSchema, csvPreview, encodeSetup, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
+export { default as init, Session, inferShapes, specSchema, csvPreview, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';

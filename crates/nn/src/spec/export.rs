@@ -46,6 +46,13 @@ struct Training<'a> {
     not_reproduced: Vec<&'static str>,
 }
 
+/// JSON text indented for reading (through a `Value`: the spec types need
+/// no serialiser in the wasm module).
+fn indented(json: &str) -> Result<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+    serde_json::to_vec_pretty(&value).map_err(|e| invalid(e.to_string()))
+}
+
 fn bytes_of(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
@@ -69,8 +76,9 @@ fn split(name: &str, d: &ArrayDataset) -> [(String, Vec<usize>, Vec<u8>); 2] {
 
 impl SpecTrainer {
     /// The PyTorch folder of this run at its current step, as (file name,
-    /// contents) pairs; `state` is this trainer's `export_state()`.
-    pub fn pytorch_files(&self, state: &TrainerState) -> Result<Vec<(String, Vec<u8>)>> {
+    /// contents) pairs; `state` is this trainer's `export_state()` and
+    /// `spec_json` its spec's JSON text.
+    pub fn pytorch_files(&self, state: &TrainerState, spec_json: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let weights = state
             .tensors
             .iter()
@@ -124,7 +132,7 @@ impl SpecTrainer {
             ("weights.safetensors".into(), safetensors_file(weights, None)?),
             ("data.safetensors".into(), safetensors_file(data, None)?),
             ("training.json".into(), serde_json::to_vec_pretty(&training).map_err(|e| invalid(e.to_string()))?),
-            ("spec.json".into(), self.spec.to_json().into_bytes()),
+            ("spec.json".into(), indented(spec_json)?),
             ("train.py".into(), TRAIN_PY.as_bytes().to_vec()),
             ("README.md".into(), readme.into_bytes()),
         ])

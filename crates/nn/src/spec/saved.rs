@@ -41,6 +41,8 @@ pub const MAX_HEADER_BYTES: usize = 8 << 20;
 #[derive(Debug, Clone)]
 pub struct SavedSession {
     pub spec: ModelSpec,
+    /// The spec's JSON text as the file holds it.
+    pub spec_json: String,
     pub state: TrainerState,
     /// The page's own part (a JSON object), if the file has one.
     pub page: Option<serde_json::Value>,
@@ -65,13 +67,14 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| bad("file", e.to_string()))
 }
 
-/// Writes `spec`, `state` and the page's part (`page`, a JSON object's text)
-/// as one safetensors file.
-pub fn write_session(spec: &ModelSpec, state: &TrainerState, page: Option<&str>) -> Result<Vec<u8>> {
+/// Writes a spec (`spec_json`, its JSON text), `state` and the page's part
+/// (`page`, a JSON object's text) as one safetensors file. The spec travels
+/// as text, so the wasm module never needs to serialise spec types.
+pub fn write_session(spec_json: &str, state: &TrainerState, page: Option<&str>) -> Result<Vec<u8>> {
     let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("version".to_string(), VERSION.to_string()),
-        ("spec".to_string(), json(spec)?),
+        ("spec".to_string(), spec_json.to_string()),
         (
             "training".to_string(),
             json(&Progress { step: state.step, optimizer_steps: state.optimizer_steps, batches: state.batches.clone(), subsets: state.subsets.clone() })?,
@@ -131,7 +134,8 @@ pub fn read_session(bytes: &[u8]) -> Result<SavedSession> {
     if entry("version")? != VERSION {
         return Err(bad("file.version", format!("is {:?}; this version of nnlab reads version {VERSION}", entry("version")?)));
     }
-    let spec = ModelSpec::from_json(entry("spec")?).map_err(|e| match e {
+    let spec_json = entry("spec")?.clone();
+    let spec = ModelSpec::from_json(&spec_json).map_err(|e| match e {
         Error::InvalidSpec { path, reason } => bad(&format!("file.spec.{}", path.trim_start_matches("spec").trim_start_matches('.')), reason),
         other => other,
     })?;
@@ -151,7 +155,6 @@ pub fn read_session(bytes: &[u8]) -> Result<SavedSession> {
         }
         tensors.push(NamedValues { name, shape: view.shape().to_vec(), values });
     }
-    tensors.sort_by(|a, b| a.name.cmp(&b.name));
     let state = TrainerState { step: progress.step, optimizer_steps: progress.optimizer_steps, tensors, batches: progress.batches, subsets: progress.subsets };
-    Ok(SavedSession { spec, state, page })
+    Ok(SavedSession { spec, spec_json, state, page })
 }

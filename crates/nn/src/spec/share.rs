@@ -22,6 +22,8 @@ pub const MAX_SETUP_BYTES: usize = 4 << 20;
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub spec: ModelSpec,
+    /// The spec's JSON text (compact).
+    pub spec_json: String,
     pub page: serde_json::Map<String, Value>,
 }
 
@@ -29,20 +31,16 @@ fn bad(path: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec { path: path.into(), reason: reason.into() }
 }
 
-/// The link text of `spec` with the page's settings `page` (a JSON object).
+/// The link text of `spec` with the page's settings `page` (a JSON object),
+/// as the page writes it (there with the browser's CompressionStream).
 pub fn encode_setup(spec: &ModelSpec, page: &serde_json::Map<String, Value>) -> String {
-    URL_SAFE_NO_PAD.encode(compress_to_vec(setup_json(spec, page).as_bytes(), 9))
-}
-
-/// The setup's JSON text. Written from the spec directly (not through a
-/// `Value`), so its f32 fields keep their shortest form (0.01).
-pub fn setup_json(spec: &ModelSpec, page: &serde_json::Map<String, Value>) -> String {
     #[derive(serde::Serialize)]
     struct Text<'a> {
         spec: &'a ModelSpec,
         page: &'a serde_json::Map<String, Value>,
     }
-    serde_json::to_string(&Text { spec, page }).expect("specs always serialise")
+    let json = serde_json::to_string(&Text { spec, page }).expect("specs always serialise");
+    URL_SAFE_NO_PAD.encode(compress_to_vec(json.as_bytes(), 9))
 }
 
 /// Reads a link text written by `encode_setup`, checking the spec as any
@@ -66,8 +64,9 @@ pub fn decode_setup(text: &str) -> Result<Setup> {
         Some(_) => return Err(bad("link.page", "is not an object")),
     };
     let spec = setup.remove("spec").ok_or_else(|| bad("link.spec", "is missing"))?;
-    let spec = ModelSpec::from_json(&spec.to_string())?;
+    let spec_json = spec.to_string();
+    let spec = ModelSpec::from_json(&spec_json)?;
     let report = infer(&spec)?;
     check_fit(&spec, &report)?;
-    Ok(Setup { spec, page })
+    Ok(Setup { spec, spec_json, page })
 }
