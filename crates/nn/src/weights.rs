@@ -11,14 +11,20 @@ use crate::Param;
 
 /// Serialises named tensors (read back from their device) as f32 safetensors.
 pub async fn to_safetensors(named: &[(String, Tensor)], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
-    let mut data = Vec::with_capacity(named.len());
+    let mut host = Vec::with_capacity(named.len());
     for (name, t) in named {
-        let values = t.to_vec().await?;
-        data.push((name.clone(), t.shape().to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
+        host.push((name.clone(), t.shape().to_vec(), t.to_vec().await?));
     }
-    let views = data
+    host_safetensors(&host, metadata)
+}
+
+/// Serialises named host values `(name, shape, values)` as f32 safetensors.
+pub fn host_safetensors(named: &[(String, Vec<usize>, Vec<f32>)], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
+    let bytes: Vec<Vec<u8>> = named.iter().map(|(_, _, values)| values.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let views = named
         .iter()
-        .map(|(name, shape, bytes)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(io_error)?)))
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), b).map_err(io_error)?)))
         .collect::<Result<Vec<_>>>()?;
     safetensors::serialize(views, metadata).map_err(io_error)
 }

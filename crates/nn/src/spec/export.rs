@@ -12,15 +12,14 @@
 //! | `train.py`            | the training loop                                            |
 //! | `README.md`           | how to run it                                                |
 
-use std::collections::HashMap;
-
-use nnlab_core::{Error, Result};
-use safetensors::tensor::{Dtype, TensorView};
+use nnlab_core::Result;
 use serde::Serialize;
 
+use super::train::invalid;
 use super::{pytorch, SpecTrainer, TrainerState};
 use crate::data::{ArrayDataset, Target};
 use crate::schedule::Schedule;
+use crate::weights::host_safetensors;
 use crate::OptimizerConfig;
 
 const TRAIN_PY: &str = include_str!("train.py");
@@ -49,29 +48,13 @@ struct Training<'a> {
 /// JSON text indented for reading (through a `Value`: the spec types need
 /// no serialiser in the wasm module).
 fn indented(json: &str) -> Result<Vec<u8>> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
-    serde_json::to_vec_pretty(&value).map_err(|e| invalid(e.to_string()))
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| invalid("export", e.to_string()))?;
+    serde_json::to_vec_pretty(&value).map_err(|e| invalid("export", e.to_string()))
 }
 
-fn bytes_of(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn safetensors_file(tensors: Vec<(String, Vec<usize>, Vec<u8>)>, metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
-    let views = tensors
-        .iter()
-        .map(|(name, shape, bytes)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| invalid(e.to_string()))?)))
-        .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, metadata).map_err(|e| invalid(e.to_string()))
-}
-
-fn invalid(reason: String) -> Error {
-    Error::InvalidSpec { path: "export".into(), reason }
-}
-
-fn split(name: &str, d: &ArrayDataset) -> [(String, Vec<usize>, Vec<u8>); 2] {
+fn split(name: &str, d: &ArrayDataset) -> [(String, Vec<usize>, Vec<f32>); 2] {
     let with_batch = |shape: &[usize]| std::iter::once(d.len()).chain(shape.iter().copied()).collect::<Vec<_>>();
-    [(format!("x_{name}"), with_batch(&d.x_shape), bytes_of(&d.x)), (format!("y_{name}"), with_batch(&d.y_shape), bytes_of(&d.y))]
+    [(format!("x_{name}"), with_batch(&d.x_shape), d.x.clone()), (format!("y_{name}"), with_batch(&d.y_shape), d.y.clone())]
 }
 
 impl SpecTrainer {
@@ -82,10 +65,10 @@ impl SpecTrainer {
         let weights = state
             .tensors
             .iter()
-            .filter_map(|t| t.name.strip_prefix("model.").map(|n| (n.to_string(), t.shape.clone(), bytes_of(&t.values))))
-            .collect();
+            .filter_map(|t| t.name.strip_prefix("model.").map(|n| (n.to_string(), t.shape.clone(), t.values.clone())))
+            .collect::<Vec<_>>();
         let d = &self.data;
-        let data = split("train", &d.train).into_iter().chain(split("test", &d.test)).collect();
+        let data = split("train", &d.train).into_iter().chain(split("test", &d.test)).collect::<Vec<_>>();
         let t = &self.training;
         let mut not_reproduced = Vec::new();
         if t.gradient_noise.is_some() {
@@ -129,9 +112,9 @@ impl SpecTrainer {
         );
         Ok(vec![
             ("model.py".into(), pytorch::module_source(&self.spec)?.into_bytes()),
-            ("weights.safetensors".into(), safetensors_file(weights, None)?),
-            ("data.safetensors".into(), safetensors_file(data, None)?),
-            ("training.json".into(), serde_json::to_vec_pretty(&training).map_err(|e| invalid(e.to_string()))?),
+            ("weights.safetensors".into(), host_safetensors(&weights, None)?),
+            ("data.safetensors".into(), host_safetensors(&data, None)?),
+            ("training.json".into(), serde_json::to_vec_pretty(&training).map_err(|e| invalid("export", e.to_string()))?),
             ("spec.json".into(), indented(spec_json)?),
             ("train.py".into(), TRAIN_PY.as_bytes().to_vec()),
             ("README.md".into(), readme.into_bytes()),

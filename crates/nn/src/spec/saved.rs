@@ -21,12 +21,14 @@
 use std::collections::HashMap;
 
 use nnlab_core::{Error, Result};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
+use super::train::invalid as bad;
 use super::{check_fit, infer, ModelSpec, NamedValues, TrainerState};
 use crate::sampling::OrderState;
+use crate::weights::host_safetensors;
 
 pub const FORMAT: &str = "nnlab-session";
 pub const VERSION: &str = "1";
@@ -59,10 +61,6 @@ struct Progress {
     subsets: Option<OrderState>,
 }
 
-fn bad(path: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidSpec { path: path.into(), reason: reason.into() }
-}
-
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| bad("file", e.to_string()))
 }
@@ -84,14 +82,8 @@ pub fn write_session(spec_json: &str, state: &TrainerState, page: Option<&str>) 
         check_page(page)?;
         metadata.insert("page".into(), page.to_string());
     }
-    let bytes: Vec<Vec<u8>> = state.tensors.iter().map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
-    let views = state
-        .tensors
-        .iter()
-        .zip(&bytes)
-        .map(|(t, b)| Ok((t.name.clone(), TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(|e| bad(&format!("state.{}", t.name), e.to_string()))?)))
-        .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| bad("file", e.to_string()))
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = state.tensors.iter().map(|t| (t.name.clone(), t.shape.clone(), t.values.clone())).collect();
+    host_safetensors(&tensors, Some(metadata))
 }
 
 fn check_page(page: &str) -> Result<serde_json::Value> {

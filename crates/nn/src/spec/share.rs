@@ -8,9 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use miniz_oxide::deflate::compress_to_vec;
 use miniz_oxide::inflate::{decompress_to_vec_with_limit, TINFLStatus};
-use nnlab_core::{Error, Result};
+use nnlab_core::Result;
 use serde_json::Value;
 
+use super::train::invalid as bad;
 use super::{check_fit, infer, ModelSpec};
 
 /// Longer links do not survive browsers and chat programs anyway.
@@ -25,10 +26,6 @@ pub struct Setup {
     /// The spec's JSON text (compact).
     pub spec_json: String,
     pub page: serde_json::Map<String, Value>,
-}
-
-fn bad(path: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidSpec { path: path.into(), reason: reason.into() }
 }
 
 /// The link text of `spec` with the page's settings `page` (a JSON object),
