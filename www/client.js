@@ -105,6 +105,13 @@ export class Lab {
   setBackend(backend) { return this.request('backend', { backend }); }
   predict(x, n) { return this.request('predict', { x, n }); }
   grid(res) { return this.request('grid', { res }); }
+  // What the model does inside, on its current weights: probes of a test
+  // example ({example: {split, index}}) or of an input ({input: [...]}), and
+  // {confusion, predictions, parameters, sparsity, filters: true} parts.
+  inspect(request) { return this.request('inspect', { request }); }
+  // Every later 'metrics' event carries `inspection`: `request`'s parts,
+  // computed within the metrics' share of the time; resolves to the first.
+  watch(request) { return this.request('watch', { request }); }
   exportState() { return this.request('state'); }
   close() { this.session = null; return this.request('close'); }
   terminate() { this.worker.terminate(); }

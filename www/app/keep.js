@@ -13,7 +13,7 @@
 import { signal, batch } from '@preact/signals';
 import { state, run, presets, attempt, open, writeUrl, lifecycle, theLab } from './store.js';
 import * as saved from './saved.js';
-import { canonical } from './url.js';
+import { canonical, cleanView } from './url.js';
 
 const AUTOSAVE_MS = 5000;
 // The tab's session id. Storage may be off (a sandboxed or third-party
@@ -45,7 +45,7 @@ function defaultName(s) {
 // What the page uses of a session file's page part, checked.
 function pagePart(p) {
   return {
-    view: { log: p?.view?.log === true, smooth: Number.isFinite(p?.view?.smooth) ? p.view.smooth : 0 },
+    view: cleanView(p?.view),
     history: Array.isArray(p?.history) ? p.history.filter((h) => h && Number.isFinite(h.step)) : [],
     name: typeof p?.name === 'string' ? p.name : '',
   };

@@ -20,6 +20,9 @@ export const run = {
   dataset: signal(null),
   metrics: signal(null),                // the latest metrics event
   history: signal([]),                  // [{step, trainLoss, testLoss, trainAccuracy, testAccuracy}]
+  inspection: signal(null),             // the latest answer to what the open views watch (see ui/views.js)
+  inspections: signal([]),              // [{step, parameters, sparsity}]: those parts over training
+  drawing: signal(null),                // the drawn input (64 values), or null
 };
 // The parts of the page a link hides (embedding).
 export const hidden = computed(() => new Set(state.value?.embed?.hide ?? []));
@@ -55,6 +58,18 @@ function fail(e) {
 }
 
 const MAX_HISTORY = 2000;
+const MAX_INSPECTIONS = 240;
+
+// Keeps the newest inspection, and its parts that are drawn over training.
+export function inspected(i) {
+  if (!i) return;
+  run.inspection.value = i;
+  if (!i.parameters && !i.sparsity) return;
+  let h = run.inspections.value.filter((p) => p.step < i.step);
+  h = [...h, { step: i.step, parameters: i.parameters, sparsity: i.sparsity }];
+  if (h.length > MAX_INSPECTIONS) h = h.filter((_, k) => k % 2 === 0 || k === h.length - 1);
+  run.inspections.value = h;
+}
 
 function record(m) {
   let h = run.history.value;
@@ -65,6 +80,7 @@ function record(m) {
   batch(() => {
     run.history.value = h;
     run.metrics.value = m;
+    inspected(m.inspection);
   });
 }
 
@@ -105,6 +121,8 @@ export async function open(from = null, { file = null, history = [] } = {}) {
     run.error.value = null;
     run.history.value = history;
     run.metrics.value = null;
+    run.inspection.value = null;
+    run.inspections.value = [];
     run.backend.value = info.backend;
     run.adapter.value = info.adapter;
     run.note.value = info.note ?? '';
@@ -280,6 +298,26 @@ export function setBackend(backend) {
 export function setView(patch) {
   state.value = { ...state.value, view: { ...state.value.view, ...patch } };
   writeUrl();
+}
+
+// What the open views want computed with every metrics event (null: none).
+// Sent at most every WATCH_MS; the first answer comes back at once.
+const WATCH_MS = 120;
+let watched = '{}';
+let watchTimer = 0;
+export function watch(request) {
+  const text = JSON.stringify(request ?? {});
+  if (text === watched) return;
+  watched = text;
+  clearTimeout(watchTimer);
+  watchTimer = setTimeout(() => {
+    lab?.watch(JSON.parse(watched)).then(inspected, () => {});
+  }, WATCH_MS);
+}
+// A one-off inspection (a drawing's probes while the user draws).
+export const inspect = (request) => lab.inspect(request);
+export function setDrawing(values) {
+  run.drawing.value = values;
 }
 
 // For tests and for trying the fall-back by hand.

@@ -7,6 +7,8 @@
 //                                            table): its spec, deflated, base64url (link.js; Rust's decodeSetup reads it)
 //   #spec=<JSON, URI-encoded>                the same, uncompressed (older links; still read)
 //   &backend=auto|webgpu|cpu  &log=1  &smooth=0.6
+//   &example=3  &layer=layers[2]  &closed=histograms,filters
+//                                            the test example and the layer the views show, the views folded up
 //   &hide=header,data,...  &autoplay=1       embedding (PARTS below; README has the table)
 // Links of the earlier 2D playground (#dataset=spiral&hidden=8,8&...) still open.
 import { VIEWS } from '../viz/registry.js';
@@ -29,6 +31,19 @@ export const PARTS = Object.freeze([
   ...VIEWS.map((v) => [v.id, `the ${v.title.toLowerCase()} view`]),
 ]);
 const PART_NAMES = new Set(PARTS.map(([name]) => name));
+const LAYER_PATH = /^layers(\[\d{1,4}\](\.(body|shortcut))?)+$/;
+const isLayerPath = (v) => typeof v === 'string' && v.length <= 200 && LAYER_PATH.test(v);
+const isExample = (v) => Number.isInteger(v) && v >= 0 && v < 1e6;
+
+// View settings from an untrusted object (a session file's page part): what is not valid is left out.
+export function cleanView(v) {
+  const views = new Set(VIEWS.map((x) => x.id));
+  const out = { log: v?.log === true, smooth: Number.isFinite(v?.smooth) && v.smooth >= 0 && v.smooth < 1 ? v.smooth : 0 };
+  if (isExample(v?.example)) out.example = v.example;
+  if (isLayerPath(v?.layer)) out.layer = v.layer;
+  if (Array.isArray(v?.closed)) out.closed = [...new Set(v.closed.filter((c) => views.has(c)))];
+  return out;
+}
 
 // JSON text with object keys sorted: two specs of the same model give the
 // same text whatever order their keys came in (a decoded link sorts them).
@@ -45,9 +60,12 @@ export function toHash(state, presetSpec, packed) {
   if (state.backend !== 'auto') p.set('backend', state.backend);
   if (state.view.log) p.set('log', '1');
   if (state.view.smooth) p.set('smooth', String(state.view.smooth));
+  if (state.view.example) p.set('example', String(state.view.example));
+  if (state.view.layer) p.set('layer', state.view.layer);
+  if (state.view.closed?.length) p.set('closed', state.view.closed.join(','));
   if (state.embed.hide.length) p.set('hide', state.embed.hide.join(','));
   if (state.embed.autoplay) p.set('autoplay', '1');
-  return '#' + p.toString().replaceAll('%2C', ',');
+  return '#' + p.toString().replaceAll('%2C', ',').replaceAll('%5B', '[').replaceAll('%5D', ']');
 }
 
 // -> {preset, spec, backend, view, embed, problems: [text]}; `spec` is null
@@ -64,6 +82,20 @@ export async function fromHash(hash, presets, decode) {
   out.view.log = p.get('log') === '1';
   const smooth = Number(p.get('smooth') ?? 0);
   out.view.smooth = Number.isFinite(smooth) && smooth >= 0 && smooth < 1 ? smooth : 0;
+  const example = p.get('example');
+  if (example !== null) {
+    if (/^\d{1,6}$/.test(example)) out.view.example = Number(example);
+    else out.problems.push(`example "${example}" is not an example number`);
+  }
+  const layer = p.get('layer');
+  if (layer !== null) {
+    if (isLayerPath(layer)) out.view.layer = layer;
+    else out.problems.push(`layer "${layer.slice(0, 60)}" is not a layer's path`);
+  }
+  const closed = (p.get('closed') ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const views = new Set(VIEWS.map((v) => v.id));
+  if (closed.length) out.view.closed = [...new Set(closed.filter((c) => views.has(c)))];
+  if (closed.some((c) => !views.has(c))) out.problems.push(`closed: there is no view called ${closed.filter((c) => !views.has(c)).map((c) => `"${c}"`).join(', ')}`);
   const hide = (p.get('hide') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   out.embed.hide = [...new Set(hide.filter((h) => PART_NAMES.has(h)))];
   const unknown = hide.filter((h) => !PART_NAMES.has(h));

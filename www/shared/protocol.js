@@ -16,6 +16,10 @@
 //   backend   {backend}               -> {backend, note}  (same weights, optimizer state and step)
 //   predict   {x: Float32Array, n}    -> Float32Array
 //   grid      {res}                   -> Float32Array
+//   inspect   {request}               -> Inspection (probes, confusion, predictions, histograms, sparsity, filters:
+//                                        see InspectRequest in the wasm module's types); the run is not changed
+//   watch     {request}               -> Inspection or null: from now on every metrics event carries the
+//                                        inspection of `request` (on the metrics' sample while training); {} stops
 //   state     {}                      -> TrainerState (host copy of everything the run holds)
 //   save      {page?}                 -> {step, bytes: Uint8Array}: the session file (safetensors; `page` in its metadata)
 //   pytorch   {}                      -> {file name: Uint8Array}: the run as a PyTorch folder (train.py, ...)
@@ -25,7 +29,8 @@
 //   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
 // Events:
 //   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep,
-//              sampled (true: on a fixed sample of each split, while training), grid?, gridRes?}
+//              sampled (true: on a fixed sample of each split, while training), grid?, gridRes?,
+//              inspection? (what `watch` asked for), inspectionError?}
 //   playing   {session, playing}      (training started or stopped, e.g. after an error)
 //   budget    {session, step}         (Play stopped at the spec's training.steps; Play again goes on)
 //   backend   {session, backend, note} (a fall-back after a lost GPU; the run continues)
@@ -36,8 +41,8 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'state', 'save', 'pytorch', 'readFile',
-  'decodeSetup', 'close', 'loseDevice',
+  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'inspect', 'watch', 'state', 'save',
+  'pytorch', 'readFile', 'decodeSetup', 'close', 'loseDevice',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

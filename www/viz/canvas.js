@@ -55,3 +55,35 @@ export function element(tag, props = {}, ...children) {
   el.append(...children);
   return el;
 }
+
+// White (0) to blue (1): for values that are shares, like attention weights.
+export function heat(v) {
+  const t = Math.min(1, Math.max(0, v)) || 0;
+  return `rgb(${Math.round(255 - 247 * t)},${Math.round(255 - 136 * t)},${Math.round(255 - 66 * t)})`;
+}
+
+// Small heatmaps side by side on one canvas, `perRow` to a row: each tile is
+// {rows, cols, at(r, c) -> colour}. The canvas takes the width it is given
+// (CSS) and the height the tiles need.
+export function drawTiles(canvas, tiles, { perRow, gap = 2, maxCell = 24 }) {
+  if (!tiles.length) return;
+  const width = canvas.getBoundingClientRect().width || canvas.width;
+  const across = Math.min(perRow, tiles.length);
+  const { rows, cols } = tiles[0];
+  const cell = Math.max(1, Math.min(maxCell, (width - gap * (across - 1)) / (across * cols)));
+  const tileW = cell * cols;
+  const tileH = cell * rows;
+  const height = Math.ceil(tiles.length / across) * (tileH + gap) - gap;
+  canvas.style.height = `${Math.round(height)}px`;
+  const { ctx } = prepare(canvas);
+  tiles.forEach((tile, k) => {
+    const x0 = (k % across) * (tileW + gap);
+    const y0 = Math.floor(k / across) * (tileH + gap);
+    for (let r = 0; r < tile.rows; r++) {
+      for (let c = 0; c < tile.cols; c++) {
+        ctx.fillStyle = tile.at(r, c);
+        ctx.fillRect(x0 + c * cell, y0 + r * cell, cell + 0.3, cell + 0.3);
+      }
+    }
+  });
+}

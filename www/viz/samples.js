@@ -42,6 +42,20 @@ function drawSequence(canvas, x, steps, features) {
   drawCells(canvas, features, steps, (f, t) => css(colour(x[t * features + f] / max)));
 }
 
+const isImage = (s) => s.length === 3;
+const isSignal = (s) => s.length === 2 && s[0] <= 4 && s[1] > 8;
+
+// One example's input `x` of per-example shape `s`, drawn as its kind is.
+export function drawInput(canvas, x, s) {
+  if (isImage(s)) drawImage(canvas, x, s);
+  else if (isSignal(s)) drawSignal(canvas, x, s[0], s[1]);
+  else if (s.length === 2) drawSequence(canvas, x, s[0], s[1]);
+  else drawSignal(canvas, x, 1, x.length);
+}
+
+// A canvas sized for an input of shape `s`.
+export const inputCanvas = (s) => element('canvas', { width: isImage(s) ? 64 : 120, height: isImage(s) ? 64 : 48 });
+
 export default {
   id: 'samples',
   title: 'Data',
@@ -61,19 +75,13 @@ export default {
         const tiles = [];
         for (let i = 0; i < Math.min(SHOW, n); i++) {
           const xi = x.subarray(i * per, (i + 1) * per);
-          const image = s.length === 3;
-          const canvas = element('canvas', { width: image ? 64 : 120, height: image ? 64 : 48 });
+          const canvas = inputCanvas(s);
           const tile = element('figure', { className: 'sample' }, canvas, element('figcaption', { textContent: `→ ${label(dataset, y, i)}` }));
           tiles.push([tile, canvas, xi]);
         }
         grid.replaceChildren(...tiles.map(([t]) => t));
-        for (const [, canvas, xi] of tiles) {
-          if (s.length === 3) drawImage(canvas, xi, s);
-          else if (s.length === 2 && s[0] <= 4 && s[1] > 8) drawSignal(canvas, xi, s[0], s[1]);
-          else if (s.length === 2) drawSequence(canvas, xi, s[0], s[1]);
-          else drawSignal(canvas, xi, 1, per);
-        }
-        const kind = s.length === 3 ? 'images' : s.length === 2 && s[0] <= 4 && s[1] > 8 ? 'signals' : 'sequences (time left to right, features top to bottom)';
+        for (const [, canvas, xi] of tiles) drawInput(canvas, xi, s);
+        const kind = isImage(s) ? 'images' : isSignal(s) ? 'signals' : 'sequences (time left to right, features top to bottom)';
         caption.textContent = `The first ${tiles.length} training examples: ${kind} of shape [${s.join(', ')}], each with its target (${dataset.classes ? `one of ${dataset.classes} classes` : 'a value to predict'}). ${dataset.train.n} training and ${dataset.test.n} test examples shown here.`;
       },
     };

@@ -1,8 +1,8 @@
 // The training loop of one session: chunks of steps sized to about
 // CHUNK_MS each, a task boundary between chunks (so pause and other requests
-// get in), metrics at most every METRICS_MS and never more than a tenth of
-// the time (evaluating a larger model on its whole dataset can take longer
-// than many steps), a host snapshot of the state
+// get in), metrics (with what the open inspection views watch) at most every
+// METRICS_MS and never more than a tenth of the time (evaluating a larger
+// model on its whole dataset can take longer than many steps), a host snapshot of the state
 // every SNAPSHOT_MS on the GPU, and the fall-back to the CPU when the GPU is
 // lost. Every wasm call goes through `serial`, the worker's one queue.
 import { toFailure } from '../shared/protocol.js';
@@ -21,12 +21,13 @@ const tick = new MessageChannel();
 const nextTask = () => new Promise((resolve) => { tick.port1.onmessage = resolve; tick.port2.postMessage(null); });
 
 export class Run {
-  constructor({ id, session, serial, post, planar, budget }) {
+  constructor({ id, session, serial, post, planar, budget, watch }) {
     this.id = id;
     this.session = session;
     this.serial = serial;
     this.post = (event, data, transfer) => post({ event, session: id, ...data }, transfer);
     this.planar = planar;        // a model of 2D points: send the decision grid with the metrics
+    this.watch = watch;          // an inspection request to answer with every metrics event, or null
     // The spec's training.steps: Play stops there once, then goes on.
     this.budget = session.step >= budget ? Infinity : budget;
     this.playing = false;
@@ -132,6 +133,15 @@ export class Run {
       data.grid = new Float32Array(await this.session.grid(GRID_RES));
       data.gridRes = GRID_RES;
       transfer.push(data.grid.buffer);
+    }
+    if (this.watch) {
+      // A view that cannot be computed (an example the data no longer has)
+      // must not stop training.
+      try {
+        data.inspection = await this.session.inspect(limit == null ? this.watch : { ...this.watch, limit });
+      } catch (e) {
+        data.inspectionError = toFailure(e);
+      }
     }
     this.lastMetricsAt = performance.now();
     // Only the sampled metrics pace the loop (the full ones come on pause).

@@ -10,6 +10,7 @@ let run = null;
 let sessions = 0;
 let adapter;            // webgpuInfo(): a description, or null without WebGPU
 let controls = 0;       // play/pause arrival counter: a later one supersedes an earlier one still queued
+let watch = null;       // the inspection the page's open views want with every metrics event
 
 // Every wasm call goes through one queue: a Session must never be freed or
 // replaced while one of its async methods is still running.
@@ -61,7 +62,7 @@ async function open({ spec, backend, state, file }) {
   run?.close();
   const report = session.report();
   const budget = spec?.training?.steps ?? 1000;
-  run = new Run({ id: ++sessions, session, serial, post, budget, planar: report.input.length === 1 && report.input[0] === 2 });
+  run = new Run({ id: ++sessions, session, serial, post, budget, watch, planar: report.input.length === 1 && report.input[0] === 2 });
   const dataset = session.dataset(4000);
   // The first metrics come with the reply: events of a session only count
   // once the page knows its id.
@@ -114,6 +115,13 @@ const handlers = {
   backend: (m) => serial(() => setBackend(m)),
   predict: (m) => serial(async () => new Float32Array(await current().session.predict(m.x, m.n))),
   grid: (m) => serial(async () => new Float32Array(await current().session.grid(m.res))),
+  inspect: (m) => serial(() => current().session.inspect(m.request ?? {})),
+  watch: (m) => serial(() => {
+    watch = m.request && Object.keys(m.request).length ? m.request : null;
+    if (!run) return null;
+    run.watch = watch;
+    return watch ? run.session.inspect(watch) : null;
+  }),
   state: () => serial(() => current().session.exportState()),
   save: (m) => serial(async () => {
     const { session } = current();

@@ -12,6 +12,7 @@ pub mod linear;
 pub mod loss;
 pub mod optim;
 pub mod param;
+pub mod probe;
 pub mod pruning;
 pub mod sampling;
 pub mod schedule;
@@ -23,6 +24,7 @@ pub use activation::Activation;
 pub use linear::Linear;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Buffer, Param};
+pub use probe::{ProbeKind, Probes};
 pub use step_plan::{StepInput, StepPlan};
 
 use nnlab_core::{Result, Tensor};
@@ -38,4 +40,10 @@ pub trait Module {
     }
     /// Training or evaluation mode (BatchNorm statistics, dropout).
     fn set_training(&self, _training: bool) {}
+    /// `forward`, also recording into `probes` what the inspection views
+    /// show beyond the layer's output (attention weights, hidden states) and,
+    /// for containers, each child's output under its path.
+    fn probe(&self, x: &Tensor, _probes: &mut Probes) -> Result<Tensor> {
+        self.forward(x)
+    }
 }

@@ -65,6 +65,24 @@ export interface DatasetPreview {
   classes: number | null; xShape: number[]; yShape: number[];
   train: DatasetSplit; test: DatasetSplit;
 }
+/** Which parts `Session.inspect` computes (all off unless asked for). */
+export interface InspectRequest {
+  example?: { split: 'train' | 'test'; index: number }; input?: number[];
+  confusion?: boolean; predictions?: boolean; parameters?: boolean; sparsity?: boolean; filters?: boolean;
+  limit?: number;
+}
+export interface ProbeValues { path: string; kind: 'output' | 'attention' | 'hidden'; shape: number[]; values: number[] }
+export interface Probed { output: number[]; probes: ProbeValues[] }
+export interface Histogram { min: number; max: number; counts: number[] }
+export interface Inspection {
+  step: number;
+  example: Probed | null; drawing: Probed | null;
+  confusion: { classes: number; examples: number; counts: number[]; wrong: { index: number; position: number; label: number; predicted: number }[] } | null;
+  predictions: { count: number; outputs: number[] } | null;
+  parameters: { path: string; count: number; weights: Histogram; gradients: Histogram; weightNorm: number; gradientNorm: number }[] | null;
+  sparsity: { path: string; zeros: number }[] | null;
+  filters: { path: string; name: string; shape: number[]; values: number[] }[] | null;
+}
 /** A trainer's whole state on the host (weights, optimizer moments, step, batch order). */
 export interface TrainerState {
   step: number; optimizerSteps: number;

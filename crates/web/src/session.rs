@@ -6,6 +6,7 @@ use std::rc::Rc;
 use js_sys::{Float32Array, Promise};
 use nnlab_core::Device;
 use nnlab_nn::data::Target;
+use nnlab_nn::spec::inspect::InspectRequest;
 use nnlab_nn::spec::saved::{read_session, write_session};
 use nnlab_nn::spec::{SpecTrainer, TrainerState};
 use serde::Serialize;
@@ -164,6 +165,19 @@ impl Session {
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
             let out = t.predict(&x.to_vec(), n as usize).await.map_err(js_error)?;
             Ok(Float32Array::from(out.as_slice()).into())
+        })
+    }
+
+    /// What the inspection views show (probes of an example or a drawing,
+    /// the confusion matrix, predictions, histograms, sparsity, filters), on
+    /// the current weights; the run is not changed.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Inspection>")]
+    pub fn inspect(&self, #[wasm_bindgen(unchecked_param_type = "InspectRequest")] request: JsValue) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let request: InspectRequest = serde_wasm_bindgen::from_value(request).map_err(|e| js_error(Failure { kind: "invalid_argument", path: Some("inspect".into()), message: e.to_string() }))?;
+            let t = trainer.try_borrow().map_err(|_| busy("session"))?;
+            to_js(&t.inspect(&request).await.map_err(js_error)?)
         })
     }
 

@@ -13,7 +13,7 @@ use nnlab_core::{Device, Error, Result, Tensor};
 
 use crate::init::Init;
 use crate::layers::prefixed;
-use crate::{Linear, Module, Param};
+use crate::{Linear, Module, Param, ProbeKind, Probes};
 
 /// Scores lie in (-SCORE_CAP, SCORE_CAP).
 pub const SCORE_CAP: f32 = 30.0;
@@ -72,6 +72,20 @@ impl Aaren {
         self.out.forward(&w.div(&u)?)
     }
 
+    /// The attention weights of every prefix, [N, 1, T, T]: row k holds the
+    /// weights of x_1..x_k in the output at step k (one head; zero above the
+    /// diagonal), the same normalised exponentials as `forward_parallel`.
+    pub fn prefix_weights(&self, x: &Tensor) -> Result<Tensor> {
+        self.check(x, 3)?;
+        let (n, t) = (x.shape()[0], x.shape()[1]);
+        let s = self.scores(x)?;
+        let e = s.sub(&s.max(&[1], true)?)?.exp()?; // [N, T, 1]
+        let u = e.cumsum(1)?;
+        let lower: Vec<f32> = (0..t * t).map(|k| ((k % t) <= (k / t)) as u8 as f32).collect();
+        let lower = Tensor::from_vec(lower, &[1, t, t], &x.device())?;
+        e.reshape(&[n, 1, t])?.mul(&lower)?.div(&u)?.reshape(&[n, 1, t, t])
+    }
+
     pub fn initial_state(&self, batch: usize, device: &Device) -> Result<AarenState> {
         Ok(AarenState { m: Tensor::full(f32::NEG_INFINITY, &[batch, 1], device)?, u: Tensor::zeros(&[batch, 1], device)?, w: Tensor::zeros(&[batch, self.dim], device)? })
     }
@@ -91,6 +105,11 @@ impl Aaren {
 
 impl Module for Aaren {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_parallel(x)
+    }
+
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        probes.record(ProbeKind::Attention, &self.prefix_weights(x)?);
         self.forward_parallel(x)
     }
 

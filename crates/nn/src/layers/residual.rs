@@ -5,7 +5,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::{prefixed, Sequential};
-use crate::{Activation, Buffer, Module, Param};
+use crate::{Activation, Buffer, Module, Param, Probes};
 
 pub struct Residual {
     pub body: Sequential,
@@ -14,17 +14,26 @@ pub struct Residual {
     pub activation: Option<Activation>,
 }
 
-impl Module for Residual {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut body = self.body.forward(x)?;
-        if self.scale != 1.0 {
-            body = body.mul_scalar(self.scale)?;
-        }
-        let y = self.shortcut.forward(x)?.add(&body)?;
+impl Residual {
+    fn join(&self, body: Tensor, shortcut: Tensor) -> Result<Tensor> {
+        let body = if self.scale != 1.0 { body.mul_scalar(self.scale)? } else { body };
+        let y = shortcut.add(&body)?;
         match self.activation {
             Some(a) => a.apply(&y),
             None => Ok(y),
         }
+    }
+}
+
+impl Module for Residual {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.join(self.body.forward(x)?, self.shortcut.forward(x)?)
+    }
+
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        let body = probes.within(".body", |p| self.body.probe(x, p))?;
+        let shortcut = probes.within(".shortcut", |p| self.shortcut.probe(x, p))?;
+        self.join(body, shortcut)
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

@@ -15,7 +15,7 @@
 
 use nnlab_core::{Conv2dParams, Device, Error, Result, Tensor};
 
-use crate::{Module, Param};
+use crate::{Module, Param, ProbeKind, Probes};
 
 pub struct S4d {
     pub channels: usize,
@@ -186,6 +186,13 @@ impl S4d {
 impl Module for S4d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_conv(x)
+    }
+
+    /// The output channels over time are the layer's visible state.
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        let y = self.forward_conv(x)?;
+        probes.record(ProbeKind::Hidden, &y);
+        Ok(y)
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

@@ -3,7 +3,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::prefixed;
-use crate::{Buffer, Module, Param};
+use crate::{Buffer, Module, Param, ProbeKind, Probes};
 
 #[derive(Default)]
 pub struct Sequential {
@@ -33,5 +33,15 @@ impl Module for Sequential {
         for l in &self.layers {
             l.set_training(training);
         }
+    }
+
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        self.layers.iter().enumerate().try_fold(x.clone(), |h, (i, layer)| {
+            probes.within(&format!("[{i}]"), |p| {
+                let y = layer.probe(&h, p)?;
+                p.record(ProbeKind::Output, &y);
+                Ok(y)
+            })
+        })
     }
 }

@@ -36,8 +36,10 @@ impl TransformerEncoderLayer {
         })
     }
 
-    fn attention_block(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<Tensor> {
-        self.dropouts[0].forward(&self.self_attn.attend(x, x, x, key_padding_mask, attn_mask)?.output)
+    /// The attention block's output and its attention weights [N, heads, T, T].
+    fn attention_block(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+        let a = self.self_attn.attend(x, x, x, key_padding_mask, attn_mask)?;
+        Ok((self.dropouts[0].forward(&a.output)?, a.head_weights))
     }
 
     fn feed_forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -47,12 +49,19 @@ impl TransformerEncoderLayer {
 
     /// `x` [N, T, d_model] with optional masks (1 = masked), as in MultiheadAttention.
     pub fn forward_masked(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<Tensor> {
+        Ok(self.forward_attending(x, key_padding_mask, attn_mask)?.0)
+    }
+
+    /// `forward_masked`, with the self-attention weights [N, heads, T, T].
+    pub fn forward_attending(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         if self.norm_first {
-            let x = x.add(&self.attention_block(&self.norm1.forward(x)?, key_padding_mask, attn_mask)?)?;
-            x.add(&self.feed_forward(&self.norm2.forward(&x)?)?)
+            let (a, weights) = self.attention_block(&self.norm1.forward(x)?, key_padding_mask, attn_mask)?;
+            let x = x.add(&a)?;
+            Ok((x.add(&self.feed_forward(&self.norm2.forward(&x)?)?)?, weights))
         } else {
-            let x = self.norm1.forward(&x.add(&self.attention_block(x, key_padding_mask, attn_mask)?)?)?;
-            self.norm2.forward(&x.add(&self.feed_forward(&x)?)?)
+            let (a, weights) = self.attention_block(x, key_padding_mask, attn_mask)?;
+            let x = self.norm1.forward(&x.add(&a)?)?;
+            Ok((self.norm2.forward(&x.add(&self.feed_forward(&x)?)?)?, weights))
         }
     }
 }

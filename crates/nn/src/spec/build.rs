@@ -9,7 +9,7 @@ use super::{infer, LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKi
 use crate::init::Init;
 use crate::activation::ActivationLayer;
 use crate::layers::*;
-use crate::{Buffer, Linear, Module, Param};
+use crate::{Buffer, Linear, Module, Param, ProbeKind, Probes};
 
 /// A recurrent layer returning all steps or the last (batch-first).
 struct RecurrentLayer {
@@ -26,6 +26,14 @@ impl Module for RecurrentLayer {
     }
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
+    }
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        let all = self.inner.run(x)?.output;
+        probes.record(ProbeKind::Hidden, &all);
+        match self.output {
+            SequenceOutput::Sequence => Ok(all),
+            SequenceOutput::Last => self.inner.last_output(x),
+        }
     }
 }
 
@@ -48,6 +56,12 @@ impl Module for SelfAttention {
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
     }
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let a = self.inner.attend(x, x, x, None, mask.as_ref())?;
+        probes.record(ProbeKind::Attention, &a.head_weights);
+        Ok(a.output)
+    }
 }
 
 struct TransformerLayer {
@@ -65,6 +79,12 @@ impl Module for TransformerLayer {
     }
     fn set_training(&self, training: bool) {
         self.inner.set_training(training);
+    }
+    fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
+        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let (y, weights) = self.inner.forward_attending(x, None, mask.as_ref())?;
+        probes.record(ProbeKind::Attention, &weights);
+        Ok(y)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod build;
 mod export;
+pub mod inspect;
 pub mod limits;
 pub mod pytorch;
 pub mod saved;

@@ -80,7 +80,7 @@ pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Error {
 }
 
 /// The loss of `out` against targets `y` (both with a batch axis).
-fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
+pub(super) fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
     match (loss, target) {
         (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing),
         (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
@@ -283,7 +283,7 @@ impl SpecTrainer {
 
     /// The first `limit` examples of the training (`test` false) or test set,
     /// uploaded once and kept on the device.
-    fn eval_set(&self, test: bool, limit: usize) -> Result<(Tensor, Tensor)> {
+    pub(super) fn eval_set(&self, test: bool, limit: usize) -> Result<(Tensor, Tensor)> {
         let mut cache = self.eval_sets.borrow_mut();
         if let Some((_, x, y)) = cache.iter().find(|(key, _, _)| *key == (test, limit)) {
             return Ok((x.clone(), y.clone()));
