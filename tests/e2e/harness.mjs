@@ -61,6 +61,12 @@ async function openFirefox(browser, hash, width) {
     evaluate: (fn, arg) => page.evaluate(fn, arg),
     screenshot: (options) => page.screenshot(options),
     context: () => ({ close: () => ctx.close() }),
+    mouse: page.mouse,
+    box: async (selector) => {
+      const el = await page.$(selector);
+      await el.scrollIntoView();
+      return el.boundingBox();
+    },
     firefox: true,
   };
 }
@@ -89,6 +95,22 @@ export async function open(browser, hash, { width = 1280, context = null } = {})
   await page.addInitScript(watchLongTasks);
   await page.goto(`${url}${hash}`);
   return page;
+}
+
+// Draws a stroke with the mouse through `points` ([x, y] as shares of the
+// element's width and height), in Chromium and Firefox alike.
+export async function drawStroke(page, selector, points) {
+  let box;
+  if (page.firefox) box = await page.box(selector);
+  else {
+    await page.locator(selector).scrollIntoViewIfNeeded();
+    box = await page.locator(selector).boundingBox();
+  }
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 12 });
+  await page.mouse.up();
 }
 
 // The page's run state: status, metrics, note, error, backend, report.

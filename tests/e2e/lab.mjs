@@ -1,11 +1,12 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
 // SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,cpu,webgpu,firefox]
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,cpu,webgpu,firefox]
 // Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
+import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -34,6 +35,11 @@ if (wanted('keep')) {
   await scenario('pytorch export', () => pytorchExport(browser));
   await scenario('example tutorial', () => exampleTutorial(browser));
 }
+if (wanted('inspect')) {
+  await scenario('digits views', () => digitsViews(browser));
+  await scenario('sequence views', () => sequenceViews(browser));
+  await scenario('draw a digit', () => drawADigit(browser, 'drawing a 1 with the mouse: the trained digits CNN says 1, with the native probabilities (Chromium)'));
+}
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
 await browser.close();
@@ -41,6 +47,7 @@ if (wanted('firefox')) {
   const firefox = await launchFirefox();
   await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
   await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
+  if (wanted('inspect')) await scenario('firefox draw a digit', () => drawADigit(firefox, 'drawing a 1 with the mouse in Firefox ESR (CPU): the trained digits CNN says 1, with the native probabilities'));
   await everyPreset(firefox, 'cpu');
   await firefox.close();
 }

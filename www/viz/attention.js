@@ -32,6 +32,8 @@ export default {
         let max = 0;
         for (const x of v) max = Math.max(max, x);
         maps.dataset.scale = String(max);
+        // The last query's largest weight (first head): a number the tests compare.
+        maps.dataset.lastRowMax = String(Math.max(...v.slice((queries - 1) * keys, queries * keys)));
         maps.dataset.path = path;
         const tiles = Array.from({ length: heads }, (_, h) => ({ rows: queries, cols: keys, at: (r, c) => heat(v[(h * queries + r) * keys + c] / max) }));
         drawTiles(maps, tiles, { perRow: Math.min(heads, 4), gap: 6, maxCell: 20 });

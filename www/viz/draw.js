@@ -51,7 +51,7 @@ export default {
     const clear = element('button', { type: 'button', textContent: 'Clear' });
     const verdict = element('p', { className: 'verdict', textContent: 'Draw a digit, large, filling the box.' });
     const bars = element('ol', { className: 'probabilities' });
-    const maps = element('canvas', { className: 'tiles' });
+    const maps = element('canvas', { className: 'tiles', hidden: true });
     const caption = element('p', { className: 'caption' });
     el.append(element('div', { className: 'draw-layout' }, pad, element('div', { className: 'answer' }, verdict, bars, clear)), maps, caption);
     let current = null;
@@ -80,6 +80,7 @@ export default {
       if (channels.length) {
         const path = chosenLayer(current, channels.map((c) => c.path));
         const probe = channels.find((c) => c.path === path);
+        maps.hidden = false;
         drawChannels(maps, probe);
         caption.textContent = `The drawing as the model sees it (8×8, left), and the channels of ${path} for it (choose the layer in the feature maps or the model graph).`;
       }
@@ -146,6 +147,8 @@ export default {
       stamp += 1;
       paint(pad, bitmap, values);
       bars.replaceChildren();
+      maps.hidden = true;
+      caption.textContent = '';
       verdict.textContent = 'Draw a digit, large, filling the box.';
       delete verdict.dataset.predicted;
       current.actions.setDrawing(null);
