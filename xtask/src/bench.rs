@@ -2,6 +2,9 @@
 //! the reference workloads natively (CPU and wgpu, target/bench/native.json)
 //! and in headless Chromium against TensorFlow.js (nnlab on WebGPU and wasm,
 //! TF.js on WebGPU, wasm and plain JS, target/bench/browser.json).
+//! `cargo xtask bench --views`: instead, what the lab page's inspection views
+//! cost the training (steps/s with every view open against every view
+//! folded, target/bench/views.json).
 
 use std::path::Path;
 use std::process::Command;
@@ -26,7 +29,7 @@ pub fn run(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--native" | "--browser" | "--profile" => {}
+            "--native" | "--browser" | "--profile" | "--views" => {}
             "--contenders" => {
                 it.next();
             }
@@ -34,6 +37,9 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     setup::run(setup::Scope::Everything)?;
+    if args.iter().any(|a| a == "--views") {
+        return views();
+    }
     if !browser_only {
         let mut cmd = Command::new("cargo");
         cmd.args(["run", "--release", "-p", "nnlab-cli", "--", "bench", "--json", "target/bench/native.json"]).args(&rest);
@@ -43,6 +49,17 @@ pub fn run(args: &[String]) -> Result {
         browser(&args.iter().collect::<Vec<_>>())?;
     }
     Ok(())
+}
+
+fn views() -> Result {
+    site::build()?;
+    let listener = serve::bind(0)?;
+    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+    let dist = root().join("www-dist");
+    std::thread::spawn(move || serve::serve_forever(listener, dist));
+    let mut cmd = Command::new("node");
+    cmd.arg("bench/views.mjs").env("VIEWS_URL", &url).env("VIEWS_JSON", root().join("target/bench/views.json"));
+    exec(&mut cmd)
 }
 
 fn browser(args: &[&String]) -> Result {
