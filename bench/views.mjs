@@ -39,15 +39,24 @@ async function rate(preset, backend, folded) {
   await page.goto(`${url}#spec=${encodeURIComponent(JSON.stringify(spec))}&backend=${backend}${folded ? `&closed=${ALL_VIEWS.join(',')}` : ''}`);
   await page.waitForFunction(() => window.nnlab?.run.status.value === 'ready', null, { timeout: 120_000 });
   const open = await page.evaluate(() => document.querySelectorAll('.view:not(.folded)').length);
-  await page.evaluate(() => window.nnlab.lab.play());
+  // The step shown between metrics events is stale (they come rarer when
+  // the inspection costs more): count exact steps between two pauses.
+  const pause = () => page.evaluate(async () => {
+    const { lab, run } = window.nnlab;
+    const time = performance.now();
+    await lab.pause();
+    await new Promise((resolve) => { const check = () => (run.status.value === 'ready' && !run.metrics.value.sampled ? resolve() : setTimeout(check, 20)); check(); });
+    return { time, step: run.metrics.value.step };
+  });
+  const play = () => page.evaluate(async () => { await window.nnlab.lab.play(); return performance.now(); });
+  await play();
   await sleep(WARMUP * 1000);
-  const at = () => page.evaluate(() => ({ step: window.nnlab.run.metrics.value.step, time: performance.now() }));
-  const a = await at();
+  const a = await pause();
+  const start = await play();
   await sleep(SECONDS * 1000);
-  const b = await at();
-  await page.evaluate(() => window.nnlab.lab.pause());
+  const b = await pause();
   await page.close();
-  return { stepsPerSec: ((b.step - a.step) * 1000) / (b.time - a.time), open };
+  return { stepsPerSec: ((b.step - a.step) * 1000) / (b.time - start), open };
 }
 
 const rows = [];

@@ -98,12 +98,13 @@ export async function digitsViews(browser) {
 }
 
 // Sequence models on the CPU: attention maps (transformer, Aaren), hidden
-// states (LSTM, S4D) and predictions against targets, each as native.
+// states (LSTM, GRU, S4D) and predictions against targets, each as native.
 export async function sequenceViews(browser) {
   const cases = [
     ['copy-transformer', 'attention', 'layers[3]', 'attention'],
     ['adding-aaren', 'attention', 'layers[1]', 'attention'],
     ['adding-lstm', 'hidden', 'layers[0]', 'hidden'],
+    ['parity-gru', 'hidden', null, 'hidden'],
     ['sine-s4d', 'hidden', null, 'hidden'],
   ];
   for (const [preset, view, layer, kind] of cases) {
@@ -128,17 +129,26 @@ export async function sequenceViews(browser) {
     record(`${preset}: ${view === 'attention' ? 'attention maps' : 'hidden states'} of ${path} as native`, (!layer || path === layer) && same, detail);
     const predictions = await page.evaluate(() => {
       const c = document.querySelector('[data-view="predictions"] .caption');
-      return { predicted: c?.dataset.predicted, tokens: document.querySelectorAll('[data-view="predictions"] table.tokens tr').length };
+      return { shown: !!c, confusion: !!document.querySelector('[data-view="confusion"] table.confusion'), predicted: c?.dataset.predicted, tokens: document.querySelectorAll('[data-view="predictions"] table.tokens tr').length };
     });
-    if (predictions.predicted !== undefined) {
+    if (!predictions.shown) {
+      // One class per sequence: a confusion matrix, not a list of tokens.
+      record(`${preset}: a confusion matrix instead of predictions vs targets`, predictions.confusion, JSON.stringify(predictions));
+    } else if (predictions.predicted !== undefined) {
       const per = want.predictions.outputs.length / want.predictions.count;
       const nativeValue = want.predictions.outputs[2 * per];
       record(`${preset}: predictions vs targets shows test example 2's prediction as native`, close(Number(predictions.predicted), nativeValue), `page ${predictions.predicted}, native ${nativeValue}`);
     } else {
       record(`${preset}: predictions vs targets lists target and predicted tokens`, predictions.tokens === 9, `${predictions.tokens - 1} rows`);
     }
+    // Then the view follows training.
+    const signature = () => page.evaluate((v) => { const c = document.querySelector(`[data-view="${v}"] canvas[data-scale]`); return `${c.dataset.scale}|${c.dataset.lastRowMax}`; }, view);
+    const first = await signature();
+    await stepAndDraw(page, 20);
+    const then = await signature();
+    record(`${preset}: the ${view === 'attention' ? 'attention maps' : 'hidden states'} are redrawn after 20 more steps`, then !== first, `${first} → ${then}`);
     await page.locator(`[data-view="${view}"]`).screenshot({ path: `${process.env.SCREENSHOT_DIR || 'target/e2e'}/view-${view}-${preset}.png` }).catch(() => {});
-    await page.locator('[data-view="predictions"]').screenshot({ path: `${process.env.SCREENSHOT_DIR || 'target/e2e'}/view-predictions-${preset}.png` }).catch(() => {});
+    if (predictions.shown) await page.locator('[data-view="predictions"]').screenshot({ path: `${process.env.SCREENSHOT_DIR || 'target/e2e'}/view-predictions-${preset}.png` }).catch(() => {});
     await page.context().close();
   }
 }

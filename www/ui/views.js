@@ -16,11 +16,27 @@ function ViewHost({ view, data, open }) {
   const frame = useRef(0);
   const latest = useRef(data);
   latest.current = data;
+  const redraw = () => {
+    frame.current ||= requestAnimationFrame(() => {
+      frame.current = 0;
+      instance.current?.update(latest.current);
+    });
+  };
   useEffect(() => {
     if (!open) return undefined;
     instance.current = view.mount(box.current);
     instance.current.update(latest.current);
+    // Canvases are drawn at their displayed size: draw again when it changes.
+    let width = box.current.clientWidth;
+    const resized = new ResizeObserver(() => {
+      if (box.current && box.current.clientWidth !== width) {
+        width = box.current.clientWidth;
+        redraw();
+      }
+    });
+    resized.observe(box.current);
     return () => {
+      resized.disconnect();
       cancelAnimationFrame(frame.current);
       frame.current = 0;
       instance.current?.destroy?.();
@@ -29,11 +45,7 @@ function ViewHost({ view, data, open }) {
     };
   }, [view, open]);
   useEffect(() => {
-    if (!open) return;
-    frame.current ||= requestAnimationFrame(() => {
-      frame.current = 0;
-      instance.current?.update(latest.current);
-    });
+    if (open) redraw();
   });
   const toggle = () => {
     const closed = new Set(data.view.closed ?? []);

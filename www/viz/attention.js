@@ -3,7 +3,7 @@
 // position and a column per key position, each row summing to 1; for Aaren,
 // the weights its learned query gives the prefix x_1..x_t at every step t.
 import { element, heat, drawTiles } from './canvas.js';
-import { examplePicker, layerPicker, chosenExample } from './pickers.js';
+import { pickerRow, exampleProbes } from './pickers.js';
 
 const KINDS = new Set(['attention', 'transformer_encoder', 'aaren']);
 
@@ -11,14 +11,13 @@ export default {
   id: 'attention',
   title: 'Attention maps',
   applies: ({ report }) => report.layers.some((l) => KINDS.has(l.kind)),
-  needs: (data) => ({ example: { split: 'test', index: chosenExample(data) } }),
+  needs: exampleProbes,
   mount(el) {
     let current = null;
-    const example = examplePicker((patch) => current.actions.setView(patch));
-    const layer = layerPicker((patch) => current.actions.setView(patch));
+    const { example, layer, el: pickers } = pickerRow(() => current);
     const maps = element('canvas', { className: 'tiles' });
     const caption = element('p', { className: 'caption' });
-    el.append(element('div', { className: 'pickers' }, example.el, layer.el), maps, caption);
+    el.append(pickers, maps, caption);
     return {
       update(data) {
         current = data;

@@ -3,7 +3,7 @@
 // outputs the wasm side records), not re-computed here.
 import { colour, css, element, absMax, drawCells, drawTiles } from './canvas.js';
 import { drawInput, inputCanvas } from './samples.js';
-import { examplePicker, layerPicker, chosenExample } from './pickers.js';
+import { pickerRow, exampleProbes } from './pickers.js';
 
 export const CONV_KINDS = new Set(['conv1d', 'conv2d', 'conv_bn', 'inverted_residual']);
 
@@ -44,15 +44,14 @@ export default {
   id: 'features',
   title: 'Feature maps',
   applies: ({ report }) => report.layers.some((l) => CONV_KINDS.has(l.kind)),
-  needs: (data) => ({ example: { split: 'test', index: chosenExample(data) } }),
+  needs: exampleProbes,
   mount(el) {
     let current = null;
-    const example = examplePicker((patch) => current.actions.setView(patch));
-    const layer = layerPicker((patch) => current.actions.setView(patch));
+    const { example, layer, el: pickers } = pickerRow(() => current);
     const input = element('canvas', { className: 'input-preview' });
     const maps = element('canvas', { className: 'tiles' });
     const caption = element('p', { className: 'caption' });
-    el.append(element('div', { className: 'pickers' }, example.el, layer.el), element('div', { className: 'beside' }, input, maps), caption);
+    el.append(pickers, element('div', { className: 'beside' }, input, maps), caption);
     let inputKey = '';
     return {
       update(data) {

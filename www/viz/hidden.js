@@ -3,7 +3,7 @@
 // bidirectional ones) or an S4D layer's output channels, a row per unit and
 // a column per time step, under the input sequence itself.
 import { colour, css, element, absMax, drawCells } from './canvas.js';
-import { examplePicker, layerPicker, chosenExample } from './pickers.js';
+import { pickerRow, exampleProbes } from './pickers.js';
 
 const KINDS = new Set(['rnn', 'gru', 'lstm', 's4d']);
 
@@ -11,15 +11,14 @@ export default {
   id: 'hidden',
   title: 'Hidden states',
   applies: ({ report }) => report.layers.some((l) => KINDS.has(l.kind)),
-  needs: (data) => ({ example: { split: 'test', index: chosenExample(data) } }),
+  needs: exampleProbes,
   mount(el) {
     let current = null;
-    const example = examplePicker((patch) => current.actions.setView(patch));
-    const layer = layerPicker((patch) => current.actions.setView(patch));
+    const { example, layer, el: pickers } = pickerRow(() => current);
     const input = element('canvas', { className: 'sequence-input' });
     const states = element('canvas', { className: 'states' });
     const caption = element('p', { className: 'caption' });
-    el.append(element('div', { className: 'pickers' }, example.el, layer.el), input, states, caption);
+    el.append(pickers, input, states, caption);
     return {
       update(data) {
         current = data;

@@ -6,6 +6,9 @@ import { element } from './canvas.js';
 // The test example the views show, within the test set.
 export const chosenExample = ({ view, dataset }) => Math.max(0, Math.min((dataset?.test.n ?? 1) - 1, view.example ?? 0));
 
+// What a view of the chosen example needs: its probes.
+export const exampleProbes = (data) => ({ example: { split: 'test', index: chosenExample(data) } });
+
 // The chosen layer when it is one of `paths`, else the first of them.
 export const chosenLayer = ({ view }, paths) => (paths.includes(view.layer) ? view.layer : paths[0]);
 
@@ -57,4 +60,13 @@ export function layerPicker(setView) {
       return layer;
     },
   };
+}
+
+// Both pickers in a row, for a view that shows one example at one layer;
+// `data()` is the view's latest data.
+export function pickerRow(data) {
+  const setView = (patch) => data().actions.setView(patch);
+  const example = examplePicker(setView);
+  const layer = layerPicker(setView);
+  return { example, layer, el: element('div', { className: 'pickers' }, example.el, layer.el) };
 }

@@ -23,7 +23,8 @@ function scatter(canvas, outputs, targets, count, chosen) {
   ctx.moveTo(px(lo), py(lo));
   ctx.lineTo(px(hi), py(hi));
   ctx.stroke();
-  for (let k = 0; k < count; k++) {
+  // The chosen example last, on top.
+  for (const k of [...Array(count).keys()].filter((k) => k !== chosen).concat(chosen < count ? [chosen] : [])) {
     ctx.fillStyle = k === chosen ? '#f59322' : 'rgba(8,119,189,0.55)';
     ctx.beginPath();
     ctx.arc(px(targets[k]), py(outputs[k]), k === chosen ? 5 : 2.5, 0, 2 * Math.PI);

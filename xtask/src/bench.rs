@@ -53,10 +53,7 @@ pub fn run(args: &[String]) -> Result {
 
 fn views() -> Result {
     site::build()?;
-    let listener = serve::bind(0)?;
-    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
-    let dist = root().join("www-dist");
-    std::thread::spawn(move || serve::serve_forever(listener, dist));
+    let url = serve::in_background(root().join("www-dist"))?;
     let mut cmd = Command::new("node");
     cmd.arg("bench/views.mjs").env("VIEWS_URL", &url).env("VIEWS_JSON", root().join("target/bench/views.json"));
     exec(&mut cmd)
@@ -78,9 +75,7 @@ fn browser(args: &[&String]) -> Result {
         let name = Path::new(file).file_name().expect("a file name");
         std::fs::copy(&from, dir.join("tfjs").join(name)).map_err(|e| format!("copying {}: {e}", from.display()))?;
     }
-    let listener = serve::bind(0)?;
-    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
-    std::thread::spawn(move || serve::serve_forever(listener, dir));
+    let url = serve::in_background(dir)?;
     let mut cmd = Command::new("node");
     if args.iter().any(|a| *a == "--profile") {
         cmd.env("BENCH_PROFILE", "1");

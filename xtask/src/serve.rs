@@ -27,6 +27,14 @@ pub fn bind(port: u16) -> Result<TcpListener> {
     TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
+/// Serves `dir` on a free port from a background thread; returns its address.
+pub fn in_background(dir: PathBuf) -> Result<String> {
+    let listener = bind(0)?;
+    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+    std::thread::spawn(move || serve_forever(listener, dir));
+    Ok(url)
+}
+
 pub fn serve_forever(listener: TcpListener, dir: PathBuf) {
     for stream in listener.incoming().flatten() {
         let dir = dir.clone();

@@ -41,10 +41,7 @@ pub fn run(args: &[String]) -> Result {
     exec(&mut browser)?;
 
     site::build()?;
-    let listener = serve::bind(0)?;
-    let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
-    let dist = root().join("www-dist");
-    std::thread::spawn(move || serve::serve_forever(listener, dist));
+    let url = serve::in_background(root().join("www-dist"))?;
     let mut e2e = Command::new("node");
     e2e.arg("tests/e2e/lab.mjs").env("NNLAB_URL", &url).env("SCREENSHOT_DIR", root().join("target/e2e"));
     env(&mut e2e);

@@ -1,14 +1,15 @@
 // Types of the nnlab package. The wasm module's own declarations (Session,
 // ModelSpec, Metrics, NnlabError, ...) come from pkg/nnlab_web.d.ts.
-import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState } from './pkg/nnlab_web.js';
-export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError } from './pkg/nnlab_web.js';
+import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, InspectRequest, Inspection } from './pkg/nnlab_web.js';
+export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError, InspectRequest, Inspection } from './pkg/nnlab_web.js';
 export { default as init, Session, inferShapes, specSchema, csvPreview, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
 /** Parts of the lab page a link can hide (the README has the table). */
 export type Part = 'header' | 'text' | 'presets' | 'data' | 'model' | 'training' | 'controls' | 'stats' | 'keep'
-  | 'view-options' | 'boundary' | 'samples' | 'curves';
+  | 'view-options' | 'boundary' | 'predictions' | 'samples' | 'curves' | 'confusion' | 'draw' | 'features' | 'filters'
+  | 'attention' | 'hidden' | 'graph' | 'sparsity' | 'histograms';
 
 export interface EmbedOptions {
   /** The lab page's address (default: the index.html two folders above this package, as the nnlab site serves it). */
@@ -32,6 +33,9 @@ export interface MetricsEvent extends Metrics {
   /** True while training: measured on a fixed sample of each split. */
   sampled: boolean;
   playing: boolean;
+  /** What `watch` asked for, on the current weights (on the same sample while training). */
+  inspection?: Inspection;
+  inspectionError?: { kind: string; path: string | null; message: string };
 }
 
 export interface EmbeddedLab {
@@ -81,6 +85,10 @@ export class Lab {
   predict(x: Float32Array, n: number): Promise<Float32Array>;
   /** For models of 2D points: res x res outputs over [-1, 1]^2, row 0 at the top. */
   grid(res: number): Promise<Float32Array>;
+  /** What the model does inside on its current weights: probes of an example or an input, and the parts asked for. */
+  inspect(request: InspectRequest): Promise<Inspection>;
+  /** From now on every 'metrics' event carries `inspection` for `request` ({} stops); resolves to the first. */
+  watch(request: InspectRequest): Promise<Inspection | null>;
   infer(spec: ModelSpec): Promise<ModelReport>;
   schema(): Promise<object>;
   exportState(): Promise<TrainerState>;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::train::{invalid, loss_of};
 use super::{LayerSpec, SpecTrainer};
 use crate::data::Target;
-use crate::probe::{owner_of, ProbeKind, Probes};
+use crate::probe::{owner_of, Probe, ProbeKind, Probes};
 use crate::{Activation, Module};
 
 /// Bins of every histogram.
@@ -307,13 +307,14 @@ impl SpecTrainer {
         };
         let shown = n.min(MAX_PREDICTIONS);
         let zero = Tensor::scalar(0.0, &self.device)?;
-        let relu_paths: Vec<&crate::probe::Probe> = if request.sparsity {
+        let relu_paths: Vec<&Probe> = if request.sparsity {
             probes.entries.iter().filter(|p| p.kind == ProbeKind::Output && layer_at(&self.spec.layers, &p.path).is_some_and(ends_in_relu)).collect()
         } else {
             Vec::new()
         };
+        let _g = no_grad();
         let mut tensors = Vec::new();
-        let (_g, wanted_confusion) = (no_grad(), request.confusion && classes.is_some());
+        let wanted_confusion = request.confusion && classes.is_some();
         if wanted_confusion {
             let c = classes.expect("checked");
             tensors.push(out.reshape(&[out.numel() / c, c])?.argmax(-1, false)?);
