@@ -24,6 +24,9 @@ const MAX_PREDICTIONS: usize = 256;
 const GRADIENT_BATCH: usize = 256;
 /// Values of the conv weights returned per layer.
 const MAX_FILTER_VALUES: usize = 1 << 16;
+/// A probe larger than this (per example) is left out: a view could not show
+/// it, and sending it with every metrics update would cost more than training.
+const MAX_PROBE_VALUES: usize = 1 << 18;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -243,11 +246,12 @@ impl SpecTrainer {
             let out = self.model.probe(&x, &mut probes)?;
             Ok((self.outputs_of(&out)?, probes))
         })?;
+        let kept: Vec<Probe> = probes.entries.into_iter().filter(|p| p.tensor.numel() <= MAX_PROBE_VALUES).collect();
         let mut tensors = vec![out];
-        tensors.extend(probes.entries.iter().map(|p| p.tensor.clone()));
+        tensors.extend(kept.iter().map(|p| p.tensor.clone()));
         let mut values = read_all(&tensors).await?.into_iter();
         let output = values.next().expect("the output was read");
-        let probes = probes.entries.into_iter().zip(values).map(|(p, values)| ProbeValues { path: p.path, kind: p.kind, shape: p.tensor.shape()[1..].to_vec(), values }).collect();
+        let probes = kept.into_iter().zip(values).map(|(p, values)| ProbeValues { path: p.path, kind: p.kind, shape: p.tensor.shape()[1..].to_vec(), values }).collect();
         Ok(Probed { output, probes })
     }
 
@@ -296,9 +300,10 @@ impl SpecTrainer {
     async fn test_parts(&self, request: &InspectRequest, limit: usize) -> Result<(Option<Confusion>, Option<Predictions>, Option<Vec<Sparsity>>)> {
         let (x, _) = self.eval_set(true, limit)?;
         let n = x.shape()[0];
+        // Only sparsity needs every layer's output kept.
         let (out, probes) = self.evaluating(|| {
             let mut probes = Probes::new("layers");
-            let out = self.model.probe(&x, &mut probes)?;
+            let out = if request.sparsity { self.model.probe(&x, &mut probes)? } else { self.model.forward(&x)? };
             Ok((out, probes))
         })?;
         let classes = match self.data.target {
