@@ -56,6 +56,7 @@ export default {
     el.append(element('div', { className: 'draw-layout' }, pad, element('div', { className: 'answer' }, verdict, bars, clear)), maps, caption);
     let current = null;
     let values = new Array(SIDE * SIDE).fill(0);
+    let restored = false;           // a drawing kept from before this view was mounted
     let result = null;              // {probed, stamp}
     let seen = null;                // the last inspection object read
     let stamp = 0;
@@ -156,6 +157,8 @@ export default {
     return {
       update(data) {
         current = data;
+        if (!restored && data.drawing) values = data.drawing.slice();
+        restored = true;
         if (data.inspection !== seen) {
           seen = data.inspection;
           // While training, the watched drawing comes back with every metrics event.
