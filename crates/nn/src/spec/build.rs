@@ -37,10 +37,15 @@ impl Module for RecurrentLayer {
     }
 }
 
-/// [T, T] mask with 1 above the diagonal (future positions).
-fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
+/// For a causal layer, the [T, T] mask of `x` [N, T, E] with 1 above the
+/// diagonal (future positions); none otherwise.
+fn causal_mask(causal: bool, x: &Tensor) -> Result<Option<Tensor>> {
+    if !causal {
+        return Ok(None);
+    }
+    let t = x.dim(1)?;
     let m: Vec<f32> = (0..t * t).map(|k| ((k % t) > (k / t)) as u8 as f32).collect();
-    Tensor::from_vec(m, &[t, t], device)
+    Ok(Some(Tensor::from_vec(m, &[t, t], &x.device())?))
 }
 
 struct SelfAttention {
@@ -50,14 +55,14 @@ struct SelfAttention {
 
 impl Module for SelfAttention {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let mask = causal_mask(self.causal, x)?;
         Ok(self.inner.attend(x, x, x, None, mask.as_ref())?.output)
     }
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
     }
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
-        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let mask = causal_mask(self.causal, x)?;
         let a = self.inner.attend(x, x, x, None, mask.as_ref())?;
         probes.record(ProbeKind::Attention, &a.head_weights);
         Ok(a.output)
@@ -71,7 +76,7 @@ struct TransformerLayer {
 
 impl Module for TransformerLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let mask = causal_mask(self.causal, x)?;
         self.inner.forward_masked(x, None, mask.as_ref())
     }
     fn parameters(&self) -> Vec<(String, Param)> {
@@ -81,7 +86,7 @@ impl Module for TransformerLayer {
         self.inner.set_training(training);
     }
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
-        let mask = if self.causal { Some(causal_mask(x.dim(1)?, &x.device())?) } else { None };
+        let mask = causal_mask(self.causal, x)?;
         let (y, weights) = self.inner.forward_attending(x, None, mask.as_ref())?;
         probes.record(ProbeKind::Attention, &weights);
         Ok(y)

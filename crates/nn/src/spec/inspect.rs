@@ -223,15 +223,6 @@ async fn read_all(tensors: &[Tensor]) -> Result<Vec<Vec<f32>>> {
 }
 
 impl SpecTrainer {
-    /// Runs `f` with the model in evaluation mode and no gradients recorded.
-    fn evaluating<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let _g = no_grad();
-        self.model.set_training(false);
-        let out = f();
-        self.model.set_training(true);
-        out
-    }
-
     fn outputs_of(&self, out: &Tensor) -> Result<Tensor> {
         match self.data.target {
             Target::Classes(_) => out.softmax(-1),
@@ -241,7 +232,8 @@ impl SpecTrainer {
 
     /// The probes of one input [1, ...input].
     async fn probe_one(&self, x: Tensor) -> Result<Probed> {
-        let (out, probes) = self.evaluating(|| {
+        let _g = no_grad();
+        let (out, probes) = self.in_eval_mode(|| {
             let mut probes = Probes::new("layers");
             let out = self.model.probe(&x, &mut probes)?;
             Ok((self.outputs_of(&out)?, probes))
@@ -298,10 +290,11 @@ impl SpecTrainer {
     /// One probed pass over (a sample of) the test set feeds the confusion
     /// matrix, the predictions and the activation sparsity.
     async fn test_parts(&self, request: &InspectRequest, limit: usize) -> Result<(Option<Confusion>, Option<Predictions>, Option<Vec<Sparsity>>)> {
+        let _g = no_grad();
         let (x, _) = self.eval_set(true, limit)?;
         let n = x.shape()[0];
         // Only sparsity needs every layer's output kept.
-        let (out, probes) = self.evaluating(|| {
+        let (out, probes) = self.in_eval_mode(|| {
             let mut probes = Probes::new("layers");
             let out = if request.sparsity { self.model.probe(&x, &mut probes)? } else { self.model.forward(&x)? };
             Ok((out, probes))
@@ -317,7 +310,6 @@ impl SpecTrainer {
         } else {
             Vec::new()
         };
-        let _g = no_grad();
         let mut tensors = Vec::new();
         let wanted_confusion = request.confusion && classes.is_some();
         if wanted_confusion {
@@ -367,10 +359,7 @@ impl SpecTrainer {
     async fn parameter_stats(&self) -> Result<Vec<LayerParameters>> {
         let named = self.model.parameters();
         let (x, y) = self.eval_set(false, GRADIENT_BATCH)?;
-        self.model.set_training(false);
-        let grads = self.model.forward(&x).and_then(|out| loss_of(self.loss, self.data.target, &out, &y)?.backward());
-        self.model.set_training(true);
-        let grads = grads?;
+        let grads = self.in_eval_mode(|| loss_of(self.loss, self.data.target, &self.model.forward(&x)?, &y)?.backward())?;
         let _g = no_grad();
         let mut tensors = Vec::with_capacity(2 * named.len());
         for (_, p) in &named {

@@ -281,6 +281,15 @@ impl SpecTrainer {
         self.train(remaining as usize)
     }
 
+    /// Runs `f` with the model in evaluation mode (no dropout, BatchNorm's
+    /// running statistics), then back in training mode.
+    pub(super) fn in_eval_mode<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.model.set_training(false);
+        let out = f();
+        self.model.set_training(true);
+        out
+    }
+
     /// The first `limit` examples of the training (`test` false) or test set,
     /// uploaded once and kept on the device.
     pub(super) fn eval_set(&self, test: bool, limit: usize) -> Result<(Tensor, Tensor)> {
@@ -297,10 +306,7 @@ impl SpecTrainer {
     async fn evaluate(&self, test: bool, limit: usize) -> Result<(f32, Option<f32>)> {
         let _g = no_grad();
         let (x, y) = self.eval_set(test, limit)?;
-        self.model.set_training(false);
-        let out = self.model.forward(&x);
-        self.model.set_training(true);
-        let out = out?;
+        let out = self.in_eval_mode(|| self.model.forward(&x))?;
         let loss = loss_of(self.loss, self.data.target, &out, &y)?;
         let (loss, accuracy) = match self.data.target {
             Target::Classes(c) => {
@@ -348,10 +354,7 @@ impl SpecTrainer {
 
     async fn outputs(&self, x: &Tensor) -> Result<Vec<f32>> {
         let _g = no_grad();
-        self.model.set_training(false);
-        let out = self.model.forward(x);
-        self.model.set_training(true);
-        let out = out?;
+        let out = self.in_eval_mode(|| self.model.forward(x))?;
         match self.data.target {
             Target::Classes(_) => out.softmax(-1)?.to_vec().await,
             Target::Regression => out.to_vec().await,
