@@ -7,13 +7,13 @@ pub mod parity;
 use nnlab_core::{Device, Tensor};
 
 /// The preset specs in models/ as (file name, JSON text), sorted by name:
-/// every JSON file but the schema and the page's preset index.
+/// every JSON file but the schema, the page's preset index and the PFN specs (pfn-*).
 pub fn preset_files() -> Vec<(String, String)> {
     let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("models/ exists")
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json")
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json" && !e.file_name().to_string_lossy().starts_with("pfn-"))
         .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).expect("a readable preset")))
         .collect();
     out.sort();

@@ -69,7 +69,7 @@ pub fn copy_assets(dist: &Path) -> Result {
     std::fs::create_dir_all(&models).map_err(|e| e.to_string())?;
     for entry in std::fs::read_dir(root().join("models")).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|e| e == "json") {
+        if path.extension().is_some_and(|e| e == "json" || e == "safetensors") {
             std::fs::copy(&path, models.join(path.file_name().expect("a file"))).map_err(|e| e.to_string())?;
         }
     }

@@ -3,9 +3,11 @@
 //! the nnlab-bench crate) with the shared timing protocol and prints a table.
 //! `nnlab inspect SESSION_FILE [REQUEST_JSON]`: the inspection views' numbers
 //! for a saved session, computed natively on the CPU (see inspect.rs).
+//! `nnlab pfn train|predict|eval`: prior-data fitted networks (see pfn.rs).
 
 mod bench;
 mod inspect;
+mod pfn;
 
 use std::process::ExitCode;
 
@@ -14,9 +16,11 @@ fn main() -> ExitCode {
     let (name, result) = match args.first().map(String::as_str) {
         Some("bench") => ("bench", bench::run(&args[1..])),
         Some("inspect") => ("inspect", inspect::run(&args[1..])),
+        Some("pfn") => ("pfn", pfn::run(&args[1..])),
         _ => {
             eprintln!("usage: nnlab bench [--backend cpu|wgpu|all] [--only W1,W2,...] [--json PATH] [--profile] [--large]");
             eprintln!("       nnlab inspect SESSION_FILE [REQUEST_JSON]");
+            eprintln!("       nnlab pfn train|predict|eval ... (nnlab pfn for details)");
             return ExitCode::FAILURE;
         }
     };

@@ -12,6 +12,7 @@ pub mod linear;
 pub mod loss;
 pub mod optim;
 pub mod param;
+pub mod pfn;
 pub mod probe;
 pub mod pruning;
 pub mod sampling;

@@ -18,6 +18,7 @@
 //! panics on user input (a panic would kill the instance and the user's work).
 
 mod bench;
+mod pfn;
 mod session;
 
 use std::cell::RefCell;
@@ -28,6 +29,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use bench::BenchRunner;
+pub use pfn::{PfnModel, PfnTraining};
 pub use session::Session;
 
 thread_local! {
