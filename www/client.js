@@ -96,6 +96,8 @@ export class Lab {
   // A link's setup text (see app/link.js) read and checked: {spec, page}.
   decodeSetup(text) { return this.request('decodeSetup', { text }); }
 
+  // Resolves once the wasm module is ready: {at} (epoch milliseconds).
+  ready() { return this.request('ready'); }
   infer(spec) { return this.request('infer', { spec }); }
   schema() { return this.request('schema'); }
   csvPreview(text) { return this.request('csv', { text }); }
@@ -113,6 +115,25 @@ export class Lab {
   // computed within the metrics' share of the time; resolves to the first.
   watch(request) { return this.request('watch', { request }); }
   exportState() { return this.request('state'); }
+
+  // Prior-data fitted networks, by name (models/pfn-*.safetensors). `pfnOpen`
+  // resolves to the model's spec and limits; `pfnPredict` takes datasets as
+  // `nnlab pfn predict` does ({datasets: [{x_context, y_context, x_query}]})
+  // and resolves to the probabilities of each query point over the bar
+  // distribution's buckets (or the classes); `pfnCurve` to what the
+  // regression view draws (the PFN's and the exact GP's bands).
+  pfnOpen(name) { return this.request('pfnOpen', { name }); }
+  pfnPredict(name, request) { return this.request('pfnPredict', { name, request }); }
+  pfnCurve(name, request) { return this.request('pfnCurve', { name, request }); }
+  // Points drawn from a GP `reference` ({kernel, lengthscale, outputscale, noiseStd}).
+  pfnDraw(name, reference, { context = 8, heldOut = 50, seed = 0 } = {}) { return this.request('pfnDraw', { name, reference, context, heldOut, seed }); }
+  // The tabular PFN's test accuracy on a CSV table (the training rows are its
+  // context) beside logistic regression and a small MLP trained on the same split.
+  pfnClassify(name, { csv, label, trainRatio = 0.5, seed = 0 }) { return this.request('pfnClassify', { name, csv, label, trainRatio, seed }); }
+  // A PFN trained in the worker on a prior (a spec like models/pfn-gp.json).
+  pfnTrainStart(spec) { return this.request('pfnTrainStart', { spec }); }
+  pfnTrain(steps) { return this.request('pfnTrain', { steps }); }
+  pfnEvaluate(datasets = 50, queries = 20) { return this.request('pfnEvaluate', { datasets, queries }); }
   close() { this.session = null; return this.request('close'); }
   terminate() { this.worker.terminate(); }
 }

@@ -1,12 +1,13 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
 // SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,cpu,webgpu,firefox]
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,pfn,cpu,webgpu,firefox]
 // Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
+import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn } from './pfn.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -40,6 +41,13 @@ if (wanted('inspect')) {
   await scenario('sequence views', () => sequenceViews(browser));
   await scenario('draw a digit', () => drawADigit(browser, 'drawing a 1 with the mouse: the trained digits CNN says 1, with the native probabilities (Chromium)'));
 }
+if (wanted('pfn')) {
+  await scenario('pfn view', () => pfnView(browser));
+  await scenario('pfn bad input', () => pfnBadInput(browser));
+  await scenario('pfn phone', () => pfnPhone(browser));
+  await scenario('pfn classification', () => pfnClassification(browser));
+  await scenario('pfn train your own', () => pfnTrainOwn(browser));
+}
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
 await browser.close();
@@ -47,6 +55,7 @@ if (wanted('firefox')) {
   const firefox = await launchFirefox();
   await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
   await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
+  if (wanted('pfn')) await scenario('firefox pfn view', () => pfnFirefox(firefox));
   if (wanted('inspect')) await scenario('firefox draw a digit', () => drawADigit(firefox, 'drawing a 1 with the mouse in Firefox ESR (CPU): the trained digits CNN says 1, with the native probabilities'));
   await everyPreset(firefox, 'cpu');
   await firefox.close();

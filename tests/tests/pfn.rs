@@ -38,6 +38,11 @@ fn bar_distribution_matches_hand_computed_values() {
     for (q, y) in [(0.1, 0.0), (0.45, 2.0), (0.85, 4.0), (0.2, 1.0)] {
         close(bar.quantile(&p, q).unwrap(), y, 1e-9, &format!("quantile {q}"));
     }
+    // The density on a grid is the density at each point.
+    let grid = bar.density_grid(&p, -1.0, 0.25, 25).unwrap();
+    for (i, d) in grid.iter().enumerate() {
+        close(*d as f64, bar.log_density(&p, -1.0 + 0.25 * i as f64).unwrap().exp(), 1e-6, "density grid");
+    }
     // The density integrates to one, across the tails.
     let (lo, hi, steps) = (-25.0, 30.0, 200_000);
     let h = (hi - lo) / steps as f64;
@@ -151,6 +156,30 @@ fn tabular_prior_draws_classification_datasets_within_its_limits() {
     }
     assert_eq!((saw.0, saw.1), (1, 10), "every feature count is drawn");
     assert!(saw.2 >= 8, "many classes are drawn, at most {}", saw.2);
+}
+
+#[test]
+fn bnn_prior_draws_standardised_random_functions_with_noise() {
+    use nnlab_nn::pfn::prior::{BnnActivation, BnnPrior};
+    let prior = Prior::Bnn(BnnPrior { layers: [1, 3], width: [4, 16], activations: vec![BnnActivation::Tanh, BnnActivation::Relu], weight_std: Hyper::Fixed(2.0), bias_std: Hyper::Fixed(0.5), noise_std: Hyper::Fixed(0.0), x: [-1.0, 1.0], features: 2 });
+    prior.validate().unwrap();
+    let mut rng = Rng::new(5);
+    for _ in 0..50 {
+        let d = prior.sample(&mut rng, 40).unwrap();
+        assert_eq!((d.x.len(), d.y.len(), d.features), (80, 40, 2));
+        assert!(d.x.iter().all(|v| (-1.0..=1.0).contains(v)));
+        // Without noise the function values are standardised over the dataset.
+        let mean = d.y.iter().sum::<f64>() / 40.0;
+        let var = d.y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 40.0;
+        assert!(mean.abs() < 1e-9 && ((var - 1.0).abs() < 1e-9 || var < 1e-12), "mean {mean}, variance {var}");
+    }
+    // A function of x: the same x gives the same y within a dataset.
+    let Prior::Bnn(b) = &prior else { unreachable!() };
+    let noisy = Prior::Bnn(BnnPrior { noise_std: Hyper::Fixed(0.3), ..b.clone() });
+    let (a, c) = (noisy.sample(&mut Rng::new(9), 30).unwrap(), prior.sample(&mut Rng::new(9), 30).unwrap());
+    assert_eq!(a.x, c.x, "the noise is drawn after the inputs");
+    assert!(a.y != c.y);
+    assert!(Prior::Bnn(BnnPrior { activations: vec![], ..b.clone() }).validate().is_err());
 }
 
 fn tiny_spec() -> PfnSpec {
@@ -288,4 +317,22 @@ fn the_regression_view_curves_are_consistent_and_refuse_bad_points() {
     refuse(CurveRequest { y_context: vec![0.4, f64::NAN, 1.2], ..request.clone() }, "not a finite number");
     refuse(CurveRequest { y_grid: Some(YGrid { low: 1.0, high: 0.0, count: 10 }), ..request.clone() }, "low < high");
     refuse(CurveRequest { held_out: Some(HeldOutPoints { x: vec![0.3], y: vec![] }), ..request.clone() }, "0 values for 1 points");
+}
+
+#[test]
+fn attending_to_the_context_is_the_masked_transformer_layer() {
+    use nnlab_core::Tensor;
+    use nnlab_nn::layers::TransformerEncoderLayer;
+    use nnlab_nn::pfn::PfnModel;
+    use nnlab_nn::Activation;
+    let device = Device::Cpu;
+    for norm_first in [false, true] {
+        let layer = TransformerEncoderLayer::new(16, 4, 24, 0.0, Activation::Gelu, norm_first, 3, 1, &device).unwrap();
+        let x = Tensor::rand_uniform(&[2, 9, 16], -1.0, 1.0, 4, 0, &device).unwrap();
+        let mask = PfnModel::context_mask(4, 9, &device).unwrap();
+        let masked = pollster::block_on(layer.forward_masked(&x, None, Some(&mask)).unwrap().to_vec()).unwrap();
+        let direct = pollster::block_on(layer.forward_context(&x, 4).unwrap().to_vec()).unwrap();
+        let diff = masked.iter().zip(&direct).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "norm_first {norm_first}: {diff}");
+    }
 }

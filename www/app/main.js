@@ -1,15 +1,20 @@
-// Boots the page: the worker (through the public client), the presets and
-// the spec schema, the state from the URL (or this tab's saved session on a
-// reload), autosave, then renders the app.
+// Boots the page: the worker (through the public client), then either the
+// lab (the presets and the spec schema, the state from the URL or this tab's
+// saved session on a reload, autosave) or, for a #pfn link, the PFN view;
+// then renders the app. Following a link switches between the two.
 import { render } from 'preact';
-import { effect } from '@preact/signals';
+import { effect, signal } from '@preact/signals';
 import { html } from '../ui/html.js';
 import { Lab } from '../client.js';
 import { boot, run, state, hidden, loadHash, testing } from './store.js';
 import { restore, startAutosave, kept, saveNow } from './keep.js';
 import { App } from '../ui/app.js';
+import { PfnApp } from '../ui/pfn.js';
 import { acceptDrops } from '../ui/keep.js';
 import { embedding } from './embedding.js';
+import { isPfnHash } from './pfn-url.js';
+import { loadPfnHash, pfn, pfnRun, pfnTesting } from './pfn-store.js';
+import { useLab, table, training } from './pfn-tasks.js';
 
 async function presetList() {
   const index = await (await fetch('./models/presets.json')).json();
@@ -19,8 +24,10 @@ async function presetList() {
   }));
 }
 
+const mode = signal(isPfnHash(location.hash) ? 'pfn' : 'lab');
 const root = document.getElementById('app');
-render(html`<${App} />`, root);
+const Root = () => (mode.value === 'pfn' ? html`<${PfnApp} />` : html`<${App} />`);
+render(html`<${Root} />`, root);
 
 // The static header and footer follow the link's `hide` too.
 effect(() => {
@@ -28,20 +35,43 @@ effect(() => {
   document.querySelector('header.top').hidden = h.has('header');
   document.querySelector('header.top p').hidden = h.has('text');
   document.querySelector('footer').hidden = h.has('text');
+  for (const a of document.querySelectorAll('header.top nav a')) a.toggleAttribute('aria-current', a.dataset.mode === mode.value);
 });
 
 const lab = new Lab();
-window.nnlab = { lab, run, state, kept, saveNow, testing };
-try {
-  const [presets, schema] = await Promise.all([presetList(), lab.schema()]);
-  startAutosave(lab);
-  await boot(lab, presets, schema, { restore });
-  embedding(lab, root);
-} catch (e) {
-  run.error.value = { kind: e?.kind ?? 'internal', path: null, message: `The lab could not start: ${e?.message ?? e}` };
-  run.status.value = 'error';
+window.nnlab = { lab, run, state, kept, saveNow, testing, pfn, pfnRun, pfnTesting, pfnTable: table, pfnTraining: training };
+useLab(lab);
+
+let labStarted = null;
+function startLab() {
+  labStarted ??= (async () => {
+    try {
+      const [presets, schema] = await Promise.all([presetList(), lab.schema()]);
+      startAutosave(lab);
+      await boot(lab, presets, schema, { restore });
+      embedding(lab, root);
+    } catch (e) {
+      run.error.value = { kind: e?.kind ?? 'internal', path: null, message: `The lab could not start: ${e?.message ?? e}` };
+      run.status.value = 'error';
+    }
+  })();
+  return labStarted;
 }
+
+if (mode.value === 'pfn') loadPfnHash(lab, location.hash);
+else startLab();
 
 acceptDrops(document);
 // Following another link (or editing the hash by hand) loads that setup.
-window.addEventListener('hashchange', () => loadHash(location.hash));
+window.addEventListener('hashchange', () => {
+  if (isPfnHash(location.hash)) {
+    if (mode.value === 'lab' && run.status.value === 'playing') lab.pause();
+    mode.value = 'pfn';
+    loadPfnHash(lab, location.hash);
+  } else {
+    const started = labStarted;
+    mode.value = 'lab';
+    if (started) loadHash(location.hash);
+    else startLab();
+  }
+});

@@ -6,6 +6,7 @@
 // session they concern, so the page drops events of sessions it replaced.
 //
 // Requests (args -> result):
+//   ready     {}                      -> {at}: when the wasm module was ready (epoch ms), not queued behind other work
 //   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} or {file: Uint8Array, backend}
 //                                     -> {session, spec, backend, note, adapter, report, dataset, metrics}
 //             (the current run is replaced only once the new one opened)
@@ -27,6 +28,18 @@
 //   decodeSetup {text}                -> {spec, page} of a link's setup text (app/link.js writes it), checked
 //   close     {}                      -> null
 //   loseDevice {}                     -> null  (destroys the GPU device, as a driver reset would; for tests)
+//   pfnOpen   {name}                  -> {spec, maxContext, features, classes, buckets, domain} of a shipped PFN
+//                                        (models/NAME.safetensors, loaded once and kept)
+//   pfnPredict {name, request}        -> {type: 'bar', tails, borders, datasets: [{probs}]} or {type: 'classes', ...}
+//                                        (request: {datasets: [{x_context, y_context, x_query}]}, as `nnlab pfn predict`)
+//   pfnCurve  {name, request}         -> {pfn: band, density, exact: band | null, heldOut, ms} (the regression view;
+//                                        a band is {mean, q05, q25, q75, q95} per query point)
+//   pfnDraw   {name, reference, context, heldOut, seed} -> {xContext, yContext, heldOut: {x, y}} drawn from a GP
+//   pfnClassify {name, csv, label, trainRatio, seed} -> {pfn, logistic, mlp}: each {accuracy, predicted, features,
+//                                        classes, train, test, ms} on the same split of a CSV table
+//   pfnTrainStart {spec}              -> info of a fresh PFN to train in the worker (replaces the previous one)
+//   pfnTrain  {steps}                 -> {step, steps, nll}
+//   pfnEvaluate {datasets, queries}   -> the held-out report of `nnlab pfn eval` for the PFN in training
 // Events:
 //   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep,
 //              sampled (true: on a fixed sample of each split, while training), grid?, gridRes?,
@@ -41,8 +54,9 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'inspect', 'watch', 'state', 'save',
+  'ready', 'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'inspect', 'watch', 'state', 'save',
   'pytorch', 'readFile', 'decodeSetup', 'close', 'loseDevice',
+  'pfnOpen', 'pfnPredict', 'pfnCurve', 'pfnDraw', 'pfnClassify', 'pfnTrainStart', 'pfnTrain', 'pfnEvaluate',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

@@ -5,6 +5,7 @@ import init, { Session, csvPreview, decodeSetup, inferShapes, readSessionFile, s
 import { toFailure } from '../shared/protocol.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
+import { pfnHandlers } from './pfn.js';
 
 let run = null;
 let sessions = 0;
@@ -14,7 +15,8 @@ let watch = null;       // the inspection the page's open views want with every 
 
 // Every wasm call goes through one queue: a Session must never be freed or
 // replaced while one of its async methods is still running.
-let queue = init();
+const loaded = init();
+let queue = loaded;
 function serial(task) {
   const result = queue.then(task);
   queue = result.catch(() => {});
@@ -86,6 +88,8 @@ async function setBackend({ backend }) {
 }
 
 const handlers = {
+  // When the wasm module is ready (epoch milliseconds), ahead of any queued work.
+  ready: () => loaded.then(() => ({ at: performance.timeOrigin + performance.now() })),
   open: (m) => serial(() => open(m)),
   infer: (m) => serial(() => inferShapes(m.spec)),
   schema: () => serial(() => specSchema()),
@@ -132,6 +136,7 @@ const handlers = {
   decodeSetup: (m) => serial(() => decodeSetup(String(m.text ?? ''))),
   close: () => serial(() => { run?.close(); run = null; return null; }),
   loseDevice: () => serial(() => { run?.session.loseGpuDevice(); return null; }),
+  ...Object.fromEntries(Object.entries(pfnHandlers).map(([type, handle]) => [type, (m) => handle(m, serial)])),
 };
 
 onmessage = ({ data: m }) => {

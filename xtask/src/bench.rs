@@ -5,6 +5,8 @@
 //! `cargo xtask bench --views`: instead, what the lab page's inspection views
 //! cost the training (steps/s with every view open against every view
 //! folded, target/bench/views.json).
+//! `cargo xtask bench --pfn`: instead, the PFN view's load time and the time
+//! of one prediction on the CPU (target/bench/pfn.json).
 
 use std::path::Path;
 use std::process::Command;
@@ -29,7 +31,7 @@ pub fn run(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--native" | "--browser" | "--profile" | "--views" => {}
+            "--native" | "--browser" | "--profile" | "--views" | "--pfn" => {}
             "--contenders" => {
                 it.next();
             }
@@ -38,7 +40,10 @@ pub fn run(args: &[String]) -> Result {
     }
     setup::run(setup::Scope::Everything)?;
     if args.iter().any(|a| a == "--views") {
-        return views();
+        return page_bench("bench/views.mjs", "VIEWS", "views.json");
+    }
+    if args.iter().any(|a| a == "--pfn") {
+        return page_bench("bench/pfn.mjs", "PFN", "pfn.json");
     }
     if !browser_only {
         let mut cmd = Command::new("cargo");
@@ -51,11 +56,13 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-fn views() -> Result {
+/// Builds and serves the site, then runs a page benchmark `script` with
+/// `{PREFIX}_URL` set to the site and `{PREFIX}_JSON` to target/bench/`json`.
+fn page_bench(script: &str, prefix: &str, json: &str) -> Result {
     site::build()?;
     let url = serve::in_background(root().join("www-dist"))?;
     let mut cmd = Command::new("node");
-    cmd.arg("bench/views.mjs").env("VIEWS_URL", &url).env("VIEWS_JSON", root().join("target/bench/views.json"));
+    cmd.arg(script).env(format!("{prefix}_URL"), &url).env(format!("{prefix}_JSON"), root().join("target/bench").join(json));
     exec(&mut cmd)
 }
 

@@ -73,6 +73,7 @@ pub fn copy_assets(dist: &Path) -> Result {
             std::fs::copy(&path, models.join(path.file_name().expect("a file"))).map_err(|e| e.to_string())?;
         }
     }
+    copy_dir(&root().join("models/tables"), &models.join("tables"))?;
     Ok(())
 }
 

@@ -7,19 +7,22 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nnlab_core::Device;
+use nnlab_nn::pfn::classify::{baseline, table_split, Baseline};
 use nnlab_nn::pfn::eval::{evaluate, HeldOut};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde_json::json;
 
 const USAGE: &str = "usage: nnlab pfn train SPEC.json [--resume] [--minutes M] [--steps N] [--checkpoint PATH] [--out PATH] [--every N]
        nnlab pfn predict --model NAME|PATH --input IN.json --output OUT.json
-       nnlab pfn eval --model NAME|PATH [--datasets 500] [--queries 20] [--seed S] [--json PATH]";
+       nnlab pfn eval --model NAME|PATH [--datasets 500] [--queries 20] [--seed S] [--json PATH]
+       nnlab pfn classify --model NAME|PATH TABLE.csv... [--label class] [--train 0.5] [--splits 10]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("train") => train(&args[1..]),
         Some("predict") => predict(&args[1..]),
         Some("eval") => eval(&args[1..]),
+        Some("classify") => classify(&args[1..]),
         _ => Err(USAGE.into()),
     }
 }
@@ -179,6 +182,34 @@ fn eval(args: &[String]) -> Result<(), String> {
     }
     if let Some(path) = a.get("json") {
         write(Path::new(path), serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Test accuracy of the PFN and the two baselines on each table, averaged
+/// over `--splits` random train/test splits.
+fn classify(args: &[String]) -> Result<(), String> {
+    let a = Args::parse(args, &[]);
+    a.check(&["model", "label", "train", "splits"])?;
+    let pfn = load(a.get("model").ok_or(USAGE)?)?;
+    let label = a.get("label").unwrap_or("class");
+    let ratio: f32 = a.number("train")?.unwrap_or(0.5);
+    let splits: u64 = a.number("splits")?.unwrap_or(10);
+    println!("{:<20} {:>6} {:>9} {:>9} {:>9}   (mean test accuracy over {splits} splits, {:.0}% training rows)", "table", "rows", "pfn", "logistic", "mlp", ratio * 100.0);
+    for path in &a.positional {
+        let csv = String::from_utf8_lossy(&read(Path::new(path))?).into_owned();
+        let mut sums = [0.0; 3];
+        let mut rows = 0;
+        for seed in 0..splits {
+            let t = table_split(&csv, label, ratio, seed).map_err(|e| format!("{path}: {e}"))?;
+            rows = t.train_y.len() + t.test_y.len();
+            let predictions = [pollster::block_on(pfn.classify(&t)), pollster::block_on(baseline(&t, Baseline::Logistic)), pollster::block_on(baseline(&t, Baseline::Mlp))];
+            for (sum, p) in sums.iter_mut().zip(predictions) {
+                *sum += t.accuracy(&p.map_err(|e| format!("{path}: {e}"))?);
+            }
+        }
+        let name = Path::new(path).file_stem().map_or(path.clone(), |s| s.to_string_lossy().into_owned());
+        println!("{name:<20} {rows:>6} {:>9.4} {:>9.4} {:>9.4}", sums[0] / splits as f64, sums[1] / splits as f64, sums[2] / splits as f64);
     }
     Ok(())
 }

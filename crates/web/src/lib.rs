@@ -29,7 +29,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use bench::BenchRunner;
-pub use pfn::{PfnModel, PfnTraining};
+pub use pfn::{table_baseline, PfnModel, PfnTraining};
 pub use session::Session;
 
 thread_local! {

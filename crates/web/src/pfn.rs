@@ -9,7 +9,8 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use nnlab_core::Device;
-use nnlab_nn::pfn::curve::CurveRequest;
+use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, TableSplit};
+use nnlab_nn::pfn::curve::{draw_points, CurveRequest, Reference};
 use nnlab_nn::pfn::eval::{evaluate, HeldOut};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde::de::DeserializeOwned;
@@ -31,6 +32,26 @@ fn describe(pfn: &Pfn) -> serde_json::Value {
         "features": pfn.model.config.features,
         "classes": pfn.spec.prior.classes(),
         "buckets": pfn.bar.as_ref().map(|b| b.buckets()),
+        "domain": pfn.domain(),
+    })
+}
+
+fn classified(t: &TableSplit, predicted: Vec<usize>) -> serde_json::Value {
+    json!({
+        "accuracy": t.accuracy(&predicted), "predicted": predicted, "features": t.features, "classes": t.classes,
+        "train": t.train_y.len(), "test": t.test_y.len(),
+    })
+}
+
+/// A baseline ("logistic" or "mlp") trained on a CSV table's training rows
+/// and scored on its test rows (the same split as `PfnModel.classify`).
+#[wasm_bindgen(js_name = tableBaseline)]
+pub fn table_baseline(csv: String, label: String, train_ratio: f32, seed: f64, kind: JsValue) -> Promise {
+    future_to_promise(async move {
+        let kind: Baseline = from_js("kind", &kind)?;
+        let t = table_split(&csv, &label, train_ratio, seed as u64).map_err(js_error)?;
+        let predicted = baseline(&t, kind).await.map_err(js_error)?;
+        to_js(&classified(&t, predicted))
     })
 }
 
@@ -65,6 +86,25 @@ impl PfnModel {
                 Some(bar) => json!({ "type": "bar", "tails": "halfnormal-pfn", "borders": bar.borders(), "datasets": datasets }),
                 None => json!({ "type": "classes", "datasets": datasets }),
             })
+        })
+    }
+
+    /// `context` points and `heldOut` points drawn jointly from the GP
+    /// `reference` over the model's domain: `{xContext, yContext, heldOut: {x, y}}`.
+    pub fn draw(&self, reference: JsValue, context: usize, held_out: usize, seed: f64) -> Result<JsValue, JsValue> {
+        let reference: Reference = from_js("reference", &reference)?;
+        let domain = self.pfn.domain().ok_or_else(|| invalid_argument("model", "a classification PFN has no x domain to draw from".into()))?;
+        to_js(&draw_points(&reference, domain, context, held_out, seed as u64).map_err(js_error)?)
+    }
+
+    /// The tabular PFN's accuracy on a CSV table's test rows, the training
+    /// rows being its context: `{accuracy, predicted, rows, features, classes, train, test}`.
+    pub fn classify(&self, csv: String, label: String, train_ratio: f32, seed: f64) -> Promise {
+        let pfn = self.pfn.clone();
+        future_to_promise(async move {
+            let t = table_split(&csv, &label, train_ratio, seed as u64).map_err(js_error)?;
+            let predicted = pfn.classify(&t).await.map_err(js_error)?;
+            to_js(&classified(&t, predicted))
         })
     }
 

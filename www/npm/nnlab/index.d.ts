@@ -68,6 +68,31 @@ export interface OpenInfo {
   metrics: MetricsEvent;
 }
 
+/** A PFN's bands per query point: mean and the 5/25/75/95% quantiles. */
+export interface PfnBand { mean: number[]; q05: number[]; q25: number[]; q75: number[]; q95: number[] }
+/** A GP to compare with: each hyperparameter fixed or drawn ({dist: 'uniform' | 'logUniform', low, high}). */
+export type PfnHyper = number | { dist: 'uniform' | 'logUniform'; low: number; high: number };
+export interface PfnReference { kernel: 'rbf' | 'matern12' | 'matern32' | 'matern52'; lengthscale: PfnHyper; outputscale: PfnHyper; noiseStd: PfnHyper; grid?: number }
+export interface PfnCurveRequest {
+  xContext: number[]; yContext: number[]; xQuery: number[];
+  yGrid?: { low: number; high: number; count: number };
+  heldOut?: { x: number[]; y: number[] };
+  reference?: PfnReference;
+}
+export interface PfnCurve {
+  pfn: PfnBand; exact: PfnBand | null;
+  /** The PFN's density at every yGrid value, query-major. */
+  density: number[];
+  heldOut: { points: number; pfnNll: number; exactNll: number | null } | null;
+  ms: number;
+}
+/** As `nnlab pfn predict` reads it (other keys are ignored). */
+export interface PfnPredictRequest { datasets: { x_context: number[][]; y_context: number[]; x_query: number[][] }[] }
+export type PfnPrediction =
+  | { type: 'bar'; tails: 'halfnormal-pfn'; borders: number[]; datasets: { probs: number[][] }[] }
+  | { type: 'classes'; datasets: { probs: number[][] }[] };
+export interface PfnClassified { accuracy: number; predicted: number[]; features: number; classes: number; train: number; test: number; ms: number }
+
 /** A model training in a Web Worker (the lab page uses exactly this). Every failure rejects with an NnlabError. */
 export class Lab {
   constructor(options?: { workerUrl?: URL | string });
@@ -100,4 +125,20 @@ export class Lab {
   decodeSetup(text: string): Promise<{ spec: ModelSpec; page: object }>;
   close(): Promise<null>;
   terminate(): void;
+  /** When the wasm module was ready (epoch milliseconds). */
+  ready(): Promise<{ at: number }>;
+  /** A shipped PFN (models/NAME.safetensors: 'pfn-gp', 'pfn-gp-ls', 'pfn-tabular'), loaded once. */
+  pfnOpen(name: string): Promise<{ spec: object; maxContext: number; features: number; classes: number | null; buckets: number | null; domain: [number, number] | null }>;
+  pfnPredict(name: string, request: PfnPredictRequest): Promise<PfnPrediction>;
+  /** The regression view's curves: the PFN's band and density beside the exact GP's. */
+  pfnCurve(name: string, request: PfnCurveRequest): Promise<PfnCurve>;
+  /** Points drawn from a GP over the model's domain. */
+  pfnDraw(name: string, reference: PfnReference, options?: { context?: number; heldOut?: number; seed?: number }): Promise<{ xContext: number[]; yContext: number[]; heldOut: { x: number[]; y: number[] } }>;
+  /** The tabular PFN on a CSV table's test rows beside logistic regression and an MLP trained on the same split. */
+  pfnClassify(name: string, table: { csv: string; label: string; trainRatio?: number; seed?: number }): Promise<{ pfn: PfnClassified; logistic: PfnClassified; mlp: PfnClassified }>;
+  /** A PFN trained in the worker on a prior (a spec like models/pfn-gp.json). */
+  pfnTrainStart(spec: object): Promise<{ spec: object }>;
+  pfnTrain(steps: number): Promise<{ step: number; steps: number; nll: number | null }>;
+  /** Its held-out NLL beside the exact GP's (`nnlab pfn eval`'s report). */
+  pfnEvaluate(datasets?: number, queries?: number): Promise<object>;
 }

@@ -52,6 +52,23 @@ impl TransformerEncoderLayer {
         Ok(self.forward_attending(x, key_padding_mask, attn_mask)?.0)
     }
 
+    /// Every token attends only to the first `context` tokens: what
+    /// `forward_masked` computes with an attention mask that hides the other
+    /// keys, without projecting or scoring them (a PFN's context and queries).
+    pub fn forward_context(&self, x: &Tensor, context: usize) -> Result<Tensor> {
+        let attend = |h: &Tensor| -> Result<Tensor> {
+            let kv = h.narrow(1, 0, context)?;
+            self.dropouts[0].forward(&self.self_attn.attend(h, &kv, &kv, None, None)?.output)
+        };
+        if self.norm_first {
+            let x = x.add(&attend(&self.norm1.forward(x)?)?)?;
+            x.add(&self.feed_forward(&self.norm2.forward(&x)?)?)
+        } else {
+            let x = self.norm1.forward(&x.add(&attend(x)?)?)?;
+            self.norm2.forward(&x.add(&self.feed_forward(&x)?)?)
+        }
+    }
+
     /// `forward_masked`, with the self-attention weights [N, heads, T, T].
     pub fn forward_attending(&self, x: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         if self.norm_first {

@@ -120,6 +120,28 @@ impl Reference {
     }
 }
 
+/// A dataset for the view: `context` points to condition on and `held_out`
+/// points to score, drawn jointly from the reference GP (hyperparameters
+/// drawn from their hyper-priors) with x uniform in `domain`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrawnPoints {
+    pub x_context: Vec<f64>,
+    pub y_context: Vec<f64>,
+    pub held_out: HeldOutPoints,
+}
+
+pub fn draw_points(reference: &Reference, domain: [f64; 2], context: usize, held_out: usize, seed: u64) -> Result<DrawnPoints> {
+    reference.validate()?;
+    if context == 0 || context + held_out > 1000 {
+        return Err(invalid("context", format!("draw 1 to 1000 points in all, got {context} + {held_out}")));
+    }
+    let prior = Prior::Gp(GpPrior { x: domain, ..reference.prior() });
+    prior.validate()?;
+    let d = prior.sample(&mut crate::datasets::Rng::new(seed), context + held_out)?;
+    Ok(DrawnPoints { x_context: d.x[..context].to_vec(), y_context: d.y[..context].to_vec(), held_out: HeldOutPoints { x: d.x[context..].to_vec(), y: d.y[context..].to_vec() } })
+}
+
 /// Checks that every x lies in the model's domain and is finite.
 fn check_domain(path: &str, xs: &[f64], domain: Option<[f64; 2]>) -> Result<()> {
     for (i, &x) in xs.iter().enumerate() {
@@ -146,17 +168,22 @@ fn band_of(n: usize, quantile: impl Fn(usize, f64) -> Result<f64>, mean: impl Fn
 }
 
 impl Pfn {
+    /// The x range the model was trained on (regression priors).
+    pub fn domain(&self) -> Option<[f64; 2]> {
+        match &self.spec.prior {
+            Prior::Gp(p) => Some(p.x),
+            Prior::Bnn(p) => Some(p.x),
+            Prior::Tabular(_) => None,
+        }
+    }
+
     /// The 1D regression view's curves (a regression PFN with one feature).
     pub async fn curve(&self, r: &CurveRequest) -> Result<Curve> {
         let bar = self.bar.as_ref().ok_or_else(|| invalid("model", "the regression view needs a regression PFN".into()))?;
         if self.model.config.features != 1 {
             return Err(invalid("model", format!("the regression view plots one feature; this model takes {}", self.model.config.features)));
         }
-        let domain = match &self.spec.prior {
-            Prior::Gp(p) => Some(p.x),
-            Prior::Bnn(p) => Some(p.x),
-            Prior::Tabular(_) => None,
-        };
+        let domain = self.domain();
         let (n, max) = (r.x_context.len(), self.spec.context[1]);
         if n == 0 || n > max {
             return Err(invalid("xContext", format!("{n} context points; this model takes 1 to {max}")));
@@ -204,9 +231,7 @@ impl Pfn {
                 let step = (g.high - g.low) / (g.count.max(2) - 1) as f64;
                 let mut out = Vec::with_capacity(m * g.count);
                 for p in &probs[..m] {
-                    for i in 0..g.count {
-                        out.push(bar.log_density(p, g.low + step * i as f64)?.exp() as f32);
-                    }
+                    out.extend(bar.density_grid(p, g.low, step, g.count)?);
                 }
                 out
             }

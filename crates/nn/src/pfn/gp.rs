@@ -220,38 +220,73 @@ impl Mixture {
     }
 
     pub fn cdf(&self, y: f64) -> f64 {
-        self.weights.iter().zip(&self.components).map(|(w, c)| w * 0.5 * (1.0 + libm::erf((y - c.mean) / (2.0 * c.var).sqrt()))).sum()
+        self.weights.iter().zip(&self.components).filter(|(w, _)| **w > 1e-14).map(|(w, c)| w * 0.5 * (1.0 + libm::erf((y - c.mean) / (2.0 * c.var).sqrt()))).sum()
     }
 
-    /// The value below which a share `q` of the mass lies (bisection on the CDF).
+    /// The density at `y`.
+    pub fn pdf(&self, y: f64) -> f64 {
+        self.weights.iter().zip(&self.components).filter(|(w, _)| **w > 1e-14).map(|(w, c)| w * c.log_density(y).exp()).sum()
+    }
+
+    /// The value below which a share `q` of the mass lies: Newton steps on
+    /// the CDF inside a bracket that shrinks with every step (a bisection
+    /// where a step would leave it), from the matched normal's quantile.
     pub fn quantile(&self, q: f64) -> f64 {
         let spread = self.components.iter().map(|c| c.var.sqrt()).fold(0.0, f64::max);
+        let mean = self.mean();
         let (mut lo, mut hi) = (
             self.components.iter().map(|c| c.mean).fold(f64::INFINITY, f64::min) - 12.0 * spread,
             self.components.iter().map(|c| c.mean).fold(f64::NEG_INFINITY, f64::max) + 12.0 * spread,
         );
+        let var: f64 = self.weights.iter().zip(&self.components).map(|(w, c)| w * (c.var + (c.mean - mean).powi(2))).sum();
+        let mut x = (mean + var.sqrt() * std::f64::consts::SQRT_2 * inverse_erf(2.0 * q - 1.0)).clamp(lo, hi);
         for _ in 0..100 {
-            let mid = 0.5 * (lo + hi);
-            if self.cdf(mid) < q { lo = mid } else { hi = mid }
+            let f = self.cdf(x) - q;
+            if f.abs() < 1e-13 || hi - lo < 1e-12 * spread.max(1e-300) {
+                break;
+            }
+            if f < 0.0 { lo = x } else { hi = x }
+            let step = x - f / self.pdf(x);
+            x = if step > lo && step < hi { step } else { 0.5 * (lo + hi) };
         }
-        0.5 * (lo + hi)
+        x
     }
+}
+
+/// erf⁻¹ by Giles' single-precision approximation, refined by two Newton steps.
+fn inverse_erf(v: f64) -> f64 {
+    let v = v.clamp(-1.0 + 1e-15, 1.0 - 1e-15);
+    let w = -((1.0 - v) * (1.0 + v)).ln();
+    let mut x = if w < 5.0 {
+        let w = w - 2.5;
+        let p = [2.810_226_36e-08, 3.432_739_39e-07, -3.523_387_7e-06, -4.391_506_54e-06, 0.000_218_580_87, -0.001_253_725_03, -0.004_177_681_64, 0.246_640_727, 1.501_409_41];
+        p.iter().fold(0.0, |acc, c| acc * w + c) * v
+    } else {
+        let w = w.sqrt() - 3.0;
+        let p = [-0.000_200_214_257, 0.000_100_950_558, 0.001_349_343_22, -0.003_673_428_44, 0.005_739_507_73, -0.007_622_461_3, 0.009_438_870_47, 1.001_674_06, 2.832_976_82];
+        p.iter().fold(0.0, |acc, c| acc * w + c) * v
+    };
+    for _ in 0..2 {
+        let err = libm::erf(x) - v;
+        x -= err / (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp());
+    }
+    x
 }
 
 /// The posterior predictive averaged over hyperparameter settings `grid` with
 /// prior weights `prior` (summing to 1): each setting weighted by its prior
-/// times its marginal likelihood of the context.
+/// times its marginal likelihood of the context. Settings whose weight is
+/// below 1e-12 of the total are left out (they cannot change a density by
+/// more than that share).
 pub fn bayes_predictive(grid: &[GpParams], prior: &[f64], x: Points, y: &[f64], query: Points) -> Result<Vec<Mixture>> {
-    let mut log_w = Vec::with_capacity(grid.len());
-    let mut predictions = Vec::with_capacity(grid.len());
-    for (params, p) in grid.iter().zip(prior) {
-        let post = Posterior::new(*params, x, y)?;
-        log_w.push(p.ln() + post.log_marginal);
-        predictions.push(post.predict(query));
-    }
+    let posteriors = grid.iter().map(|params| Posterior::new(*params, x, y)).collect::<Result<Vec<_>>>()?;
+    let log_w: Vec<f64> = posteriors.iter().zip(prior).map(|(post, p)| p.ln() + post.log_marginal).collect();
     let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = log_w.iter().map(|l| (l - max).exp()).collect();
     let total: f64 = w.iter().sum();
-    let weights: Vec<f64> = w.iter().map(|v| v / total).collect();
+    let kept: Vec<usize> = (0..w.len()).filter(|&i| w[i] / total >= 1e-12).collect();
+    let kept_total: f64 = kept.iter().map(|&i| w[i]).sum();
+    let weights: Vec<f64> = kept.iter().map(|&i| w[i] / kept_total).collect();
+    let predictions: Vec<Vec<Normal>> = kept.iter().map(|&i| posteriors[i].predict(query)).collect();
     Ok((0..query.len()).map(|q| Mixture { weights: weights.clone(), components: predictions.iter().map(|p| p[q]).collect() }).collect())
 }

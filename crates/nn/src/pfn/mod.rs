@@ -12,10 +12,12 @@
 //! - [`spec`]: a PFN as one JSON document (prior, model, training).
 //! - [`pfn`]: a model with its borders, saved and loaded, and its predictions ([`Pfn`]).
 //! - [`train`]: training steps on the prior, checkpoints and resuming.
+//! - [`classify`]: in-context classification of a small table, and its baselines.
 //! - [`curve`]: what the 1D regression view draws (PFN and exact GP bands).
 //! - [`eval`]: held-out NLL and interval coverage against the exact references.
 
 pub mod bar;
+pub mod classify;
 pub mod curve;
 pub mod eval;
 pub mod gp;

@@ -2,7 +2,9 @@
 //! positional encoding over a set of points. A context point's token is
 //! encoder(x) + y_encoder(y); a query point's is encoder(x) alone. Context
 //! tokens attend to every context token and query tokens attend only to the
-//! context, so no query can influence another. A two-layer decoder maps each
+//! context, so no query can influence another: the keys and values of every
+//! layer are the context tokens' alone (the attention mask of the paper,
+//! without scoring the keys it hides). A two-layer decoder maps each
 //! query token to logits: over the bar distribution's buckets (regression) or
 //! over the classes (classification).
 //!
@@ -81,7 +83,8 @@ impl PfnModel {
     }
 
     /// The attention mask of `context` context points among `total` points
-    /// (1 = masked): every token may attend to the context only.
+    /// (1 = masked): every token may attend to the context only. The model
+    /// computes the same without it (`TransformerEncoderLayer::forward_context`).
     pub fn context_mask(context: usize, total: usize, device: &Device) -> Result<Tensor> {
         let row: Vec<f32> = (0..total).map(|j| (j >= context) as u8 as f32).collect();
         Tensor::from_vec(row.repeat(total), &[total, total], device)
@@ -96,9 +99,8 @@ impl PfnModel {
         }
         let y_tokens = self.y_encoder.forward(&y_context.reshape(&[b, n, 1])?)?.pad(&[(0, 0), (0, t - n), (0, 0)])?;
         let mut h = self.encoder.forward(x)?.add(&y_tokens)?;
-        let mask = Self::context_mask(n, t, &x.device())?;
         for layer in &self.layers {
-            h = layer.forward_masked(&h, None, Some(&mask))?;
+            h = layer.forward_context(&h, n)?;
         }
         let queries = h.narrow(1, n, t - n)?;
         self.decoder_out.forward(&self.decoder_hidden.forward(&queries)?.gelu()?)

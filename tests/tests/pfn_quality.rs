@@ -1,0 +1,43 @@
+//! The shipped PFNs (models/pfn-*.safetensors) against their targets, on
+//! held-out data no training step saw: 500 datasets from each GP prior
+//! (context sizes uniform in 1..50, 20 query points each, the held-out seed
+//! domain), where the PFN's mean NLL must come within 0.05 nats of the exact
+//! reference's.
+
+use nnlab_core::Device;
+use nnlab_nn::pfn::eval::{evaluate, EvalReport, HeldOut};
+use nnlab_nn::pfn::Pfn;
+
+fn model(name: &str) -> Pfn {
+    let path = format!("{}/../models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Pfn::from_safetensors(&bytes, &Device::Cpu).unwrap_or_else(|e| panic!("{path}: {e}")).0
+}
+
+fn report(name: &str) -> EvalReport {
+    let pfn = model(name);
+    let r = pollster::block_on(evaluate(&pfn, HeldOut::default())).unwrap();
+    eprintln!("{name}: {} held-out datasets", r.held_out.datasets);
+    for (bin, s) in r.bins.iter().map(|(b, s)| (format!("{}-{}", b[0], b[1]), s)).chain(std::iter::once(("all".to_string(), &r.all))) {
+        eprintln!(
+            "  context {bin:<6} PFN {:.4}  exact {:.4}  gap {:+.4}  coverage 50%: {:.3} (exact {:.3})  90%: {:.3} (exact {:.3})",
+            s.pfn_nll,
+            s.exact_nll.unwrap(),
+            s.gap().unwrap(),
+            s.pfn_coverage50,
+            s.exact_coverage50.unwrap(),
+            s.pfn_coverage90,
+            s.exact_coverage90.unwrap()
+        );
+    }
+    r
+}
+
+#[test]
+fn pfn_gp_is_within_0_05_nats_of_the_exact_gp_posterior() {
+    let r = report("pfn-gp");
+    let gap = r.all.gap().unwrap();
+    assert!(gap < 0.05, "pfn-gp is {gap:.4} nats per point above the exact GP posterior");
+    // Calibrated intervals: the 50% and 90% intervals hold about that share.
+    assert!((r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03, "coverage {} / {}", r.all.pfn_coverage50, r.all.pfn_coverage90);
+}
