@@ -7,7 +7,7 @@ import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
-import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn } from './pfn.mjs';
+import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -47,6 +47,7 @@ if (wanted('pfn')) {
   await scenario('pfn phone', () => pfnPhone(browser));
   await scenario('pfn classification', () => pfnClassification(browser));
   await scenario('pfn train your own', () => pfnTrainOwn(browser));
+  await scenario('pfn embedded', () => pfnEmbedded(browser));
 }
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');

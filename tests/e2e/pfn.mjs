@@ -272,3 +272,19 @@ export async function pfnTrainOwn(browser) {
   await shot(page, 'pfn-train-your-own');
   await page.context().close();
 }
+
+// For embedding: a link hides the title bar, the tabs and the GP panel.
+export async function pfnEmbedded(browser) {
+  const page = await open(browser, '#pfn=gp&hide=header,tabs,gp,wings');
+  await settled(page, 'a PFN link with hide');
+  const shown = await page.evaluate(() => ({
+    header: !document.querySelector('header.top').hidden,
+    tabs: !document.querySelector('nav.tabs').hidden,
+    gp: !!document.querySelector('#gp-kernel'),
+    plot: !!document.querySelector('.pfn-plot canvas'),
+    note: window.nnlab.pfnRun.note.value,
+  }));
+  record('a PFN link hides the header, the tabs and the GP panel it names, and says which part it does not know',
+    !shown.header && !shown.tabs && !shown.gp && shown.plot && /wings/.test(shown.note), JSON.stringify(shown));
+  await page.context().close();
+}

@@ -31,7 +31,7 @@ render(html`<${Root} />`, root);
 
 // The static header and footer follow the link's `hide` too.
 effect(() => {
-  const h = hidden.value;
+  const h = mode.value === 'pfn' ? new Set(pfn.value?.hide ?? []) : hidden.value;
   document.querySelector('header.top').hidden = h.has('header');
   document.querySelector('header.top p').hidden = h.has('text');
   document.querySelector('footer').hidden = h.has('text');
@@ -58,6 +58,7 @@ function startLab() {
   return labStarted;
 }
 
+document.documentElement.classList.toggle('embedded', window.parent !== window);
 if (mode.value === 'pfn') loadPfnHash(lab, location.hash);
 else startLab();
 

@@ -9,9 +9,11 @@
 //   #pfn=tabular&table=iris&train=0.5
 //                           in-context classification of a shipped table (an uploaded one stays in the tab)
 //   #pfn=train              train a small PFN here on the GP above, against the exact GP
+//   &hide=header,text,tabs,gp  for embedding: the title bar, the texts, the task tabs, the GP panel
 export const VIEWS = ['gp', 'tabular', 'train'];
 export const TABLES = ['iris', 'wine', 'breast-cancer'];
 export const TRAIN_RANGE = [0.1, 0.9];
+export const HIDEABLE = ['header', 'text', 'tabs', 'gp'];
 export const KERNELS = ['rbf', 'matern12', 'matern32', 'matern52'];
 export const DOMAIN = [0, 1];
 export const MAX_POINTS = 200;
@@ -50,7 +52,13 @@ export function pfnFromHash(hash) {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const problems = [];
   const view = p.get('pfn') || 'gp';
-  const out = { view: VIEWS.includes(view) ? view : 'gp', ...DEFAULTS, context: null, heldOut: [], table: TABLES[0], train: 0.5 };
+  const out = { view: VIEWS.includes(view) ? view : 'gp', ...DEFAULTS, context: null, heldOut: [], table: TABLES[0], train: 0.5, hide: [] };
+  if (p.has('hide')) {
+    const asked = p.get('hide').split(',').filter(Boolean);
+    out.hide = asked.filter((h) => HIDEABLE.includes(h));
+    const unknown = asked.filter((h) => !HIDEABLE.includes(h));
+    if (unknown.length) problems.push(`hide names parts the PFN page does not have (${unknown.join(', ').slice(0, 60)}; it has ${HIDEABLE.join(', ')})`);
+  }
   if (!VIEWS.includes(view)) problems.push(`there is no PFN view "${view.slice(0, 30)}"`);
   if (p.has('table')) {
     if (TABLES.includes(p.get('table'))) out.table = p.get('table');
@@ -87,6 +95,7 @@ export function pfnToHash(s) {
     if (TABLES.includes(s.table)) p.set('table', s.table);
     if (s.train !== 0.5) p.set('train', String(s.train));
   }
+  if (s.hide?.length) p.set('hide', s.hide.join(','));
   p.set('c', s.context.map(([x, y]) => `${fmt(x)}:${fmt(y)}`).join(','));
   if (s.heldOut.length) p.set('h', s.heldOut.map(([x, y]) => `${fmt(x)}:${fmt(y)}`).join(','));
   return `#${p.toString().replaceAll('%3A', ':').replaceAll('%2C', ',')}`;

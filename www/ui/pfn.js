@@ -116,15 +116,16 @@ const TABS = [['gp', 'Regression'], ['tabular', 'Classification'], ['train', 'Tr
 export function PfnApp() {
   if (!pfn.value) return html`<main class="loading"><p role="status">Loading the PFN…</p></main>`;
   const view = pfn.value.view;
-  return html`<main class=${view === 'tabular' ? 'pfn single' : 'pfn'}>
+  const hide = new Set(pfn.value.hide);
+  return html`<main class=${view === 'tabular' || hide.has('gp') ? 'pfn single' : 'pfn'}>
     <div class="run">
-      <nav class="tabs" aria-label="PFN tasks">
+      <nav class="tabs" aria-label="PFN tasks" hidden=${hide.has('tabs')}>
         ${TABS.map(([id, name]) => html`<button id=${`pfn-tab-${id}`} class=${view === id ? 'tab current' : 'tab'} aria-pressed=${view === id} onClick=${() => setPfn({ view: id })}>${name}</button>`)}
       </nav>
       ${view === 'gp' && html`<${Regression} />`}
       ${view === 'tabular' && html`<${ClassificationView} />`}
       ${view === 'train' && html`<${TrainView} />`}
     </div>
-    ${view !== 'tabular' && html`<div class="setup"><${GpControls} training=${view === 'train'} /></div>`}
+    ${view !== 'tabular' && !hide.has('gp') && html`<div class="setup"><${GpControls} training=${view === 'train'} /></div>`}
   </main>`;
 }
