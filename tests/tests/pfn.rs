@@ -336,3 +336,20 @@ fn attending_to_the_context_is_the_masked_transformer_layer() {
         assert!(diff < 1e-5, "norm_first {norm_first}: {diff}");
     }
 }
+
+/// models/pfn.schema.json is the published schema of PFN specs; it must match
+/// the types. `NNLAB_WRITE_SCHEMA=1 cargo test -p nnlab-tests --test pfn` rewrites it.
+#[test]
+fn the_committed_pfn_schema_is_current_and_the_shipped_specs_parse() {
+    let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
+    let current = serde_json::to_string_pretty(&PfnSpec::schema()).unwrap() + "\n";
+    if std::env::var("NNLAB_WRITE_SCHEMA").is_ok() {
+        std::fs::write(format!("{dir}/pfn.schema.json"), &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(format!("{dir}/pfn.schema.json")).unwrap_or_default();
+    assert!(committed == current, "models/pfn.schema.json is stale; regenerate with NNLAB_WRITE_SCHEMA=1");
+    for name in ["pfn-gp", "pfn-gp-ls", "pfn-tabular"] {
+        let spec = PfnSpec::parse(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.name, name);
+    }
+}

@@ -83,6 +83,11 @@ impl PfnSpec {
         Ok(spec)
     }
 
+    /// The JSON Schema of a PFN spec (models/pfn.schema.json).
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(PfnSpec)).expect("schemas serialise")
+    }
+
     pub fn model_config(&self) -> PfnModelConfig {
         let m = self.model;
         PfnModelConfig { d_model: m.d_model, heads: m.heads, layers: m.layers, ff: m.ff, decoder_hidden: m.decoder_hidden, outputs: self.prior.classes().unwrap_or(m.buckets), features: self.prior.features() }
