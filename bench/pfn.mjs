@@ -24,6 +24,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function load() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  // Every response, the worker's (wasm, model) included: bytes over the wire.
+  const sizes = [];
+  page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => ({ url: r.url(), bytes: s.responseBodySize + s.responseHeadersSize }))));
   await page.goto(`${url}#pfn=gp`);
   const times = await page.evaluate(async () => {
     while (!window.nnlab?.lab) await new Promise((r) => setTimeout(r, 5));
@@ -32,8 +35,10 @@ async function load() {
     const drawn = performance.now();
     return { wasm: (await ready).at - performance.timeOrigin, drawn };
   });
+  const responses = await Promise.all(sizes);
   await context.close();
-  return { wasmReadyMs: times.wasm, firstCurvesMs: times.drawn, afterWasmMs: times.drawn - times.wasm };
+  return { wasmReadyMs: times.wasm, firstCurvesMs: times.drawn, afterWasmMs: times.drawn - times.wasm, requests: responses.length, transferBytes: responses.reduce((a, r) => a + r.bytes, 0),
+    modelBytes: responses.filter((r) => r.url.endsWith('.safetensors')).reduce((a, r) => a + r.bytes, 0) };
 }
 
 const loads = [];
@@ -69,6 +74,7 @@ const result = {
   median: { wasmReadyMs: median(loads.map((l) => l.wasmReadyMs)), firstCurvesMs: median(loads.map((l) => l.firstCurvesMs)), afterWasmMs: median(loads.map((l) => l.afterWasmMs)) },
   predictionMs: Object.fromEntries(Object.entries(predictions).map(([k, v]) => [k, { median: median(v), min: Math.min(...v) }])),
 };
+console.log(`transfer of a fresh load: ${(loads[0].transferBytes / 1024).toFixed(0)} KiB in ${loads[0].requests} requests (the model ${(loads[0].modelBytes / 1024).toFixed(0)} KiB)`);
 console.log(`fresh load of #pfn=gp (median of ${LOADS}): wasm ready ${result.median.wasmReadyMs.toFixed(0)} ms, curves drawn ${result.median.firstCurvesMs.toFixed(0)} ms (${result.median.afterWasmMs.toFixed(0)} ms after the wasm)`);
 for (const [k, v] of Object.entries(result.predictionMs)) console.log(`${k}: median ${v.median.toFixed(1)} ms, best ${v.min.toFixed(1)} ms (50 context, 200 query points)`);
 if (process.env.PFN_JSON) {
