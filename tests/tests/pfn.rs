@@ -260,6 +260,8 @@ fn bad_requests_and_files_get_messages() {
     assert!(PfnSpec::parse(r#"{"name": "x"}"#).is_err());
     let bad = serde_json::to_string(&tiny_spec()).unwrap().replace(r#""dModel":16"#, r#""dModel":15"#);
     assert!(PfnSpec::parse(&bad).unwrap_err().to_string().contains("multiple of heads"));
+    let huge = serde_json::to_string(&tiny_spec()).unwrap().replace(r#""batch":4"#, r#""batch":4096"#).replace(r#""context":[2,8]"#, r#""context":[2,4000]"#);
+    assert!(PfnSpec::parse(&huge).unwrap_err().to_string().contains("values per layer in one step"), "a spec that would exhaust memory is refused");
 }
 
 #[test]

@@ -74,6 +74,10 @@ impl PfnTraining {
 
 /// Most points a PFN may be asked to take in at once (context and queries).
 pub const MAX_POINTS: usize = 4096;
+/// Most values one training step may hold per layer (activations or
+/// attention scores): 2^27 f32, 512 MiB, so a spec cannot exhaust a tab.
+pub const MAX_STEP_VALUES: usize = 1 << 27;
+const MAX_BORDER_SAMPLES: usize = 10_000_000;
 
 impl PfnSpec {
     pub fn parse(text: &str) -> Result<PfnSpec> {
@@ -107,6 +111,14 @@ impl PfnSpec {
         let t = self.training;
         if t.steps == 0 || t.batch == 0 || t.batch > 4096 || !(t.lr > 0.0 && t.lr.is_finite()) || t.warmup > t.steps || t.clip_grad_norm.is_nan() || t.clip_grad_norm <= 0.0 {
             return bad("training", format!("{t:?}: steps, batch (at most 4096), lr and clipGradNorm must be positive, warmup at most steps"));
+        }
+        let points = hi + self.queries;
+        let per_layer = (points * self.model.d_model.max(self.model.ff)).max(self.model.heads * points * hi).max(self.queries * self.model_config().outputs);
+        if t.batch.saturating_mul(per_layer) > MAX_STEP_VALUES {
+            return bad("training.batch", format!("{} datasets of {points} points need {} values per layer in one step; the limit is {MAX_STEP_VALUES}", t.batch, t.batch.saturating_mul(per_layer)));
+        }
+        if t.border_samples > MAX_BORDER_SAMPLES {
+            return bad("training.borderSamples", format!("at most {MAX_BORDER_SAMPLES}, got {}", t.border_samples));
         }
         if self.prior.classes().is_none() && (self.model.buckets < 2 || t.border_samples < self.model.buckets * 10) {
             return bad("model.buckets", format!("{} buckets need at least 2 buckets and 10 border samples per bucket", self.model.buckets));
