@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bar::{self, BarDistribution};
 use super::model::PfnModel;
-use super::prior::{Dataset, Prior};
+use super::prior::{standardise_columns, Dataset, Prior};
 use super::spec::{PfnSpec, MAX_POINTS};
 use crate::datasets::Rng;
 use crate::weights::{host_safetensors, load_params, read_safetensors, StoredTensor};
@@ -197,7 +197,8 @@ impl Pfn {
             y.resize(n + m, 0.0);
             let mut dataset = Dataset { x, y, features };
             if !fixed {
-                standardise_columns(&mut dataset);
+                // Over all of the dataset's points, as the tabular prior does.
+                standardise_columns(&mut dataset.x, features);
             }
             out.push((dataset, n));
         }
@@ -217,19 +218,6 @@ impl Pfn {
             out.push(Prediction { probs: values.chunks(k).map(|row| bar::softmax(row).into_iter().map(|p| p as f32).collect()).collect() });
         }
         Ok(out)
-    }
-}
-
-/// Standardises each feature over all of a dataset's points, as the tabular prior does.
-fn standardise_columns(d: &mut Dataset) {
-    let (f, t) = (d.features, d.y.len());
-    for c in 0..f {
-        let mean = (0..t).map(|r| d.x[r * f + c]).sum::<f64>() / t as f64;
-        let std = ((0..t).map(|r| (d.x[r * f + c] - mean).powi(2)).sum::<f64>() / t as f64).sqrt();
-        let std = if std > 1e-8 { std } else { 1.0 };
-        for r in 0..t {
-            d.x[r * f + c] = (d.x[r * f + c] - mean) / std;
-        }
     }
 }
 

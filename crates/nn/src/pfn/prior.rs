@@ -222,6 +222,18 @@ fn standardise(values: &mut [f64]) {
     }
 }
 
+/// Standardises each column of rows of `features` values over all rows.
+pub(super) fn standardise_columns(x: &mut [f64], features: usize) {
+    let rows = x.len() / features.max(1);
+    for f in 0..features {
+        let mut column: Vec<f64> = (0..rows).map(|r| x[r * features + f]).collect();
+        standardise(&mut column);
+        for (r, v) in column.into_iter().enumerate() {
+            x[r * features + f] = v;
+        }
+    }
+}
+
 impl BnnPrior {
     fn sample(&self, rng: &mut Rng, n: usize) -> Result<Dataset> {
         let depth = int(rng, self.layers[0], self.layers[1]);
@@ -309,13 +321,7 @@ impl TabularPrior {
         for v in &mut y {
             *v = order[*v as usize] as f64;
         }
-        for f in 0..features {
-            let mut column: Vec<f64> = (0..n).map(|r| x[r * features + f]).collect();
-            standardise(&mut column);
-            for (r, v) in column.into_iter().enumerate() {
-                x[r * features + f] = v;
-            }
-        }
+        standardise_columns(&mut x, features);
         Ok(Dataset { x, y, features })
     }
 }
