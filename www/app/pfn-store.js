@@ -42,7 +42,8 @@ export function matchesPrior(s) {
   return ['kernel', 'lengthscale', 'outputscale', 'noiseStd'].every((k) => canonical(prior[k]) === canonical(r[k]));
 }
 
-const queries = Array.from({ length: QUERIES }, (_, i) => DOMAIN[0] + ((DOMAIN[1] - DOMAIN[0]) * i) / (QUERIES - 1));
+// The x values the curves are computed at (the view draws them there).
+export const queries = Array.from({ length: QUERIES }, (_, i) => DOMAIN[0] + ((DOMAIN[1] - DOMAIN[0]) * i) / (QUERIES - 1));
 
 function request(s) {
   return {

@@ -4,13 +4,12 @@
 // hyperparameters beside it, and both models' log-likelihood of held-out points.
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
-import { pfn, pfnRun, Y_RANGE, QUERIES, GRID, addPoint, movePoint, removePoint, clearPoints, drawData, setPfn, matchesPrior, modelName } from '../app/pfn-store.js';
+import { pfn, pfnRun, Y_RANGE, queries, GRID, addPoint, movePoint, removePoint, clearPoints, drawData, setPfn, matchesPrior, modelName } from '../app/pfn-store.js';
 import { KERNELS, DOMAIN, RANGES } from '../app/pfn-url.js';
 import { mountRegression } from '../viz/pfn-regression.js';
 import { ClassificationView } from './pfn-classify.js';
 import { TrainView } from './pfn-train.js';
 
-const queries = Array.from({ length: QUERIES }, (_, i) => DOMAIN[0] + ((DOMAIN[1] - DOMAIN[0]) * i) / (QUERIES - 1));
 const KERNEL_NAMES = { rbf: 'RBF', matern12: 'Matérn 1/2', matern32: 'Matérn 3/2', matern52: 'Matérn 5/2' };
 const fixed = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 
