@@ -1,5 +1,5 @@
 // The PFN page's two other tasks. Classification: a table (shipped, or
-// uploaded and kept in this tab only) read by the tabular PFN in one pass,
+// uploaded and kept in this tab only) read by the tabular PFN without training,
 // beside logistic regression and a small MLP trained on the same split.
 // Training: a small PFN trained here on the GP the regression view compares
 // with, its held-out NLL charted against the exact GP's.

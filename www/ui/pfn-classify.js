@@ -1,5 +1,6 @@
 // In-context classification: pick or upload a small table; the tabular PFN
-// reads the training rows and predicts the test rows in one forward pass,
+// reads the training rows and predicts the test rows without training (an
+// average over a few views of the table, each one forward pass),
 // beside logistic regression and a small MLP trained here on the same split.
 import { useEffect } from 'preact/hooks';
 import { html } from './html.js';
@@ -15,7 +16,7 @@ function Results() {
   const r = table.result.value;
   if (!r) return null;
   const rows = [
-    ['pfn', 'PFN (one forward pass, no training)', r.pfn],
+    ['pfn', 'PFN (8 forward passes, no training)', r.pfn],
     ['logistic', 'Logistic regression (300 Adam steps)', r.logistic],
     ['mlp', 'MLP, 64 ReLU units (300 Adam steps)', r.mlp],
   ];
@@ -57,7 +58,7 @@ export function ClassificationView() {
             else { table.error.value = { kind: 'invalid_argument', message: `The training share must be in [${TRAIN_RANGE.join(', ')}].` }; e.currentTarget.value = s.train; }
           }} /></label>
     </div>
-    <p class="caption">A table of up to 1,000 rows, 10 numeric features and 10 classes, with a header row; the PFN reads it in one pass.</p>
+    <p class="caption">A table of up to 1,000 rows, 10 numeric features and 10 classes, with a header row; the PFN reads the training rows as its context and averages its predictions over 8 views of the table (shuffled columns, renamed classes, half on rank-based normal scores).</p>
     ${table.error.value && html`<div id="pfn-table-message" role="status" class="error">${table.error.value.message}</div>`}
     <${Results} />
   </section>`;

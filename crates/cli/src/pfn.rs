@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nnlab_core::Device;
-use nnlab_nn::pfn::classify::{baseline, table_split, Baseline};
+use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, ENSEMBLE};
 use nnlab_nn::pfn::eval::{evaluate, HeldOut};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde_json::json;
@@ -15,7 +15,7 @@ use serde_json::json;
 const USAGE: &str = "usage: nnlab pfn train SPEC.json [--resume] [--minutes M] [--steps N] [--checkpoint PATH] [--out PATH] [--every N]
        nnlab pfn predict --model NAME|PATH --input IN.json --output OUT.json
        nnlab pfn eval --model NAME|PATH [--datasets 500] [--queries 20] [--seed S] [--json PATH]
-       nnlab pfn classify --model NAME|PATH TABLE.csv... [--label class] [--train 0.5] [--splits 10]";
+       nnlab pfn classify --model NAME|PATH TABLE.csv... [--label class] [--train 0.5] [--splits 10] [--views 8]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -190,11 +190,12 @@ fn eval(args: &[String]) -> Result<(), String> {
 /// over `--splits` random train/test splits.
 fn classify(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &[]);
-    a.check(&["model", "label", "train", "splits"])?;
+    a.check(&["model", "label", "train", "splits", "views"])?;
     let pfn = load(a.get("model").ok_or(USAGE)?)?;
     let label = a.get("label").unwrap_or("class");
     let ratio: f32 = a.number("train")?.unwrap_or(0.5);
     let splits: u64 = a.number("splits")?.unwrap_or(10);
+    let views: usize = a.number("views")?.unwrap_or(ENSEMBLE);
     println!("{:<20} {:>6} {:>9} {:>9} {:>9}   (mean test accuracy over {splits} splits, {:.0}% training rows)", "table", "rows", "pfn", "logistic", "mlp", ratio * 100.0);
     for path in &a.positional {
         let csv = String::from_utf8_lossy(&read(Path::new(path))?).into_owned();
@@ -203,7 +204,7 @@ fn classify(args: &[String]) -> Result<(), String> {
         for seed in 0..splits {
             let t = table_split(&csv, label, ratio, seed).map_err(|e| format!("{path}: {e}"))?;
             rows = t.train_y.len() + t.test_y.len();
-            let predictions = [pollster::block_on(pfn.classify(&t)), pollster::block_on(baseline(&t, Baseline::Logistic)), pollster::block_on(baseline(&t, Baseline::Mlp))];
+            let predictions = [pollster::block_on(pfn.classify(&t, views)), pollster::block_on(baseline(&t, Baseline::Logistic)), pollster::block_on(baseline(&t, Baseline::Mlp))];
             for (sum, p) in sums.iter_mut().zip(predictions) {
                 *sum += t.accuracy(&p.map_err(|e| format!("{path}: {e}"))?);
             }

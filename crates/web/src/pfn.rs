@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use nnlab_core::Device;
-use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, TableSplit};
+use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, TableSplit, ENSEMBLE};
 use nnlab_nn::pfn::curve::{draw_points, CurveRequest, Reference};
 use nnlab_nn::pfn::eval::{evaluate, HeldOut};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
@@ -103,7 +103,7 @@ impl PfnModel {
         let pfn = self.pfn.clone();
         future_to_promise(async move {
             let t = table_split(&csv, &label, train_ratio, seed as u64).map_err(js_error)?;
-            let predicted = pfn.classify(&t).await.map_err(js_error)?;
+            let predicted = pfn.classify(&t, ENSEMBLE).await.map_err(js_error)?;
             to_js(&classified(&t, predicted))
         })
     }

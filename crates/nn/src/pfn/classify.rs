@@ -6,9 +6,12 @@
 use nnlab_core::{no_grad, Device, Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::pfn::Pfn;
-use super::prior::{Dataset, Prior};
+use super::bar::softmax;
+use super::gp::inverse_erf;
+use super::pfn::{derive_seed, Pfn, ENSEMBLE_VIEWS};
+use super::prior::{standardise_columns, Dataset, Prior};
 use crate::data::table;
+use crate::datasets::Rng;
 use crate::init::Init;
 use crate::{Linear, Module, Optimizer, OptimizerConfig, Param};
 
@@ -75,24 +78,81 @@ fn argmax_rows(values: &[f32], width: usize, classes: usize) -> Vec<usize> {
     values.chunks(width).map(|row| row[..classes].iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)).collect()
 }
 
+/// How many views of a table the PFN's classes average over (TabPFN's
+/// ensembling): the first view is the table as given, each other one
+/// shuffles the feature columns and renames the classes, so no arbitrary
+/// column order or label numbering decides alone.
+pub const ENSEMBLE: usize = 8;
+
 impl Pfn {
-    /// The tabular PFN's classes for the test rows, given the training rows.
-    pub async fn classify(&self, t: &TableSplit) -> Result<Vec<usize>> {
+    /// The tabular PFN's classes for the test rows, given the training rows:
+    /// the class probabilities averaged over `views` views of the table.
+    pub async fn classify(&self, t: &TableSplit, views: usize) -> Result<Vec<usize>> {
         let (Prior::Tabular(_), Some(max)) = (&self.spec.prior, self.spec.prior.classes()) else {
             return Err(invalid("model", format!("{} is not a classification PFN", self.spec.name)));
         };
         if t.classes > max || t.features > self.model.config.features {
             return Err(invalid("data.csv", format!("{} features and {} classes; this PFN takes at most {} and {max}", t.features, t.classes, self.model.config.features)));
         }
-        let n = t.train_y.len();
-        let x = t.train_x.iter().chain(&t.test_x).map(|&v| v as f64).collect();
-        let y = t.train_y.iter().map(|&c| c as f64).chain(std::iter::repeat_n(0.0, t.test_y.len())).collect();
-        let d = Dataset { x, y, features: t.features };
+        let (f, c, n, tests) = (t.features, t.classes, t.train_y.len(), t.test_y.len());
+        let x: Vec<f64> = t.train_x.iter().chain(&t.test_x).map(|&v| v as f64).collect();
+        let mut scores = x.clone();
+        normal_scores(&mut scores, f);
+        let mut rng = Rng::new(derive_seed(self.spec.training.seed, ENSEMBLE_VIEWS, 0));
+        let mut probs = vec![0.0f64; tests * c];
         let _guard = no_grad();
-        let logits = self.logits(&[&d], n)?;
-        let width = logits.shape()[2];
-        Ok(argmax_rows(&logits.to_vec().await?, width, t.classes))
+        for view in 0..views.max(1) {
+            let mut columns: Vec<usize> = (0..f).collect();
+            let mut names: Vec<usize> = (0..c).collect();
+            if view > 0 {
+                rng.shuffle(&mut columns);
+                rng.shuffle(&mut names);
+            }
+            let d = Dataset {
+                x: (if view % 2 == 1 { &scores } else { &x }).chunks(f).flat_map(|row| columns.iter().map(|&j| row[j])).collect(),
+                y: t.train_y.iter().map(|&k| names[k] as f64).chain(std::iter::repeat_n(0.0, tests)).collect(),
+                features: f,
+            };
+            let logits = self.logits(&[&d], n)?;
+            let width = logits.shape()[2];
+            for (row, sum) in logits.to_vec().await?.chunks(width).zip(probs.chunks_mut(c)) {
+                let p = softmax(&row[..c]);
+                for (k, s) in sum.iter_mut().enumerate() {
+                    *s += p[names[k]];
+                }
+            }
+        }
+        let probs: Vec<f32> = probs.iter().map(|&p| p as f32).collect();
+        Ok(argmax_rows(&probs, c, c))
     }
+}
+
+/// Each column replaced by its values' normal scores: Φ⁻¹ of the mid-rank
+/// over all rows (tied values share their mean rank), then standardised; a
+/// skewed feature becomes a bell-shaped one, the shape the prior draws most.
+fn normal_scores(x: &mut [f64], features: usize) {
+    let rows = x.len() / features.max(1);
+    for f in 0..features {
+        let mut order: Vec<usize> = (0..rows).collect();
+        order.sort_by(|&a, &b| x[a * features + f].total_cmp(&x[b * features + f]));
+        let mut scores = vec![0.0; rows];
+        let mut i = 0;
+        while i < rows {
+            let mut j = i;
+            while j + 1 < rows && x[order[j + 1] * features + f] == x[order[i] * features + f] {
+                j += 1;
+            }
+            let q = ((i + j) as f64 / 2.0 + 0.5) / rows as f64;
+            for &r in &order[i..=j] {
+                scores[r] = std::f64::consts::SQRT_2 * inverse_erf(2.0 * q - 1.0);
+            }
+            i = j + 1;
+        }
+        for (r, v) in scores.into_iter().enumerate() {
+            x[r * features + f] = v;
+        }
+    }
+    standardise_columns(x, features);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -140,4 +200,26 @@ pub async fn baseline(t: &TableSplit, kind: Baseline) -> Result<Vec<usize>> {
     let _guard = no_grad();
     let logits = forward(&Tensor::from_vec(t.test_x.clone(), &[t.test_y.len(), f], &device)?)?;
     Ok(argmax_rows(&logits.to_vec().await?, c, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normal_scores;
+
+    #[test]
+    fn normal_scores_keep_the_order_share_ties_and_are_standardised() {
+        // Two columns: one skewed with a tie, one already ordered backwards.
+        let mut x = vec![1.0, 5.0, 100.0, 4.0, 2.0, 3.0, 2.0, 2.0, 1e4, 1.0];
+        normal_scores(&mut x, 2);
+        let column = |f: usize| -> Vec<f64> { x.iter().skip(f).step_by(2).copied().collect() };
+        let (a, b) = (column(0), column(1));
+        assert_eq!(a[2], a[3], "tied values share a score");
+        assert!(a[0] < a[2] && a[2] < a[1] && a[4] > a[1], "{a:?}");
+        assert!(b.windows(2).all(|w| w[0] > w[1]), "{b:?}");
+        for c in [a, b] {
+            let mean = c.iter().sum::<f64>() / 5.0;
+            let var = c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 5.0;
+            assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-9, "mean {mean}, variance {var}");
+        }
+    }
 }

@@ -254,7 +254,7 @@ impl Mixture {
 }
 
 /// erf⁻¹ by Giles' single-precision approximation, refined by two Newton steps.
-fn inverse_erf(v: f64) -> f64 {
+pub(super) fn inverse_erf(v: f64) -> f64 {
     let v = v.clamp(-1.0 + 1e-15, 1.0 - 1e-15);
     let w = -((1.0 - v) * (1.0 + v)).ln();
     let mut x = if w < 5.0 {

@@ -62,6 +62,7 @@ pub fn derive_seed(seed: u64, domain: u64, index: u64) -> u64 {
 pub const BORDERS: u64 = 1;
 pub const BATCHES: u64 = 2;
 pub const HELD_OUT: u64 = 3;
+pub const ENSEMBLE_VIEWS: u64 = 4;
 
 impl Pfn {
     /// A fresh PFN: random weights and, for regression, borders at the
