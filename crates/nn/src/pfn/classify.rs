@@ -45,7 +45,7 @@ pub fn table_split(csv: &str, label: &str, train_ratio: f32, seed: u64) -> Resul
     }
     let preview = table::preview(csv)?;
     if preview.count > MAX_ROWS {
-        return Err(invalid("data.csv", format!("{} rows; the PFN reads at most {MAX_ROWS} in one pass", preview.count)));
+        return Err(invalid("data.csv", format!("{} rows; the PFN reads at most {MAX_ROWS}", preview.count)));
     }
     let features = preview.columns.len() - 1;
     if features > MAX_FEATURES {
