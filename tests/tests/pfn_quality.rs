@@ -50,6 +50,7 @@ fn pfn_gp_ls_is_within_0_05_nats_of_the_bayes_optimal_predictive() {
     let r = report("pfn-gp-ls");
     let gap = r.all.gap().unwrap();
     assert!(gap < 0.05, "pfn-gp-ls is {gap:.4} nats per point above the Bayes-optimal predictive");
+    assert!((r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03, "coverage {} / {}", r.all.pfn_coverage50, r.all.pfn_coverage90);
 }
 
 #[test]
