@@ -157,6 +157,9 @@ def main():
         save_file({k: v.float().contiguous().cpu() for k, v in model.state_dict().items()}, args.out)
         log(f"saved {args.out}")
     if distributed:
+        # Leave together: a rank that tears gloo down while another is still
+        # saving can abort at exit ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
 
 
