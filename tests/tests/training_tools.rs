@@ -122,3 +122,23 @@ fn safetensors_round_trips_are_bit_exact() {
     let err = nnlab_nn::weights::load_params(&other.parameters(), &loaded, "").unwrap_err().to_string();
     assert!(err.contains("invalid weights."), "{err}");
 }
+
+#[test]
+fn train_random_trains_exactly_that_many_entries_and_keeps_the_rest() {
+    let mut spec = preset("digits-cnn.json");
+    let training = spec.training.as_mut().unwrap();
+    training.steps = 10;
+    training.train_random = Some(96);
+    let mut t = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
+    let flat = |t: &SpecTrainer| -> Vec<f32> { t.model.parameters().iter().flat_map(|(_, p)| values(&p.get())).collect() };
+    let before = flat(&t);
+    t.train_to_end().unwrap();
+    let changed = before.iter().zip(flat(&t)).filter(|(b, a)| **b != *a).count();
+    // An entry chosen may, rarely, end where it started; none outside changes.
+    assert!((90..=96).contains(&changed), "{changed} entries changed");
+    for (count, train_only) in [(0, vec![]), (1_000_000, vec![]), (200, vec!["1.*".to_string()])] {
+        let bad = ModelSpec { training: Some(nnlab_nn::spec::TrainingSpec { train_random: Some(count), train_only, ..spec.training.clone().unwrap() }), ..spec.clone() };
+        let err = pollster::block_on(SpecTrainer::new(&bad, CPU)).err().unwrap().to_string();
+        assert!(err.contains("training.trainRandom"), "{count}: {err}");
+    }
+}

@@ -12,6 +12,8 @@ use nnlab_nn::pfn::eval::{evaluate, HeldOut};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde_json::json;
 
+use crate::args::{read, write, Args};
+
 const USAGE: &str = "usage: nnlab pfn train SPEC.json [--resume] [--minutes M] [--steps N] [--checkpoint PATH] [--out PATH] [--every N]
        nnlab pfn predict --model NAME|PATH --input IN.json --output OUT.json
        nnlab pfn eval --model NAME|PATH [--datasets 500] [--queries 20] [--seed S] [--json PATH]
@@ -27,59 +29,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `--name value` options and bare flags; positional arguments in order.
-struct Args {
-    positional: Vec<String>,
-    options: Vec<(String, Option<String>)>,
-}
-
-impl Args {
-    fn parse(args: &[String], flags: &[&str]) -> Args {
-        let (mut positional, mut options) = (Vec::new(), Vec::new());
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.strip_prefix("--") {
-                Some(name) if flags.contains(&name) => options.push((name.to_string(), None)),
-                Some(name) => options.push((name.to_string(), it.next().cloned())),
-                None => positional.push(a.clone()),
-            }
-        }
-        Args { positional, options }
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.options.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.options.iter().any(|(n, _)| n == name)
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        self.get(name).map(|v| v.parse().map_err(|_| format!("--{name} {v}: not a number"))).transpose()
-    }
-
-    fn check(&self, known: &[&str]) -> Result<(), String> {
-        match self.options.iter().find(|(n, _)| !known.contains(&n.as_str())) {
-            Some((n, _)) => Err(format!("unknown option --{n}\n{USAGE}")),
-            None => Ok(()),
-        }
-    }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    // Written beside and renamed, so an interrupted write never leaves half a file.
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 /// A model name (models/NAME.safetensors) or a path.
 fn model_path(name: &str) -> PathBuf {
@@ -95,7 +44,7 @@ fn load(name: &str) -> Result<Pfn, String> {
 
 fn train(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &["resume"]);
-    a.check(&["resume", "minutes", "steps", "checkpoint", "out", "every"])?;
+    a.check(&["resume", "minutes", "steps", "checkpoint", "out", "every"], USAGE)?;
     let [spec_path] = a.positional.as_slice() else { return Err(USAGE.into()) };
     let spec = PfnSpec::parse(&String::from_utf8_lossy(&read(Path::new(spec_path))?)).map_err(|e| format!("{spec_path}: {e}"))?;
     let checkpoint = a.get("checkpoint").map_or_else(|| PathBuf::from(format!("target/pfn/{}.checkpoint.safetensors", spec.name)), PathBuf::from);
@@ -141,7 +90,7 @@ fn train(args: &[String]) -> Result<(), String> {
 
 fn predict(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &[]);
-    a.check(&["model", "input", "output"])?;
+    a.check(&["model", "input", "output"], USAGE)?;
     let (Some(model), Some(input), Some(output)) = (a.get("model"), a.get("input"), a.get("output")) else { return Err(USAGE.into()) };
     let pfn = load(model)?;
     let request: PredictRequest = serde_json::from_slice(&read(Path::new(input))?).map_err(|e| format!("{input}: {e}"))?;
@@ -156,7 +105,7 @@ fn predict(args: &[String]) -> Result<(), String> {
 
 fn eval(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &[]);
-    a.check(&["model", "datasets", "queries", "seed", "json"])?;
+    a.check(&["model", "datasets", "queries", "seed", "json"], USAGE)?;
     let model = a.get("model").ok_or(USAGE)?;
     let pfn = load(model)?;
     let d = HeldOut::default();
@@ -190,7 +139,7 @@ fn eval(args: &[String]) -> Result<(), String> {
 /// over `--splits` random train/test splits.
 fn classify(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &[]);
-    a.check(&["model", "label", "train", "splits", "views"])?;
+    a.check(&["model", "label", "train", "splits", "views"], USAGE)?;
     let pfn = load(a.get("model").ok_or(USAGE)?)?;
     let label = a.get("label").unwrap_or("class");
     let ratio: f32 = a.number("train")?.unwrap_or(0.5);

@@ -80,6 +80,9 @@ impl SpecTrainer {
         if t.subset_ratio.is_some() {
             not_reproduced.push("subsetRatio (every epoch uses all examples)");
         }
+        if t.train_random.is_some() {
+            not_reproduced.push("trainRandom (every entry of the trained tensors is trained)");
+        }
         let training = Training {
             name: &self.spec.name,
             seed: self.spec.seed,

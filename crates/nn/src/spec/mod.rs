@@ -526,6 +526,11 @@ pub struct TrainingSpec {
     /// RS2: each epoch uses this fraction of the training set.
     #[serde(default)]
     pub subset_ratio: Option<f32>,
+    /// Train only this many scalar parameters, chosen at random among those
+    /// trained; every other entry keeps its initial value.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub train_random: Option<usize>,
 }
 
 fn batch() -> usize {

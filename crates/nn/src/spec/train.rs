@@ -1,7 +1,7 @@
 //! The one trainer: a model spec on its dataset, on the CPU or the GPU. Seeded
 //! epochs (optionally RS2 subsets), mini-batches as contiguous slices of the
 //! epoch's upload, the spec's loss, optimizer, schedule, gradient clipping and
-//! noise, frozen parameters and pruning masks; on the GPU, full batches replay
+//! noise, frozen parameters, a random subset of trained entries and pruning masks; on the GPU, full batches replay
 //! a recorded step plan. Metrics on the whole training and test sets, and
 //! predictions on given inputs. Moving between backends, host snapshots and
 //! the fall-back after a lost GPU are in `state.rs`.
@@ -17,6 +17,7 @@ use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
 use crate::layers::Sequential;
 use crate::pruning::Pruner;
+use crate::random_subset::RandomSubset;
 use crate::sampling::Rs2Sampler;
 use crate::{datasets, loss, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
 
@@ -106,6 +107,7 @@ pub struct SpecTrainer {
     pub(super) trainable: Vec<String>,
     params: Vec<Param>,
     pruner: Option<Pruner>,
+    random_subset: Option<RandomSubset>,
     pub(super) subsets: Option<Rs2Sampler>,
     pub(super) batches: EpochBatches,
     pub(super) step: u64,
@@ -140,6 +142,7 @@ impl SpecTrainer {
             train_only: Vec::new(),
             prune: None,
             subset_ratio: None,
+            train_random: None,
         });
         let named = model.parameters();
         let pruner = match &training.prune {
@@ -152,6 +155,10 @@ impl SpecTrainer {
             return Err(invalid("training.trainOnly", "no parameter name matches these patterns"));
         }
         let (names, params): (Vec<String>, Vec<Param>) = trainable.into_iter().unzip();
+        let random_subset = match training.train_random {
+            None => None,
+            Some(count) => Some(RandomSubset::new(&params, count, spec.seed ^ 0x7261_6e64).map_err(|e| invalid("training.trainRandom", e.to_string()))?),
+        };
         let optimizer = Optimizer::new(spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }), params.clone())?;
         let subsets = training.subset_ratio.map(|r| Rs2Sampler::new(data.train.len(), r, spec.seed ^ 0x52_5332));
         // Plans replay exactly what was recorded: steps that do more between the
@@ -169,6 +176,7 @@ impl SpecTrainer {
             trainable: names,
             params,
             pruner,
+            random_subset,
             subsets,
             batches: EpochBatches::new(spec.seed ^ 0xe90c),
             step: 0,
@@ -232,6 +240,9 @@ impl SpecTrainer {
         }
         if let Some(p) = &self.pruner {
             p.apply()?;
+        }
+        if let Some(s) = &self.random_subset {
+            s.apply()?;
         }
         self.step += 1;
         Ok(())
