@@ -134,6 +134,14 @@ export class Lab {
   pfnTrainStart(spec) { return this.request('pfnTrainStart', { spec }); }
   pfnTrain(steps) { return this.request('pfnTrain', { steps }); }
   pfnEvaluate(datasets = 50, queries = 20) { return this.request('pfnEvaluate', { datasets, queries }); }
+  // Experiment cards (models/experiments/*.json): `experimentOpen` checks a
+  // card's text and resolves to its runs; `experimentTrain` trains one run by
+  // a chunk of steps; `experimentReport` decides the card's checks from the
+  // runs' final metrics, as `nnlab experiment run` does.
+  experimentOpen(text, { backend = 'cpu' } = {}) { return this.request('experimentOpen', { text, backend }); }
+  experimentTrain(index, steps) { return this.request('experimentTrain', { index, steps }); }
+  experimentReport(results) { return this.request('experimentReport', { results }); }
+  experimentClose() { return this.request('experimentClose'); }
   close() { this.session = null; return this.request('close'); }
   terminate() { this.worker.terminate(); }
 }

@@ -1,6 +1,6 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
 // SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,pfn,cpu,webgpu,firefox]
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,pfn,experiments,cpu,webgpu,firefox]
 // Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
@@ -8,6 +8,7 @@ import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
+import { experimentGallery, experimentCard, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -49,6 +50,13 @@ if (wanted('pfn')) {
   await scenario('pfn train your own', () => pfnTrainOwn(browser));
   await scenario('pfn embedded', () => pfnEmbedded(browser));
 }
+if (wanted('experiments')) {
+  await scenario('experiment gallery', () => experimentGallery(browser));
+  await scenario('experiment card', () => experimentCard(browser));
+  await scenario('experiment phone', () => experimentPhone(browser));
+  await scenario('experiment leave and bad link', () => experimentLeaveAndBadLink(browser));
+  await scenario('experiment on webgpu', () => experimentWebGpu(browser));
+}
 if (wanted('cpu')) await everyPreset(browser, 'cpu');
 if (wanted('webgpu')) await everyPreset(browser, 'webgpu');
 await browser.close();
@@ -57,6 +65,7 @@ if (wanted('firefox')) {
   await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
   await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
   if (wanted('pfn')) await scenario('firefox pfn view', () => pfnFirefox(firefox));
+  if (wanted('experiments')) await scenario('firefox experiment card', () => experimentFirefox(firefox));
   if (wanted('inspect')) await scenario('firefox draw a digit', () => drawADigit(firefox, 'drawing a 1 with the mouse in Firefox ESR (CPU): the trained digits CNN says 1, with the native probabilities'));
   await everyPreset(firefox, 'cpu');
   await firefox.close();

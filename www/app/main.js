@@ -1,7 +1,8 @@
 // Boots the page: the worker (through the public client), then either the
 // lab (the presets and the spec schema, the state from the URL or this tab's
-// saved session on a reload, autosave) or, for a #pfn link, the PFN view;
-// then renders the app. Following a link switches between the two.
+// saved session on a reload, autosave) or, for a #pfn link, the PFN view, or
+// for #experiments, the experiment cards;
+// then renders the app. Following a link switches between them.
 import { render } from 'preact';
 import { effect, signal } from '@preact/signals';
 import { html } from '../ui/html.js';
@@ -10,11 +11,13 @@ import { boot, run, state, hidden, loadHash, testing } from './store.js';
 import { restore, startAutosave, kept, saveNow } from './keep.js';
 import { App } from '../ui/app.js';
 import { PfnApp } from '../ui/pfn.js';
+import { ExperimentsApp } from '../ui/experiments.js';
 import { acceptDrops } from '../ui/keep.js';
 import { embedding } from './embedding.js';
 import { isPfnHash } from './pfn-url.js';
 import { loadPfnHash, pfn, pfnRun, pfnTesting } from './pfn-store.js';
 import { useLab, table, training } from './pfn-tasks.js';
+import { experiments, isExperimentHash, loadExperimentHash, stop as stopExperiment, useExperimentLab } from './experiment-store.js';
 
 async function presetList() {
   const index = await (await fetch('./models/presets.json')).json();
@@ -24,14 +27,16 @@ async function presetList() {
   }));
 }
 
-const mode = signal(isPfnHash(location.hash) ? 'pfn' : 'lab');
+const modeOf = (hash) => (isPfnHash(hash) ? 'pfn' : isExperimentHash(hash) ? 'experiments' : 'lab');
+const mode = signal(modeOf(location.hash));
 const root = document.getElementById('app');
-const Root = () => (mode.value === 'pfn' ? html`<${PfnApp} />` : html`<${App} />`);
+const APPS = { pfn: PfnApp, experiments: ExperimentsApp, lab: App };
+const Root = () => html`<${APPS[mode.value]} />`;
 render(html`<${Root} />`, root);
 
 // The static header and footer follow the link's `hide` too.
 effect(() => {
-  const h = mode.value === 'pfn' ? new Set(pfn.value?.hide ?? []) : hidden.value;
+  const h = mode.value === 'pfn' ? new Set(pfn.value?.hide ?? []) : mode.value === 'lab' ? hidden.value : new Set();
   document.querySelector('header.top').hidden = h.has('header');
   document.querySelector('header.top p').hidden = h.has('text');
   document.querySelector('footer').hidden = h.has('text');
@@ -39,8 +44,9 @@ effect(() => {
 });
 
 const lab = new Lab();
-window.nnlab = { lab, run, state, kept, saveNow, testing, pfn, pfnRun, pfnTesting, pfnTable: table, pfnTraining: training };
+window.nnlab = { lab, run, state, kept, saveNow, testing, pfn, pfnRun, pfnTesting, pfnTable: table, pfnTraining: training, experiments };
 useLab(lab);
+useExperimentLab(lab);
 
 let labStarted = null;
 function startLab() {
@@ -60,15 +66,21 @@ function startLab() {
 
 document.documentElement.classList.toggle('embedded', window.parent !== window);
 if (mode.value === 'pfn') loadPfnHash(lab, location.hash);
+else if (mode.value === 'experiments') loadExperimentHash(location.hash);
 else startLab();
 
 acceptDrops(document);
 // Following another link (or editing the hash by hand) loads that setup.
 window.addEventListener('hashchange', () => {
-  if (isPfnHash(location.hash)) {
-    if (mode.value === 'lab' && run.status.value === 'playing') lab.pause();
+  const next = modeOf(location.hash);
+  if (next !== 'lab' && mode.value === 'lab' && run.status.value === 'playing') lab.pause();
+  if (next !== 'experiments' && mode.value === 'experiments') stopExperiment();
+  if (next === 'pfn') {
     mode.value = 'pfn';
     loadPfnHash(lab, location.hash);
+  } else if (next === 'experiments') {
+    mode.value = 'experiments';
+    loadExperimentHash(location.hash);
   } else {
     const started = labStarted;
     mode.value = 'lab';

@@ -40,6 +40,13 @@
 //   pfnTrainStart {spec}              -> info of a fresh PFN to train in the worker (replaces the previous one)
 //   pfnTrain  {steps}                 -> {step, steps, nll}
 //   pfnEvaluate {datasets, queries}   -> the held-out report of `nnlab pfn eval` for the PFN in training
+//   experimentOpen {text, backend}    -> {card, runs: [{variant, sweepIndex, seed, label, spec}]} of an experiment
+//                                        card (JSON text), checked; its runs open as Sessions beside the lab's run
+//   experimentTrain {index, steps}    -> {step, done, diverged, metrics, ms}: run `index` trained by up to `steps`
+//                                        (never past its spec's steps); metrics on a sample, on the whole sets when done
+//   experimentReport {results}        -> {summary, checks} of the open card from its runs' final metrics
+//                                        ([{variant, sweepIndex, seed, metric, divergedAt, seconds}])
+//   experimentClose {}                -> null (frees the card's runs)
 // Events:
 //   metrics   {session, step, epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, stepsPerSec, msPerStep,
 //              sampled (true: on a fixed sample of each split, while training), grid?, gridRes?,
@@ -57,6 +64,7 @@ export const REQUESTS = Object.freeze([
   'ready', 'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'inspect', 'watch', 'state', 'save',
   'pytorch', 'readFile', 'decodeSetup', 'close', 'loseDevice',
   'pfnOpen', 'pfnPredict', 'pfnCurve', 'pfnDraw', 'pfnClassify', 'pfnTrainStart', 'pfnTrain', 'pfnEvaluate',
+  'experimentOpen', 'experimentTrain', 'experimentReport', 'experimentClose',
 ]);
 export const EVENTS = Object.freeze(['metrics', 'playing', 'budget', 'backend', 'error']);
 

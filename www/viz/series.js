@@ -2,9 +2,9 @@
 // the set of series changes (uPlot fixes its series at creation).
 import uPlot from 'uplot';
 
-const PALETTE = ['#0877bd', '#f59322', '#2e7d32', '#8e24aa', '#c62828', '#00838f', '#6d4c41', '#455a64'];
+export const PALETTE = ['#0877bd', '#f59322', '#2e7d32', '#8e24aa', '#c62828', '#00838f', '#6d4c41', '#455a64', '#d81b60', '#9e9d24', '#3949ab', '#000000'];
 
-export function seriesChart(box, { title, log = false, percent = false }) {
+export function seriesChart(box, { title, log = false, percent = false, xLabel = 'step', xValues = null }) {
   let chart = null;
   let key = '';
   const width = () => Math.max(240, box.clientWidth || 420);
@@ -20,8 +20,8 @@ export function seriesChart(box, { title, log = false, percent = false }) {
         chart = new uPlot({
           title, width: width(), height: 200,
           scales: { x: { time: false }, y: log ? { distr: 3 } : { range: percent ? [0, 1] : undefined } },
-          axes: [{ label: 'step' }, { size: 56, values: percent ? (u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) : undefined }],
-          series: [{ label: 'step' }, ...names.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 1.5 }))],
+          axes: [{ label: xLabel, ...(xValues ? { values: (u, ticks) => ticks.map(xValues) } : {}) }, { size: 56, values: percent ? (u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) : undefined }],
+          series: [{ label: xLabel }, ...names.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 1.5 }))],
           legend: { live: false },
         }, [steps, ...columns], box);
       } else chart.setData([steps, ...columns]);

@@ -6,6 +6,7 @@ import { toFailure } from '../shared/protocol.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
 import { pfnHandlers } from './pfn.js';
+import { experimentHandlers } from './experiment.js';
 
 let run = null;
 let sessions = 0;
@@ -136,7 +137,7 @@ const handlers = {
   decodeSetup: (m) => serial(() => decodeSetup(String(m.text ?? ''))),
   close: () => serial(() => { run?.close(); run = null; return null; }),
   loseDevice: () => serial(() => { run?.session.loseGpuDevice(); return null; }),
-  ...Object.fromEntries(Object.entries(pfnHandlers).map(([type, handle]) => [type, (m) => handle(m, serial)])),
+  ...Object.fromEntries(Object.entries({ ...pfnHandlers, ...experimentHandlers }).map(([type, handle]) => [type, (m) => handle(m, serial)])),
 };
 
 onmessage = ({ data: m }) => {

@@ -74,6 +74,18 @@ pub fn copy_assets(dist: &Path) -> Result {
         }
     }
     copy_dir(&root().join("models/tables"), &models.join("tables"))?;
+    copy_dir(&root().join("models/experiments"), &models.join("experiments"))?;
+    // The gallery's list of cards, so the page needs no directory listing.
+    let mut cards: Vec<String> = std::fs::read_dir(root().join("models/experiments"))
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "json").then(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))?
+        })
+        .collect();
+    cards.sort();
+    let names: Vec<String> = cards.iter().map(|c| format!("\"{c}\"")).collect();
+    std::fs::write(models.join("experiments/index.json"), format!("{{\"cards\":[{}]}}\n", names.join(","))).map_err(|e| e.to_string())?;
     Ok(())
 }
 

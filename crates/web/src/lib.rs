@@ -18,6 +18,7 @@
 //! panics on user input (a panic would kill the instance and the user's work).
 
 mod bench;
+mod experiment;
 mod pfn;
 mod session;
 

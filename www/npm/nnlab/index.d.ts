@@ -141,4 +141,14 @@ export class Lab {
   pfnTrain(steps: number): Promise<{ step: number; steps: number; nll: number | null }>;
   /** Its held-out NLL beside the exact GP's (`nnlab pfn eval`'s report). */
   pfnEvaluate(datasets?: number, queries?: number): Promise<object>;
+  /** An experiment card (JSON text of models/experiments/*.json), checked, with its runs; they open beside the lab's run. */
+  experimentOpen(text: string, options?: { backend?: 'cpu' | 'webgpu' }): Promise<{ card: object; runs: ExperimentRun[] }>;
+  /** Trains run `index` by up to `steps` steps (never past its spec's); metrics on a sample, on the whole sets when done. */
+  experimentTrain(index: number, steps: number): Promise<{ step: number; done: boolean; diverged: boolean; metrics: Metrics | null; ms: number }>;
+  /** The card's table and checks from one result per run, decided as `nnlab experiment run` does. */
+  experimentReport(results: ExperimentResult[]): Promise<{ summary: object; checks: { text: string; passed: boolean; measured: string }[] }>;
+  experimentClose(): Promise<null>;
 }
+
+export interface ExperimentRun { variant: string; sweepIndex: number | null; seed: number; label: string; spec: ModelSpec }
+export interface ExperimentResult { variant: string; sweepIndex: number | null; seed: number; metric: number | null; divergedAt?: number | null; seconds?: number }

@@ -4,7 +4,7 @@
 use nnlab_core::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, Experiment, Metric, PlannedRun};
+use super::{invalid, Metric, PlannedRun};
 use crate::spec::{SpecMetrics, SpecTrainer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,8 +33,10 @@ pub fn metric_value(metric: Metric, m: &SpecMetrics) -> Result<f64> {
     v.map(f64::from).ok_or_else(|| invalid("metric", format!("{} needs a classification task", metric.name())))
 }
 
-/// How often a run looks at its loss, to stop early once it has diverged.
-const LOOKS: usize = 10;
+/// How often a run looks at its loss, to stop early once it has diverged
+/// (the page looks at the same steps, on the same sample, so both see the
+/// same divergence).
+const LOOKS: usize = 20;
 
 /// Trains `run` for its spec's steps on `device` and reads the final metric.
 /// A run whose loss stops being finite ends there, as diverged.
@@ -65,7 +67,7 @@ pub async fn train_run(run: &PlannedRun, metric: Metric, device: Device) -> Resu
 /// Every run of `exp` on `device`, in order, each timed; `progress` hears of
 /// each result as it comes.
 #[cfg(not(target_arch = "wasm32"))]
-pub async fn run_native(exp: &Experiment, device: Device, mut progress: impl FnMut(&PlannedRun, &RunResult)) -> Result<Vec<RunResult>> {
+pub async fn run_native(exp: &super::Experiment, device: Device, mut progress: impl FnMut(&PlannedRun, &RunResult)) -> Result<Vec<RunResult>> {
     let mut out = Vec::new();
     for run in exp.runs()? {
         let start = std::time::Instant::now();
