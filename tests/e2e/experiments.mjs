@@ -79,6 +79,21 @@ export async function experimentCard(browser) {
   await page.context().close();
 }
 
+// A card trained in the page (CPU) ends each run at the final metric the
+// native CLI measures, and decides its checks the same way.
+export async function experimentMatchesNative(browser, card) {
+  const page = await open(browser, `#experiment=${card}`);
+  const s = await finished(page, card, 400_000);
+  const want = native(card);
+  const diff = Math.max(...s.progress.map((p, i) => Math.abs((p.metric ?? NaN) - want.runs[i].metric)));
+  const checks = s.report.checks.map((c) => [c.passed, c.measured]);
+  record(`${card}: its ${want.runs.length} runs train in the page (CPU) to the native final metrics, with the native checks, all holding`,
+    s.progress.length === want.runs.length && diff < 1e-4 && JSON.stringify(checks) === JSON.stringify(want.checks.map((c) => [c.passed, c.measured])) && checks.every(([p]) => p),
+    `max difference ${diff.toExponential(2)}; ${checks.map(([p]) => (p ? 'pass' : 'FAIL')).join(', ')}`);
+  await shot(page, `experiment-${card}`);
+  await page.context().close();
+}
+
 export async function experimentPhone(browser) {
   const page = await open(browser, '#experiment=gradient-noise', { width: 375 });
   await finished(page, 'gradient-noise at 375 px');

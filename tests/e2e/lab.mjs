@@ -8,7 +8,7 @@ import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
-import { experimentGallery, experimentCard, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
+import { experimentGallery, experimentCard, experimentMatchesNative, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
@@ -53,6 +53,7 @@ if (wanted('pfn')) {
 if (wanted('experiments')) {
   await scenario('experiment gallery', () => experimentGallery(browser));
   await scenario('experiment card', () => experimentCard(browser));
+  for (const card of ['rs2-subsets', 'gradual-pruning-rnn', 'criticality']) await scenario(`experiment ${card}`, () => experimentMatchesNative(browser, card));
   await scenario('experiment phone', () => experimentPhone(browser));
   await scenario('experiment leave and bad link', () => experimentLeaveAndBadLink(browser));
   await scenario('experiment on webgpu', () => experimentWebGpu(browser));

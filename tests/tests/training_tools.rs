@@ -3,7 +3,7 @@
 //! annealed gradient noise, and bit-exact safetensors round trips.
 
 use nnlab_core::{Device, Tensor};
-use nnlab_nn::pruning::{erk_densities, Pruner};
+use nnlab_nn::pruning::{erk_densities, Gradual, Pruner};
 use nnlab_nn::spec::{build, state_dict, ModelSpec, SpecTrainer};
 use nnlab_nn::weights::{read_safetensors, to_safetensors};
 use nnlab_nn::{gradients, Module, Param};
@@ -141,4 +141,71 @@ fn train_random_trains_exactly_that_many_entries_and_keeps_the_rest() {
         let err = pollster::block_on(SpecTrainer::new(&bad, CPU)).err().unwrap().to_string();
         assert!(err.contains("training.trainRandom"), "{count}: {err}");
     }
+}
+
+#[test]
+fn gradual_pruning_follows_its_schedule_by_magnitude() {
+    // The schedule: dense until `start`, the cubic ramp, `density` from `end` on.
+    let g = Gradual { density: 0.2, start: 10, end: 30, every: 5 };
+    assert_eq!((g.target(9), g.target(10), g.target(12), g.target(31)), (None, Some(1.0), None, None));
+    assert!((g.target(20).unwrap() - 0.3).abs() < 1e-6 && (g.target(30).unwrap() - 0.2).abs() < 1e-6);
+    assert!((g.in_force(23) - 0.3).abs() < 1e-6 && g.in_force(5) == 1.0 && (g.in_force(99) - 0.2).abs() < 1e-6);
+
+    // The largest magnitudes are kept, found on the device without a sort.
+    let w = Param::new(Tensor::from_vec(vec![0.1, -3.0, 0.5, 2.0, -0.2, 1.0], &[2, 3], &CPU).unwrap());
+    let mut p = Pruner::gradual(&[("w".into(), w.clone())], Gradual { density: 0.5, start: 1, end: 1, every: 1 }).unwrap();
+    assert_eq!(values(&w.get()), vec![0.1, -3.0, 0.5, 2.0, -0.2, 1.0], "dense before the schedule starts");
+    p.after_step(1).unwrap();
+    assert_eq!(values(&w.get()), vec![0.0, -3.0, 0.0, 2.0, 0.0, 1.0]);
+
+    // In a run: each weight tensor ends with exactly its share of non-zeros,
+    // and a run restored mid-schedule keeps its pruned weights at zero.
+    let mut spec = preset("digits-cnn.json");
+    let training = spec.training.as_mut().unwrap();
+    training.steps = 30;
+    training.prune = Some(nnlab_nn::spec::PruneSpec::Gradual { density: 0.2, start: 10, end: 30, every: 5 });
+    let mut t = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
+    let nonzero = |t: &SpecTrainer| -> Vec<(usize, usize)> {
+        t.model.parameters().iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| (values(&p.get()).iter().filter(|v| **v != 0.0).count(), p.get().numel())).collect()
+    };
+    t.train(9).unwrap();
+    assert!(nonzero(&t).iter().all(|(k, n)| k == n), "dense before step 10");
+    t.train(11).unwrap();
+    for (k, n) in nonzero(&t) {
+        assert_eq!(k, (0.3 * n as f32).round() as usize, "density 0.3 after step 20");
+    }
+    let state = pollster::block_on(t.export_state()).unwrap();
+    let mut resumed = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
+    resumed.import_state(&state).unwrap();
+    resumed.train(2).unwrap();
+    assert!(nonzero(&resumed).iter().all(|(k, n)| *k <= (0.3 * *n as f32).round() as usize), "the restored masks hold");
+    t.train_to_end().unwrap();
+    for (k, n) in nonzero(&t) {
+        assert_eq!(k, (0.2 * n as f32).round() as usize, "density 0.2 at the end");
+    }
+}
+
+#[test]
+fn sigma_w_sets_the_weight_scale_and_zero_biases() {
+    use nnlab_nn::spec::LayerSpec;
+    let mut spec = preset("playground-circle.json");
+    spec.layers[0] = LayerSpec::Linear { out: 256, bias: true, sigma_w: Some(2.0) };
+    let (model, _) = build(&spec, &CPU).unwrap();
+    let params = model.parameters();
+    let w = values(&params[0].1.get());
+    let fan_in = spec.input.iter().product::<usize>() as f32;
+    let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+    assert!(w.len() == 256 * fan_in as usize && (std / (2.0 / fan_in.sqrt()) - 1.0).abs() < 0.1, "std {std} over {} weights", w.len());
+    assert!(values(&params[1].1.get()).iter().all(|b| *b == 0.0), "zero biases");
+    spec.layers[0] = LayerSpec::Linear { out: 256, bias: true, sigma_w: Some(-1.0) };
+    let err = nnlab_nn::spec::infer(&spec).err().unwrap().to_string();
+    assert!(err.contains("sigmaW"), "{err}");
+}
+
+#[test]
+fn a_fixed_subset_needs_a_ratio() {
+    let mut spec = preset("digits-cnn.json");
+    spec.training.as_mut().unwrap().subset_fixed = true;
+    let err = nnlab_nn::spec::limits::check(&spec).err().unwrap().to_string();
+    assert!(err.contains("training.subsetFixed"), "{err}");
 }

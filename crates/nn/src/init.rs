@@ -3,7 +3,7 @@
 
 use nnlab_core::{Device, Result, Tensor};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
     /// Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). For tanh and sigmoid.
     GlorotUniform,
@@ -11,6 +11,9 @@ pub enum Init {
     HeNormal,
     /// PyTorch's nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     TorchDefault,
+    /// N(0, sigma_w^2 / fan_in): the variance scale of signal-propagation
+    /// analyses (Roberts and Yaida), critical at sigma_w = 1 for tanh.
+    Scaled { sigma_w: f32 },
 }
 
 pub fn weight(init: Init, shape: &[usize], fan_in: usize, fan_out: usize, seed: u64, stream: u32, device: &Device) -> Result<Tensor> {
@@ -25,5 +28,6 @@ pub fn weight(init: Init, shape: &[usize], fan_in: usize, fan_out: usize, seed: 
             let a = 1.0 / fi.sqrt();
             Tensor::rand_uniform(shape, -a, a, seed, stream, device)
         }
+        Init::Scaled { sigma_w } => Tensor::randn(shape, 0.0, sigma_w / fi.sqrt(), seed, stream, device),
     }
 }

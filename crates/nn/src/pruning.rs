@@ -1,7 +1,8 @@
 //! Pruning masks that stay applied during training: random masks at
 //! initialisation with Erdős-Rényi-Kernel layer densities (Evci et al. 2020,
-//! "Rigging the Lottery"), and magnitude pruning. Biases and norms (rank < 2)
-//! are never pruned.
+//! "Rigging the Lottery"), magnitude pruning, and gradual magnitude pruning
+//! during training (Narang et al. 2017; the cubic schedule of Zhu and Gupta
+//! 2017). Biases and norms (rank < 2) are never pruned.
 
 use nnlab_core::{no_grad, Error, Result, Tensor};
 
@@ -13,6 +14,65 @@ pub struct Pruner {
     masks: Vec<(Param, Tensor)>,
     kept: usize,
     total: usize,
+    schedule: Option<Gradual>,
+}
+
+/// Gradual pruning: from dense at step `start` to `density` at step `end`,
+/// masks recomputed from the weights' magnitudes every `every` steps, the
+/// density following d + (1 - d) (1 - (t - start) / (end - start))^3.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gradual {
+    pub density: f32,
+    pub start: u64,
+    pub end: u64,
+    pub every: u64,
+}
+
+impl Gradual {
+    /// The density the masks should have after step `t`, if they change then.
+    pub fn target(&self, t: u64) -> Option<f32> {
+        if t < self.start || t > self.end || ((t - self.start) % self.every.max(1) != 0 && t != self.end) {
+            return None;
+        }
+        // A schedule with start = end prunes to `density` at once.
+        let left = if self.end == self.start { 0.0 } else { 1.0 - (t - self.start) as f32 / (self.end - self.start) as f32 };
+        Some(self.density + (1.0 - self.density) * left.powi(3))
+    }
+
+    /// The density in force after step `t`: that of the last change so far.
+    pub fn in_force(&self, t: u64) -> f32 {
+        if t < self.start {
+            return 1.0;
+        }
+        let last = if t >= self.end { self.end } else { self.start + (t - self.start) / self.every.max(1) * self.every.max(1) };
+        self.target(last).unwrap_or(1.0)
+    }
+}
+
+/// A 0/1 mask keeping at most `keep` of `w`'s largest magnitudes, found on
+/// `w`'s device without reading it back: a bisection on the threshold in
+/// which every decision is a tensor op. Ties at the threshold are all dropped.
+fn magnitude_mask(w: &Tensor, keep: usize) -> Result<Tensor> {
+    let n = w.numel();
+    let a = w.abs()?.reshape(&[n])?;
+    if keep >= n {
+        return Tensor::ones(w.shape(), &w.device());
+    }
+    let dev = w.device();
+    let target = Tensor::scalar(keep as f32, &dev)?;
+    // Invariant: more than `keep` entries are at least lo; at most `keep` (or
+    // every entry equal to the maximum) are at least hi.
+    let (mut lo, mut hi) = (Tensor::scalar(0.0, &dev)?, a.max(&[0], false)?);
+    for _ in 0..32 {
+        let mid = lo.add(&hi)?.mul_scalar(0.5)?;
+        let too_many = a.ge(&mid)?.sum_all()?.gt(&target)?;
+        lo = too_many.where_(&mid, &lo)?;
+        hi = too_many.where_(&hi, &mid)?;
+    }
+    let mask = a.ge(&hi)?;
+    // An all-zero tensor has a threshold of 0, which every entry meets.
+    let mask = if keep == 0 { mask.mul_scalar(0.0)? } else { mask.mul(&hi.gt(&Tensor::scalar(0.0, &dev)?)?)? };
+    mask.reshape(w.shape())
 }
 
 fn prunable(params: &[(String, Param)]) -> Vec<Param> {
@@ -94,9 +154,62 @@ impl Pruner {
             kept += keep;
             total += order.len();
         }
-        let pruner = Pruner { masks, kept, total };
+        let pruner = Pruner { masks, kept, total, schedule: None };
         pruner.apply()?;
         Ok(pruner)
+    }
+
+    /// Dense at first, then pruned by magnitude on `schedule` (see [`Gradual`]).
+    pub fn gradual(params: &[(String, Param)], schedule: Gradual) -> Result<Pruner> {
+        check_density(schedule.density)?;
+        if schedule.end < schedule.start || schedule.every == 0 {
+            return Err(Error::InvalidArgument { op: "pruning", reason: "gradual pruning needs start <= end and every >= 1".into() });
+        }
+        let chosen = prunable(params).into_iter().map(|p| {
+            let n = p.get().numel();
+            (p, (0..n).collect(), n)
+        });
+        let mut pruner = Pruner::build(chosen.collect())?;
+        pruner.schedule = Some(schedule);
+        Ok(pruner)
+    }
+
+    /// After optimizer step `step` (counted from 1): recomputes the masks if
+    /// the schedule prunes then, and zeroes the pruned weights.
+    pub fn after_step(&mut self, step: u64) -> Result<()> {
+        if let Some(density) = self.schedule.and_then(|g| g.target(step)) {
+            self.prune_to(density)?;
+        }
+        self.apply()
+    }
+
+    fn prune_to(&mut self, density: f32) -> Result<()> {
+        let _g = no_grad();
+        self.kept = 0;
+        for (p, mask) in &mut self.masks {
+            let w = p.get();
+            let keep = (density * w.numel() as f32).round() as usize;
+            *mask = magnitude_mask(&w.mul(mask)?, keep)?;
+            self.kept += keep.min(w.numel());
+        }
+        Ok(())
+    }
+
+    /// Masks again after a restore: a gradually pruned run keeps the weights
+    /// that are not zero once its schedule has started.
+    pub fn restore(&mut self, step: u64) -> Result<()> {
+        let Some(g) = self.schedule else { return Ok(()) };
+        if step < g.start {
+            return Ok(());
+        }
+        let _g = no_grad();
+        self.kept = 0;
+        for (p, mask) in &mut self.masks {
+            let w = p.get();
+            *mask = w.ne(&Tensor::scalar(0.0, &w.device())?)?;
+            self.kept += (g.in_force(step) * w.numel() as f32).round() as usize;
+        }
+        Ok(())
     }
 
     /// Zeroes the pruned weights again (call after every optimizer step).

@@ -11,6 +11,9 @@ pub struct Rs2Sampler {
     pos: usize,
     rng: Rng,
     seed: u64,
+    /// The one subset every epoch uses, when the subset is fixed (the
+    /// baseline RS2 is compared with): drawn once from the seed.
+    fixed: Option<Vec<usize>>,
 }
 
 /// Where a sampler or an epoch stands: the generator's counter, the current
@@ -26,7 +29,18 @@ impl Rs2Sampler {
     /// Subsets of `ratio` (0, 1] of `n` examples per epoch.
     pub fn new(n: usize, ratio: f32, seed: u64) -> Rs2Sampler {
         let subset = ((n as f32 * ratio.clamp(0.0, 1.0)).round() as usize).clamp(1, n.max(1));
-        Rs2Sampler { n, subset, order: Vec::new(), pos: n, rng: Rng::new(seed), seed }
+        Rs2Sampler { n, subset, order: Vec::new(), pos: n, rng: Rng::new(seed), seed, fixed: None }
+    }
+
+    /// The same subset of `ratio` of `n` examples in every epoch, in a fresh
+    /// order each time.
+    pub fn fixed(n: usize, ratio: f32, seed: u64) -> Rs2Sampler {
+        let mut s = Rs2Sampler::new(n, ratio, seed);
+        let mut all: Vec<usize> = (0..n).collect();
+        Rng::new(seed ^ 0x6669_7865).shuffle(&mut all);
+        all.truncate(s.subset);
+        s.fixed = Some(all);
+        s
     }
 
     pub fn state(&self) -> OrderState {
@@ -44,6 +58,11 @@ impl Rs2Sampler {
 
     /// The example indices of the next epoch.
     pub fn next_epoch(&mut self) -> Vec<usize> {
+        if let Some(kept) = &self.fixed {
+            let mut out = kept.clone();
+            self.rng.shuffle(&mut out);
+            return out;
+        }
         let mut out = Vec::with_capacity(self.subset);
         while out.len() < self.subset && self.n > 0 {
             if self.pos >= self.n {
@@ -71,5 +90,17 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 9, "no repeats within one pass");
+    }
+
+    #[test]
+    fn a_fixed_subset_repeats_in_a_new_order() {
+        let mut s = Rs2Sampler::fixed(100, 0.2, 3);
+        let (a, b) = (s.next_epoch(), s.next_epoch());
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b, "reshuffled");
+        let (mut a, mut b) = (a, b);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "the same examples");
     }
 }

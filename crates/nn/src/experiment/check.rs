@@ -130,13 +130,20 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
                 let measured = ks.iter().map(|&k| format!("{} vs {}{}", s.show(run, k), s.show(other, k), s.at(k))).collect::<Vec<_>>().join("; ");
                 CheckOutcome { text: format!("{run} has a better {metric} than {other} by at least {margin}"), passed, measured }
             }
-            Expectation::Reaches { run, value, at } => {
+            Expectation::Reaches { run, value, at } | Expectation::NoBetterThan { run, value, at } => {
                 let ks = scope(at);
+                let reach = matches!(e, Expectation::Reaches { .. });
                 let goal = if exp.metric.higher_is_better() { *value } else { -value };
-                let passed = ks.iter().all(|&k| s.score(run, k) >= goal);
+                // A diverged run (scored below everything) is no better than any value.
+                let passed = ks.iter().all(|&k| if reach { s.score(run, k) >= goal } else { s.score(run, k) <= goal });
                 let measured = ks.iter().map(|&k| format!("{}{}", s.show(run, k), s.at(k))).collect::<Vec<_>>().join("; ");
-                let bound = if exp.metric.higher_is_better() { "at least" } else { "at most" };
-                CheckOutcome { text: format!("{run} reaches a {metric} of {bound} {value}"), passed, measured }
+                let text = match (reach, exp.metric.higher_is_better()) {
+                    (true, true) => format!("{run} reaches a {metric} of at least {value}"),
+                    (true, false) => format!("{run} reaches a {metric} of at most {value}"),
+                    (false, true) => format!("{run}'s {metric} stays at or below {value}"),
+                    (false, false) => format!("{run}'s {metric} stays at or above {value}"),
+                };
+                CheckOutcome { text, passed, measured }
             }
             Expectation::Matches { run, other, tolerance, at } => {
                 let ks = scope(at);

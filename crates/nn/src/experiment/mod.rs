@@ -138,6 +138,14 @@ pub enum Expectation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Value>,
     },
+    /// `run`'s metric is `value` or worse (a run that fails to train), at
+    /// every sweep value or only at `at`.
+    NoBetterThan {
+        run: String,
+        value: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<Value>,
+    },
     /// `run` and `other` differ by at most `tolerance`, at every sweep value
     /// or only at `at`.
     Matches {
@@ -254,7 +262,7 @@ impl Experiment {
             let at = |field: &str| format!("expect[{i}].{field}");
             let (run, other, value) = match e {
                 Expectation::Beats { run, other, at, .. } | Expectation::Matches { run, other, at, .. } => (run, Some(other), at.as_ref()),
-                Expectation::Reaches { run, at, .. } => (run, None, at.as_ref()),
+                Expectation::Reaches { run, at, .. } | Expectation::NoBetterThan { run, at, .. } => (run, None, at.as_ref()),
                 Expectation::GapShrinks { run, other } => (run, Some(other), None),
                 Expectation::ImprovesAlongSweep { run, .. } => (run, None, None),
             };

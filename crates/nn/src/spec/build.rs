@@ -99,7 +99,10 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
     stream.set(s + 1);
     let torch = Init::TorchDefault;
     Ok(match *spec {
-        LayerSpec::Linear { out, bias } => Box::new(Linear::new(*input.last().expect("checked"), out, bias, torch, seed, s, device)?),
+        LayerSpec::Linear { out, bias, sigma_w } => {
+            let init = sigma_w.map_or(torch, |sigma_w| Init::Scaled { sigma_w });
+            Box::new(Linear::new(*input.last().expect("checked"), out, bias, init, seed, s, device)?)
+        }
         LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias } => {
             let pad = super::shape::resolve_padding("", padding, [1, stride])?;
             let c = Conv1d::new(input[0], out, kernel, stride, pad.map_or(0, |p| p[1]), dilation, groups, bias, seed, s, device)?;

@@ -74,11 +74,13 @@ impl SpecTrainer {
         if t.gradient_noise.is_some() {
             not_reproduced.push("gradientNoise");
         }
-        if t.prune.is_some() {
-            not_reproduced.push("prune (the pruned weights start at zero but may grow again)");
+        match t.prune {
+            Some(super::PruneSpec::Gradual { .. }) => not_reproduced.push("prune (no further weights are pruned, and the pruned ones may grow again)"),
+            Some(_) => not_reproduced.push("prune (the pruned weights start at zero but may grow again)"),
+            None => {}
         }
         if t.subset_ratio.is_some() {
-            not_reproduced.push("subsetRatio (every epoch uses all examples)");
+            not_reproduced.push(if t.subset_fixed { "subsetRatio, subsetFixed (every epoch uses all examples)" } else { "subsetRatio (every epoch uses all examples)" });
         }
         if t.train_random.is_some() {
             not_reproduced.push("trainRandom (every entry of the trained tensors is trained)");

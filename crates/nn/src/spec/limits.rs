@@ -7,11 +7,13 @@
 use nnlab_core::Result;
 
 use super::train::invalid;
-use super::{DataSpec, ModelSpec};
+use super::{DataSpec, ModelSpec, PruneSpec};
 use crate::OptimizerConfig;
 
 pub const MAX_LAYERS: usize = 64;
 pub const MAX_WIDTH: usize = 4096;
+/// The largest weight scale of a Linear layer's `sigmaW` initialisation.
+pub const MAX_SIGMA_W: f32 = 10.0;
 pub const MAX_CHANNELS: usize = 1024;
 pub const MAX_HIDDEN: usize = 1024;
 pub const MAX_HEADS: usize = 64;
@@ -57,6 +59,22 @@ pub fn check(spec: &ModelSpec) -> Result<()> {
         }
         if let Some(r) = t.subset_ratio {
             real("training.subsetRatio", r, 0.01, 1.0)?;
+        }
+        match t.prune {
+            Some(PruneSpec::RandomErk { density } | PruneSpec::Magnitude { density }) => real("training.prune.density", density, 0.0, 1.0)?,
+            Some(PruneSpec::Gradual { density, start, end, every }) => {
+                real("training.prune.density", density, 0.0, 1.0)?;
+                if start > end || end > t.steps as u64 {
+                    return Err(invalid("training.prune", format!("gradual pruning runs from start to end within the training steps (got {start} to {end} of {})", t.steps)));
+                }
+                if every == 0 {
+                    return Err(invalid("training.prune.every", "prune at least every step (every >= 1)"));
+                }
+            }
+            None => {}
+        }
+        if t.subset_fixed && t.subset_ratio.is_none() {
+            return Err(invalid("training.subsetFixed", "a fixed subset needs subsetRatio (the fraction of examples it keeps)"));
         }
     }
     if let Some(o) = &spec.optimizer {

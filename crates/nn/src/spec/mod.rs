@@ -140,6 +140,11 @@ pub enum LayerSpec {
         out: usize,
         #[serde(default = "yes")]
         bias: bool,
+        /// Draw the weights from N(0, sigmaW^2 / inputs) with zero biases
+        /// instead of PyTorch's default uniform.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0, max = limits::MAX_SIGMA_W))]
+        sigma_w: Option<f32>,
     },
     /// [C, L] -> [out, L']
     Conv1d {
@@ -501,6 +506,21 @@ pub enum PruneSpec {
     RandomErk { density: f32 },
     /// Keep the largest weights of each layer.
     Magnitude { density: f32 },
+    /// Prune each layer by magnitude during training, from dense at step
+    /// `start` to `density` at step `end`, every `every` steps, on the cubic
+    /// schedule of Zhu and Gupta (2017).
+    Gradual {
+        density: f32,
+        start: u64,
+        end: u64,
+        #[serde(default = "prune_every")]
+        #[schemars(range(min = 1))]
+        every: u64,
+    },
+}
+
+fn prune_every() -> u64 {
+    50
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -526,6 +546,10 @@ pub struct TrainingSpec {
     /// RS2: each epoch uses this fraction of the training set.
     #[serde(default)]
     pub subset_ratio: Option<f32>,
+    /// With `subsetRatio`: the same subset in every epoch instead of a fresh
+    /// one (the fixed-subset baseline of RS2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subset_fixed: bool,
     /// Train only this many scalar parameters, chosen at random among those
     /// trained; every other entry keeps its initial value.
     #[serde(default)]

@@ -196,7 +196,7 @@ fn py_bool(b: bool) -> &'static str {
 /// The Python expression for one layer whose input has per-example shape `input`.
 fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
     Ok(match spec {
-        LayerSpec::Linear { out, bias } => format!("nn.Linear({}, {out}, bias={})", input.last().unwrap_or(&0), py_bool(*bias)),
+        LayerSpec::Linear { out, bias, .. } => format!("nn.Linear({}, {out}, bias={})", input.last().unwrap_or(&0), py_bool(*bias)),
         LayerSpec::Conv1d { out, kernel, stride, padding: p, dilation, groups, bias } => {
             let pad = match p { PaddingSpec::Size(s) => s.pair()[1].to_string(), other => padding(*other) };
             format!("nn.Conv1d({}, {out}, {kernel}, stride={stride}, padding={pad}, dilation={dilation}, groups={groups}, bias={})", input[0], py_bool(*bias))

@@ -148,8 +148,13 @@ fn recurrent(path: &str, input: &[usize], hidden: usize, layers: usize, bidirect
 /// Output shape and parameter count of one layer; nested layers are reported too.
 fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerReport>) -> Result<(Vec<usize>, usize)> {
     let (output, params) = match *spec {
-        LayerSpec::Linear { out, bias } => {
+        LayerSpec::Linear { out, bias, sigma_w } => {
             let Some(&last) = input.last() else { return Err(invalid(path, "linear needs at least one input axis")) };
+            if let Some(v) = sigma_w
+                && !(v.is_finite() && (0.0..=limits::MAX_SIGMA_W).contains(&v))
+            {
+                return Err(invalid(&format!("{path}.sigmaW"), format!("must be a number from 0 to {} (got {v})", limits::MAX_SIGMA_W)));
+            }
             at_least(path, "out", out, 1)?;
             limits::at_most(path, "out", out, limits::MAX_WIDTH)?;
             let mut o = input.to_vec();

@@ -112,6 +112,9 @@ impl SpecTrainer {
         if let (Some(s), Some(saved)) = (self.subsets.as_mut(), state.subsets.as_ref()) {
             s.restore(saved);
         }
+        if let Some(p) = self.pruner.as_mut() {
+            p.restore(state.step)?;
+        }
         Ok(())
     }
 

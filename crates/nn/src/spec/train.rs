@@ -16,7 +16,7 @@ use crate::batches::EpochBatches;
 use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
 use crate::layers::Sequential;
-use crate::pruning::Pruner;
+use crate::pruning::{Gradual, Pruner};
 use crate::random_subset::RandomSubset;
 use crate::sampling::Rs2Sampler;
 use crate::{datasets, loss, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
@@ -106,7 +106,7 @@ pub struct SpecTrainer {
     /// The trained parameters' names (those `trainOnly` selects), in the optimizer's order.
     pub(super) trainable: Vec<String>,
     params: Vec<Param>,
-    pruner: Option<Pruner>,
+    pub(super) pruner: Option<Pruner>,
     random_subset: Option<RandomSubset>,
     pub(super) subsets: Option<Rs2Sampler>,
     pub(super) batches: EpochBatches,
@@ -142,6 +142,7 @@ impl SpecTrainer {
             train_only: Vec::new(),
             prune: None,
             subset_ratio: None,
+            subset_fixed: false,
             train_random: None,
         });
         let named = model.parameters();
@@ -149,6 +150,10 @@ impl SpecTrainer {
             None => None,
             Some(PruneSpec::RandomErk { density }) => Some(Pruner::random_erk(&named, *density, spec.seed)?),
             Some(PruneSpec::Magnitude { density }) => Some(Pruner::magnitude(&named, *density).await?),
+            Some(PruneSpec::Gradual { density, start, end, every }) => {
+                let schedule = Gradual { density: *density, start: *start, end: *end, every: *every };
+                Some(Pruner::gradual(&named, schedule).map_err(|e| invalid("training.prune", e.to_string()))?)
+            }
         };
         let trainable = gradients::trainable(named, &training.train_only);
         if trainable.is_empty() {
@@ -160,7 +165,10 @@ impl SpecTrainer {
             Some(count) => Some(RandomSubset::new(&params, count, spec.seed ^ 0x7261_6e64).map_err(|e| invalid("training.trainRandom", e.to_string()))?),
         };
         let optimizer = Optimizer::new(spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }), params.clone())?;
-        let subsets = training.subset_ratio.map(|r| Rs2Sampler::new(data.train.len(), r, spec.seed ^ 0x52_5332));
+        let subsets = training.subset_ratio.map(|r| {
+            let seed = spec.seed ^ 0x52_5332;
+            if training.subset_fixed { Rs2Sampler::fixed(data.train.len(), r, seed) } else { Rs2Sampler::new(data.train.len(), r, seed) }
+        });
         // Plans replay exactly what was recorded: steps that do more between the
         // backward pass and the update, or change the learning rate, run eagerly.
         let eager_only = training.clip_grad_norm.is_some() || training.gradient_noise.is_some() || training.schedule.is_some();
@@ -238,8 +246,8 @@ impl SpecTrainer {
             }
             self.optimizer.step(&grads)?;
         }
-        if let Some(p) = &self.pruner {
-            p.apply()?;
+        if let Some(p) = &mut self.pruner {
+            p.after_step(self.step + 1)?;
         }
         if let Some(s) = &self.random_subset {
             s.apply()?;
