@@ -80,16 +80,20 @@ export async function experimentCard(browser) {
 }
 
 // A card trained in the page (CPU) ends each run at the final metric the
-// native CLI measures, and decides its checks the same way.
-export async function experimentMatchesNative(browser, card) {
+// native CLI measures, and decides its checks the same way. Runs in a chaotic
+// regime (`exact: false`) amplify the last-bit differences between the
+// WebAssembly and the native build, so there only the checks must agree.
+export async function experimentMatchesNative(browser, card, { exact = true } = {}) {
   const page = await open(browser, `#experiment=${card}`);
   const s = await finished(page, card, 400_000);
   const want = native(card);
-  const diff = Math.max(...s.progress.map((p, i) => Math.abs((p.metric ?? NaN) - want.runs[i].metric)));
-  const checks = s.report.checks.map((c) => [c.passed, c.measured]);
-  record(`${card}: its ${want.runs.length} runs train in the page (CPU) to the native final metrics, with the native checks, all holding`,
-    s.progress.length === want.runs.length && diff < 1e-4 && JSON.stringify(checks) === JSON.stringify(want.checks.map((c) => [c.passed, c.measured])) && checks.every(([p]) => p),
-    `max difference ${diff.toExponential(2)}; ${checks.map(([p]) => (p ? 'pass' : 'FAIL')).join(', ')}`);
+  const diffs = s.progress.map((p, i) => Math.abs((p.metric ?? NaN) - want.runs[i].metric));
+  const worst = diffs.indexOf(Math.max(...diffs));
+  const checks = s.report.checks.map((c) => c.passed);
+  const same = exact ? diffs[worst] < 1e-4 && JSON.stringify(s.report.checks.map((c) => c.measured)) === JSON.stringify(want.checks.map((c) => c.measured)) : true;
+  record(`${card}: its ${want.runs.length} runs train in the page (CPU) ${exact ? 'to the native final metrics' : 'and decide the native checks the same way'}, all holding`,
+    s.progress.length === want.runs.length && same && JSON.stringify(checks) === JSON.stringify(want.checks.map((c) => c.passed)) && checks.every(Boolean),
+    `max difference ${diffs[worst].toExponential(2)} (${s.progress.length ? `run ${worst}` : 'no runs'}); ${checks.map((p) => (p ? 'pass' : 'FAIL')).join(', ')}`);
   await shot(page, `experiment-${card}`);
   await page.context().close();
 }
