@@ -47,6 +47,32 @@ fn shape_inference_reports_every_layer() {
     assert_eq!(report.layers.last().unwrap().params, 32 * 2 * 2 * 10 + 10);
 }
 
+/// MobileNetV2's block keeps a linear bottleneck unless asked for an
+/// activation after the projection (the paper's ablation), in the model and
+/// in the PyTorch source.
+#[test]
+fn an_inverted_residual_bottleneck_is_linear_unless_given_an_activation() {
+    let spec = |bottleneck: &str| {
+        ModelSpec::from_json(&format!(
+            r#"{{"name": "ir", "input": [4, 5, 5], "layers": [{{"type": "inverted_residual", "out": 8, "expand": 2{bottleneck}}}, {{"type": "global_avg_pool"}}],
+            "data": {{"name": "digits"}}, "loss": {{"name": "mse"}}}}"#
+        ))
+        .unwrap()
+    };
+    let x = Tensor::randn(&[3, 4, 5, 5], 0.0, 1.0, 7, 0, &Device::Cpu).unwrap();
+    let outputs = |spec: &ModelSpec| -> Vec<f32> {
+        let (model, _) = build(spec, &Device::Cpu).unwrap();
+        model.set_training(false);
+        let _g = no_grad();
+        pollster::block_on(model.forward(&x).unwrap().to_vec()).unwrap()
+    };
+    let (linear, relu6) = (spec(""), spec(r#", "bottleneck": "relu6""#));
+    assert!(outputs(&linear).iter().any(|v| *v < 0.0), "a linear bottleneck passes negative values");
+    assert!(outputs(&relu6).iter().all(|v| (0.0..=6.0).contains(v)), "ReLU6 after the projection (no residual: 4 -> 8 channels)");
+    assert!(pytorch::module_source(&linear).unwrap().contains("InvertedResidual(4, 8, 2, 1)"));
+    assert!(pytorch::module_source(&relu6).unwrap().contains("InvertedResidual(4, 8, 2, 1, nn.ReLU6())"));
+}
+
 fn error_of(json: &str) -> String {
     match ModelSpec::from_json(json) {
         Err(e) => e.to_string(),

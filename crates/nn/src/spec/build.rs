@@ -130,7 +130,7 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             scale,
             activation,
         }),
-        LayerSpec::InvertedResidual { out, expand, stride } => Box::new(InvertedResidual::new(input[0], out, expand, stride, seed, s, device)?),
+        LayerSpec::InvertedResidual { out, expand, stride, bottleneck } => Box::new(InvertedResidual::new(input[0], out, expand, stride, bottleneck, seed, s, device)?),
         LayerSpec::ConvBn { out, kernel, stride, padding, groups, activation } => {
             let pad = super::shape::resolve_padding("", padding, [stride; 2])?;
             Box::new(ConvBn::new(input[0], out, kernel, stride, pad.map_or(Padding::Same, Padding::Explicit), groups, activation, seed, s, device)?)

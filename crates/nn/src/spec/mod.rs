@@ -221,6 +221,10 @@ pub enum LayerSpec {
         expand: usize,
         #[serde(default = "unit")]
         stride: usize,
+        /// An activation after the 1x1 projection; none (a linear bottleneck)
+        /// is MobileNetV2's, the activation its ablation's alternative.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bottleneck: Option<Activation>,
     },
     /// Conv2d (no bias) + BatchNorm2d + optional activation.
     ConvBn {

@@ -39,11 +39,11 @@ class ConvBn(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    def __init__(self, cin, cout, expand, stride):
+    def __init__(self, cin, cout, expand, stride, bottleneck=None):
         super().__init__()
         hidden = cin * expand
         layers = [] if expand == 1 else [ConvBn(cin, hidden, 1, 1, 0, 1, nn.ReLU6())]
-        layers += [ConvBn(hidden, hidden, 3, stride, 1, hidden, nn.ReLU6()), ConvBn(hidden, cout, 1, 1, 0, 1, nn.Identity())]
+        layers += [ConvBn(hidden, hidden, 3, stride, 1, hidden, nn.ReLU6()), ConvBn(hidden, cout, 1, 1, 0, 1, bottleneck if bottleneck is not None else nn.Identity())]
         self.block = nn.Sequential(*layers)
         self.use_residual = stride == 1 and cin == cout
 
@@ -222,7 +222,8 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
             sequential(shortcut, input)?,
             act.map_or("nn.Identity()".to_string(), |a| activation(a, None))
         ),
-        LayerSpec::InvertedResidual { out, expand, stride } => format!("InvertedResidual({}, {out}, {expand}, {stride})", input[0]),
+        LayerSpec::InvertedResidual { out, expand, stride, bottleneck: None } => format!("InvertedResidual({}, {out}, {expand}, {stride})", input[0]),
+        LayerSpec::InvertedResidual { out, expand, stride, bottleneck: Some(a) } => format!("InvertedResidual({}, {out}, {expand}, {stride}, {})", input[0], activation(*a, None)),
         LayerSpec::ConvBn { out, kernel, stride, padding: p, groups, activation: act } => format!(
             "ConvBn({}, {out}, {kernel}, {stride}, {}, {groups}, {})",
             input[0],

@@ -224,7 +224,7 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             }
             (b, sum(&[bp, sp]))
         }
-        LayerSpec::InvertedResidual { out, expand, stride } => {
+        LayerSpec::InvertedResidual { out, expand, stride, .. } => {
             rank(path, "an inverted residual block", input, 3, "[channels, height, width]")?;
             at_least(path, "out", out, 1)?;
             limits::at_most(path, "out", out, limits::MAX_CHANNELS)?;
