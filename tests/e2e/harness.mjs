@@ -147,12 +147,29 @@ export async function shot(page, name) {
 }
 
 // Runs one scenario: a failure is recorded, never thrown.
-export async function scenario(name, fn) {
+// A scenario that stops making progress (a promise the page never settles)
+// fails after `limit` instead of stalling the whole run.
+const SCENARIO_LIMIT = 15 * 60_000;
+
+export async function scenario(name, fn, limit = SCENARIO_LIMIT) {
+  let timer;
+  const stalled = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no result after ${limit / 60_000} minutes`)), limit); });
   try {
-    await fn();
+    await Promise.race([fn(), stalled]);
   } catch (e) {
     record(name, false, e.message);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+// The text on the clipboard. Reading it needs the page focused (headless
+// Chromium leaves the promise pending otherwise), so the page is brought to
+// the front first, and a read that still does not settle is an error.
+export async function readClipboard(page, timeout = 10_000) {
+  await page.bringToFront();
+  const read = page.evaluate(() => navigator.clipboard.readText());
+  return Promise.race([read, sleep(timeout).then(() => { throw new Error(`the clipboard could not be read within ${timeout / 1000} s`); })]);
 }
 
 export function summary() {

@@ -4,7 +4,7 @@
 // embedded page hides exactly what its link says and pauses out of view.
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { open, until, ready, record, shot, runState, url, longSpiral } from './harness.mjs';
+import { open, until, ready, record, shot, runState, url, longSpiral, readClipboard } from './harness.mjs';
 
 const SPIRAL = '#preset=playground-spiral&backend=cpu';
 const LONG_SPIRAL = longSpiral('cpu');
@@ -147,7 +147,7 @@ export async function sharedLink(browser) {
   await until(page, (r) => r.status === 'ready', { what: 'the edited model' });
   await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).has('s'), null, { timeout: 10_000 });
   await page.click('#copy-link');
-  const link = await page.evaluate(() => navigator.clipboard.readText());
+  const link = await readClipboard(page);
   const here = await stepTo(page, 300);
   const canonical = (p) => p.evaluate(() => window.nnlab.testing.canonical(window.nnlab.state.value.spec));
   const spec = await page.evaluate(() => window.nnlab.state.value.spec);
