@@ -34,34 +34,46 @@ impl Geom {
     fn cols(&self) -> usize {
         self.oh * self.ow
     }
-    /// Input coordinate for output position `o` and kernel tap `k` on one axis.
-    fn src(&self, axis: usize, o: usize, k: usize) -> Option<usize> {
-        let pos = (o * self.p.stride[axis] + k * self.p.dilation[axis]) as isize - self.p.padding[axis] as isize;
-        let limit = if axis == 0 { self.h } else { self.w };
-        (pos >= 0 && (pos as usize) < limit).then_some(pos as usize)
+    /// The output positions along `axis` whose tap `k` lands inside the
+    /// input, and the input coordinate of output position 0 for that tap
+    /// (position o reads `start + o * stride`).
+    fn span(&self, axis: usize, k: usize) -> (usize, usize, isize) {
+        let (stride, limit, outs) = (self.p.stride[axis] as isize, if axis == 0 { self.h } else { self.w } as isize, if axis == 0 { self.oh } else { self.ow });
+        let start = (k * self.p.dilation[axis]) as isize - self.p.padding[axis] as isize;
+        let lo = if start >= 0 { 0 } else { (-start + stride - 1) / stride };
+        let hi = if limit > start { (limit - start + stride - 1) / stride } else { 0 };
+        (lo as usize, (hi as usize).min(outs), start)
     }
-    /// Calls `f(col_index, input_index)` for every in-bounds im2col entry of (n, group).
-    fn for_each_tap(&self, n: usize, grp: usize, mut f: impl FnMut(usize, usize)) {
+    /// Calls `f(row, col, input_index)` for every in-bounds im2col entry of (n, group).
+    fn for_each_tap(&self, n: usize, grp: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let (sy, sx) = (self.p.stride[0], self.p.stride[1]);
         for c in 0..self.cg {
             let plane = ((n * self.c) + grp * self.cg + c) * self.h * self.w;
             for ky in 0..self.kh {
+                let (y_lo, y_hi, y0) = self.span(0, ky);
                 for kx in 0..self.kw {
                     let row = (c * self.kh + ky) * self.kw + kx;
-                    for oy in 0..self.oh {
-                        let Some(iy) = self.src(0, oy, ky) else { continue };
-                        for ox in 0..self.ow {
-                            if let Some(ix) = self.src(1, ox, kx) {
-                                f(row * self.cols() + oy * self.ow + ox, plane + iy * self.w + ix);
-                            }
+                    let (x_lo, x_hi, x0) = self.span(1, kx);
+                    for oy in y_lo..y_hi {
+                        let at = plane as isize + (y0 + (oy * sy) as isize) * self.w as isize + x0;
+                        for ox in x_lo..x_hi {
+                            f(row, oy * self.ow + ox, (at + (ox * sx) as isize) as usize);
                         }
                     }
                 }
             }
         }
     }
+    /// One output channel per group (depthwise convolution): every group's
+    /// product is a single row, cheaper to sum tap by tap than through a
+    /// GEMM call per example and group.
+    fn one_per_group(&self) -> bool {
+        self.og == 1
+    }
     fn im2col(&self, x: &[f32], n: usize, grp: usize) -> Vec<f32> {
         let mut cols = vec![0.0; self.rows() * self.cols()];
-        self.for_each_tap(n, grp, |ci, xi| cols[ci] = x[xi]);
+        let n_cols = self.cols();
+        self.for_each_tap(n, grp, |row, col, xi| cols[row * n_cols + col] = x[xi]);
         cols
     }
 }
@@ -79,6 +91,11 @@ pub fn conv2d(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], p: Conv2dPar
     let mut out = vec![0.0; g.n * g.o * g.cols()];
     for n in 0..g.n {
         for grp in 0..g.g {
+            if g.one_per_group() {
+                let (at, w_at) = ((n * g.o + grp) * g.cols(), grp * g.rows());
+                g.for_each_tap(n, grp, |row, col, xi| out[at + col] += w[w_at + row] * x[xi]);
+                continue;
+            }
             let cols = g.im2col(x, n, grp);
             let y = matmul(w, rowmajor(g.rows(), grp * g.og * g.rows()), &cols, rowmajor(g.cols(), 0), 1, g.og, g.cols(), g.rows(), 1.0);
             let start = (n * g.o + grp * g.og) * g.cols();
@@ -94,9 +111,15 @@ pub fn conv2d_input_grad(gy: &[f32], w: &[f32], ws: [usize; 4], xs: [usize; 4], 
     for n in 0..g.n {
         for grp in 0..g.g {
             let gy_at = (n * g.o + grp * g.og) * g.cols();
+            if g.one_per_group() {
+                let w_at = grp * g.rows();
+                g.for_each_tap(n, grp, |row, col, xi| dx[xi] += w[w_at + row] * gy[gy_at + col]);
+                continue;
+            }
             // dcols (rows x cols) = W_g^T (rows x og) @ gy_g (og x cols)
             let dcols = matmul(w, transposed(g.rows(), grp * g.og * g.rows()), gy, rowmajor(g.cols(), gy_at), 1, g.rows(), g.cols(), g.og, 1.0);
-            g.for_each_tap(n, grp, |ci, xi| dx[xi] += dcols[ci]);
+            let n_cols = g.cols();
+            g.for_each_tap(n, grp, |row, col, xi| dx[xi] += dcols[row * n_cols + col]);
         }
     }
     dx
@@ -107,8 +130,13 @@ pub fn conv2d_weight_grad(x: &[f32], xs: [usize; 4], gy: &[f32], ws: [usize; 4],
     let mut dw = vec![0.0; ws.iter().product()];
     for n in 0..g.n {
         for grp in 0..g.g {
-            let cols = g.im2col(x, n, grp);
             let gy_at = (n * g.o + grp * g.og) * g.cols();
+            if g.one_per_group() {
+                let w_at = grp * g.rows();
+                g.for_each_tap(n, grp, |row, col, xi| dw[w_at + row] += gy[gy_at + col] * x[xi]);
+                continue;
+            }
+            let cols = g.im2col(x, n, grp);
             // dW_g (og x rows) += gy_g (og x cols) @ cols^T (cols x rows)
             let part = matmul(gy, rowmajor(g.cols(), gy_at), &cols, transposed(g.cols(), 0), 1, g.og, g.rows(), g.cols(), 1.0);
             let start = grp * g.og * g.rows();

@@ -117,7 +117,50 @@ pub fn map(data: &[f32], layout: &Layout, f: impl Fn(f32) -> f32) -> Vec<f32> {
 
 /// `f(a, b)` over two views of the same (broadcast) shape.
 pub fn zip(a: &[f32], la: &Layout, b: &[f32], lb: &Layout, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
-    la.indices().zip(lb.indices()).map(|(i, j)| f(a[i], b[j])).collect()
+    let n = la.numel();
+    if la.is_contiguous() && lb.is_contiguous() {
+        return a[la.offset..la.offset + n].iter().zip(&b[lb.offset..lb.offset + n]).map(|(&x, &y)| f(x, y)).collect();
+    }
+    // Walk the views row by row along their last merged axis, so the index
+    // arithmetic is paid once per row instead of once per element (a
+    // BatchNorm's per-channel scale over [N, C, H, W] has rows of H * W).
+    let (outer_a, outer_b, len, step_a, step_b) = rows_of(la, lb);
+    let mut out = Vec::with_capacity(n);
+    for (i, j) in outer_a.indices().zip(outer_b.indices()) {
+        out.extend((0..len).map(|k| f(a[i + k * step_a], b[j + k * step_b])));
+    }
+    out
+}
+
+/// Two views of one shape with adjacent axes merged wherever both allow it:
+/// the layouts of the rows' starts, the row length and each view's stride
+/// along a row.
+fn rows_of(la: &Layout, lb: &Layout) -> (Layout, Layout, usize, usize, usize) {
+    let (mut shape, mut sa, mut sb) = (Vec::new(), Vec::new(), Vec::new());
+    for ax in 0..la.rank() {
+        let (d, x, y) = (la.shape[ax], la.strides[ax], lb.strides[ax]);
+        if d == 1 {
+            continue;
+        }
+        match (shape.last_mut(), sa.last_mut(), sb.last_mut()) {
+            (Some(pd), Some(px), Some(py)) if *px == x * d && *py == y * d => {
+                *pd *= d;
+                *px = x;
+                *py = y;
+            }
+            _ => {
+                shape.push(d);
+                sa.push(x);
+                sb.push(y);
+            }
+        }
+    }
+    let (len, step_a, step_b) = match (shape.pop(), sa.pop(), sb.pop()) {
+        (Some(d), Some(x), Some(y)) => (d, x, y),
+        _ => (1, 0, 0),
+    };
+    let outer = |strides: Vec<usize>, offset: usize| Layout { shape: shape.clone(), strides, offset };
+    (outer(sa, la.offset), outer(sb, lb.offset), len, step_a, step_b)
 }
 
 pub fn select(m: &[f32], lm: &Layout, t: &[f32], lt: &Layout, f: &[f32], lf: &Layout) -> Vec<f32> {
@@ -152,4 +195,30 @@ pub fn reduce(data: &[f32], layout: &Layout, axes: &[usize], op: ReduceOp) -> Ve
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row-by-row walk gives what the element-by-element one does, for
+    /// broadcast, transposed, offset and size-one views.
+    #[test]
+    fn zip_walks_any_pair_of_views() {
+        let a: Vec<f32> = (0..120).map(|v| v as f32).collect();
+        let b: Vec<f32> = (0..120).map(|v| (v * 7 % 13) as f32).collect();
+        let full = Layout::contiguous(&[2, 3, 4, 5]);
+        let cases = [
+            (full.clone(), Layout::contiguous(&[3, 1, 1]).broadcast_to(&[2, 3, 4, 5]).unwrap()),
+            (full.permute(&[0, 1, 3, 2]).unwrap(), Layout::contiguous(&[2, 3, 5, 4])),
+            (Layout::contiguous(&[4, 5, 6]).narrow(2, 1, 3).unwrap(), Layout::contiguous(&[5, 1]).broadcast_to(&[4, 5, 3]).unwrap()),
+            (Layout::contiguous(&[1, 6, 1]), Layout { shape: vec![1, 6, 1], strides: vec![0, 2, 0], offset: 3 }),
+            (Layout::contiguous(&[]), Layout { shape: vec![], strides: vec![], offset: 9 }),
+        ];
+        for (la, lb) in cases {
+            let lb = if lb.shape == la.shape { lb } else { lb.broadcast_to(&la.shape).unwrap() };
+            let want: Vec<f32> = la.indices().zip(lb.indices()).map(|(i, j)| a[i] * 100.0 + b[j]).collect();
+            assert_eq!(zip(&a, &la, &b, &lb, |x, y| x * 100.0 + y), want, "{:?} / {:?}", la, lb);
+        }
+    }
 }
