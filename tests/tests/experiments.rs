@@ -68,6 +68,46 @@ fn a_deep_tanh_mlp_trains_only_near_the_critical_weight_scale() {
     holds("criticality");
 }
 
+#[test]
+fn activation_variance_dies_out_below_the_critical_scale_and_settles_above_it() {
+    holds("signal-propagation");
+}
+
+#[test]
+fn trained_relu_networks_get_sparser_as_they_get_wider() {
+    holds("lazy-neuron");
+}
+
+#[test]
+fn a_linear_bottleneck_beats_a_relu6_one_most_where_it_is_narrow() {
+    holds("linear-bottleneck");
+}
+
+#[test]
+fn more_random_features_lower_the_test_error_at_every_ridge() {
+    holds("more-is-better");
+}
+
+#[test]
+fn attention_with_random_queries_and_keys_learns_a_sum_over_a_bag_of_tokens() {
+    holds("random-feature-attention");
+}
+
+#[test]
+fn the_bias_loss_does_not_beat_cross_entropy_on_the_digits() {
+    holds("bias-loss");
+}
+
+#[test]
+fn folding_batchnorm_into_the_convolution_keeps_the_outputs() {
+    holds("efficient-convbn");
+}
+
+#[test]
+fn aaren_runs_token_by_token_with_the_outputs_of_its_parallel_mode() {
+    holds("attention-as-rnn");
+}
+
 /// models/experiment.schema.json must match the types; every card parses,
 /// is named after its file and reports its outcome.
 /// `NNLAB_WRITE_SCHEMA=1 cargo test -p nnlab-tests --test experiments` rewrites the schema.
@@ -129,7 +169,7 @@ fn bad_cards_are_refused_with_the_place_of_the_problem() {
 }
 
 fn result(variant: &str, k: Option<usize>, seed: u64, metric: Option<f64>) -> RunResult {
-    RunResult { variant: variant.into(), sweep_index: k, seed, metric, diverged_at: metric.is_none().then_some(5), seconds: 1.0 }
+    RunResult { variant: variant.into(), sweep_index: k, seed, metric, diverged_at: metric.is_none().then_some(5), seconds: 1.0, eval_seconds: None, layers: Vec::new() }
 }
 
 #[test]

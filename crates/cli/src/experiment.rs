@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use nnlab_core::{Device, GpuContext};
-use nnlab_nn::experiment::{check, run_native, summarise, Experiment, Summary};
+use nnlab_nn::experiment::{check, run_native, show_number, summarise, Experiment, Summary};
 use serde_json::json;
 
 use crate::args::{read, write, Args};
@@ -36,8 +36,9 @@ fn run_cards(args: &[String]) -> Result<(), String> {
         let exp = Experiment::parse(&text).map_err(|e| format!("{path}: {e}"))?;
         println!("{}\n  claim: {}\n  ({})", exp.title, exp.claim, exp.citation);
         let results = pollster::block_on(run_native(&exp, device.clone(), |run, r| {
-            let value = r.metric.map_or_else(|| format!("diverged after step {}", r.diverged_at.unwrap_or(0)), |m| format!("{m:.4}"));
-            eprintln!("  {:<48} {value:>10}  {:6.1} s", run.label, r.seconds);
+            let value = r.metric.map_or_else(|| format!("diverged after step {}", r.diverged_at.unwrap_or(0)), show_number);
+            let eval = r.eval_seconds.map_or_else(String::new, |e| format!("  (final evaluation {:.1} ms)", e * 1000.0));
+            eprintln!("  {:<48} {value:>10}  {:6.1} s{eval}", run.label, r.seconds);
         }))
         .map_err(|e| format!("{path}: {e}"))?;
         let summary = summarise(&exp, &results).map_err(|e| format!("{path}: {e}"))?;
@@ -73,8 +74,8 @@ fn print_table(s: &Summary) {
             .iter()
             .map(|c| {
                 let text = match (c.mean, c.min, c.max) {
-                    (Some(m), Some(lo), Some(hi)) if c.runs > 1 => format!("{m:.3} ({lo:.2}-{hi:.2})"),
-                    (Some(m), _, _) => format!("{m:.4}"),
+                    (Some(m), Some(lo), Some(hi)) if c.runs > 1 && m.abs() >= 1e-3 => format!("{m:.3} ({lo:.2}-{hi:.2})"),
+                    (Some(m), _, _) => show_number(m),
                     _ => format!("{}/{} diverged", c.diverged, c.runs),
                 };
                 format!("{text:>width$}")

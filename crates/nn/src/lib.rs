@@ -32,6 +32,28 @@ pub use step_plan::{StepInput, StepPlan};
 
 use nnlab_core::{Result, Tensor};
 
+/// Other ways to compute a trained model's outputs, each equal to the
+/// standard one up to rounding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Inference {
+    /// Every layer as it trains.
+    #[default]
+    Standard,
+    /// Every ConvBN block as one convolution with its BatchNorm folded into
+    /// the weights and bias (one pass over the activations fewer).
+    FoldedBatchnorm,
+    /// Aaren layers token by token, each carrying a constant-size state,
+    /// instead of with prefix sums over the whole sequence.
+    Recurrent,
+}
+
+impl Inference {
+    pub fn is_standard(&self) -> bool {
+        *self == Inference::Standard
+    }
+}
+
 /// A layer or model: a forward function and its named parameters.
 pub trait Module {
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
@@ -43,6 +65,11 @@ pub trait Module {
     }
     /// Training or evaluation mode (BatchNorm statistics, dropout).
     fn set_training(&self, _training: bool) {}
+    /// How evaluation-mode forward passes compute the same outputs (see
+    /// `Inference`); layers without another way ignore it.
+    fn set_inference(&self, _mode: Inference) -> Result<()> {
+        Ok(())
+    }
     /// `forward`, also recording into `probes` what the inspection views
     /// show beyond the layer's output (attention weights, hidden states) and,
     /// for containers, each child's output under its path.

@@ -98,7 +98,7 @@ impl Summary {
 
     fn show(&self, variant: &str, k: usize) -> String {
         match self.cell(variant, k).mean {
-            Some(m) => format!("{m:.4}"),
+            Some(m) => show_number(m),
             None => "diverged".into(),
         }
     }
@@ -111,9 +111,27 @@ impl Summary {
     }
 }
 
+/// Four decimals, or three significant digits for numbers too small for them
+/// (an activation variance that has died out with depth).
+pub fn show_number(m: f64) -> String {
+    if m != 0.0 && m.abs() < 1e-3 { format!("{m:.2e}") } else { format!("{m:.4}") }
+}
+
+/// A bound as the card states it (1e-8 rather than 0.00000001).
+fn show_bound(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 { format!("{x:e}") } else { x.to_string() }
+}
+
+/// "a" or "an" before a word.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+}
+
 /// Decides each of the card's expectations on the summary.
 pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
     let metric = exp.metric.name();
+    // The activation metrics measure an effect, not a quality: "higher".
+    let (better, improves) = if exp.metric.per_layer() { ("higher", "grows") } else { ("better", "improves") };
     let last = s.sweep_values.len() - 1;
     let scope = |at: &Option<serde_json::Value>| -> Vec<usize> {
         match (at, &exp.sweep) {
@@ -128,7 +146,7 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
                 let ks = scope(at);
                 let passed = ks.iter().all(|&k| s.score(run, k) - s.score(other, k) >= *margin);
                 let measured = ks.iter().map(|&k| format!("{} vs {}{}", s.show(run, k), s.show(other, k), s.at(k))).collect::<Vec<_>>().join("; ");
-                CheckOutcome { text: format!("{run} has a better {metric} than {other} by at least {margin}"), passed, measured }
+                CheckOutcome { text: format!("{run} has a {better} {metric} than {other} by at least {margin}"), passed, measured }
             }
             Expectation::Reaches { run, value, at } | Expectation::NoBetterThan { run, value, at } => {
                 let ks = scope(at);
@@ -137,9 +155,10 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
                 // A diverged run (scored below everything) is no better than any value.
                 let passed = ks.iter().all(|&k| if reach { s.score(run, k) >= goal } else { s.score(run, k) <= goal });
                 let measured = ks.iter().map(|&k| format!("{}{}", s.show(run, k), s.at(k))).collect::<Vec<_>>().join("; ");
+                let value = show_bound(*value);
                 let text = match (reach, exp.metric.higher_is_better()) {
-                    (true, true) => format!("{run} reaches a {metric} of at least {value}"),
-                    (true, false) => format!("{run} reaches a {metric} of at most {value}"),
+                    (true, true) => format!("{run} reaches {} {metric} of at least {value}", article(metric)),
+                    (true, false) => format!("{run} reaches {} {metric} of at most {value}", article(metric)),
                     (false, true) => format!("{run}'s {metric} stays at or below {value}"),
                     (false, false) => format!("{run}'s {metric} stays at or above {value}"),
                 };
@@ -147,9 +166,10 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
             }
             Expectation::Matches { run, other, tolerance, at } => {
                 let ks = scope(at);
-                let passed = ks.iter().all(|&k| (s.score(run, k) - s.score(other, k)).abs() <= *tolerance);
-                let measured = ks.iter().map(|&k| format!("{} vs {}{}", s.show(run, k), s.show(other, k), s.at(k))).collect::<Vec<_>>().join("; ");
-                CheckOutcome { text: format!("{run} and {other} have the same {metric} within {tolerance}"), passed, measured }
+                let gap = |k: usize| (s.score(run, k) - s.score(other, k)).abs();
+                let passed = ks.iter().all(|&k| gap(k) <= *tolerance);
+                let measured = ks.iter().map(|&k| format!("{} vs {}, a difference of {}{}", s.show(run, k), s.show(other, k), show_number(gap(k)), s.at(k))).collect::<Vec<_>>().join("; ");
+                CheckOutcome { text: format!("{run} and {other} have the same {metric} within {}", show_bound(*tolerance)), passed, measured }
             }
             Expectation::GapShrinks { run, other } => {
                 let gap = |k: usize| s.score(other, k) - s.score(run, k);
@@ -160,7 +180,7 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
             Expectation::ImprovesAlongSweep { run, slack } => {
                 let passed = (0..last).all(|k| s.score(run, k + 1) >= s.score(run, k) - slack);
                 let measured = (0..=last).map(|k| format!("{}{}", s.show(run, k), s.at(k))).collect::<Vec<_>>().join(", ");
-                CheckOutcome { text: format!("{run}'s {metric} improves along the sweep (a step back of at most {slack} allowed)"), passed, measured }
+                CheckOutcome { text: format!("{run}'s {metric} {improves} along the sweep (a step back of at most {slack} allowed)"), passed, measured }
             }
         })
         .collect()

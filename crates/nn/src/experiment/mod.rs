@@ -12,10 +12,10 @@
 mod check;
 mod run;
 
-pub use check::{check, summarise, Cell, CheckOutcome, Summary};
+pub use check::{check, show_number, summarise, Cell, CheckOutcome, Summary};
 #[cfg(not(target_arch = "wasm32"))]
 pub use run::run_native;
-pub use run::{metric_value, train_run, RunResult};
+pub use run::{measure, metric_value, train_run, LayerValue, Measured, RunResult};
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::spec::ModelSpec;
+use crate::Inference;
 
 pub const MAX_VARIANTS: usize = 8;
 pub const MAX_SWEEP_VALUES: usize = 8;
@@ -65,6 +66,12 @@ pub struct Experiment {
     pub expect: Vec<Expectation>,
 }
 
+/// How often each run's final evaluation is repeated (its fastest timed):
+/// several times where the card compares ways of evaluating, else once.
+pub fn timing_repeats(exp: &Experiment) -> usize {
+    if exp.variants.iter().any(|v| !v.evaluate.is_standard()) { 5 } else { 1 }
+}
+
 fn first_seed() -> Vec<u64> {
     vec![1]
 }
@@ -77,6 +84,13 @@ pub struct Variant {
     /// JSON pointer into the spec -> the value put there.
     #[serde(default)]
     pub set: BTreeMap<String, Value>,
+    /// Read the metric on the model as initialised, without training it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_init: bool,
+    /// How the final metric's evaluation computes the outputs (training is
+    /// the same): `foldedBatchnorm` or `recurrent`.
+    #[serde(default, skip_serializing_if = "Inference::is_standard")]
+    pub evaluate: Inference,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -98,11 +112,25 @@ pub enum Metric {
     TestLoss,
     TrainAccuracy,
     TrainLoss,
+    /// The share of zero outputs of the layers that end in a ReLU, on the
+    /// test set, averaged over those layers; each layer's is kept too.
+    ActivationSparsity,
+    /// The variance of the last activation layer's outputs on the test set;
+    /// each activation layer's is kept too (the signal through depth).
+    ActivationVariance,
 }
 
 impl Metric {
+    /// Which way the checks read "better": up for accuracies, and for the
+    /// activation statistics, which measure an effect rather than a quality.
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::TestAccuracy | Metric::TrainAccuracy)
+        !matches!(self, Metric::TestLoss | Metric::TrainLoss)
+    }
+
+    /// Whether the metric describes the layers' activations (and so has a
+    /// value per layer).
+    pub fn per_layer(self) -> bool {
+        matches!(self, Metric::ActivationSparsity | Metric::ActivationVariance)
     }
 
     pub fn name(self) -> &'static str {
@@ -111,6 +139,8 @@ impl Metric {
             Metric::TestLoss => "test loss",
             Metric::TrainAccuracy => "training accuracy",
             Metric::TrainLoss => "training loss",
+            Metric::ActivationSparsity => "activation sparsity",
+            Metric::ActivationVariance => "activation variance",
         }
     }
 }
@@ -178,6 +208,10 @@ pub struct PlannedRun {
     /// "variant" or "variant, label = value", with the seed when there are several.
     pub label: String,
     pub spec: ModelSpec,
+    /// The metric is read before any training.
+    pub at_init: bool,
+    /// How the final evaluation computes the outputs.
+    pub evaluate: Inference,
 }
 
 fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
@@ -319,7 +353,7 @@ impl Experiment {
                     };
                     let spec = ModelSpec::from_json(&doc.to_string()).map_err(in_run)?;
                     crate::spec::limits::check(&spec).map_err(in_run)?;
-                    out.push(PlannedRun { variant: v.label.clone(), sweep_index: point, seed, label, spec });
+                    out.push(PlannedRun { variant: v.label.clone(), sweep_index: point, seed, label, spec, at_init: v.at_init, evaluate: v.evaluate });
                 }
             }
         }

@@ -9,11 +9,13 @@
 //! (30 tanh(s / 30), as Gemma 2 caps logits): shifted scores then stay above
 //! -60, and exp(-60) is a normal f32. Both modes use the capped scores.
 
+use std::cell::Cell;
+
 use nnlab_core::{Device, Error, Result, Tensor};
 
 use crate::init::Init;
 use crate::layers::prefixed;
-use crate::{Linear, Module, Param, ProbeKind, Probes};
+use crate::{Inference, Linear, Module, Param, ProbeKind, Probes};
 
 /// Scores lie in (-SCORE_CAP, SCORE_CAP).
 pub const SCORE_CAP: f32 = 30.0;
@@ -24,6 +26,8 @@ pub struct Aaren {
     pub key: Linear,
     pub value: Linear,
     pub out: Linear,
+    /// Evaluation runs token by token (`Inference::Recurrent`).
+    recurrent: Cell<bool>,
 }
 
 /// Recurrent state for a batch: m [N, 1], u [N, 1], w [N, dim].
@@ -45,6 +49,7 @@ impl Aaren {
             key: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 1, device)?,
             value: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 2, device)?,
             out: Linear::new(dim, dim, true, Init::TorchDefault, seed, s + 3, device)?,
+            recurrent: Cell::new(false),
         })
     }
 
@@ -86,6 +91,21 @@ impl Aaren {
         e.reshape(&[n, 1, t])?.mul(&lower)?.div(&u)?.reshape(&[n, 1, t, t])
     }
 
+    /// Recurrent mode over a whole sequence x [N, T, dim] -> [N, T, dim]: one
+    /// `step` per token, holding only the state (dim + 2 numbers per sequence).
+    pub fn forward_recurrent(&self, x: &Tensor) -> Result<Tensor> {
+        self.check(x, 3)?;
+        let (n, t) = (x.shape()[0], x.shape()[1]);
+        let mut state = self.initial_state(n, &x.device())?;
+        let mut outputs = Vec::with_capacity(t);
+        for k in 0..t {
+            let (y, next) = self.step(&x.narrow(1, k, 1)?.reshape(&[n, self.dim])?, &state)?;
+            outputs.push(y.reshape(&[n, 1, self.dim])?);
+            state = next;
+        }
+        Tensor::concat(&outputs, 1)
+    }
+
     pub fn initial_state(&self, batch: usize, device: &Device) -> Result<AarenState> {
         Ok(AarenState { m: Tensor::full(f32::NEG_INFINITY, &[batch, 1], device)?, u: Tensor::zeros(&[batch, 1], device)?, w: Tensor::zeros(&[batch, self.dim], device)? })
     }
@@ -105,7 +125,12 @@ impl Aaren {
 
 impl Module for Aaren {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_parallel(x)
+        if self.recurrent.get() { self.forward_recurrent(x) } else { self.forward_parallel(x) }
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.recurrent.set(mode == Inference::Recurrent);
+        Ok(())
     }
 
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {

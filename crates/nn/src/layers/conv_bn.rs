@@ -3,15 +3,19 @@
 //! w' = w γ / sqrt(var + eps), b' = β - γ μ / sqrt(var + eps), giving the same
 //! outputs with one layer fewer.
 
+use std::cell::RefCell;
+
 use nnlab_core::{no_grad, Device, Result, Tensor};
 
 use crate::layers::{prefixed, BatchNorm, Conv2d, Padding};
-use crate::{Activation, Buffer, Module, Param};
+use crate::{Activation, Buffer, Inference, Module, Param};
 
 pub struct ConvBn {
     pub conv: Conv2d,
     pub bn: BatchNorm,
     pub activation: Option<Activation>,
+    /// The folded convolution, used in evaluation mode while set.
+    folded: RefCell<Option<Conv2d>>,
 }
 
 impl ConvBn {
@@ -21,6 +25,7 @@ impl ConvBn {
             conv: Conv2d::new(inputs, outputs, [kernel; 2], [stride; 2], padding, [1, 1], groups, false, seed, stream, device)?,
             bn: BatchNorm::new(outputs, true, device)?,
             activation,
+            folded: RefCell::new(None),
         })
     }
 
@@ -49,7 +54,10 @@ impl ConvBn {
 
 impl Module for ConvBn {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.bn.forward(&self.conv.forward(x)?)?;
+        let y = match self.folded.borrow().as_ref() {
+            Some(conv) if !self.bn.is_training() => conv.forward(x)?,
+            _ => self.bn.forward(&self.conv.forward(x)?)?,
+        };
         match self.activation {
             Some(a) => a.apply(&y),
             None => Ok(y),
@@ -68,5 +76,14 @@ impl Module for ConvBn {
 
     fn set_training(&self, training: bool) {
         self.bn.set_training(training);
+        // Weights about to change would leave a folded copy stale.
+        if training {
+            self.folded.replace(None);
+        }
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.folded.replace(if mode == Inference::FoldedBatchnorm { Some(self.fold()?) } else { None });
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@
 use nnlab_core::{Device, Result, Tensor};
 
 use crate::layers::{prefixed, ConvBn, Padding, Sequential};
-use crate::{Activation, Buffer, Module, Param};
+use crate::{Activation, Buffer, Inference, Module, Param};
 
 pub struct InvertedResidual {
     pub block: Sequential,
@@ -46,5 +46,9 @@ impl Module for InvertedResidual {
 
     fn set_training(&self, training: bool) {
         self.block.set_training(training);
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.block.set_inference(mode)
     }
 }

@@ -5,7 +5,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::{prefixed, Sequential};
-use crate::{Activation, Buffer, Module, Param, Probes};
+use crate::{Activation, Buffer, Inference, Module, Param, Probes};
 
 pub struct Residual {
     pub body: Sequential,
@@ -52,5 +52,10 @@ impl Module for Residual {
     fn set_training(&self, training: bool) {
         self.body.set_training(training);
         self.shortcut.set_training(training);
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.body.set_inference(mode)?;
+        self.shortcut.set_inference(mode)
     }
 }

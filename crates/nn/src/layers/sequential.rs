@@ -3,7 +3,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::prefixed;
-use crate::{Buffer, Module, Param, ProbeKind, Probes};
+use crate::{Buffer, Inference, Module, Param, ProbeKind, Probes};
 
 #[derive(Default)]
 pub struct Sequential {
@@ -33,6 +33,10 @@ impl Module for Sequential {
         for l in &self.layers {
             l.set_training(training);
         }
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.layers.iter().try_for_each(|l| l.set_inference(mode))
     }
 
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {

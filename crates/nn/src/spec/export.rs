@@ -33,6 +33,8 @@ struct Training<'a> {
     step: u64,
     optimizer: OptimizerConfig,
     loss: super::LossSpec,
+    /// The layer whose output the bias loss weighs, with that loss.
+    bias_features: Option<usize>,
     /// Number of classes, or null for regression.
     classes: Option<usize>,
     batch_size: usize,
@@ -91,6 +93,7 @@ impl SpecTrainer {
             step: state.step,
             optimizer: self.optimizer.config(),
             loss: self.loss,
+            bias_features: self.bias_features,
             classes: match d.target {
                 Target::Classes(c) => Some(c),
                 Target::Regression => None,

@@ -135,6 +135,19 @@ pub struct Sparsity {
     pub zeros: f32,
 }
 
+/// The outputs of one activation layer over (a sample of) the test set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivationStats {
+    pub path: String,
+    /// The layer's output is a ReLU's (so its zeros are inactive units).
+    pub relu: bool,
+    /// The share of exactly-zero values.
+    pub zeros: f32,
+    /// The variance of every value (all units and examples together).
+    pub variance: f32,
+}
+
 /// A conv layer's weights ([out, in / groups, kernel...]; at most the first
 /// output channels when the tensor is large).
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +199,11 @@ pub fn ends_in_relu(layer: &LayerSpec) -> bool {
         LayerSpec::ConvBn { activation, .. } | LayerSpec::Residual { activation, .. } => relu(activation),
         _ => false,
     }
+}
+
+/// Top-level layers whose output is an activation function's.
+fn ends_in_activation(layer: &LayerSpec) -> bool {
+    matches!(layer, LayerSpec::Activation { .. }) || ends_in_relu(layer)
 }
 
 fn is_conv(layer: &LayerSpec) -> bool {
@@ -350,6 +368,32 @@ impl SpecTrainer {
             None
         };
         Ok((confusion, predictions, sparsity))
+    }
+
+    /// The share of zeros and the variance of every top-level activation
+    /// layer's output, in model order, on at most `limit` test examples (a
+    /// fixed sample), in evaluation mode.
+    pub async fn activation_stats(&self, limit: usize) -> Result<Vec<ActivationStats>> {
+        let _g = no_grad();
+        let (x, _) = self.eval_set(true, limit)?;
+        let probes = self.in_eval_mode(|| {
+            let mut probes = Probes::new("layers");
+            self.model.probe(&x, &mut probes)?;
+            Ok(probes)
+        })?;
+        let zero = Tensor::scalar(0.0, &self.device)?;
+        let mut picked = Vec::new();
+        for p in probes.entries.iter().filter(|p| p.kind == ProbeKind::Output && !p.path.contains('.')) {
+            if let Some(layer) = layer_at(&self.spec.layers, &p.path).filter(|l| ends_in_activation(l)) {
+                let t = p.tensor.reshape(&[p.tensor.numel()])?;
+                let mean = t.mean_all()?;
+                let variance = t.sub(&mean)?.square()?.mean_all()?;
+                picked.push((p.path.clone(), ends_in_relu(layer), Tensor::concat(&[t.eq(&zero)?.mean_all()?.reshape(&[1])?, variance.reshape(&[1])?], 0)?));
+            }
+        }
+        let tensors: Vec<Tensor> = picked.iter().map(|(_, _, t)| t.clone()).collect();
+        let values = read_all(&tensors).await?;
+        Ok(picked.into_iter().zip(values).map(|((path, relu, _), v)| ActivationStats { path, relu, zeros: v[0], variance: v[1] }).collect())
     }
 
     /// Weight and gradient histograms and norms per top-level layer. The

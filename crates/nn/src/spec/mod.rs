@@ -490,6 +490,23 @@ pub enum LossSpec {
     Mse,
     Huber { #[serde(default = "unit_f")] delta: f32 },
     BceWithLogits,
+    /// Abrahamyan et al.'s bias loss: cross-entropy weighted per example by
+    /// exp(alpha v) - beta, v the min-max normalised variance of the example's
+    /// feature maps at the last layer that has them (the last convolution).
+    /// Evaluation reports the cross-entropy, so runs with either loss compare.
+    BiasLoss {
+        #[serde(default = "bias_alpha")]
+        alpha: f32,
+        #[serde(default = "bias_beta")]
+        beta: f32,
+    },
+}
+
+fn bias_alpha() -> f32 {
+    0.3
+}
+fn bias_beta() -> f32 {
+    0.3
 }
 
 impl LossSpec {
@@ -499,6 +516,7 @@ impl LossSpec {
             LossSpec::Mse => "mse",
             LossSpec::Huber { .. } => "huber",
             LossSpec::BceWithLogits => "bce_with_logits",
+            LossSpec::BiasLoss { .. } => "bias_loss",
         }
     }
 }

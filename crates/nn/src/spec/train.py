@@ -52,7 +52,7 @@ def scheduler_for(cfg, optimizer):
     raise ValueError(f"unknown schedule {cfg['name']}")
 
 
-def loss_fn(cfg, classes):
+def loss_fn(cfg, classes, features):
     name = cfg["name"]
     if name == "cross_entropy":
         smoothing = cfg.get("labelSmoothing", 0.0)
@@ -63,6 +63,19 @@ def loss_fn(cfg, classes):
         return lambda out, y: F.huber_loss(out, y.reshape(out.shape), delta=cfg.get("delta", 1.0))
     if name == "bce_with_logits":
         return lambda out, y: F.binary_cross_entropy_with_logits(out, y.reshape(out.shape))
+    if name == "bias_loss":
+        alpha, beta = cfg.get("alpha", 0.3), cfg.get("beta", 0.3)
+
+        def bias_loss(out, y):
+            ce = F.cross_entropy(out.reshape(-1, classes), y.reshape(-1).long(), reduction="none")
+            if not torch.is_grad_enabled():
+                return ce.mean()  # evaluation reports the cross-entropy, as nnlab does
+            with torch.no_grad():
+                f = features["out"]
+                v = f.reshape(len(f), -1).var(dim=1)
+                z = torch.exp(alpha * (v - v.min()) / (v.max() - v.min()).clamp_min(1e-12)) - beta
+            return (ce * z).mean()
+        return bias_loss
     raise ValueError(f"unknown loss {name}")
 
 
@@ -109,7 +122,11 @@ def main():
     data = {k: v.to(device) for k, v in load_file("data.safetensors").items()}
     x, y = data["x_train"], data["y_train"]
     classes = cfg["classes"]
-    loss = loss_fn(cfg["loss"], classes)
+    # The bias loss weighs the feature maps of one layer: keep its last output.
+    features = {}
+    if cfg.get("biasFeatures") is not None:
+        model[cfg["biasFeatures"]].register_forward_hook(lambda module, inputs, out: features.__setitem__("out", out))
+    loss = loss_fn(cfg["loss"], classes, features)
     opt_cfg = dict(cfg["optimizer"], **({"lr": args.lr} if args.lr else {}))
     optimizer = optimizer_for(opt_cfg, [p for p in model.parameters() if p.requires_grad])
     scheduler = scheduler_for(cfg["schedule"], optimizer)

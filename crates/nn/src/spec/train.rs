@@ -19,7 +19,7 @@ use crate::layers::Sequential;
 use crate::pruning::{Gradual, Pruner};
 use crate::random_subset::RandomSubset;
 use crate::sampling::Rs2Sampler;
-use crate::{datasets, loss, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
+use crate::{datasets, loss, Inference, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +87,8 @@ pub(super) fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) 
         (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
         (LossSpec::Huber { delta }, _) => loss::huber(out, &y.reshape(out.shape())?, delta),
         (LossSpec::BceWithLogits, _) => loss::bce_with_logits(out, &y.reshape(out.shape())?),
-        (LossSpec::CrossEntropy { .. }, Target::Regression) => Err(invalid("loss", "cross-entropy needs a classification dataset")),
+        (LossSpec::BiasLoss { .. }, Target::Classes(c)) => loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, 0.0),
+        (LossSpec::CrossEntropy { .. } | LossSpec::BiasLoss { .. }, Target::Regression) => Err(invalid("loss", "cross-entropy needs a classification dataset")),
     }
 }
 
@@ -121,6 +122,10 @@ pub struct SpecTrainer {
     /// The host copy `snapshot` keeps (see state.rs).
     pub(super) saved: Option<super::TrainerState>,
     eval_sets: RefCell<Vec<EvalSet>>,
+    /// How evaluation computes the outputs.
+    inference: Inference,
+    /// With the bias loss: the top-level layer whose output it weighs.
+    pub(super) bias_features: Option<usize>,
 }
 
 impl SpecTrainer {
@@ -171,7 +176,9 @@ impl SpecTrainer {
         });
         // Plans replay exactly what was recorded: steps that do more between the
         // backward pass and the update, or change the learning rate, run eagerly.
-        let eager_only = training.clip_grad_norm.is_some() || training.gradient_noise.is_some() || training.schedule.is_some();
+        let bias_features = if matches!(loss, LossSpec::BiasLoss { .. }) { feature_layer(&report) } else { None };
+        // The bias loss reads an inner layer's output, which a recorded plan does not expose.
+        let eager_only = training.clip_grad_norm.is_some() || training.gradient_noise.is_some() || training.schedule.is_some() || bias_features.is_some();
         Ok(SpecTrainer {
             spec: spec.clone(),
             report,
@@ -193,7 +200,15 @@ impl SpecTrainer {
             grid: None,
             saved: None,
             eval_sets: RefCell::new(Vec::new()),
+            inference: Inference::Standard,
+            bias_features,
         })
+    }
+
+    /// How evaluation (metrics, predictions, inspection) computes the
+    /// outputs: folded BatchNorms, Aaren token by token; training is unchanged.
+    pub fn set_inference(&mut self, mode: Inference) {
+        self.inference = mode;
     }
 
     pub fn data(&self) -> &Splits {
@@ -237,7 +252,7 @@ impl SpecTrainer {
             self.planned_step(&xb, &yb)?;
         } else {
             self.model.set_training(true);
-            let mut grads = loss_of(self.loss, self.data.target, &self.model.forward(&xb)?, &yb)?.backward()?;
+            let mut grads = self.training_loss(&xb, &yb)?.backward()?;
             if let Some(max) = self.training.clip_grad_norm {
                 gradients::clip_grad_norm(&self.params, &mut grads, max)?;
             }
@@ -254,6 +269,18 @@ impl SpecTrainer {
         }
         self.step += 1;
         Ok(())
+    }
+
+    /// The loss a step minimises: the spec's, or the bias loss on the feature
+    /// maps of the layer chosen for it.
+    fn training_loss(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let (LossSpec::BiasLoss { alpha, beta }, Some(k)) = (self.loss, self.bias_features) else {
+            return loss_of(self.loss, self.data.target, &self.model.forward(x)?, y);
+        };
+        let (head, tail) = self.model.layers.split_at(k + 1);
+        let features = head.iter().try_fold(x.clone(), |h, l| l.forward(&h))?;
+        let out = tail.iter().try_fold(features.clone(), |h, l| l.forward(&h))?;
+        loss::bias_loss(&features, &out, &y.reshape(&[y.numel()])?, alpha, beta)
     }
 
     /// A full batch on the GPU: replay the recorded step, or record it first.
@@ -304,7 +331,13 @@ impl SpecTrainer {
     /// running statistics), then back in training mode.
     pub(super) fn in_eval_mode<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         self.model.set_training(false);
-        let out = f();
+        // Folded anew each time from the current weights, and undone after.
+        let out = if self.inference.is_standard() {
+            f()
+        } else {
+            let out = self.model.set_inference(self.inference).and_then(|_| f());
+            self.model.set_inference(Inference::Standard).and(out)
+        };
         self.model.set_training(true);
         out
     }
@@ -322,7 +355,9 @@ impl SpecTrainer {
         Ok((x, y))
     }
 
-    async fn evaluate(&self, test: bool, limit: usize) -> Result<(f32, Option<f32>)> {
+    /// Loss (and accuracy) on at most `limit` examples of the test or the
+    /// training split.
+    pub async fn evaluate(&self, test: bool, limit: usize) -> Result<(f32, Option<f32>)> {
         let _g = no_grad();
         let (x, y) = self.eval_set(test, limit)?;
         let out = self.in_eval_mode(|| self.model.forward(&x))?;
@@ -403,6 +438,13 @@ impl SpecTrainer {
     }
 }
 
+/// The last top-level layer, before the output layer, whose output per
+/// example has spatial axes ([C, L] or [C, H, W]): the bias loss's features.
+pub(super) fn feature_layer(report: &ModelReport) -> Option<usize> {
+    let top: Vec<&super::LayerReport> = report.layers.iter().filter(|l| !l.path.contains('.')).collect();
+    top[..top.len().saturating_sub(1)].iter().rposition(|l| l.output.len() >= 2)
+}
+
 /// The loss of `spec` on `data` (the spec's, or the usual one for the
 /// target), once the model's input and output fit the data.
 fn fit(spec: &ModelSpec, report: &ModelReport, data: &Splits) -> Result<LossSpec> {
@@ -414,6 +456,14 @@ fn fit(spec: &ModelSpec, report: &ModelReport, data: &Splits) -> Result<LossSpec
         Target::Regression => LossSpec::Mse,
     });
     check_output(&report.output, data, &loss)?;
+    if let LossSpec::BiasLoss { alpha, beta } = loss {
+        if !(alpha.is_finite() && beta.is_finite() && (0.0..=10.0).contains(&alpha)) {
+            return Err(invalid("loss", "the bias loss takes an alpha from 0 to 10 and a finite beta"));
+        }
+        if feature_layer(report).is_none() {
+            return Err(invalid("loss", "the bias loss weighs feature maps: it needs a layer with spatial output (a convolution) before the last"));
+        }
+    }
     Ok(loss)
 }
 
@@ -432,6 +482,7 @@ fn check_output(output: &[usize], data: &Splits, loss: &LossSpec) -> Result<()> 
     let y = &data.train.y_shape;
     let ok = match (data.target, loss) {
         (Target::Classes(c), LossSpec::CrossEntropy { .. }) => output.last() == Some(&c) && output[..output.len() - 1] == y[..],
+        (Target::Classes(c), LossSpec::BiasLoss { .. }) => output == [c] && y.is_empty(),
         (Target::Classes(_), _) => false,
         (Target::Regression, LossSpec::CrossEntropy { .. }) => false,
         (Target::Regression, _) => output.iter().product::<usize>() == y.iter().product::<usize>().max(1),
