@@ -83,11 +83,26 @@ export async function experimentCard(browser) {
 // native CLI measures, and decides its checks the same way. Runs in a chaotic
 // regime (`exact: false`) amplify the last-bit differences between the
 // WebAssembly and the native build, so there only the checks must agree.
+// Relative difference of two per-layer readings (variances span 1e-20 to 1).
+const layerGap = (got = [], want = []) => (got.length !== want.length ? Infinity
+  : Math.max(0, ...got.map((l, k) => Math.abs(l.value - want[k].value) / Math.max(Math.abs(want[k].value), 1e-30))));
+
 export async function experimentMatchesNative(browser, card, { exact = true } = {}) {
   const page = await open(browser, `#experiment=${card}`);
   const s = await finished(page, card, 400_000);
   const want = native(card);
   const diffs = s.progress.map((p, i) => Math.abs((p.metric ?? NaN) - want.runs[i].metric));
+  // Cards with a metric per layer draw it; cards that evaluate two ways time both.
+  if (want.runs.some((r) => r.layers?.length)) {
+    const gap = Math.max(...s.progress.map((p, i) => layerGap(p.layers, want.runs[i].layers)));
+    const chart = await page.locator('#experiment-layers .u-title').textContent().catch(() => '');
+    record(`${card}: the metric of every layer ${exact ? 'matches the native one and ' : ''}is drawn layer by layer`, (!exact || gap < 1e-3) && /by layer/.test(chart), `largest relative difference ${gap.toExponential(2)}; chart "${chart}"`);
+  }
+  const variants = JSON.parse(readFileSync(`models/experiments/${card}.json`, 'utf8')).variants;
+  if (variants.some((v) => v.evaluate && v.evaluate !== 'standard')) {
+    const cells = await page.locator('#experiment-runs td.eval-time').allTextContents();
+    record(`${card}: each run's final evaluation is timed in the page`, cells.length === want.runs.length && cells.every((c) => /^\d+(\.\d)? ms$/.test(c)), cells.join(', '));
+  }
   const worst = diffs.indexOf(Math.max(...diffs));
   const checks = s.report.checks.map((c) => c.passed);
   const same = exact ? diffs[worst] < 1e-4 && JSON.stringify(s.report.checks.map((c) => c.measured)) === JSON.stringify(want.checks.map((c) => c.measured)) : true;

@@ -14,7 +14,7 @@ export const experiments = {
   measured: signal(null),    // name -> the summary `nnlab experiment run` measured (the gallery's thumbnails)
   name: signal(null),        // the open card's name, or null for the gallery
   plan: signal(null),        // {card, runs} of the open card
-  progress: signal([]),      // per run: {step, total, curve: [[step, value]], metric, diverged, seconds}
+  progress: signal([]),      // per run: {step, total, curve: [[step, value]], metric, layers, done, diverged, seconds, evalMs}
   report: signal(null),      // {summary, checks} once every run has finished
   backend: signal('cpu'),    // where the runs train: cpu | webgpu (#experiment=NAME&backend=webgpu)
   status: signal('idle'),    // idle | loading | running | paused | done | error
@@ -86,7 +86,8 @@ async function openCard(name, backend) {
   if (mine !== generation) return;
   batch(() => {
     experiments.plan.value = plan;
-    experiments.progress.value = plan.runs.map((r) => ({ step: 0, total: r.spec.training?.steps ?? 1000, curve: [], metric: null, diverged: false, seconds: 0 }));
+    const total = (r) => (r.atInit ? 0 : r.spec.training?.steps ?? 1000);
+    experiments.progress.value = plan.runs.map((r) => ({ step: 0, total: total(r), curve: [], metric: null, layers: [], done: false, diverged: false, seconds: 0, evalMs: null }));
   });
   play();
 }
@@ -114,13 +115,14 @@ export function stop() {
 function next(progress) {
   let best = -1;
   progress.forEach((p, i) => {
-    if (p.step < p.total && !p.diverged && (best < 0 || p.step / p.total < progress[best].step / progress[best].total)) best = i;
+    const share = (q) => q.step / Math.max(q.total, 1);
+    if (!p.done && (best < 0 || share(p) < share(progress[best]))) best = i;
   });
   return best;
 }
 
 async function loop(mine) {
-  const { card, runs } = experiments.plan.value;
+  const { runs } = experiments.plan.value;
   for (;;) {
     const progress = experiments.progress.value;
     const i = next(progress);
@@ -128,17 +130,19 @@ async function loop(mine) {
     const p = progress[i];
     const r = await lab.experimentTrain(i, Math.ceil(p.total / POINTS));
     if (mine !== generation) return;
-    const value = r.metrics?.[card.metric] ?? null;
+    const value = r.value ?? null;
     const updated = {
-      ...p, step: r.step, diverged: r.diverged, seconds: p.seconds + r.ms / 1000,
+      ...p, step: r.step, done: r.done, diverged: r.diverged, seconds: p.seconds + r.ms / 1000,
       curve: value == null ? p.curve : [...p.curve, [r.step, value]],
       metric: r.done && !r.diverged ? value : p.metric,
+      layers: r.done && !r.diverged ? r.layers : p.layers,
+      evalMs: r.evalMs ?? p.evalMs,
     };
     experiments.progress.value = progress.map((q, k) => (k === i ? updated : q));
   }
   const results = experiments.progress.value.map((p, i) => ({
     variant: runs[i].variant, sweepIndex: runs[i].sweepIndex, seed: runs[i].seed,
-    metric: p.diverged ? null : p.metric, divergedAt: p.diverged ? p.step : null, seconds: p.seconds,
+    metric: p.diverged ? null : p.metric, divergedAt: p.diverged ? p.step : null, seconds: p.seconds, layers: p.layers, evalSeconds: p.evalMs == null ? null : p.evalMs / 1000,
   }));
   const report = await lab.experimentReport(results);
   if (mine !== generation) return;

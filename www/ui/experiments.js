@@ -6,7 +6,15 @@ import { experiments, play, pause } from '../app/experiment-store.js';
 import { packSetup } from '../app/link.js';
 import { seriesChart, PALETTE } from '../viz/series.js';
 
-const METRIC = { testAccuracy: 'Test accuracy', testLoss: 'Test loss', trainAccuracy: 'Training accuracy', trainLoss: 'Training loss' };
+const METRIC = {
+  testAccuracy: 'Test accuracy', testLoss: 'Test loss', trainAccuracy: 'Training accuracy', trainLoss: 'Training loss',
+  activationSparsity: 'Activation sparsity', activationVariance: 'Activation variance',
+};
+// Metrics that are shares, shown as percentages.
+const SHARE = new Set(['testAccuracy', 'trainAccuracy', 'activationSparsity']);
+const isShare = (card) => SHARE.has(card.metric);
+// Every run of the card is measured as initialised, untrained.
+const allAtInit = (card) => card.variants.every((v) => v.atInit);
 const STATUS = { idle: '', loading: 'loading…', running: 'training…', paused: 'paused', done: 'done', error: 'stopped' };
 
 // A card's measured outcome in miniature: a bar per variant, or a line per
@@ -19,7 +27,7 @@ function Thumbnail({ summary }) {
   const finite = means.filter(Number.isFinite);
   const top = Math.max(...finite, 1e-9);
   // Bars stand on zero; lines use the range of their values, so small effects show.
-  const [lo, hi] = n === 1 ? [0, summary.metric.endsWith('Accuracy') ? 1 : top] : [Math.min(...finite), top];
+  const [lo, hi] = n === 1 ? [0, SHARE.has(summary.metric) ? 1 : top] : [Math.min(...finite), top];
   const y = (v) => (Number.isFinite(v) ? h - 4 - (h - 8) * Math.min(1, (v - lo) / Math.max(hi - lo, 1e-9)) : h - 4);
   const marks = summary.variants.map((v, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -57,9 +65,10 @@ function groupLabel(card, run) {
 function Curves({ card, runs, progress }) {
   const box = useRef(null);
   const chart = useRef(null);
-  const percent = card.metric.endsWith('Accuracy');
+  const percent = isShare(card);
   useEffect(() => {
-    chart.current = seriesChart(box.current, { title: `${METRIC[card.metric]} while training (on a sample of each split)`, percent });
+    const title = allAtInit(card) ? `${METRIC[card.metric]} at initialisation` : `${METRIC[card.metric]} while training (on a sample of each split)`;
+    chart.current = seriesChart(box.current, { title, percent });
     return () => chart.current.destroy();
   }, [card.name]);
   useEffect(() => {
@@ -84,10 +93,44 @@ async function openInBuilder(spec) {
   location.hash = `s=${await packSetup(spec)}`;
 }
 
+// A metric's value as the tables show it.
+function show(card, v) {
+  if (v == null) return '–';
+  if (isShare(card)) return `${(v * 100).toFixed(1)}%`;
+  return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(4);
+}
+
+// The final metric layer by layer (activation sparsity per layer, the
+// signal's variance through depth), one line per variant and sweep value.
+function LayerChart({ card, runs, progress }) {
+  const box = useRef(null);
+  useEffect(() => {
+    const groups = new Map();
+    runs.forEach((r, i) => {
+      const key = groupLabel(card, r);
+      if (!groups.has(key)) groups.set(key, []);
+      if (progress[i].layers?.length) groups.get(key).push(progress[i].layers);
+    });
+    const depth = Math.max(0, ...[...groups.values()].flat().map((l) => l.length));
+    const at = [...Array(depth).keys()];
+    const columns = [...groups.values()].map((all) => at.map((k) => {
+      const values = all.map((l) => l[k]?.value).filter(Number.isFinite);
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    }));
+    const log = card.metric === 'activationVariance';
+    const chart = seriesChart(box.current, { title: `${METRIC[card.metric]} by layer`, percent: isShare(card), log, xLabel: 'activation layer', xValues: (t) => (Number.isInteger(t) ? String(t + 1) : '') });
+    chart.set([...groups.keys()], at, log ? columns.map((c) => c.map((v) => (v > 0 ? v : null))) : columns);
+    return () => chart.destroy();
+  }, [progress]);
+  return html`<div class="experiment-chart" ref=${box} id="experiment-layers" aria-label="The metric layer by layer"></div>`;
+}
+
 function Runs({ card, runs, progress }) {
-  const fmt = (v) => (v == null ? '–' : card.metric.endsWith('Accuracy') ? `${(v * 100).toFixed(1)}%` : v.toFixed(4));
+  const fmt = (v) => show(card, v);
+  // Cards that compare ways of evaluating show how long the final one took.
+  const timed = card.variants.some((v) => v.evaluate && v.evaluate !== 'standard');
   return html`<table class="experiment-runs" id="experiment-runs">
-    <thead><tr><th>Run</th><th>Step</th><th>${METRIC[card.metric]}</th><th>Time</th><th></th></tr></thead>
+    <thead><tr><th>Run</th><th>Step</th><th>${METRIC[card.metric]}</th><th>Time</th>${timed && html`<th>Final evaluation</th>`}<th></th></tr></thead>
     <tbody>${runs.map((r, i) => {
       const p = progress[i];
       const last = p.curve.at(-1)?.[1];
@@ -95,6 +138,7 @@ function Runs({ card, runs, progress }) {
         <td>${r.label}</td><td>${p.step} / ${p.total}</td>
         <td>${p.diverged ? 'diverged' : p.metric != null ? html`<strong>${fmt(p.metric)}</strong>` : fmt(last)}</td>
         <td>${p.seconds.toFixed(1)} s</td>
+        ${timed && html`<td class="eval-time">${p.evalMs == null ? '–' : `${p.evalMs.toFixed(1)} ms`}</td>`}
         <td><button class="link" onClick=${() => openInBuilder(r.spec)} title="Open this run's spec in the lab">Open in the lab</button></td>
       </tr>`;
     })}</tbody>
@@ -106,7 +150,9 @@ function SweepChart({ card, summary }) {
   const box = useRef(null);
   useEffect(() => {
     const s = summary;
-    const chart = seriesChart(box.current, { title: `${METRIC[card.metric]} at the end against ${s.sweepLabel}`, percent: card.metric.endsWith('Accuracy'), xLabel: s.sweepLabel, xValues: (t) => s.sweepValues[t] ?? '' });
+    const log = card.metric === 'activationVariance';
+    const title = `${METRIC[card.metric]} ${allAtInit(card) ? 'at initialisation' : 'at the end'} against ${s.sweepLabel}`;
+    const chart = seriesChart(box.current, { title, percent: isShare(card), log, xLabel: s.sweepLabel, xValues: (t) => s.sweepValues[t] ?? '' });
     const at = s.sweepValues.map((_, k) => k);
     chart.set(s.variants, at, s.variants.map((_, i) => at.map((k) => s.cells[i * at.length + k].mean)));
     return () => chart.destroy();
@@ -116,10 +162,10 @@ function SweepChart({ card, summary }) {
 
 function Report({ card, report }) {
   const s = report.summary;
-  const fmt = (c) => (c.mean == null ? `${c.diverged} of ${c.runs} diverged` : card.metric.endsWith('Accuracy') ? `${(c.mean * 100).toFixed(1)}%` : c.mean.toFixed(4));
+  const fmt = (c) => (c.mean == null ? `${c.diverged} of ${c.runs} diverged` : show(card, c.mean));
   return html`<section class="experiment-report" id="experiment-report">
     <table class="experiment-summary">
-      <caption>${METRIC[card.metric]} at the end, mean over ${card.seeds.length} seed${card.seeds.length > 1 ? 's' : ''}</caption>
+      <caption>${METRIC[card.metric]} ${allAtInit(card) ? 'at initialisation' : 'at the end'}, mean over ${card.seeds.length} seed${card.seeds.length > 1 ? 's' : ''}</caption>
       <thead><tr><th>${s.sweepLabel ?? ''}</th>${s.sweepValues.map((v) => html`<th>${v}</th>`)}</tr></thead>
       <tbody>${s.variants.map((v, i) => html`<tr><th>${v}</th>${s.sweepValues.map((_, k) => html`<td>${fmt(s.cells[i * s.sweepValues.length + k])}</td>`)}</tr>`)}</tbody>
     </table>
@@ -149,8 +195,9 @@ function CardView() {
         <option value="cpu">the CPU (WebAssembly)</option><option value="webgpu">the GPU (WebGPU)</option></select></label>
       <a href="#experiments">All cards</a>
     </div>
-    <${Curves} card=${card} runs=${runs} progress=${progress} />
+    ${!allAtInit(card) && html`<${Curves} card=${card} runs=${runs} progress=${progress} />`}
     <${Runs} card=${card} runs=${runs} progress=${progress} />
+    ${card.metric.startsWith('activation') && progress.some((p) => p.layers?.length) && html`<${LayerChart} card=${card} runs=${runs} progress=${progress} />`}
     ${experiments.report.value && html`<${Report} card=${card} report=${experiments.report.value} />`}
   </section>`;
 }

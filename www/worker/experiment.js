@@ -35,11 +35,15 @@ async function session(index) {
   return sessions[index];
 }
 
-// Trains run `index` by up to `steps` (never past its spec's steps) and
-// reads its metrics; a run whose loss is no longer finite has diverged.
+// Trains run `index` by up to `steps` (never past its spec's steps; a card
+// measured at initialisation trains none) and reads the card's metric (with
+// its value per layer for the activation metrics). A run whose loss is no
+// longer finite has diverged.
 async function train(index, steps) {
   const s = await session(index);
-  const total = card.plan.runs[index].spec.training?.steps ?? 1000;
+  const { metric } = card.plan.card;
+  const run = card.plan.runs[index];
+  const total = run.atInit ? 0 : run.spec.training?.steps ?? 1000;
   const n = Math.max(0, Math.min(Math.floor(Number(steps) || 0), total - s.step));
   const t0 = performance.now();
   if (n > 0) {
@@ -47,12 +51,26 @@ async function train(index, steps) {
     await s.sync();
   }
   const done = s.step >= total;
+  const limit = done ? null : SAMPLE;
+  // The final reading evaluates the whole splits, folded where the run asks
+  // for it, and is timed on its own.
+  if (done) s.setInference(run.evaluate ?? 'standard');
+  // Cards that compare ways of evaluating time the final one: the fastest of several.
+  const repeats = done && card.plan.card.variants.some((v) => v.evaluate && v.evaluate !== 'standard') ? 5 : 1;
   try {
-    const metrics = await s.metrics(done ? null : SAMPLE);
-    return { step: s.step, done, diverged: false, metrics, ms: performance.now() - t0 };
+    let metrics, measured, evalMs = Infinity;
+    for (let k = 0; k < repeats; k++) {
+      const t1 = performance.now();
+      // While training, the metrics (whose loss shows a divergence) on a
+      // sample; at the end, the card's metric alone on the whole split.
+      metrics = done ? null : await s.metrics(limit);
+      measured = metrics && metric in metrics ? { value: metrics[metric], layers: [] } : await s.measure(metric, limit);
+      evalMs = Math.min(evalMs, performance.now() - t1);
+    }
+    return { step: s.step, done, diverged: false, metrics, value: measured.value, layers: measured.layers, ms: performance.now() - t0, evalMs: done ? evalMs : null };
   } catch (e) {
     if (toFailure(e).kind !== 'non_finite') throw e;
-    return { step: s.step, done: true, diverged: true, metrics: null, ms: performance.now() - t0 };
+    return { step: s.step, done: true, diverged: true, metrics: null, value: null, layers: [], ms: performance.now() - t0, evalMs: null };
   }
 }
 
