@@ -138,6 +138,14 @@ export async function sharedLink(browser) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await open(browser, SPIRAL, { context: ctx });
   await ready(page, 'spiral');
+  // Edits asked for before the previous one is applied build on it.
+  const both = await page.evaluate(async () => {
+    const { editAt } = window.nnlab.testing;
+    await Promise.all([editAt(['seed'], 3), editAt(['data', 'noise'], 0.3)]);
+    const { seed, data } = window.nnlab.state.value.spec;
+    return { seed, noise: data.noise };
+  });
+  record('two edits asked for at once both land', both.seed === 3 && both.noise === 0.3, JSON.stringify(both));
   const seed = page.locator('[aria-label="Data"] label:has(> span:text-is("Seed")) input');
   await seed.fill('7');
   await seed.press('Enter');
@@ -162,9 +170,10 @@ export async function sharedLink(browser) {
   const theirs = await stepTo(there, 300);
   await shot(there, 'shared-link');
   await other.close();
+  const setup = `seed ${spec.seed} here, ${theirSpec.seed} there; noise ${spec.data.noise} here, ${theirSpec.data.noise} there; ${same ? 'same' : 'different'} spec`;
   record('a copied link reproduces model, data and seed in a fresh profile, and the same loss after 300 CPU steps',
-    spec.seed === 7 && theirSpec.seed === 7 && theirSpec.data.noise === 0.2 && same && theirs.trainLoss === here.trainLoss,
-    `link ${link.length} characters; train loss ${here.trainLoss} here, ${theirs.trainLoss} there`);
+    spec.seed === 7 && spec.data.noise === 0.2 && same && theirs.trainLoss === here.trainLoss,
+    `link ${link.length} characters; ${setup}; train loss ${here.trainLoss} here, ${theirs.trainLoss} there`);
 
   // A damaged link says so and opens a working default page.
   const tampered = link.replace(/s=([\w-]{20})[\w-]{10}/, 's=$1!!');

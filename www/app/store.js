@@ -8,6 +8,7 @@
 import { signal, batch, computed } from '@preact/signals';
 import { toHash, fromHash, canonical } from './url.js';
 import { packSetup } from './link.js';
+import { setIn, getIn } from './schema.js';
 
 export const state = signal(null);      // {preset, spec, backend, view, embed: {hide, autoplay}}
 export const run = {
@@ -189,12 +190,15 @@ export function loadHash(hash, { restore = null } = {}) {
 // session), `reset` after Reset (the run is back at step 0).
 export const lifecycle = { leaving: async () => {}, fresh: () => {}, reset: () => {} };
 
-// Replaces the model with `spec` if it is valid: resolves to null, or to the
-// error ({kind, path, message}) with the current model left as it was.
-// With `keep`, the run continues from its current weights and optimizer
-// state (for changes of the data that leave the model as it is).
-export function setSpec(spec, { preset = undefined, keep = false } = {}) {
+// Replaces the model with `next` (a spec, or a function of the current one,
+// called when the change's turn comes so that quick edits build on each
+// other) if it is valid: resolves to null, or to the error ({kind, path,
+// message}) with the current model left as it was. With `keep`, the run
+// continues from its current weights and optimizer state (for changes of
+// the data that leave the model as it is).
+export function setSpec(next, { preset = undefined, keep = false } = {}) {
   return act(async () => {
+    const spec = typeof next === 'function' ? next(state.value.spec) : next;
     try {
       await lab.infer(spec);
     } catch (e) {
@@ -223,7 +227,10 @@ export function setSpec(spec, { preset = undefined, keep = false } = {}) {
 // index of a training point as the dataset preview lists them (generated
 // points still in, then the drawn ones). The model keeps training.
 export function editPoints(change) {
-  const spec = state.value.spec;
+  return setSpec((spec) => withPoints(spec, change), { keep: true });
+}
+
+function withPoints(spec, change) {
   const data = { ...spec.data, points: [...(spec.data.points ?? [])], removed: [...(spec.data.removed ?? [])] };
   if (change.add) data.points.push(change.add);
   if (change.remove !== undefined) {
@@ -240,7 +247,13 @@ export function editPoints(change) {
   }
   if (!data.points.length) delete data.points;
   if (!data.removed.length) delete data.removed;
-  return setSpec({ ...spec, data }, { keep: true });
+  return { ...spec, data };
+}
+
+// The spec with the value at `path` (a list of keys) replaced, or removed
+// when `value` is undefined; `value` may be a function of the value there.
+export function editAt(path, value) {
+  return setSpec((spec) => setIn(spec, path, typeof value === 'function' ? value(getIn(spec, path)) : value));
 }
 
 // A first look at an uploaded CSV text (columns, first rows) or its problem.
@@ -324,4 +337,5 @@ export function setDrawing(values) {
 export const testing = {
   loseGpuDevice: () => act(() => lab.request('loseDevice')),
   canonical,
+  editAt,
 };

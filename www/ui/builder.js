@@ -17,12 +17,12 @@ function LayerRow({ layer, index, path, list, ctx, defs, types, choice }) {
   const id = pathName(path);
   const report = run.report.value?.layers.find((l) => l.path === id);
   const error = errorAt(id);
-  const move = (to) => {
-    const next = [...list];
-    next.splice(index, 1);
-    next.splice(to, 0, layer);
-    commitAt(path.slice(0, -1), next);
-  };
+  const move = (to) => commitAt(path.slice(0, -1), (current) => {
+    const next = [...current];
+    const [moved] = next.splice(index, 1);
+    next.splice(to, 0, moved);
+    return next;
+  });
   return html`<li class=${error ? 'layer invalid' : 'layer'} data-path=${id}>
     <div class="layer-head">
       <strong title=${variant?.description}>${layer.type}</strong>
@@ -31,7 +31,7 @@ function LayerRow({ layer, index, path, list, ctx, defs, types, choice }) {
       <span class="layer-buttons">
         <button aria-label=${`Move ${id} up`} disabled=${index === 0} onClick=${() => move(index - 1)}>↑</button>
         <button aria-label=${`Move ${id} down`} disabled=${index === list.length - 1} onClick=${() => move(index + 1)}>↓</button>
-        <button aria-label=${`Insert ${choice} after ${id}`} title=${`Insert ${choice} after this layer`} onClick=${() => insert(list, index + 1, choice, path.slice(0, -1), types, defs)}>+</button>
+        <button aria-label=${`Insert ${choice} after ${id}`} title=${`Insert ${choice} after this layer`} onClick=${() => insert(index + 1, choice, path.slice(0, -1), types, defs)}>+</button>
         <button aria-label=${`Remove ${id}`} onClick=${() => commitAt(path, undefined)}>✕</button>
       </span>
     </div>
@@ -41,11 +41,13 @@ function LayerRow({ layer, index, path, list, ctx, defs, types, choice }) {
 }
 
 // A new layer of type `choice` at `at` in the list at `path`, with its defaults.
-function insert(list, at, choice, path, types, defs) {
+function insert(at, choice, path, types, defs) {
   const v = types.find((t) => t.value === choice);
-  const next = [...list];
-  next.splice(at, 0, variantDefaults(v, 'type', defs));
-  commitAt(path, next);
+  commitAt(path, (list) => {
+    const next = [...(list ?? [])];
+    next.splice(Math.min(at, next.length), 0, variantDefaults(v, 'type', defs));
+    return next;
+  });
 }
 
 // The type to add: "+" on a layer inserts it after that layer, Add at the end.
@@ -59,7 +61,7 @@ function LayerList({ name, list, path, ctx, defs, types }) {
         <select data-list=${id} value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
           ${types.map((t) => html`<option value=${t.value} title=${t.description}>${t.value}</option>`)}
         </select></label>
-      <button aria-label=${`Add ${choice} at the end of ${id}`} onClick=${() => insert(list, list.length, choice, path, types, defs)}>Add</button>
+      <button aria-label=${`Add ${choice} at the end of ${id}`} onClick=${() => insert(Infinity, choice, path, types, defs)}>Add</button>
     </div>
   </div>`;
 }

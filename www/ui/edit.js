@@ -2,21 +2,21 @@
 // which the store accepts (then the model is rebuilt) or refuses with an
 // error for a path, shown next to that control; the model stays as it was.
 import { signal } from '@preact/signals';
-import { state, setSpec } from '../app/store.js';
-import { setIn } from '../app/schema.js';
+import { setSpec, editAt } from '../app/store.js';
 import { html } from './html.js';
 
 export const editError = signal(null);   // {path, message} of the last refused edit
 
-export async function propose(spec) {
-  const error = await setSpec(spec);
+async function settle(pending) {
+  const error = await pending;
   editError.value = error ? { path: error.path ?? '', message: error.message } : null;
   return error;
 }
 
-export function commitAt(path, value) {
-  return propose(setIn(state.value.spec, path, value));
-}
+export const propose = (spec) => settle(setSpec(spec));
+
+// `value` may be a function of the value at `path` when the edit's turn comes.
+export const commitAt = (path, value) => settle(editAt(path, value));
 
 // The message for exactly `path`, if the last refused edit named it.
 export function errorAt(path) {
