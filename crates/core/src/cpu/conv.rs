@@ -1,6 +1,8 @@
 //! 2D convolution (NCHW input, [out, in/groups, kh, kw] weight) by im2col + GEMM,
 //! its two gradients, and max/average pooling. Inputs are contiguous.
 
+use std::borrow::Cow;
+
 use super::matmul::{matmul, MatSpec};
 use crate::{Conv2dParams, Pool2dParams};
 
@@ -70,11 +72,20 @@ impl Geom {
     fn one_per_group(&self) -> bool {
         self.og == 1
     }
-    fn im2col(&self, x: &[f32], n: usize, grp: usize) -> Vec<f32> {
+    /// A 1x1 convolution with stride 1 and no padding: the input plane of a
+    /// group already is its im2col matrix.
+    fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.p.stride == [1, 1] && self.p.padding == [0, 0]
+    }
+    fn im2col<'x>(&self, x: &'x [f32], n: usize, grp: usize) -> Cow<'x, [f32]> {
+        if self.pointwise() {
+            let at = (n * self.c + grp * self.cg) * self.h * self.w;
+            return Cow::Borrowed(&x[at..at + self.rows() * self.cols()]);
+        }
         let mut cols = vec![0.0; self.rows() * self.cols()];
         let n_cols = self.cols();
         self.for_each_tap(n, grp, |row, col, xi| cols[row * n_cols + col] = x[xi]);
-        cols
+        Cow::Owned(cols)
     }
 }
 
@@ -118,6 +129,11 @@ pub fn conv2d_input_grad(gy: &[f32], w: &[f32], ws: [usize; 4], xs: [usize; 4], 
             }
             // dcols (rows x cols) = W_g^T (rows x og) @ gy_g (og x cols)
             let dcols = matmul(w, transposed(g.rows(), grp * g.og * g.rows()), gy, rowmajor(g.cols(), gy_at), 1, g.rows(), g.cols(), g.og, 1.0);
+            if g.pointwise() {
+                let at = (n * g.c + grp * g.cg) * g.h * g.w;
+                dx[at..at + dcols.len()].copy_from_slice(&dcols);
+                continue;
+            }
             let n_cols = g.cols();
             g.for_each_tap(n, grp, |row, col, xi| dx[xi] += dcols[row * n_cols + col]);
         }

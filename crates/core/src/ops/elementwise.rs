@@ -50,10 +50,17 @@ fn cmp_kernel(op: CmpOp) -> BinaryKernel {
     }
 }
 
+/// What a two-operand op computes on the CPU.
+#[derive(Clone, Copy)]
+enum CpuBinary {
+    Arithmetic(BinaryOp),
+    Compare(CmpOp),
+}
+
 impl Tensor {
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
         let storage = match self.data() {
-            Data::Cpu(d) => Storage::Cpu(cpu::map(d, self.layout(), cpu::unary_fn(op))),
+            Data::Cpu(d) => Storage::Cpu(cpu::unary(op, d, self.layout())),
             Data::Gpu(ctx, b) => {
                 let (k, p) = unary_kernel(op);
                 Storage::Gpu(ctx.unary(k, b, gpu_view(self.layout()), p)?)
@@ -71,10 +78,7 @@ impl Tensor {
             return Err(Error::ShapeMismatch { op: "unary backward", lhs: self.shape().to_vec(), rhs: g.shape().to_vec() });
         }
         let storage = match (self.data(), g.data()) {
-            (Data::Cpu(x), Data::Cpu(gd)) => {
-                let d = cpu::unary_derivative_fn(op);
-                Storage::Cpu(cpu::zip(x, self.layout(), gd, g.layout(), |x, g| g * d(x)))
-            }
+            (Data::Cpu(x), Data::Cpu(gd)) => Storage::Cpu(cpu::unary_backward(op, x, self.layout(), gd, g.layout())),
             (Data::Gpu(ctx, x), Data::Gpu(_, gb)) => {
                 let (k, p) = unary_kernel(op);
                 Storage::Gpu(ctx.unary_backward(k, x, gpu_view(self.layout()), gb, gpu_view(g.layout()), p)?)
@@ -104,12 +108,15 @@ impl Tensor {
     pub fn square(&self) -> Result<Tensor> { self.mul(self) }
 
     /// `f` / `kernel` over both operands broadcast to their common shape.
-    fn broadcast_zip(&self, other: &Tensor, name: &'static str, f: fn(f32, f32) -> f32, kernel: BinaryKernel, op: Option<Op>) -> Result<Tensor> {
+    fn broadcast_zip(&self, other: &Tensor, name: &'static str, f: CpuBinary, kernel: BinaryKernel, op: Option<Op>) -> Result<Tensor> {
         common_device(name, &[self, other])?;
         let shape = broadcast_shape(name, self.shape(), other.shape())?;
         let (la, lb) = (self.layout().broadcast_to(&shape)?, other.layout().broadcast_to(&shape)?);
         let storage = match (self.data(), other.data()) {
-            (Data::Cpu(a), Data::Cpu(b)) => Storage::Cpu(cpu::zip(a, &la, b, &lb, f)),
+            (Data::Cpu(a), Data::Cpu(b)) => Storage::Cpu(match f {
+                CpuBinary::Arithmetic(op) => cpu::binary(op, a, &la, b, &lb),
+                CpuBinary::Compare(op) => cpu::cmp(op, a, &la, b, &lb),
+            }),
             (Data::Gpu(ctx, a), Data::Gpu(_, b)) => Storage::Gpu(ctx.binary(kernel, a, gpu_view(&la), b, gpu_view(&lb))?),
             _ => unreachable!("devices checked above"),
         };
@@ -117,7 +124,7 @@ impl Tensor {
     }
 
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
-        self.broadcast_zip(other, "binary op", cpu::binary_fn(op), binary_kernel(op), Some(Op::Binary(self.clone(), other.clone(), op)))
+        self.broadcast_zip(other, "binary op", CpuBinary::Arithmetic(op), binary_kernel(op), Some(Op::Binary(self.clone(), other.clone(), op)))
     }
 
     pub fn add(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Add) }
@@ -129,7 +136,7 @@ impl Tensor {
 
     /// A 0/1 mask; comparisons carry no gradient.
     pub fn cmp(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
-        self.broadcast_zip(other, "comparison", cpu::cmp_fn(op), cmp_kernel(op), None)
+        self.broadcast_zip(other, "comparison", CpuBinary::Compare(op), cmp_kernel(op), None)
     }
 
     pub fn eq(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Eq) }
