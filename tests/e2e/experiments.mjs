@@ -79,14 +79,14 @@ export async function experimentCard(browser) {
   await page.context().close();
 }
 
-// A card trained in the page (CPU) ends each run at the final metric the
-// native CLI measures, and decides its checks the same way. Runs in a chaotic
-// regime (`exact: false`) amplify the last-bit differences between the
-// WebAssembly and the native build, so there only the checks must agree.
 // Relative difference of two per-layer readings (variances span 1e-20 to 1).
 const layerGap = (got = [], want = []) => (got.length !== want.length ? Infinity
   : Math.max(0, ...got.map((l, k) => Math.abs(l.value - want[k].value) / Math.max(Math.abs(want[k].value), 1e-30))));
 
+// A card trained in the page (CPU) ends each run at the final metric the
+// native CLI measures, and decides its checks the same way. Runs in a chaotic
+// regime (`exact: false`) amplify the last-bit differences between the
+// WebAssembly and the native build, so there only the checks must agree.
 export async function experimentMatchesNative(browser, card, { exact = true } = {}) {
   const page = await open(browser, `#experiment=${card}`);
   const s = await finished(page, card, 400_000);

@@ -125,10 +125,10 @@ function LayerChart({ card, runs, progress }) {
   return html`<div class="experiment-chart" ref=${box} id="experiment-layers" aria-label="The metric layer by layer"></div>`;
 }
 
-function Runs({ card, runs, progress }) {
+// `timed`: the card compares ways of evaluating, so the table shows how long
+// each run's final evaluation took.
+function Runs({ card, runs, progress, timed }) {
   const fmt = (v) => show(card, v);
-  // Cards that compare ways of evaluating show how long the final one took.
-  const timed = card.variants.some((v) => v.evaluate && v.evaluate !== 'standard');
   return html`<table class="experiment-runs" id="experiment-runs">
     <thead><tr><th>Run</th><th>Step</th><th>${METRIC[card.metric]}</th><th>Time</th>${timed && html`<th>Final evaluation</th>`}<th></th></tr></thead>
     <tbody>${runs.map((r, i) => {
@@ -196,7 +196,7 @@ function CardView() {
       <a href="#experiments">All cards</a>
     </div>
     ${!allAtInit(card) && html`<${Curves} card=${card} runs=${runs} progress=${progress} />`}
-    <${Runs} card=${card} runs=${runs} progress=${progress} />
+    <${Runs} card=${card} runs=${runs} progress=${progress} timed=${plan.timingRepeats > 1} />
     ${card.metric.startsWith('activation') && progress.some((p) => p.layers?.length) && html`<${LayerChart} card=${card} runs=${runs} progress=${progress} />`}
     ${experiments.report.value && html`<${Report} card=${card} report=${experiments.report.value} />`}
   </section>`;

@@ -10,7 +10,7 @@ import { toFailure } from '../shared/protocol.js';
 // the end of its steps, from the whole sets.
 const SAMPLE = 256;
 
-let card = null;         // {text, plan: {card, runs}, backend}
+let card = null;         // {text, plan: {card, runs, timingRepeats}, backend}
 let sessions = [];       // by run index; opened on first use
 
 function refuse(path, message) {
@@ -55,8 +55,7 @@ async function train(index, steps) {
   // The final reading evaluates the whole splits, folded where the run asks
   // for it, and is timed on its own.
   if (done) s.setInference(run.evaluate ?? 'standard');
-  // Cards that compare ways of evaluating time the final one: the fastest of several.
-  const repeats = done && card.plan.card.variants.some((v) => v.evaluate && v.evaluate !== 'standard') ? 5 : 1;
+  const repeats = done ? card.plan.timingRepeats : 1;
   try {
     let metrics, measured, evalMs = Infinity;
     for (let k = 0; k < repeats; k++) {

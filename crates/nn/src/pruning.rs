@@ -79,6 +79,11 @@ fn prunable(params: &[(String, Param)]) -> Vec<Param> {
     params.iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| p.clone()).collect()
 }
 
+/// How many of `n` weights a density keeps.
+fn kept_of(density: f32, n: usize) -> usize {
+    (density * n as f32).round() as usize
+}
+
 fn check_density(density: f32) -> Result<()> {
     if (0.0..=1.0).contains(&density) { Ok(()) } else {
         Err(Error::InvalidArgument { op: "pruning", reason: format!("density must be in [0, 1], got {density}") })
@@ -120,7 +125,7 @@ impl Pruner {
                 let n = p.get().numel();
                 let mut order: Vec<usize> = (0..n).collect();
                 rng.shuffle(&mut order);
-                (p, order, (d * n as f32).round() as usize)
+                (p, order, kept_of(d, n))
             })
             .collect();
         Pruner::build(chosen)
@@ -134,7 +139,7 @@ impl Pruner {
             let values = p.get().to_vec().await?;
             let mut order: Vec<usize> = (0..values.len()).collect();
             order.sort_by(|&a, &b| values[b].abs().total_cmp(&values[a].abs()));
-            let keep = (density * values.len() as f32).round() as usize;
+            let keep = kept_of(density, values.len());
             chosen.push((p, order, keep));
         }
         Pruner::build(chosen)
@@ -188,7 +193,7 @@ impl Pruner {
         self.kept = 0;
         for (p, mask) in &mut self.masks {
             let w = p.get();
-            let keep = (density * w.numel() as f32).round() as usize;
+            let keep = kept_of(density, w.numel());
             *mask = magnitude_mask(&w.mul(mask)?, keep)?;
             self.kept += keep.min(w.numel());
         }
@@ -207,7 +212,7 @@ impl Pruner {
         for (p, mask) in &mut self.masks {
             let w = p.get();
             *mask = w.ne(&Tensor::scalar(0.0, &w.device())?)?;
-            self.kept += (g.in_force(step) * w.numel() as f32).round() as usize;
+            self.kept += kept_of(g.in_force(step), w.numel());
         }
         Ok(())
     }

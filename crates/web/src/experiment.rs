@@ -2,7 +2,7 @@
 //! as a Session) and, from the runs' final metrics, the table and the checks,
 //! decided by the same code as `nnlab experiment run`.
 
-use nnlab_nn::experiment::{check, summarise, Experiment, RunResult};
+use nnlab_nn::experiment::{check, summarise, timing_repeats, Experiment, RunResult};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -17,12 +17,14 @@ fn to_json_js(value: &serde_json::Value) -> Result<JsValue, JsValue> {
 }
 
 /// A card (JSON text), checked, with its runs: `{card, runs: [{variant,
-/// sweepIndex, seed, label, spec}]}`, variant by variant, sweep value, seed.
+/// sweepIndex, seed, label, spec}], timingRepeats}`, variant by variant,
+/// sweep value, seed; each run's final evaluation is timed as the fastest of
+/// `timingRepeats` (more than one where the card compares ways of evaluating).
 #[wasm_bindgen(js_name = experimentPlan)]
 pub fn experiment_plan(text: &str) -> Result<JsValue, JsValue> {
     let exp = parse(text)?;
     let runs = exp.runs().map_err(js_error)?;
-    to_json_js(&json!({ "card": exp, "runs": runs }))
+    to_json_js(&json!({ "card": exp, "runs": runs, "timingRepeats": timing_repeats(&exp) }))
 }
 
 /// The card's table and checks from its runs' results (`[{variant,

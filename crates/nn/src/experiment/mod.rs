@@ -15,7 +15,7 @@ mod run;
 pub use check::{check, show_number, summarise, Cell, CheckOutcome, Summary};
 #[cfg(not(target_arch = "wasm32"))]
 pub use run::run_native;
-pub use run::{measure, metric_value, train_run, LayerValue, Measured, RunResult};
+pub use run::{measure, train_run, LayerValue, Measured, RunResult};
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@ use nnlab_core::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{invalid, Metric, PlannedRun};
-use crate::spec::{SpecMetrics, SpecTrainer};
+use crate::spec::SpecTrainer;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,18 +42,6 @@ pub struct LayerValue {
 pub struct Measured {
     pub value: f64,
     pub layers: Vec<LayerValue>,
-}
-
-/// The card's metric out of the trainer's numbers.
-pub fn metric_value(metric: Metric, m: &SpecMetrics) -> Result<f64> {
-    let v = match metric {
-        Metric::TestAccuracy => m.test_accuracy,
-        Metric::TrainAccuracy => m.train_accuracy,
-        Metric::TestLoss => Some(m.test_loss),
-        Metric::TrainLoss => Some(m.train_loss),
-        Metric::ActivationSparsity | Metric::ActivationVariance => return Err(invalid("metric", format!("{} is measured on the activations, not the losses", metric.name()))),
-    };
-    v.map(f64::from).ok_or_else(|| invalid("metric", format!("{} needs a classification task", metric.name())))
 }
 
 /// The card's metric on the trainer's current weights, on the whole split it
