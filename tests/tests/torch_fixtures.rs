@@ -208,7 +208,7 @@ fn recurrent_layers() {
             // The last-step mode gives the output's last time step, computed without stacking.
             let time_axis = if m.batch_first { 1 } else { 0 };
             let steps = out.output.shape()[time_axis];
-            let last = out.output.narrow(time_axis, steps - 1, 1)?.reshape(&m.last_output(&x[0])?.shape().to_vec())?;
+            let last = out.output.narrow(time_axis, steps - 1, 1)?.reshape(m.last_output(&x[0])?.shape())?;
             assert_eq!(pollster::block_on(last.to_vec())?, pollster::block_on(m.last_output(&x[0])?.to_vec())?, "{case}: last step");
             Ok([Some(out.output), Some(out.h_n), out.c_n].into_iter().flatten().collect())
         });

@@ -31,7 +31,7 @@ pub struct Gradual {
 impl Gradual {
     /// The density the masks should have after step `t`, if they change then.
     pub fn target(&self, t: u64) -> Option<f32> {
-        if t < self.start || t > self.end || ((t - self.start) % self.every.max(1) != 0 && t != self.end) {
+        if t < self.start || t > self.end || (!(t - self.start).is_multiple_of(self.every.max(1)) && t != self.end) {
             return None;
         }
         // A schedule with start = end prunes to `density` at once.
