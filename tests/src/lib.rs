@@ -13,7 +13,12 @@ pub fn preset_files() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("models/ exists")
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json") && !e.file_name().to_string_lossy().ends_with(".schema.json") && e.file_name() != "presets.json" && !e.file_name().to_string_lossy().starts_with("pfn-"))
+        .filter(|e| {
+            e.path().extension().is_some_and(|x| x == "json")
+                && !e.file_name().to_string_lossy().ends_with(".schema.json")
+                && e.file_name() != "presets.json"
+                && !e.file_name().to_string_lossy().starts_with("pfn-")
+        })
         .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).expect("a readable preset")))
         .collect();
     out.sort();

@@ -109,14 +109,20 @@ async fn unary(s: &mut Suite) {
     }
     s.check("powf integral exponent on negatives", &[data(&[33], 3)], TRANSCENDENTAL, &|t| t[0].powf(3.0)).await;
     s.check("contiguous copy of a permuted view", &[data(&[3, 7, 5], 4)], EXACT, &|t| t[0].permute(&[2, 0, 1])?.contiguous()).await;
-    s.check("gradient of slices tiling an axis (one concat)", &[data(&[3, 4, 9], 6)], ACCUMULATE, &|t| grad_of(t, 0, |t| {
-        let x = t[0].reshape(&[3, 4, 3, 3])?;
-        let q = x.narrow(2, 0, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?;
-        let k = x.narrow(2, 1, 1)?.reshape(&[3, 4, 3])?;
-        let v = x.narrow(2, 2, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?.mul_scalar(2.0)?;
-        q.matmul(&k)?.matmul(&v)
-    })).await;
-    s.check("heads split out of a column block, a view", &[data(&[2, 3, 12], 5)], EXACT, &|t| t[0].narrow(2, 4, 4)?.reshape(&[2, 3, 2, 2])?.permute(&[0, 2, 1, 3])?.contiguous()).await;
+    s.check("gradient of slices tiling an axis (one concat)", &[data(&[3, 4, 9], 6)], ACCUMULATE, &|t| {
+        grad_of(t, 0, |t| {
+            let x = t[0].reshape(&[3, 4, 3, 3])?;
+            let q = x.narrow(2, 0, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?;
+            let k = x.narrow(2, 1, 1)?.reshape(&[3, 4, 3])?;
+            let v = x.narrow(2, 2, 1)?.reshape(&[3, 4, 3])?.permute(&[0, 2, 1])?.mul_scalar(2.0)?;
+            q.matmul(&k)?.matmul(&v)
+        })
+    })
+    .await;
+    s.check("heads split out of a column block, a view", &[data(&[2, 3, 12], 5)], EXACT, &|t| {
+        t[0].narrow(2, 4, 4)?.reshape(&[2, 3, 2, 2])?.permute(&[0, 2, 1, 3])?.contiguous()
+    })
+    .await;
     s.check("tanh saturates without NaN", &[(vec![-100.0, -20.0, 20.0, 100.0], vec![4])], TRANSCENDENTAL, &|t| t[0].tanh()).await;
 }
 
@@ -176,40 +182,66 @@ async fn reductions(s: &mut Suite) {
 }
 
 async fn matmul(s: &mut Suite) {
-    let cases: [(&[usize], &[usize]); 5] = [(&[1, 1], &[1, 1]), (&[7, 33], &[33, 5]), (&[33, 257], &[257, 7]), (&[3, 7, 33], &[33, 1]), (&[2, 1, 7, 5], &[3, 5, 33])];
+    let cases: [(&[usize], &[usize]); 5] =
+        [(&[1, 1], &[1, 1]), (&[7, 33], &[33, 5]), (&[33, 257], &[257, 7]), (&[3, 7, 33], &[33, 1]), (&[2, 1, 7, 5], &[3, 5, 33])];
     for (a, b) in cases {
         s.check(&format!("matmul {a:?} @ {b:?}"), &[data(a, 16), data(b, 17)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     }
     s.check("matmul transposed operands", &[data(&[33, 7], 18), data(&[5, 33], 19)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
     // Larger matrices with ragged edges.
     s.check("matmul 130x257 @ 257x129", &[data(&[130, 257], 60), data(&[257, 129], 61)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
-    s.check("matmul batched and transposed, 65x70 @ 70x200", &[data(&[2, 70, 65], 62), data(&[2, 200, 70], 63)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
-    s.check("matmul tiled, batched and transposed, 140x257 @ 257x260", &[data(&[2, 257, 140], 66), data(&[2, 260, 257], 67)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?)).await;
+    s.check("matmul batched and transposed, 65x70 @ 70x200", &[data(&[2, 70, 65], 62), data(&[2, 200, 70], 63)], ACCUMULATE, &|t| t[0].t()?.matmul(&t[1].t()?))
+        .await;
+    s.check("matmul tiled, batched and transposed, 140x257 @ 257x260", &[data(&[2, 257, 140], 66), data(&[2, 260, 257], 67)], ACCUMULATE, &|t| {
+        t[0].t()?.matmul(&t[1].t()?)
+    })
+    .await;
     // Several tile rows and columns, the last of each ragged, and a K that ends mid-slice.
     s.check("matmul tiled, many tiles, 531x270 @ 270x400", &[data(&[531, 270], 68), data(&[270, 400], 69)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     // A's rows read as vec4s (K a multiple of 4 that ends mid-slice).
     s.check("matmul tiled, A as vec4s, 200x260 @ 260x150", &[data(&[200, 260], 91), data(&[260, 150], 92)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     // Enough tiles for 128-row ones (what a large GPU gets).
-    s.check("matmul tiled, 128-row tiles, 64 x 129x260 @ 260x130", &[data(&[64, 129, 260], 93), data(&[64, 260, 130], 94)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
+    s.check("matmul tiled, 128-row tiles, 64 x 129x260 @ 260x130", &[data(&[64, 129, 260], 93), data(&[64, 260, 130], 94)], ACCUMULATE, &|t| {
+        t[0].matmul(&t[1])
+    })
+    .await;
     // Attention's [batch, heads] over [batch, time, heads, width] buffers: two batch strides, read in place.
     let heads = [data(&[2, 5, 3, 4], 83), data(&[2, 7, 3, 4], 84)];
     s.check("matmul over two batch strides", &heads, ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
-    s.check("matmul over two batch strides, its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?))).await;
-    s.check("matmul scaled (attention scores), its gradient", &heads, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].permute(&[0, 2, 1, 3])?.matmul_scaled(&t[1].permute(&[0, 2, 3, 1])?, 0.25))).await;
+    s.check("matmul over two batch strides, its gradient", &heads, ACCUMULATE, &|t| {
+        grad_of(t, 0, |t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?))
+    })
+    .await;
+    s.check("matmul scaled (attention scores), its gradient", &heads, ACCUMULATE, &|t| {
+        grad_of(t, 1, |t| t[0].permute(&[0, 2, 1, 3])?.matmul_scaled(&t[1].permute(&[0, 2, 3, 1])?, 0.25))
+    })
+    .await;
     s.check("matmul scaled, tiled", &[data(&[130, 256], 89), data(&[256, 129], 90)], ACCUMULATE, &|t| t[0].matmul_scaled(&t[1], -1.5)).await;
-    s.check("matmul over two batch strides by a matrix per head", &[data(&[2, 5, 3, 4], 85), data(&[3, 4, 6], 86)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1])).await;
-    s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 256], 87), data(&[2, 140, 3, 256], 88)], ACCUMULATE, &|t| t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)).await;
+    s.check("matmul over two batch strides by a matrix per head", &[data(&[2, 5, 3, 4], 85), data(&[3, 4, 6], 86)], ACCUMULATE, &|t| {
+        t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1])
+    })
+    .await;
+    s.check("matmul tiled over two batch strides", &[data(&[2, 130, 3, 256], 87), data(&[2, 140, 3, 256], 88)], ACCUMULATE, &|t| {
+        t[0].permute(&[0, 2, 1, 3])?.matmul(&t[1].permute(&[0, 2, 3, 1])?)
+    })
+    .await;
     // A weight shared by a batch: folded into one product, forward and backward.
     let shared = [data(&[4, 40, 33], 70), data(&[33, 130], 71)];
     s.check("matmul of a batch by a shared matrix", &shared, ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul of a batch by a shared matrix, its gradient", &shared, ACCUMULATE, &|t| grad_of(t, 1, |t| t[0].matmul(&t[1]))).await;
-    s.check("matmul in 8x8 blocks, batched, ragged, transposed", &[data(&[9, 37, 19], 74), data(&[9, 45, 19], 75)], ACCUMULATE, &|t| t[0].matmul(&t[1].transpose(1, 2)?)).await;
+    s.check("matmul in 8x8 blocks, batched, ragged, transposed", &[data(&[9, 37, 19], 74), data(&[9, 45, 19], 75)], ACCUMULATE, &|t| {
+        t[0].matmul(&t[1].transpose(1, 2)?)
+    })
+    .await;
     for (name, a, b) in [("small", [5, 33, 7], [7, 9]), ("8x8 blocks", [9, 37, 19], [19, 45]), ("tiled", [1, 130, 260], [260, 140])] {
         let inputs = [data(&a, 77), data(&b, 78), data(&[b[1]], 79)];
         s.check(&format!("matmul with bias, {name}"), &inputs, ACCUMULATE, &|t| t[0].matmul_bias(&t[1], &t[2])).await;
         s.check(&format!("matmul with bias, {name}, bias grad"), &inputs, ACCUMULATE, &|t| grad_of(t, 2, |t| t[0].matmul_bias(&t[1], &t[2]))).await;
     }
-    s.check("matmul with a narrowed bias", &[data(&[6, 5], 80), data(&[5, 4], 81), data(&[12], 82)], ACCUMULATE, &|t| t[0].matmul_bias(&t[1], &t[2].narrow(0, 4, 4)?)).await;
+    s.check("matmul with a narrowed bias", &[data(&[6, 5], 80), data(&[5, 4], 81), data(&[12], 82)], ACCUMULATE, &|t| {
+        t[0].matmul_bias(&t[1], &t[2].narrow(0, 4, 4)?)
+    })
+    .await;
     s.check("matmul 64x17 @ 17x64", &[data(&[64, 17], 64), data(&[17, 64], 65)], ACCUMULATE, &|t| t[0].matmul(&t[1])).await;
     s.check("matmul k = 0", &[(vec![], vec![3, 0]), (vec![], vec![0, 2])], EXACT, &|t| t[0].matmul(&t[1])).await;
 }
@@ -319,7 +351,10 @@ async fn spatial(s: &mut Suite) {
     s.check("lstm cell", &lstm, TRANSCENDENTAL, &|t| Tensor::lstm_cell(&t[0], &t[1])).await;
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
     s.check("lstm cell state grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 1, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
-    s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())).await;
+    s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| {
+        t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())
+    })
+    .await;
     let pools: [(&str, Pool2dParams); 3] = [
         ("2x2", Pool2dParams { kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
         ("3x2 tiles with uncovered edges", Pool2dParams { kernel: [3, 2], stride: [3, 2], padding: [0, 0] }),
@@ -340,22 +375,42 @@ async fn movement(s: &mut Suite) {
     }
     s.check("cumsum of a transposed view", &[data(&[33, 7], 41)], ACCUMULATE, &|t| t[0].t()?.cumsum(1)).await;
     s.check("cumsum backward", &[data(&[7, 33], 42)], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].cumsum(1))).await;
-    s.check("concat", &[data(&[7, 3], 43), data(&[7, 1], 44), data(&[33, 7], 45)], EXACT, &|t| Tensor::concat(&[t[0].clone(), t[1].clone(), t[2].narrow(0, 0, 7)?.narrow(1, 2, 5)?], 1)).await;
+    s.check("concat", &[data(&[7, 3], 43), data(&[7, 1], 44), data(&[33, 7], 45)], EXACT, &|t| {
+        Tensor::concat(&[t[0].clone(), t[1].clone(), t[2].narrow(0, 0, 7)?.narrow(1, 2, 5)?], 1)
+    })
+    .await;
     // Eight parts (two dispatches of up to six), strided, broadcast and empty ones among them.
     s.check("concat of eight parts along a middle axis", &[data(&[3, 5, 4], 95), data(&[4, 2, 3], 96), data(&[3, 1, 1], 97)], EXACT, &|t| {
-        let parts = [t[0].clone(), t[1].permute(&[2, 1, 0])?.narrow(0, 0, 3)?, t[2].broadcast_to(&[3, 4, 4])?, t[0].narrow(1, 1, 0)?, t[0].narrow(1, 2, 3)?, t[1].permute(&[2, 1, 0])?.narrow(2, 0, 4)?, t[0].clone(), t[2].broadcast_to(&[3, 1, 4])?];
+        let parts = [
+            t[0].clone(),
+            t[1].permute(&[2, 1, 0])?.narrow(0, 0, 3)?,
+            t[2].broadcast_to(&[3, 4, 4])?,
+            t[0].narrow(1, 1, 0)?,
+            t[0].narrow(1, 2, 3)?,
+            t[1].permute(&[2, 1, 0])?.narrow(2, 0, 4)?,
+            t[0].clone(),
+            t[2].broadcast_to(&[3, 1, 4])?,
+        ];
         Tensor::concat(&parts, 1)
-    }).await;
+    })
+    .await;
     s.check("concat axis 0 of transposed parts", &[data(&[5, 7], 46), data(&[5, 1], 47)], EXACT, &|t| Tensor::concat(&[t[0].t()?, t[1].t()?], 0)).await;
     s.check("pad", &[data(&[7, 33], 48)], EXACT, &|t| t[0].pad(&[(1, 2), (0, 3)])).await;
     s.check("pad of a strided view", &[data(&[33, 7], 49)], EXACT, &|t| t[0].t()?.pad(&[(2, 0), (1, 1)])).await;
-    s.check("reshape of a narrowed step (a strided view)", &[data(&[5, 7, 3], 53)], EXACT, &|t| t[0].narrow(1, 4, 1)?.reshape(&[5, 1, 3, 1])?.matmul(&t[0].narrow(1, 2, 1)?.reshape(&[5, 1, 1, 3])?)).await;
-    s.check("reshape of a narrowed step, backward", &[data(&[5, 7, 3], 54)], TRANSCENDENTAL, &|t| grad_of(t, 0, |t| t[0].narrow(1, 4, 1)?.reshape(&[5, 3])?.exp())).await;
+    s.check("reshape of a narrowed step (a strided view)", &[data(&[5, 7, 3], 53)], EXACT, &|t| {
+        t[0].narrow(1, 4, 1)?.reshape(&[5, 1, 3, 1])?.matmul(&t[0].narrow(1, 2, 1)?.reshape(&[5, 1, 1, 3])?)
+    })
+    .await;
+    s.check("reshape of a narrowed step, backward", &[data(&[5, 7, 3], 54)], TRANSCENDENTAL, &|t| {
+        grad_of(t, 0, |t| t[0].narrow(1, 4, 1)?.reshape(&[5, 3])?.exp())
+    })
+    .await;
     s.check("narrow backward (pad)", &[data(&[7, 33], 50)], EXACT, &|t| grad_of(t, 0, |t| t[0].narrow(1, 3, 20))).await;
     let idx = (vec![2.0, 0.0, 6.0, 2.0, 5.0], vec![5]);
     s.check("index_select axis 0", &[data(&[7, 33], 53), idx.clone()], EXACT, &|t| t[0].index_select(0, &t[1])).await;
     s.check("index_select axis 1", &[data(&[3, 7, 5], 54), idx.clone()], EXACT, &|t| t[0].index_select(1, &t[1])).await;
-    s.check("scatter_add with repeated indices", &[data(&[7, 33], 55), idx.clone(), data(&[5, 33], 56)], ACCUMULATE, &|t| t[0].scatter_add(0, &t[1], &t[2])).await;
+    s.check("scatter_add with repeated indices", &[data(&[7, 33], 55), idx.clone(), data(&[5, 33], 56)], ACCUMULATE, &|t| t[0].scatter_add(0, &t[1], &t[2]))
+        .await;
     s.check("embedding backward (scatter_add)", &[data(&[7, 4], 57), idx.clone()], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].index_select(0, &t[1]))).await;
     s.check("concat backward (narrow)", &[data(&[7, 3], 51), data(&[7, 5], 52)], EXACT, &|t| grad_of(t, 1, |t| Tensor::concat(&t[..2], 1))).await;
 }

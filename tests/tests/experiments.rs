@@ -4,7 +4,7 @@
 //! outcome it reports.
 
 use nnlab_core::Device;
-use nnlab_nn::experiment::{check, run_native, summarise, Experiment, RunResult};
+use nnlab_nn::experiment::{Experiment, RunResult, check, run_native, summarise};
 
 fn dir() -> String {
     format!("{}/../models/experiments", env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +18,8 @@ fn card(name: &str) -> Experiment {
 /// Trains every run of the card and asserts each of its checks.
 fn holds(name: &str) {
     let exp = card(name);
-    let results = pollster::block_on(run_native(&exp, Device::Cpu, |run, r| eprintln!("{name}: {:<48} {:?} ({:.1} s)", run.label, r.metric, r.seconds))).unwrap();
+    let results =
+        pollster::block_on(run_native(&exp, Device::Cpu, |run, r| eprintln!("{name}: {:<48} {:?} ({:.1} s)", run.label, r.metric, r.seconds))).unwrap();
     let summary = summarise(&exp, &results).unwrap();
     let checks = check(&exp, &summary);
     for c in &checks {
@@ -157,8 +158,24 @@ fn bad_cards_are_refused_with_the_place_of_the_problem() {
         (made_up(r#"[{"label": "a"}, {"label": "b", "set": {"/nowhere/at/all": 1}}]"#, "", beats, "testAccuracy"), "variants[1].set./nowhere/at/all"),
         (made_up(r#"[{"label": "a"}, {"label": "b", "set": {"/layers/0/out": -3}}]"#, "", beats, "testAccuracy"), "run \"b, seed 1\""),
         (made_up(two, "", r#"[{"kind": "gapShrinks", "run": "a", "other": "b"}]"#, "testAccuracy"), "expect[0].kind"),
-        (made_up(two, r#"{"label": "w", "paths": ["/layers/0/out"], "values": [4, 8]}"#, r#"[{"kind": "beats", "run": "a", "other": "b", "at": 16}]"#, "testAccuracy"), "expect[0].at"),
-        (made_up(r#"[{"label": "a"}, {"label": "b"}, {"label": "c"}, {"label": "d"}]"#, r#"{"label": "w", "paths": ["/layers/0/out"], "values": [1, 2, 3, 4, 5, 6, 7, 8]}"#, beats, "testAccuracy"), "variants"),
+        (
+            made_up(
+                two,
+                r#"{"label": "w", "paths": ["/layers/0/out"], "values": [4, 8]}"#,
+                r#"[{"kind": "beats", "run": "a", "other": "b", "at": 16}]"#,
+                "testAccuracy",
+            ),
+            "expect[0].at",
+        ),
+        (
+            made_up(
+                r#"[{"label": "a"}, {"label": "b"}, {"label": "c"}, {"label": "d"}]"#,
+                r#"{"label": "w", "paths": ["/layers/0/out"], "values": [1, 2, 3, 4, 5, 6, 7, 8]}"#,
+                beats,
+                "testAccuracy",
+            ),
+            "variants",
+        ),
         (made_up(two, "", "[]", "testAccuracy"), "expect"),
         (made_up(two, "", beats, "accuracy"), "metric"),
     ];
@@ -169,13 +186,24 @@ fn bad_cards_are_refused_with_the_place_of_the_problem() {
 }
 
 fn result(variant: &str, k: Option<usize>, seed: u64, metric: Option<f64>) -> RunResult {
-    RunResult { variant: variant.into(), sweep_index: k, seed, metric, diverged_at: metric.is_none().then_some(5), seconds: 1.0, eval_seconds: None, layers: Vec::new() }
+    RunResult {
+        variant: variant.into(),
+        sweep_index: k,
+        seed,
+        metric,
+        diverged_at: metric.is_none().then_some(5),
+        seconds: 1.0,
+        eval_seconds: None,
+        layers: Vec::new(),
+    }
 }
 
 #[test]
 fn checks_decide_on_the_mean_over_seeds_and_a_diverged_run_loses() {
     let two = r#"[{"label": "a"}, {"label": "b"}]"#;
-    let exp = made_up(two, "", r#"[{"kind": "beats", "run": "a", "other": "b", "margin": 0.1}, {"kind": "reaches", "run": "b", "value": 0.5}]"#, "testAccuracy").unwrap();
+    let exp =
+        made_up(two, "", r#"[{"kind": "beats", "run": "a", "other": "b", "margin": 0.1}, {"kind": "reaches", "run": "b", "value": 0.5}]"#, "testAccuracy")
+            .unwrap();
     let decide = |a: [Option<f64>; 2], b: [Option<f64>; 2]| -> Vec<bool> {
         let rs = vec![result("a", None, 1, a[0]), result("a", None, 2, a[1]), result("b", None, 1, b[0]), result("b", None, 2, b[1])];
         check(&exp, &summarise(&exp, &rs).unwrap()).iter().map(|c| c.passed).collect()

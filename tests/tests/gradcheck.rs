@@ -8,7 +8,7 @@
 //! rounding, tight enough that a wrong rule (a missing factor, a sign, a wrong
 //! axis) fails by orders of magnitude.
 
-use nnlab_core::{no_grad, Conv2dParams, Pool2dParams, Result, Tensor};
+use nnlab_core::{Conv2dParams, Pool2dParams, Result, Tensor, no_grad};
 use nnlab_tests::{cpu_tensor, distinct, mismatch, uniform};
 
 const H: f32 = 1e-3;
@@ -71,11 +71,23 @@ fn constant(data: Vec<f32>, shape: &[usize]) -> (Vec<f32>, Vec<usize>, bool) {
 fn unary_ops_on_contiguous_and_transposed_inputs() {
     type F = fn(&Tensor) -> Result<Tensor>;
     let cases: [(&str, F, bool); 17] = [
-        ("neg", Tensor::neg, false), ("exp", Tensor::exp, false), ("log", Tensor::log, true), ("sqrt", Tensor::sqrt, true),
-        ("recip", Tensor::recip, true), ("abs", Tensor::abs, false), ("tanh", Tensor::tanh, false), ("sigmoid", Tensor::sigmoid, false),
-        ("relu", Tensor::relu, false), ("gelu", Tensor::gelu, false), ("gelu_tanh", Tensor::gelu_tanh, false), ("sin", Tensor::sin, false),
-        ("cos", Tensor::cos, false), ("erf", Tensor::erf, false), ("powf", |x| x.powf(2.5), true),
-        ("mul_scalar", |x| x.mul_scalar(-1.5), false), ("add_scalar", |x| x.add_scalar(0.7), false),
+        ("neg", Tensor::neg, false),
+        ("exp", Tensor::exp, false),
+        ("log", Tensor::log, true),
+        ("sqrt", Tensor::sqrt, true),
+        ("recip", Tensor::recip, true),
+        ("abs", Tensor::abs, false),
+        ("tanh", Tensor::tanh, false),
+        ("sigmoid", Tensor::sigmoid, false),
+        ("relu", Tensor::relu, false),
+        ("gelu", Tensor::gelu, false),
+        ("gelu_tanh", Tensor::gelu_tanh, false),
+        ("sin", Tensor::sin, false),
+        ("cos", Tensor::cos, false),
+        ("erf", Tensor::erf, false),
+        ("powf", |x| x.powf(2.5), true),
+        ("mul_scalar", |x| x.mul_scalar(-1.5), false),
+        ("add_scalar", |x| x.add_scalar(0.7), false),
     ];
     for (name, f, needs_positive) in cases {
         let x = if needs_positive { positive(&[3, 4], 1) } else { input(&[3, 4], 1) };
@@ -88,7 +100,8 @@ fn unary_ops_on_contiguous_and_transposed_inputs() {
 #[test]
 fn binary_ops_with_broadcasting_and_strides() {
     type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
-    let cases: [(&str, F); 6] = [("add", Tensor::add), ("sub", Tensor::sub), ("mul", Tensor::mul), ("div", Tensor::div), ("maximum", Tensor::maximum), ("minimum", Tensor::minimum)];
+    let cases: [(&str, F); 6] =
+        [("add", Tensor::add), ("sub", Tensor::sub), ("mul", Tensor::mul), ("div", Tensor::div), ("maximum", Tensor::maximum), ("minimum", Tensor::minimum)];
     for (name, f) in cases {
         let b = if name == "div" { positive(&[5, 4], 4) } else { input(&[5, 4], 4) };
         check_with(name, vec![input(&[3, 1, 4], 3), b.clone()], |xs| f(&xs[0], &xs[1]));
@@ -126,7 +139,9 @@ fn matmul_batched_broadcast_and_transposed() {
 #[test]
 fn matmul_with_bias() {
     check_with("matmul_bias", vec![input(&[3, 4], 27), input(&[4, 5], 28), input(&[5], 29)], |xs| xs[0].matmul_bias(&xs[1], &xs[2]));
-    check_with("matmul_bias batched by a shared matrix", vec![input(&[2, 3, 4], 30), input(&[5, 4], 31), input(&[5], 32)], |xs| xs[0].matmul_bias(&xs[1].t()?, &xs[2]));
+    check_with("matmul_bias batched by a shared matrix", vec![input(&[2, 3, 4], 30), input(&[5, 4], 31), input(&[5], 32)], |xs| {
+        xs[0].matmul_bias(&xs[1].t()?, &xs[2])
+    });
 }
 
 #[test]

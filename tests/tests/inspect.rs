@@ -5,9 +5,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use nnlab_core::{Device, GpuContext};
+use nnlab_nn::ProbeKind;
 use nnlab_nn::spec::inspect::{ExampleRef, InspectRequest, Inspection, Split};
 use nnlab_nn::spec::{ModelSpec, SpecTrainer};
-use nnlab_nn::ProbeKind;
 use nnlab_tests::mismatch;
 
 fn trainer(file: &str, device: Device, steps: usize) -> SpecTrainer {
@@ -19,7 +19,15 @@ fn trainer(file: &str, device: Device, steps: usize) -> SpecTrainer {
 }
 
 fn everything(index: usize) -> InspectRequest {
-    InspectRequest { example: Some(ExampleRef { split: Split::Test, index }), confusion: true, predictions: true, parameters: true, sparsity: true, filters: true, ..Default::default() }
+    InspectRequest {
+        example: Some(ExampleRef { split: Split::Test, index }),
+        confusion: true,
+        predictions: true,
+        parameters: true,
+        sparsity: true,
+        filters: true,
+        ..Default::default()
+    }
 }
 
 fn inspect(t: &SpecTrainer, r: &InspectRequest) -> Inspection {
@@ -102,7 +110,10 @@ fn attention_rows_are_distributions_and_hidden_states_run_over_time() {
     let t = trainer("copy-transformer.json", Device::Cpu, 5);
     let e = inspect(&t, &everything(0)).example.unwrap();
     let attention: Vec<_> = e.probes.iter().filter(|p| p.kind == ProbeKind::Attention).collect();
-    assert_eq!(attention.iter().map(|p| (p.path.as_str(), p.shape.clone())).collect::<Vec<_>>(), [("layers[2]", vec![4, 10, 10]), ("layers[3]", vec![4, 10, 10])]);
+    assert_eq!(
+        attention.iter().map(|p| (p.path.as_str(), p.shape.clone())).collect::<Vec<_>>(),
+        [("layers[2]", vec![4, 10, 10]), ("layers[3]", vec![4, 10, 10])]
+    );
     for row in attention[0].values.chunks(10) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
@@ -136,7 +147,8 @@ fn a_drawing_is_probed_like_an_example_and_bad_drawings_are_refused() {
         let e = pollster::block_on(t.inspect(&InspectRequest { input: Some(bad), ..Default::default() })).unwrap_err();
         assert!(e.to_string().contains("64 finite values"), "{e}");
     }
-    let e = pollster::block_on(t.inspect(&InspectRequest { example: Some(ExampleRef { split: Split::Test, index: 1 << 20 }), ..Default::default() })).unwrap_err();
+    let e =
+        pollster::block_on(t.inspect(&InspectRequest { example: Some(ExampleRef { split: Split::Test, index: 1 << 20 }), ..Default::default() })).unwrap_err();
     assert!(e.to_string().contains("out of range"), "{e}");
 }
 
@@ -151,10 +163,22 @@ fn the_gpu_inspects_what_the_cpu_does() {
         assert!(mismatch(&ea.output, &eb.output, 1e-4, 1e-3).is_none(), "{file}: output");
         for (pa, pb) in ea.probes.iter().zip(&eb.probes) {
             assert_eq!((&pa.path, pa.kind), (&pb.path, pb.kind));
-            assert!(mismatch(&pa.values, &pb.values, 1e-4, 1e-3).is_none(), "{file}: {} {:?} {:?}", pa.path, pa.kind, mismatch(&pa.values, &pb.values, 1e-4, 1e-3));
+            assert!(
+                mismatch(&pa.values, &pb.values, 1e-4, 1e-3).is_none(),
+                "{file}: {} {:?} {:?}",
+                pa.path,
+                pa.kind,
+                mismatch(&pa.values, &pb.values, 1e-4, 1e-3)
+            );
         }
         for (pa, pb) in a.parameters.unwrap().iter().zip(&b.parameters.unwrap()) {
-            assert!((pa.gradient_norm - pb.gradient_norm).abs() <= 1e-3 * pa.gradient_norm.max(1e-3), "{file}: {} {} {}", pa.path, pa.gradient_norm, pb.gradient_norm);
+            assert!(
+                (pa.gradient_norm - pb.gradient_norm).abs() <= 1e-3 * pa.gradient_norm.max(1e-3),
+                "{file}: {} {} {}",
+                pa.path,
+                pa.gradient_norm,
+                pb.gradient_norm
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! prefix scan and its token-by-token recurrence, S4D's convolution and its
 //! recurrence, and a Conv-BN block before and after folding the BatchNorm.
 
-use nnlab_core::{no_grad, Device, Tensor};
+use nnlab_core::{Device, Tensor, no_grad};
 use nnlab_nn::layers::{Aaren, ConvBn, Padding, S4d};
 use nnlab_nn::{Activation, Module};
 use nnlab_tests::{cpu_tensor, mismatch, uniform};

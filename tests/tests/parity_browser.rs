@@ -27,13 +27,19 @@ async fn readback_awaits_without_blocking() {
 #[wasm_bindgen_test]
 async fn a_fused_step_plan_replays_like_eager_steps() {
     use nnlab_nn::layers::{Recurrent, RecurrentKind, Sequential};
-    use nnlab_nn::{init::Init, Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan};
+    use nnlab_nn::{Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
     let device = Device::Gpu(GpuContext::new().await.unwrap());
     let build = || -> Box<dyn Module> {
         let gru = Recurrent::new(RecurrentKind::Gru, 3, 6, 1, false, true, 7, 0, &device).unwrap().last_step_only();
         Box::new(Sequential::new(vec![Box::new(gru), Box::new(Linear::new(6, 2, true, Init::GlorotUniform, 7, 1, &device).unwrap())]))
     };
-    let adam = |m: &dyn Module| Optimizer::new(OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 }, m.parameters().into_iter().map(|(_, p)| p).collect()).unwrap();
+    let adam = |m: &dyn Module| {
+        Optimizer::new(
+            OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 },
+            m.parameters().into_iter().map(|(_, p)| p).collect(),
+        )
+        .unwrap()
+    };
     let loss_fn = |m: &dyn Module, t: &[&Tensor]| m.forward(t[0])?.cross_entropy(t[1]);
     let batch = |i: usize| {
         let x: Vec<f32> = (0..4 * 5 * 3).map(|j| (((j * 7 + i * 13) % 11) as f32 - 5.0) / 5.0).collect();

@@ -52,7 +52,8 @@ fn out_of_range_indices_poison_the_gpu_result() {
 fn invalid_labels_poison_the_gpu_loss_and_are_named_on_the_cpu() {
     let gpu = Device::Gpu(context());
     let logits = [0.5, -1.0, 2.0, 0.0, 1.0, 3.0];
-    let loss = |labels: Vec<f32>, d: &Device| Tensor::from_vec(logits.to_vec(), &[2, 3], d).unwrap().cross_entropy_rows(&Tensor::from_vec(labels, &[2], d).unwrap());
+    let loss =
+        |labels: Vec<f32>, d: &Device| Tensor::from_vec(logits.to_vec(), &[2, 3], d).unwrap().cross_entropy_rows(&Tensor::from_vec(labels, &[2], d).unwrap());
     let v = pollster::block_on(loss(vec![2.0, 3.0], &gpu).unwrap().to_vec()).unwrap();
     assert!(v[0].is_finite() && v[1].is_nan(), "{v:?}");
     let v = pollster::block_on(loss(vec![0.5, 1.0], &gpu).unwrap().to_vec()).unwrap();

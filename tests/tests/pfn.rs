@@ -4,10 +4,10 @@
 //! requests that must be refused.
 
 use nnlab_core::Device;
-use nnlab_nn::datasets::Rng;
-use nnlab_nn::pfn::gp::{bayes_predictive, GpParams, Kernel, Points, Posterior};
-use nnlab_nn::pfn::prior::{GpPrior, Hyper, HyperPrior, TabularPrior};
 use nnlab_nn::Module;
+use nnlab_nn::datasets::Rng;
+use nnlab_nn::pfn::gp::{GpParams, Kernel, Points, Posterior, bayes_predictive};
+use nnlab_nn::pfn::prior::{GpPrior, Hyper, HyperPrior, TabularPrior};
 use nnlab_nn::pfn::{BarDistribution, Pfn, PfnSpec, PfnTrainer, PredictRequest, Prior};
 use serde_json::Value;
 
@@ -68,7 +68,12 @@ fn gp_posterior_matches_scikit_learn() {
     assert!(cases.len() >= 7);
     for (i, c) in cases.iter().enumerate() {
         let kernel: Kernel = serde_json::from_value(c["kernel"].clone()).unwrap();
-        let params = GpParams { kernel, lengthscale: c["lengthscale"].as_f64().unwrap(), outputscale: c["outputscale"].as_f64().unwrap(), noise_std: c["noise_std"].as_f64().unwrap() };
+        let params = GpParams {
+            kernel,
+            lengthscale: c["lengthscale"].as_f64().unwrap(),
+            outputscale: c["outputscale"].as_f64().unwrap(),
+            noise_std: c["noise_std"].as_f64().unwrap(),
+        };
         let f = c["features"].as_u64().unwrap() as usize;
         let (x, y, xq) = (numbers(&c["x_context"]), numbers(&c["y_context"]), numbers(&c["x_query"]));
         let post = Posterior::new(params, Points::new(&x, f), &y).unwrap();
@@ -82,7 +87,14 @@ fn gp_posterior_matches_scikit_learn() {
 
 #[test]
 fn bayes_mixture_matches_quadrature_over_the_lengthscale() {
-    let prior = GpPrior { kernel: Kernel::Rbf, lengthscale: Hyper::Drawn(HyperPrior::Uniform { low: 0.1, high: 0.6 }), outputscale: Hyper::Fixed(1.0), noise_std: Hyper::Fixed(0.1), x: [0.0, 1.0], features: 1 };
+    let prior = GpPrior {
+        kernel: Kernel::Rbf,
+        lengthscale: Hyper::Drawn(HyperPrior::Uniform { low: 0.1, high: 0.6 }),
+        outputscale: Hyper::Fixed(1.0),
+        noise_std: Hyper::Fixed(0.1),
+        x: [0.0, 1.0],
+        features: 1,
+    };
     let (grid, weights) = prior.grid(256);
     assert_eq!(grid.len(), 256);
     let x = [0.05, 0.2, 0.31, 0.5, 0.72, 0.9];
@@ -120,7 +132,14 @@ fn bayes_mixture_matches_quadrature_over_the_lengthscale() {
 
 #[test]
 fn gp_prior_samples_have_the_kernel_covariance() {
-    let prior = Prior::Gp(GpPrior { kernel: Kernel::Rbf, lengthscale: Hyper::Fixed(0.3), outputscale: Hyper::Fixed(1.0), noise_std: Hyper::Fixed(0.1), x: [0.0, 1.0], features: 1 });
+    let prior = Prior::Gp(GpPrior {
+        kernel: Kernel::Rbf,
+        lengthscale: Hyper::Fixed(0.3),
+        outputscale: Hyper::Fixed(1.0),
+        noise_std: Hyper::Fixed(0.1),
+        x: [0.0, 1.0],
+        features: 1,
+    });
     let mut rng = Rng::new(7);
     let (mut var, mut products, mut expected, n) = (0.0, 0.0, 0.0, 4000);
     for _ in 0..n {
@@ -161,7 +180,16 @@ fn tabular_prior_draws_classification_datasets_within_its_limits() {
 #[test]
 fn bnn_prior_draws_standardised_random_functions_with_noise() {
     use nnlab_nn::pfn::prior::{BnnActivation, BnnPrior};
-    let prior = Prior::Bnn(BnnPrior { layers: [1, 3], width: [4, 16], activations: vec![BnnActivation::Tanh, BnnActivation::Relu], weight_std: Hyper::Fixed(2.0), bias_std: Hyper::Fixed(0.5), noise_std: Hyper::Fixed(0.0), x: [-1.0, 1.0], features: 2 });
+    let prior = Prior::Bnn(BnnPrior {
+        layers: [1, 3],
+        width: [4, 16],
+        activations: vec![BnnActivation::Tanh, BnnActivation::Relu],
+        weight_std: Hyper::Fixed(2.0),
+        bias_std: Hyper::Fixed(0.5),
+        noise_std: Hyper::Fixed(0.0),
+        x: [-1.0, 1.0],
+        features: 2,
+    });
     prior.validate().unwrap();
     let mut rng = Rng::new(5);
     for _ in 0..50 {
@@ -297,7 +325,12 @@ fn the_regression_view_curves_are_consistent_and_refuse_bad_points() {
         }
     }
     // With fixed hyperparameters the reference is the GP posterior itself.
-    let post = Posterior::new(GpParams { kernel: Kernel::Matern32, lengthscale: 0.3, outputscale: 1.0, noise_std: 0.1 }, Points::new(&request.x_context, 1), &request.y_context).unwrap();
+    let post = Posterior::new(
+        GpParams { kernel: Kernel::Matern32, lengthscale: 0.3, outputscale: 1.0, noise_std: 0.1 },
+        Points::new(&request.x_context, 1),
+        &request.y_context,
+    )
+    .unwrap();
     let exact = post.predict(Points::new(&request.x_query, 1));
     let band = curve.exact.as_ref().unwrap();
     for (q, p) in exact.iter().enumerate() {
@@ -324,9 +357,9 @@ fn the_regression_view_curves_are_consistent_and_refuse_bad_points() {
 #[test]
 fn attending_to_the_context_is_the_masked_transformer_layer() {
     use nnlab_core::Tensor;
+    use nnlab_nn::Activation;
     use nnlab_nn::layers::TransformerEncoderLayer;
     use nnlab_nn::pfn::PfnModel;
-    use nnlab_nn::Activation;
     let device = Device::Cpu;
     for norm_first in [false, true] {
         let layer = TransformerEncoderLayer::new(16, 4, 24, 0.0, Activation::Gelu, norm_first, 3, 1, &device).unwrap();

@@ -7,9 +7,9 @@
 //! trained on the same splits.
 
 use nnlab_core::Device;
-use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, ENSEMBLE};
-use nnlab_nn::pfn::eval::{evaluate, EvalReport, HeldOut};
 use nnlab_nn::pfn::Pfn;
+use nnlab_nn::pfn::classify::{Baseline, ENSEMBLE, baseline, table_split};
+use nnlab_nn::pfn::eval::{EvalReport, HeldOut, evaluate};
 
 fn model(name: &str) -> Pfn {
     let path = format!("{}/../models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
@@ -42,7 +42,12 @@ fn pfn_gp_is_within_0_05_nats_of_the_exact_gp_posterior() {
     let gap = r.all.gap().unwrap();
     assert!(gap < 0.05, "pfn-gp is {gap:.4} nats per point above the exact GP posterior");
     // Calibrated intervals: the 50% and 90% intervals hold about that share.
-    assert!((r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03, "coverage {} / {}", r.all.pfn_coverage50, r.all.pfn_coverage90);
+    assert!(
+        (r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03,
+        "coverage {} / {}",
+        r.all.pfn_coverage50,
+        r.all.pfn_coverage90
+    );
 }
 
 #[test]
@@ -50,7 +55,12 @@ fn pfn_gp_ls_is_within_0_05_nats_of_the_bayes_optimal_predictive() {
     let r = report("pfn-gp-ls");
     let gap = r.all.gap().unwrap();
     assert!(gap < 0.05, "pfn-gp-ls is {gap:.4} nats per point above the Bayes-optimal predictive");
-    assert!((r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03, "coverage {} / {}", r.all.pfn_coverage50, r.all.pfn_coverage90);
+    assert!(
+        (r.all.pfn_coverage50 - 0.5).abs() < 0.05 && (r.all.pfn_coverage90 - 0.9).abs() < 0.03,
+        "coverage {} / {}",
+        r.all.pfn_coverage50,
+        r.all.pfn_coverage90
+    );
 }
 
 #[test]
@@ -65,7 +75,11 @@ fn pfn_tabular_is_at_least_as_accurate_as_the_better_baseline_on_average() {
         let mut sums = [0.0; 3];
         for seed in 0..splits {
             let t = table_split(&csv, "class", 0.5, seed).unwrap();
-            let predicted = [pollster::block_on(pfn.classify(&t, ENSEMBLE)), pollster::block_on(baseline(&t, Baseline::Logistic)), pollster::block_on(baseline(&t, Baseline::Mlp))];
+            let predicted = [
+                pollster::block_on(pfn.classify(&t, ENSEMBLE)),
+                pollster::block_on(baseline(&t, Baseline::Logistic)),
+                pollster::block_on(baseline(&t, Baseline::Mlp)),
+            ];
             for (sum, p) in sums.iter_mut().zip(predicted) {
                 *sum += t.accuracy(&p.unwrap()) / splits as f64;
             }

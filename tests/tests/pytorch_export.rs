@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use nnlab_core::{Device, Tensor};
-use nnlab_nn::spec::{build, pytorch, state_dict, ModelSpec, SpecTrainer};
-use nnlab_nn::weights::{load_params, read_safetensors, to_safetensors};
 use nnlab_nn::Module;
+use nnlab_nn::spec::{ModelSpec, SpecTrainer, build, pytorch, state_dict};
+use nnlab_nn::weights::{load_params, read_safetensors, to_safetensors};
 use nnlab_tests::{mismatch, torch_python};
 
 /// Every layer type not already in a preset, in one model.
@@ -152,7 +152,14 @@ fn exported_models_match_pytorch() {
             std::fs::write(dir.join("weights.safetensors"), pollster::block_on(to_safetensors(&weights, None)).unwrap()).unwrap();
             std::fs::write(dir.join("io.safetensors"), pollster::block_on(to_safetensors(&[("input".into(), x.clone())], None)).unwrap()).unwrap();
             std::fs::write(dir.join("run.py"), RUNNER).unwrap();
-            let out = Command::new(python).arg(dir.join("run.py")).arg(dir.join("model.py")).arg(dir.join("weights.safetensors")).arg(dir.join("io.safetensors")).arg(dir.join("out.safetensors")).output().unwrap();
+            let out = Command::new(python)
+                .arg(dir.join("run.py"))
+                .arg(dir.join("model.py"))
+                .arg(dir.join("weights.safetensors"))
+                .arg(dir.join("io.safetensors"))
+                .arg(dir.join("out.safetensors"))
+                .output()
+                .unwrap();
             assert!(out.status.success(), "{name}: PyTorch failed:\n{}", String::from_utf8_lossy(&out.stderr));
             let (torch_out, _) = read_safetensors(&std::fs::read(dir.join("out.safetensors")).unwrap()).unwrap();
             let torch_y = &torch_out["output"];

@@ -9,13 +9,14 @@ use std::path::Path;
 use std::process::Command;
 
 use nnlab_core::Device;
-use nnlab_nn::spec::{state_dict, ModelSpec, SpecTrainer};
-use nnlab_nn::weights::{load_params, read_safetensors};
 use nnlab_nn::Module;
+use nnlab_nn::spec::{ModelSpec, SpecTrainer, state_dict};
+use nnlab_nn::weights::{load_params, read_safetensors};
 use nnlab_tests::torch_python;
 
 fn trained(name: &str, steps: usize) -> SpecTrainer {
-    let json = nnlab_tests::preset_files().into_iter().find(|(n, _)| *n == format!("{name}.json")).map(|(_, j)| j).unwrap_or_else(|| panic!("no preset {name}"));
+    let json =
+        nnlab_tests::preset_files().into_iter().find(|(n, _)| *n == format!("{name}.json")).map(|(_, j)| j).unwrap_or_else(|| panic!("no preset {name}"));
     let mut t = pollster::block_on(SpecTrainer::new(&ModelSpec::from_json(&json).unwrap(), Device::Cpu)).unwrap();
     t.train(steps).unwrap();
     t

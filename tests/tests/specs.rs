@@ -4,9 +4,9 @@
 //! inference or building panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-use nnlab_core::{no_grad, Device, Tensor};
-use nnlab_nn::spec::{build, infer, pytorch, ModelSpec};
+use nnlab_core::{Device, Tensor, no_grad};
 use nnlab_nn::Module;
+use nnlab_nn::spec::{ModelSpec, build, infer, pytorch};
 use proptest::prelude::*;
 
 fn presets() -> Vec<(String, String)> {
@@ -86,16 +86,21 @@ fn error_of(json: &str) -> String {
 fn the_preset_index_lists_every_preset() {
     let dir = format!("{}/../models", env!("CARGO_MANIFEST_DIR"));
     let index: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/presets.json")).unwrap()).unwrap();
-    let mut listed: Vec<String> = index["presets"].as_array().unwrap().iter().map(|p| {
-        for key in ["expected", "check"] {
-            let c = &p[key];
-            assert!(c["steps"].as_u64().is_some_and(|s| s > 0), "{p}: {key}.steps");
-            assert!(c["atLeast"].is_number() != c["atMost"].is_number(), "{p}: {key} needs atLeast or atMost");
-            assert!(["testAccuracy", "testLoss"].contains(&c["metric"].as_str().unwrap()), "{p}: {key}.metric");
-        }
-        assert!(p["family"].is_string(), "{p}: family");
-        p["file"].as_str().unwrap().to_string()
-    }).collect();
+    let mut listed: Vec<String> = index["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            for key in ["expected", "check"] {
+                let c = &p[key];
+                assert!(c["steps"].as_u64().is_some_and(|s| s > 0), "{p}: {key}.steps");
+                assert!(c["atLeast"].is_number() != c["atMost"].is_number(), "{p}: {key} needs atLeast or atMost");
+                assert!(["testAccuracy", "testLoss"].contains(&c["metric"].as_str().unwrap()), "{p}: {key}.metric");
+            }
+            assert!(p["family"].is_string(), "{p}: family");
+            p["file"].as_str().unwrap().to_string()
+        })
+        .collect();
     listed.sort();
     let files: Vec<String> = presets().into_iter().map(|(f, _)| f).collect();
     assert_eq!(listed, files, "models/presets.json must list exactly the preset files");
@@ -111,8 +116,14 @@ fn malformed_specs_name_the_offending_field() {
         (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":2,"bias":true,"colour":1}]}"#, "colour"),
         (r#"{"name":"m","input":[4],"layers":[{"type":"lineer","out":2}]}"#, "invalid layers[0].type: unknown variant `lineer`"),
         (r#"{"name":"m","input":[6,8],"layers":[{"type":"attention","heads":3}]}"#, "invalid layers[0].heads:"),
-        (r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":5,"kernel":1}]}]}"#, "invalid layers[0]: the body gives [5, 8, 8] but the shortcut gives [3, 8, 8]"),
-        (r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":3,"kernel":3,"stride":2,"padding":"same"}]}]}"#, "invalid layers[0].body[0].padding:"),
+        (
+            r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":5,"kernel":1}]}]}"#,
+            "invalid layers[0]: the body gives [5, 8, 8] but the shortcut gives [3, 8, 8]",
+        ),
+        (
+            r#"{"name":"m","input":[3,8,8],"layers":[{"type":"residual","body":[{"type":"conv2d","out":3,"kernel":3,"stride":2,"padding":"same"}]}]}"#,
+            "invalid layers[0].body[0].padding:",
+        ),
         (r#"{"name":"m","input":[0],"layers":[{"type":"linear","out":2}]}"#, "invalid input:"),
         (r#"{"name":"m","input":[4],"layers":[]}"#, "invalid layers:"),
         (r#"{"name":"m","input":[4],"layers":[{"type":"linear","out":18446744073709551615}]}"#, "invalid layers[0].out: must be <= 4096"),
@@ -148,7 +159,11 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
             prop::collection::btree_map(
-                prop::sample::select(vec!["type", "out", "kernel", "stride", "padding", "dilation", "groups", "heads", "ff", "hidden", "layers", "body", "shortcut", "steps", "state", "maxLen", "p", "num", "dim", "expand", "scale", "fn", "slope", "output"]).prop_map(String::from),
+                prop::sample::select(vec![
+                    "type", "out", "kernel", "stride", "padding", "dilation", "groups", "heads", "ff", "hidden", "layers", "body", "shortcut", "steps",
+                    "state", "maxLen", "p", "num", "dim", "expand", "scale", "fn", "slope", "output"
+                ])
+                .prop_map(String::from),
                 inner,
                 0..6,
             )
@@ -169,9 +184,33 @@ fn number_slots<'a>(v: &'a mut serde_json::Value, out: &mut Vec<&'a mut serde_js
 
 fn layer_types() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "linear", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d", "global_avg_pool", "flatten", "dropout", "embedding",
-        "batch_norm", "layer_norm", "activation", "residual", "inverted_residual", "conv_bn", "rnn", "gru", "lstm", "attention", "transformer_encoder",
-        "positional_encoding", "aaren", "s4d", "last_step", "tail",
+        "linear",
+        "conv1d",
+        "conv2d",
+        "max_pool1d",
+        "avg_pool1d",
+        "max_pool2d",
+        "avg_pool2d",
+        "global_avg_pool",
+        "flatten",
+        "dropout",
+        "embedding",
+        "batch_norm",
+        "layer_norm",
+        "activation",
+        "residual",
+        "inverted_residual",
+        "conv_bn",
+        "rnn",
+        "gru",
+        "lstm",
+        "attention",
+        "transformer_encoder",
+        "positional_encoding",
+        "aaren",
+        "s4d",
+        "last_step",
+        "tail",
     ])
 }
 

@@ -14,7 +14,10 @@ fn context() -> GpuContext {
 }
 
 fn adam(model: &dyn Module) -> Result<Optimizer> {
-    Optimizer::new(OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 }, model.parameters().into_iter().map(|(_, p)| p).collect())
+    Optimizer::new(
+        OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 },
+        model.parameters().into_iter().map(|(_, p)| p).collect(),
+    )
 }
 
 fn cross_entropy(model: &dyn Module, inputs: &[&Tensor]) -> Result<Tensor> {
@@ -33,7 +36,9 @@ fn values(model: &dyn Module) -> Vec<f32> {
 fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) -> (usize, usize) {
     let ctx = context();
     let device = Device::Gpu(ctx.clone());
-    let upload = |(x, shape, y): &(Vec<f32>, Vec<usize>, Vec<f32>)| (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
+    let upload = |(x, shape, y): &(Vec<f32>, Vec<usize>, Vec<f32>)| {
+        (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap())
+    };
     let resident: Vec<(Tensor, Tensor)> = batches.iter().map(upload).collect();
 
     let eager = build(&device).unwrap();
@@ -101,7 +106,10 @@ fn replay_equals_eager_on_the_benchmark_models() {
 fn elementwise_chains_fuse_in_a_gru_step() {
     let (_, batches) = workload_batches("W3");
     let build = |d: &Device| -> Result<Box<dyn Module>> {
-        let layers: Vec<Box<dyn Module>> = vec![Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()), Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?)];
+        let layers: Vec<Box<dyn Module>> = vec![
+            Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()),
+            Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?),
+        ];
         Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
     };
     let (dispatches, fused) = replay_matches_eager("GRU", &build, &batches, 4);

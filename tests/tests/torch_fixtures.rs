@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use nnlab_core::{Device, GradStore, Result, Tensor};
 use nnlab_nn::layers::*;
-use nnlab_nn::weights::{read_safetensors, StoredTensor};
-use nnlab_nn::{activation, gradients, loss, Activation, Linear, Module, Optimizer, OptimizerConfig, Param};
+use nnlab_nn::weights::{StoredTensor, read_safetensors};
+use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, Param, activation, gradients, loss};
 use nnlab_tests::mismatch;
 use serde_json::Value;
 
@@ -124,7 +124,20 @@ fn linear_and_convolutions() {
         let padding = if fx.arg("padding") == "same" { Padding::Same } else { Padding::Explicit(fx.pair("padding", 0)) };
         let bias = fx.arg("bias").as_bool().unwrap_or(true);
         let groups = fx.arg("groups").as_u64().unwrap_or(1) as usize;
-        let m = Conv2d::new(fx.usize("in_channels"), fx.usize("out_channels"), fx.pair("kernel_size", 1), fx.pair("stride", 1), padding, fx.pair("dilation", 1), groups, bias, 0, 0, &CPU).unwrap();
+        let m = Conv2d::new(
+            fx.usize("in_channels"),
+            fx.usize("out_channels"),
+            fx.pair("kernel_size", 1),
+            fx.pair("stride", 1),
+            padding,
+            fx.pair("dilation", 1),
+            groups,
+            bias,
+            0,
+            0,
+            &CPU,
+        )
+        .unwrap();
         fx.check(m.parameters(), single(|x| m.forward(x)));
     }
 }
@@ -202,7 +215,18 @@ fn recurrent_layers() {
             ("GRU", _) => RecurrentKind::Gru,
             _ => RecurrentKind::Lstm,
         };
-        let m = Recurrent::new(kind, fx.usize("input_size"), fx.usize("hidden_size"), fx.usize("num_layers"), fx.arg("bidirectional").as_bool().unwrap(), fx.arg("batch_first").as_bool().unwrap(), 0, 0, &CPU).unwrap();
+        let m = Recurrent::new(
+            kind,
+            fx.usize("input_size"),
+            fx.usize("hidden_size"),
+            fx.usize("num_layers"),
+            fx.arg("bidirectional").as_bool().unwrap(),
+            fx.arg("batch_first").as_bool().unwrap(),
+            0,
+            0,
+            &CPU,
+        )
+        .unwrap();
         fx.check(m.parameters(), |x| {
             let out = m.run(&x[0])?;
             // The last-step mode gives the output's last time step, computed without stacking.

@@ -3,10 +3,10 @@
 //! annealed gradient noise, and bit-exact safetensors round trips.
 
 use nnlab_core::{Device, Tensor};
-use nnlab_nn::pruning::{erk_densities, Gradual, Pruner};
-use nnlab_nn::spec::{build, state_dict, ModelSpec, SpecTrainer};
+use nnlab_nn::pruning::{Gradual, Pruner, erk_densities};
+use nnlab_nn::spec::{ModelSpec, SpecTrainer, build, state_dict};
 use nnlab_nn::weights::{read_safetensors, to_safetensors};
-use nnlab_nn::{gradients, Module, Param};
+use nnlab_nn::{Module, Param, gradients};
 
 const CPU: Device = Device::Cpu;
 
@@ -39,7 +39,9 @@ fn pruning_masks_stay_applied_while_training() {
     training.steps = 20;
     training.prune = Some(nnlab_nn::spec::PruneSpec::RandomErk { density: 0.3 });
     let mut t = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
-    let zeros = |t: &SpecTrainer| -> usize { t.model.parameters().iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| values(&p.get()).iter().filter(|v| **v == 0.0).count()).sum() };
+    let zeros = |t: &SpecTrainer| -> usize {
+        t.model.parameters().iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| values(&p.get()).iter().filter(|v| **v == 0.0).count()).sum()
+    };
     let total: usize = t.model.parameters().iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| p.get().numel()).sum();
     let before = zeros(&t);
     assert!((before as f32 / total as f32 - 0.7).abs() < 0.02, "{before} of {total} pruned");
@@ -137,7 +139,10 @@ fn train_random_trains_exactly_that_many_entries_and_keeps_the_rest() {
     // An entry chosen may, rarely, end where it started; none outside changes.
     assert!((90..=96).contains(&changed), "{changed} entries changed");
     for (count, train_only) in [(0, vec![]), (1_000_000, vec![]), (200, vec!["1.*".to_string()])] {
-        let bad = ModelSpec { training: Some(nnlab_nn::spec::TrainingSpec { train_random: Some(count), train_only, ..spec.training.clone().unwrap() }), ..spec.clone() };
+        let bad = ModelSpec {
+            training: Some(nnlab_nn::spec::TrainingSpec { train_random: Some(count), train_only, ..spec.training.clone().unwrap() }),
+            ..spec.clone()
+        };
         let err = pollster::block_on(SpecTrainer::new(&bad, CPU)).err().unwrap().to_string();
         assert!(err.contains("training.trainRandom"), "{count}: {err}");
     }
@@ -166,7 +171,12 @@ fn gradual_pruning_follows_its_schedule_by_magnitude() {
     training.prune = Some(nnlab_nn::spec::PruneSpec::Gradual { density: 0.2, start: 10, end: 30, every: 5 });
     let mut t = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
     let nonzero = |t: &SpecTrainer| -> Vec<(usize, usize)> {
-        t.model.parameters().iter().filter(|(_, p)| p.get().rank() >= 2).map(|(_, p)| (values(&p.get()).iter().filter(|v| **v != 0.0).count(), p.get().numel())).collect()
+        t.model
+            .parameters()
+            .iter()
+            .filter(|(_, p)| p.get().rank() >= 2)
+            .map(|(_, p)| (values(&p.get()).iter().filter(|v| **v != 0.0).count(), p.get().numel()))
+            .collect()
     };
     t.train(9).unwrap();
     assert!(nonzero(&t).iter().all(|(k, n)| k == n), "dense before step 10");

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{exec, root, serve, setup, site, Result};
+use crate::{Result, exec, root, serve, setup, site};
 
 /// The files TF.js needs on the page: its bundles and the wasm backend's binaries.
 const TFJS_FILES: [&str; 6] = [

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         Some("serve") => serve::command(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask <setup | build-site | serve [--port N] | test [--skip-browser] | bench [--native | --browser | --views] [--only W1,W5]>".into()),
+        _ => {
+            Err("usage: cargo xtask <setup | build-site | serve [--port N] | test [--skip-browser] | bench [--native | --browser | --views] [--only W1,W5]>"
+                .into())
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
-use crate::{root, setup, site, Result};
+use crate::{Result, root, setup, site};
 
 pub fn command(args: &[String]) -> Result {
     let port = match args {
@@ -88,7 +88,12 @@ fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
     };
     match body {
         Ok(body) if safe => {
-            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}Cache-Control: no-cache\r\nConnection: close\r\n\r\n", content_type(&file), body.len())?;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                content_type(&file),
+                body.len()
+            )?;
             stream.write_all(&body)
         }
         _ => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"),

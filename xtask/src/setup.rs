@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{exec, output, root, Result};
+use crate::{Result, exec, output, root};
 
 pub const WASM_BINDGEN: &str = "0.2.130";
 pub const WASM_PACK: &str = "0.15.1";

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use crate::{exec, root, Result};
+use crate::{Result, exec, root};
 
 /// npm files the page imports (see the import map in www/index.html).
 const VENDOR: [(&str, &str); 9] = [
@@ -32,11 +32,42 @@ pub fn build() -> Result {
     // wasm-pack builds the module and its bindings (with the wasm-bindgen on
     // PATH, never downloading one); wasm-opt 132 from npm optimises it.
     let built = root().join("target/wasm-pack");
-    exec(Command::new("wasm-pack").args(["build", "crates/web", "--target", "web", "--release", "--mode", "no-install", "--no-opt", "--no-pack", "--out-name", "nnlab_web", "--out-dir"]).arg(&built).current_dir(root()))?;
+    exec(
+        Command::new("wasm-pack")
+            .args([
+                "build",
+                "crates/web",
+                "--target",
+                "web",
+                "--release",
+                "--mode",
+                "no-install",
+                "--no-opt",
+                "--no-pack",
+                "--out-name",
+                "nnlab_web",
+                "--out-dir",
+            ])
+            .arg(&built)
+            .current_dir(root()),
+    )?;
     // Its .gitignore would keep the module out of a published package.
     let _ = std::fs::remove_file(built.join(".gitignore"));
     let bg = built.join("nnlab_web_bg.wasm");
-    exec(Command::new("wasm-opt").arg("-O3").arg("--enable-simd").arg("--enable-bulk-memory").arg("--enable-nontrapping-float-to-int").arg("--enable-sign-ext").arg("--enable-mutable-globals").arg("--enable-reference-types").arg("--enable-multivalue").arg(&bg).arg("-o").arg(&bg))?;
+    exec(
+        Command::new("wasm-opt")
+            .arg("-O3")
+            .arg("--enable-simd")
+            .arg("--enable-bulk-memory")
+            .arg("--enable-nontrapping-float-to-int")
+            .arg("--enable-sign-ext")
+            .arg("--enable-mutable-globals")
+            .arg("--enable-reference-types")
+            .arg("--enable-multivalue")
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )?;
     if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::{exec, root, serve, setup, site, Result};
+use crate::{Result, exec, root, serve, setup, site};
 
 pub fn run(args: &[String]) -> Result {
     let skip_browser = args.iter().any(|a| a == "--skip-browser");
@@ -49,4 +49,3 @@ pub fn run(args: &[String]) -> Result {
     println!("all tests passed; screenshots in target/e2e/");
     Ok(())
 }
-

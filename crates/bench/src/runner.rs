@@ -24,7 +24,11 @@ enum Job {
     /// `read_all`: a read returns the whole product (the shared W5 protocol);
     /// else its first element, so that a 64 MiB readback does not hide the
     /// product's time on a fast GPU (the large matmuls).
-    Matmul { a: Tensor, b: Tensor, read_all: bool },
+    Matmul {
+        a: Tensor,
+        b: Tensor,
+        read_all: bool,
+    },
 }
 
 pub struct Runner {
@@ -51,7 +55,8 @@ impl Runner {
             let shape: Vec<usize> = std::iter::once(w.batch).chain(w.input.iter().copied()).collect();
             let raw = w.batches();
             let checksum = raw.iter().flat_map(|b| b.x.iter().chain(&b.y)).map(|&v| v as f64).sum();
-            let batches = raw.into_iter().map(|b| Ok((Tensor::from_vec(b.x, &shape, device)?, Tensor::from_vec(b.y, &[w.batch], device)?))).collect::<Result<_>>()?;
+            let batches =
+                raw.into_iter().map(|b| Ok((Tensor::from_vec(b.x, &shape, device)?, Tensor::from_vec(b.y, &[w.batch], device)?))).collect::<Result<_>>()?;
             let job = Job::Train(Box::new(Training { model, opt, batches, plan: None, eager_reason: None, replays: 0 }));
             return Ok(Runner { job, device: device.clone(), step: 0, last: None, checksum });
         }
@@ -151,7 +156,9 @@ impl Runner {
     /// GPU training workload after its first step).
     pub async fn profile(&self, now: &dyn Fn() -> f64) -> Result<Vec<(String, usize, f64)>> {
         let Job::Train(t) = &self.job else { return Err(Error::InvalidArgument { op: "bench", reason: "only training steps are profiled".into() }) };
-        let Some(plan) = &t.plan else { return Err(Error::InvalidArgument { op: "bench", reason: "no recorded step to profile (run a step on the GPU first)".into() }) };
+        let Some(plan) = &t.plan else {
+            return Err(Error::InvalidArgument { op: "bench", reason: "no recorded step to profile (run a step on the GPU first)".into() });
+        };
         let mut totals: Vec<(String, usize, f64)> = Vec::new();
         for (name, ms) in plan.profile(now).await? {
             match totals.iter_mut().find(|t| t.0 == name) {

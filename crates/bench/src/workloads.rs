@@ -3,8 +3,8 @@
 //! spiral and Gaussian-projection generators, and the models.
 
 use nnlab_core::{Device, Result};
-use nnlab_nn::init::Init;
 use nnlab_nn::activation::ActivationLayer;
+use nnlab_nn::init::Init;
 use nnlab_nn::layers::{Conv2d, Flatten, MeanOverTime, Padding, Pool, PoolKind, Recurrent, RecurrentKind, Sequential, TransformerEncoderLayer};
 use nnlab_nn::{Activation, Linear, Module};
 
@@ -75,7 +75,6 @@ pub struct Workload {
     pub seed: u32,
 }
 
-
 pub fn training_workloads() -> Vec<Workload> {
     vec![
         Workload { id: "mlp-spiral", group: "W1", batch: 32, input: vec![2], classes: 2, seed: 1 },
@@ -126,7 +125,11 @@ impl Workload {
         let mut rng = Mulberry32::new(self.seed);
         let features: usize = self.input.iter().product();
         (0..4)
-            .map(|_| if self.group == "W1" { spiral(self.batch, &mut rng) } else { gaussian_projection(self.batch, features, self.classes, &mut rng, self.seed) })
+            .map(
+                |_| {
+                    if self.group == "W1" { spiral(self.batch, &mut rng) } else { gaussian_projection(self.batch, features, self.classes, &mut rng, self.seed) }
+                },
+            )
             .collect()
     }
 }

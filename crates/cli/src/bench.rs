@@ -194,7 +194,9 @@ pub fn run(args: &[String]) -> std::result::Result<(), String> {
             rows.push(measure(id, group, n, &device, backend).map_err(|e| format!("{id} on {backend}: {e}"))?);
         }
     }
-    println!("| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | host ms/step | encode ms/step | GFLOPS sync / async (/ burst) | mode |");
+    println!(
+        "| backend | workload | steps | first step ms | sync ms/step (steps/s) | async ms/step (steps/s) | host ms/step | encode ms/step | GFLOPS sync / async (/ burst) | mode |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for r in &rows {
         let gf = match (r.gflops_sync, r.gflops_async, r.gflops_burst) {

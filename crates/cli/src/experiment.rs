@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use nnlab_core::{Device, GpuContext};
-use nnlab_nn::experiment::{check, run_native, show_number, summarise, Experiment, Summary};
+use nnlab_nn::experiment::{Experiment, Summary, check, run_native, show_number, summarise};
 use serde_json::json;
 
-use crate::args::{read, write, Args};
+use crate::args::{Args, read, write};
 
 const USAGE: &str = "usage: nnlab experiment run CARD.json... [--backend cpu|wgpu] [--json OUT.json]";
 

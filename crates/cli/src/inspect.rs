@@ -4,9 +4,9 @@
 //! probes of test example 0).
 
 use nnlab_core::Device;
+use nnlab_nn::spec::SpecTrainer;
 use nnlab_nn::spec::inspect::InspectRequest;
 use nnlab_nn::spec::saved::read_session;
-use nnlab_nn::spec::SpecTrainer;
 
 const EVERYTHING: &str = r#"{"example":{"split":"test","index":0},"confusion":true,"predictions":true,"parameters":true,"sparsity":true,"filters":true}"#;
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nnlab_core::Device;
-use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, ENSEMBLE};
-use nnlab_nn::pfn::eval::{evaluate, HeldOut};
+use nnlab_nn::pfn::classify::{Baseline, ENSEMBLE, baseline, table_split};
+use nnlab_nn::pfn::eval::{HeldOut, evaluate};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde_json::json;
 
-use crate::args::{read, write, Args};
+use crate::args::{Args, read, write};
 
 const USAGE: &str = "usage: nnlab pfn train SPEC.json [--resume] [--minutes M] [--steps N] [--checkpoint PATH] [--out PATH] [--every N]
        nnlab pfn predict --model NAME|PATH --input IN.json --output OUT.json
@@ -28,7 +28,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         _ => Err(USAGE.into()),
     }
 }
-
 
 /// A model name (models/NAME.safetensors) or a path.
 fn model_path(name: &str) -> PathBuf {
@@ -84,7 +83,14 @@ fn train(args: &[String]) -> Result<(), String> {
     }
     save(&trainer)?;
     write(&out, &pollster::block_on(trainer.model_file()).map_err(|e| e.to_string())?)?;
-    println!("{} steps of {} in {:.1} s; checkpoint {}, model {}", trainer.step, spec.training.steps, start.elapsed().as_secs_f64(), checkpoint.display(), out.display());
+    println!(
+        "{} steps of {} in {:.1} s; checkpoint {}, model {}",
+        trainer.step,
+        spec.training.steps,
+        start.elapsed().as_secs_f64(),
+        checkpoint.display(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -109,10 +115,21 @@ fn eval(args: &[String]) -> Result<(), String> {
     let model = a.get("model").ok_or(USAGE)?;
     let pfn = load(model)?;
     let d = HeldOut::default();
-    let held_out = HeldOut { datasets: a.number("datasets")?.unwrap_or(d.datasets), queries: a.number("queries")?.unwrap_or(d.queries), seed: a.number("seed")?.unwrap_or(d.seed) };
+    let held_out = HeldOut {
+        datasets: a.number("datasets")?.unwrap_or(d.datasets),
+        queries: a.number("queries")?.unwrap_or(d.queries),
+        seed: a.number("seed")?.unwrap_or(d.seed),
+    };
     let start = Instant::now();
     let report = pollster::block_on(evaluate(&pfn, held_out)).map_err(|e| e.to_string())?;
-    println!("{}: {} held-out datasets, {} queries each, seed {} ({:.1} s)", pfn.spec.name, held_out.datasets, held_out.queries, held_out.seed, start.elapsed().as_secs_f64());
+    println!(
+        "{}: {} held-out datasets, {} queries each, seed {} ({:.1} s)",
+        pfn.spec.name,
+        held_out.datasets,
+        held_out.queries,
+        held_out.seed,
+        start.elapsed().as_secs_f64()
+    );
     println!("{:<8} {:>7} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7} {:>7}", "context", "queries", "pfn nll", "exact", "gap", "pfn50", "pfn90", "gp50", "gp90");
     let fmt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
     let rows = report.bins.iter().map(|(b, s)| (format!("{}-{}", b[0], b[1]), s)).chain(std::iter::once(("all".to_string(), &report.all)));
@@ -145,7 +162,15 @@ fn classify(args: &[String]) -> Result<(), String> {
     let ratio: f32 = a.number("train")?.unwrap_or(0.5);
     let splits: u64 = a.number("splits")?.unwrap_or(10);
     let views: usize = a.number("views")?.unwrap_or(ENSEMBLE);
-    println!("{:<20} {:>6} {:>9} {:>9} {:>9}   (mean test accuracy over {splits} splits, {:.0}% training rows)", "table", "rows", "pfn", "logistic", "mlp", ratio * 100.0);
+    println!(
+        "{:<20} {:>6} {:>9} {:>9} {:>9}   (mean test accuracy over {splits} splits, {:.0}% training rows)",
+        "table",
+        "rows",
+        "pfn",
+        "logistic",
+        "mlp",
+        ratio * 100.0
+    );
     for path in &a.positional {
         let csv = String::from_utf8_lossy(&read(Path::new(path))?).into_owned();
         let mut sums = [0.0; 3];
@@ -153,7 +178,11 @@ fn classify(args: &[String]) -> Result<(), String> {
         for seed in 0..splits {
             let t = table_split(&csv, label, ratio, seed).map_err(|e| format!("{path}: {e}"))?;
             rows = t.train_y.len() + t.test_y.len();
-            let predictions = [pollster::block_on(pfn.classify(&t, views)), pollster::block_on(baseline(&t, Baseline::Logistic)), pollster::block_on(baseline(&t, Baseline::Mlp))];
+            let predictions = [
+                pollster::block_on(pfn.classify(&t, views)),
+                pollster::block_on(baseline(&t, Baseline::Logistic)),
+                pollster::block_on(baseline(&t, Baseline::Mlp)),
+            ];
             for (sum, p) in sums.iter_mut().zip(predictions) {
                 *sum += t.accuracy(&p.map_err(|e| format!("{path}: {e}"))?);
             }

@@ -207,23 +207,27 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
         Op::Unary(x, u) => vec![(x, x.unary_backward(g, *u)?)],
         Op::Binary(a, b, bop) => {
             let mut grads = Vec::new();
-            grad_for(&mut grads, a, || match bop {
-                BinaryOp::Add | BinaryOp::Sub => Ok(g.clone()),
-                BinaryOp::Mul => g.mul(b),
-                BinaryOp::Div => g.div(b),
-                BinaryOp::Max => g.mul(&a.ge(b)?),
-                BinaryOp::Min => g.mul(&a.le(b)?),
-            }?
-            .sum_to(a.shape()))?;
-            grad_for(&mut grads, b, || match bop {
-                BinaryOp::Add => Ok(g.clone()),
-                BinaryOp::Sub => g.neg(),
-                BinaryOp::Mul => g.mul(a),
-                BinaryOp::Div => g.mul(a)?.div(&b.square()?)?.neg(),
-                BinaryOp::Max => g.mul(&a.lt(b)?),
-                BinaryOp::Min => g.mul(&a.gt(b)?),
-            }?
-            .sum_to(b.shape()))?;
+            grad_for(&mut grads, a, || {
+                match bop {
+                    BinaryOp::Add | BinaryOp::Sub => Ok(g.clone()),
+                    BinaryOp::Mul => g.mul(b),
+                    BinaryOp::Div => g.div(b),
+                    BinaryOp::Max => g.mul(&a.ge(b)?),
+                    BinaryOp::Min => g.mul(&a.le(b)?),
+                }?
+                .sum_to(a.shape())
+            })?;
+            grad_for(&mut grads, b, || {
+                match bop {
+                    BinaryOp::Add => Ok(g.clone()),
+                    BinaryOp::Sub => g.neg(),
+                    BinaryOp::Mul => g.mul(a),
+                    BinaryOp::Div => g.mul(a)?.div(&b.square()?)?.neg(),
+                    BinaryOp::Max => g.mul(&a.lt(b)?),
+                    BinaryOp::Min => g.mul(&a.gt(b)?),
+                }?
+                .sum_to(b.shape())
+            })?;
             grads
         }
         Op::Where(mask, t, f) => {

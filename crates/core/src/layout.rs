@@ -55,7 +55,11 @@ impl Layout {
         let mut strides = vec![0; shape.len()];
         if self.shape.contains(&0) || self.rank() == 0 {
             // Nothing to address (or one element): any strides do.
-            return (shape.iter().product::<usize>() == self.shape.iter().product::<usize>()).then(|| Layout { shape: shape.to_vec(), strides, offset: self.offset });
+            return (shape.iter().product::<usize>() == self.shape.iter().product::<usize>()).then(|| Layout {
+                shape: shape.to_vec(),
+                strides,
+                offset: self.offset,
+            });
         }
         // Walk the old axes from the last, cutting them into chunks that are
         // contiguous among themselves; the new axes must tile each chunk.
@@ -87,11 +91,7 @@ impl Layout {
         if dims.len() != self.rank() || dims.iter().any(|&d| d >= self.rank() || std::mem::replace(&mut seen[d], true)) {
             return Err(Error::InvalidArgument { op: "permute", reason: format!("{dims:?} is not a permutation of {} axes", self.rank()) });
         }
-        Ok(Layout {
-            shape: dims.iter().map(|&d| self.shape[d]).collect(),
-            strides: dims.iter().map(|&d| self.strides[d]).collect(),
-            offset: self.offset,
-        })
+        Ok(Layout { shape: dims.iter().map(|&d| self.shape[d]).collect(), strides: dims.iter().map(|&d| self.strides[d]).collect(), offset: self.offset })
     }
 
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Layout> {
@@ -113,7 +113,11 @@ impl Layout {
         let mut strides = vec![0; shape.len()];
         for (i, &d) in shape.iter().enumerate().skip(lead) {
             let (sd, ss) = (self.shape[i - lead], self.strides[i - lead]);
-            strides[i] = if sd == d { ss } else if sd == 1 { 0 } else {
+            strides[i] = if sd == d {
+                ss
+            } else if sd == 1 {
+                0
+            } else {
                 return Err(Error::ShapeMismatch { op: "broadcast", lhs: self.shape.clone(), rhs: shape.to_vec() });
             };
         }
@@ -133,7 +137,11 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec
     for i in 0..rank {
         let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
         let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
-        out[i] = if da == db || db == 1 { da } else if da == 1 { db } else {
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
             return Err(Error::ShapeMismatch { op, lhs: a.to_vec(), rhs: b.to_vec() });
         };
     }
@@ -184,7 +192,9 @@ mod tests {
         let heads = Layout::contiguous(&[2, 3, 12]).narrow(2, 4, 4).unwrap();
         let step = Layout::contiguous(&[2, 5, 3]).narrow(1, 2, 1).unwrap();
         let permuted = Layout::contiguous(&[2, 3, 4, 1]).permute(&[0, 2, 1, 3]).unwrap();
-        for (l, shape) in [(&heads, &[2, 3, 2, 2][..]), (&heads, &[6, 4]), (&heads, &[1, 2, 3, 4, 1]), (&step, &[2, 3]), (&step, &[2, 1, 1, 3]), (&permuted, &[2, 4, 3])] {
+        for (l, shape) in
+            [(&heads, &[2, 3, 2, 2][..]), (&heads, &[6, 4]), (&heads, &[1, 2, 3, 4, 1]), (&step, &[2, 3]), (&step, &[2, 1, 1, 3]), (&permuted, &[2, 4, 3])]
+        {
             let v = l.reshape_view(shape).unwrap_or_else(|| panic!("{shape:?} of {l:?} is a view"));
             assert_eq!(v.shape, shape);
             assert_eq!(v.indices().collect::<Vec<_>>(), l.indices().collect::<Vec<_>>(), "{shape:?} of {l:?}");

@@ -6,12 +6,22 @@ use crate::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UnaryOp {
-    Neg, Exp, Log, Sqrt, Recip, Abs, Tanh, Sigmoid, Relu,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Recip,
+    Abs,
+    Tanh,
+    Sigmoid,
+    Relu,
     /// GELU with the exact erf form.
     GeluErf,
     /// GELU with the tanh approximation.
     GeluTanh,
-    Sin, Cos, Erf,
+    Sin,
+    Cos,
+    Erf,
     /// x^p for a scalar p.
     Powf(f32),
     /// x * s
@@ -21,14 +31,34 @@ pub enum UnaryOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryOp { Add, Sub, Mul, Div, Max, Min }
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+}
 
 /// Comparisons produce 0/1 masks and carry no gradient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp { Eq, Ne, Lt, Le, Gt, Ge }
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReduceOp { Sum, Mean, Max, Min, ArgMax }
+pub enum ReduceOp {
+    Sum,
+    Mean,
+    Max,
+    Min,
+    ArgMax,
+}
 
 /// Normalisations of each row over the last axis (see ops/rows.rs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,7 +66,9 @@ pub enum RowOp {
     Softmax,
     LogSoftmax,
     /// (x - mean) / sqrt(variance + eps), without the affine part.
-    LayerNorm { eps: f32 },
+    LayerNorm {
+        eps: f32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,34 +98,81 @@ pub enum Op {
     Binary(Tensor, Tensor, BinaryOp),
     /// mask != 0 ? on_true : on_false
     Where(Tensor, Tensor, Tensor),
-    Reduce { x: Tensor, op: ReduceOp, axes: Vec<usize> },
+    Reduce {
+        x: Tensor,
+        op: ReduceOp,
+        axes: Vec<usize>,
+    },
     /// alpha * (a @ b): attention scales its scores inside the product.
     Matmul(Tensor, Tensor, f32),
     /// a @ b plus a bias [N] on every row of the product.
     MatmulBias(Tensor, Tensor, Tensor),
     /// With an optional per-output-channel bias [O].
-    Conv2d { x: Tensor, w: Tensor, b: Option<Tensor>, p: Conv2dParams },
-    MaxPool2d { x: Tensor, p: Pool2dParams },
-    AvgPool2d { x: Tensor, p: Pool2dParams },
-    IndexSelect { x: Tensor, axis: usize, index: Tensor },
+    Conv2d {
+        x: Tensor,
+        w: Tensor,
+        b: Option<Tensor>,
+        p: Conv2dParams,
+    },
+    MaxPool2d {
+        x: Tensor,
+        p: Pool2dParams,
+    },
+    AvgPool2d {
+        x: Tensor,
+        p: Pool2dParams,
+    },
+    IndexSelect {
+        x: Tensor,
+        axis: usize,
+        index: Tensor,
+    },
     /// base with src added at `index` positions along `axis`.
-    ScatterAdd { base: Tensor, axis: usize, index: Tensor, src: Tensor },
-    Concat { xs: Vec<Tensor>, axis: usize },
-    Narrow { x: Tensor, axis: usize, start: usize },
+    ScatterAdd {
+        base: Tensor,
+        axis: usize,
+        index: Tensor,
+        src: Tensor,
+    },
+    Concat {
+        xs: Vec<Tensor>,
+        axis: usize,
+    },
+    Narrow {
+        x: Tensor,
+        axis: usize,
+        start: usize,
+    },
     Reshape(Tensor),
     Permute(Tensor, Vec<usize>),
     Expand(Tensor),
-    Pad { x: Tensor, pads: Vec<(usize, usize)> },
-    Cumsum { x: Tensor, axis: usize },
+    Pad {
+        x: Tensor,
+        pads: Vec<(usize, usize)>,
+    },
+    Cumsum {
+        x: Tensor,
+        axis: usize,
+    },
     Contiguous(Tensor),
     /// LSTM cell from pre-activation gates [N, 4H] (i, f, g, o) and the cell
     /// state [N, H] to [2, N, H]: the new hidden state, then the new cell state.
-    LstmCell { gates: Tensor, c: Tensor },
+    LstmCell {
+        gates: Tensor,
+        c: Tensor,
+    },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
-    CrossEntropy { logits: Tensor, labels: Tensor },
+    CrossEntropy {
+        logits: Tensor,
+        labels: Tensor,
+    },
     /// A normalisation of each row over the last axis; a layer norm may take
     /// its learned per-column (weight, bias) in the same kernel.
-    Rows { x: Tensor, op: RowOp, affine: Option<(Tensor, Tensor)> },
+    Rows {
+        x: Tensor,
+        op: RowOp,
+        affine: Option<(Tensor, Tensor)>,
+    },
 }
 
 impl Op {
@@ -103,7 +182,13 @@ impl Op {
             Op::Binary(a, b, _) | Op::Matmul(a, b, _) => vec![a, b],
             Op::Where(m, a, b) | Op::MatmulBias(m, a, b) => vec![m, a, b],
             Op::Rows { x, affine: Some((w, b)), .. } => vec![x, w, b],
-            Op::Reduce { x, .. } | Op::Rows { x, affine: None, .. } | Op::MaxPool2d { x, .. } | Op::AvgPool2d { x, .. } | Op::Narrow { x, .. } | Op::Pad { x, .. } | Op::Cumsum { x, .. } => vec![x],
+            Op::Reduce { x, .. }
+            | Op::Rows { x, affine: None, .. }
+            | Op::MaxPool2d { x, .. }
+            | Op::AvgPool2d { x, .. }
+            | Op::Narrow { x, .. }
+            | Op::Pad { x, .. }
+            | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, b, .. } => [x, w].into_iter().chain(b.as_ref()).collect(),
             Op::LstmCell { gates, c } => vec![gates, c],
             Op::CrossEntropy { logits, labels } => vec![logits, labels],

@@ -292,7 +292,11 @@ impl GpuContext {
     pub(crate) fn meta(&self, words: &[u32]) -> Result<wgpu::Buffer> {
         self.check_lost()?;
         self.count_object();
-        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(words), usage: wgpu::BufferUsages::STORAGE }))
+        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytemuck::cast_slice(words),
+            usage: wgpu::BufferUsages::STORAGE,
+        }))
     }
 
     /// Pipeline for the entry point `entry` of the WGSL that `source` builds,
@@ -377,9 +381,11 @@ impl GpuContext {
     /// Like `dispatch_groups`, for an entry point whose bindings skip numbers
     /// (it shares a module with entry points that use others).
     pub(crate) fn dispatch_numbered(&self, pipeline: &wgpu::ComputePipeline, numbered: &[(u32, &wgpu::Buffer)], groups: (u32, u32, u32)) {
-        let entries: Vec<wgpu::BindGroupEntry> = numbered.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }).collect();
+        let entries: Vec<wgpu::BindGroupEntry> =
+            numbered.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }).collect();
         self.count_object();
-        let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
+        let bind_group =
+            self.0.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
         if let Some(rec) = self.0.recording.borrow_mut().as_mut() {
             let info = self.0.pipeline_info.borrow();
             let info = info.get(pipeline);
@@ -413,7 +419,12 @@ impl GpuContext {
         let reused = self.0.staging.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
         let staging = reused.unwrap_or_else(|| {
             self.count_object();
-            self.0.device.create_buffer(&wgpu::BufferDescriptor { label: Some("readback"), size: bytes, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false })
+            self.0.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
         {
             let mut slot = self.0.encoder.borrow_mut();
@@ -502,11 +513,7 @@ struct PipelineInfo {
 /// kernel declares one binding per line (`@group(0) @binding(3) var<storage,
 /// read_write> out: array<f32>;`).
 fn written_bindings(source: &str) -> Vec<u32> {
-    source
-        .lines()
-        .filter(|l| l.contains("read_write"))
-        .filter_map(|l| l.split("@binding(").nth(1)?.split(')').next()?.trim().parse().ok())
-        .collect()
+    source.lines().filter(|l| l.contains("read_write")).filter_map(|l| l.split("@binding(").nth(1)?.split(')').next()?.trim().parse().ok()).collect()
 }
 
 /// Packs a view into the fixed-size word layout the WGSL kernels read:

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 use crate::context::{GpuContext, Result, View};
 use crate::kernels::elementwise::pack;
-use crate::kernels::{input_bindings, MAX_INPUTS};
+use crate::kernels::{MAX_INPUTS, input_bindings};
 use crate::plan::Dispatch;
 
 /// What an elementwise dispatch computes, per output element.
@@ -159,7 +159,9 @@ fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu:
     let writes = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, w)| *w && x == b);
     let touches = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, _)| x == b);
     // Reads without writing (a read_write binding counts as a read).
-    let reads = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, w)| x == b && !*w) || d.elementwise.as_ref().is_none() && d.accesses.iter().any(|(x, w)| x == b && *w);
+    let reads = |d: &Dispatch, b: &wgpu::Buffer| {
+        d.accesses.iter().any(|(x, w)| x == b && !*w) || d.elementwise.as_ref().is_none() && d.accesses.iter().any(|(x, w)| x == b && *w)
+    };
     for input in &consumer.inputs {
         let x = &input.buffer;
         // Every view of x must read in place: the producer's element i is the consumer's.

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 
 use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
-use crate::fusion::{fuse, Elementwise};
+use crate::fusion::{Elementwise, fuse};
 
 pub(crate) struct Dispatch {
     /// The kernel's entry point.
@@ -38,7 +38,14 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
-    pub(crate) fn push(&mut self, name: &'static str, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, accesses: Vec<(wgpu::Buffer, bool)>, groups: (u32, u32, u32)) {
+    pub(crate) fn push(
+        &mut self,
+        name: &'static str,
+        pipeline: &wgpu::ComputePipeline,
+        bind_group: &wgpu::BindGroup,
+        accesses: Vec<(wgpu::Buffer, bool)>,
+        groups: (u32, u32, u32),
+    ) {
         self.buffers.extend(accesses.iter().map(|(b, _)| b.clone()));
         self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups, accesses, elementwise: None });
     }

@@ -27,7 +27,12 @@ impl EpochBatches {
     /// The next `batch` examples (fewer at the end of an epoch). When the epoch
     /// is used up, `new_order` draws the next epoch's order with the shuffling
     /// RNG; `upload` puts an order's examples on the device.
-    pub fn next(&mut self, batch: usize, new_order: impl FnOnce(&mut Rng) -> Vec<usize>, upload: impl FnOnce(&[usize]) -> Result<(Tensor, Tensor)>) -> Result<(Tensor, Tensor)> {
+    pub fn next(
+        &mut self,
+        batch: usize,
+        new_order: impl FnOnce(&mut Rng) -> Vec<usize>,
+        upload: impl FnOnce(&[usize]) -> Result<(Tensor, Tensor)>,
+    ) -> Result<(Tensor, Tensor)> {
         if self.pos >= self.order.len() {
             self.order = new_order(&mut self.rng);
             self.epoch = None;

@@ -185,10 +185,7 @@ pub fn generate(name: &str, n: usize, noise: f32, train_ratio: f32, seed: u64) -
     };
     rng.shuffle(&mut pts);
     let n_train = ((pts.len() as f32 * train_ratio).round() as usize).clamp(1, pts.len().saturating_sub(1).max(1));
-    let split = |part: &[Point]| Split {
-        x: part.iter().flat_map(|&(x, y, _)| [x / SCALE, y / SCALE]).collect(),
-        y: part.iter().map(|p| p.2).collect(),
-    };
+    let split = |part: &[Point]| Split { x: part.iter().flat_map(|&(x, y, _)| [x / SCALE, y / SCALE]).collect(), y: part.iter().map(|p| p.2).collect() };
     Some(Dataset { task: task_of(name), train: split(&pts[..n_train]), test: split(&pts[n_train..]) })
 }
 

@@ -12,7 +12,13 @@ use crate::Param;
 /// readback, so it stays on the GPU).
 pub fn clip_grad_norm(params: &[Param], grads: &mut GradStore, max_norm: f32) -> Result<Option<Tensor>> {
     let _g = nnlab_core::no_grad();
-    let present: Vec<(Tensor, Tensor)> = params.iter().filter_map(|p| { let t = p.get(); grads.get(&t).cloned().map(|g| (t, g)) }).collect();
+    let present: Vec<(Tensor, Tensor)> = params
+        .iter()
+        .filter_map(|p| {
+            let t = p.get();
+            grads.get(&t).cloned().map(|g| (t, g))
+        })
+        .collect();
     let Some((_, first)) = present.first() else { return Ok(None) };
     let mut total = Tensor::scalar(0.0, &first.device())?;
     for (_, g) in &present {

@@ -1,6 +1,6 @@
 //! Losses, each a mean over the batch, with PyTorch's definitions.
 
-use nnlab_core::{no_grad, Error, Result, Tensor};
+use nnlab_core::{Error, Result, Tensor, no_grad};
 
 /// Softmax cross-entropy of logits [N, C] against class indices [N].
 pub fn softmax_cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {

@@ -145,7 +145,9 @@ impl Optimizer {
     /// Adam's per-step scalars for step `t`: [lr, 1 - beta1^t, 1 - beta2^t].
     fn adam_scalars_for(&self, t: u32) -> Option<[f32; 3]> {
         match self.config {
-            OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => Some([self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)]),
+            OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => {
+                Some([self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)])
+            }
             _ => None,
         }
     }
@@ -186,7 +188,9 @@ impl Optimizer {
                     state[0] = state[0].mul_scalar(momentum)?.add(&g)?;
                     p.sub(&g.add(&state[0].mul_scalar(momentum)?)?.mul_scalar(lr)?)?
                 }
-                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => adam(&p, g, state, AdamParams::new(beta1, beta2, eps, weight_decay), scalars.as_ref().expect("Adam has scalars"))?,
+                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => {
+                    adam(&p, g, state, AdamParams::new(beta1, beta2, eps, weight_decay), scalars.as_ref().expect("Adam has scalars"))?
+                }
                 OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
                     let decayed = p.mul_scalar(1.0 - lr * weight_decay)?;
                     adam(&decayed, g, state, AdamParams::new(beta1, beta2, eps, 0.0), scalars.as_ref().expect("AdamW has scalars"))?

@@ -4,10 +4,10 @@
 //! during training (Narang et al. 2017; the cubic schedule of Zhu and Gupta
 //! 2017). Biases and norms (rank < 2) are never pruned.
 
-use nnlab_core::{no_grad, Error, Result, Tensor};
+use nnlab_core::{Error, Result, Tensor, no_grad};
 
-use crate::datasets::Rng;
 use crate::Param;
+use crate::datasets::Rng;
 
 pub struct Pruner {
     /// Each prunable parameter with its 0/1 mask on the parameter's device.
@@ -85,7 +85,9 @@ fn kept_of(density: f32, n: usize) -> usize {
 }
 
 fn check_density(density: f32) -> Result<()> {
-    if (0.0..=1.0).contains(&density) { Ok(()) } else {
+    if (0.0..=1.0).contains(&density) {
+        Ok(())
+    } else {
         Err(Error::InvalidArgument { op: "pruning", reason: format!("density must be in [0, 1], got {density}") })
     }
 }

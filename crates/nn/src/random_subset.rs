@@ -4,10 +4,10 @@
 //! "Training BatchNorm and Only BatchNorm" (2021): as many parameters as
 //! BatchNorm has, chosen at random from the whole network.
 
-use nnlab_core::{no_grad, Error, Result, Tensor};
+use nnlab_core::{Error, Result, Tensor, no_grad};
 
-use crate::datasets::Rng;
 use crate::Param;
+use crate::datasets::Rng;
 
 pub struct RandomSubset {
     /// Each parameter with a subset entry: its 0/1 mask and its initial values.

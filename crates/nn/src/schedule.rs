@@ -9,14 +9,25 @@ pub enum Schedule {
     Constant,
     /// lr * gamma^(floor(step / step_size))
     #[serde(rename_all = "camelCase")]
-    Step { step_size: u32, gamma: f32 },
+    Step {
+        step_size: u32,
+        gamma: f32,
+    },
     /// eta_min + (lr - eta_min) (1 + cos(pi t / t_max)) / 2
     #[serde(rename_all = "camelCase")]
-    Cosine { t_max: u32, eta_min: f32 },
+    Cosine {
+        t_max: u32,
+        eta_min: f32,
+    },
     /// Linear warm-up from lr * start_factor over `warmup` steps, then cosine
     /// over `t_max` steps (torch SequentialLR of LinearLR and CosineAnnealingLR).
     #[serde(rename_all = "camelCase")]
-    WarmupCosine { warmup: u32, start_factor: f32, t_max: u32, eta_min: f32 },
+    WarmupCosine {
+        warmup: u32,
+        start_factor: f32,
+        t_max: u32,
+        eta_min: f32,
+    },
 }
 
 /// PyTorch's closed form, which keeps oscillating past t_max.

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use nnlab_core::{Device, Error, Result, Tensor};
-use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
+use safetensors::tensor::{Dtype, TensorView};
 
 use crate::Param;
 
@@ -70,7 +70,10 @@ pub fn load_params(params: &[(String, Param)], stored: &HashMap<String, StoredTe
         let s = stored.get(&key).ok_or_else(|| Error::InvalidSpec { path: format!("weights.{key}"), reason: "missing from the file".into() })?;
         let current = p.get();
         if s.shape != current.shape() {
-            return Err(Error::InvalidSpec { path: format!("weights.{key}"), reason: format!("shape {:?} in the file, {:?} in the model", s.shape, current.shape()) });
+            return Err(Error::InvalidSpec {
+                path: format!("weights.{key}"),
+                reason: format!("shape {:?} in the file, {:?} in the model", s.shape, current.shape()),
+            });
         }
         p.set(s.to_tensor(&current.device())?);
     }

@@ -5,7 +5,7 @@
 //! `NNLAB_FUZZ_CASES=100000` for the long run).
 
 use nnlab_core::Device;
-use nnlab_nn::spec::saved::{read_session, write_session, MAX_FILE_BYTES};
+use nnlab_nn::spec::saved::{MAX_FILE_BYTES, read_session, write_session};
 use nnlab_nn::spec::share::{decode_setup, encode_setup};
 use nnlab_nn::spec::{ModelSpec, SpecTrainer, TrainerState};
 use proptest::prelude::*;
@@ -281,7 +281,11 @@ fn a_link_round_trips_and_fuzzed_links_never_panic() {
             let mut s: Vec<char> = link.chars().collect();
             for (at, c, cut) in edits {
                 let i = at.index(s.len().max(1)).min(s.len().saturating_sub(1));
-                if cut { s.truncate(i) } else if !s.is_empty() { s[i] = c }
+                if cut {
+                    s.truncate(i)
+                } else if !s.is_empty() {
+                    s[i] = c
+                }
             }
             s.into_iter().collect::<String>()
         }),

@@ -129,7 +129,8 @@ fn hand_edited_points_change_the_training_split() {
     assert_eq!(train.len(), base - 3 + 2);
     assert_eq!(&train.x[train.x.len() - 4..], &[0.5, 0.5, -0.5, 0.25]);
     assert_eq!(&train.y[train.y.len() - 2..], &[1.0, 0.0]);
-    for (points, path) in [(serde_json::json!([[2.0, 0.0, 1.0]]), "data.points[0]"), (serde_json::json!([[0.0, 0.0, 1.0], [0.0, 0.0, 0.5]]), "data.points[1]")] {
+    for (points, path) in [(serde_json::json!([[2.0, 0.0, 1.0]]), "data.points[0]"), (serde_json::json!([[0.0, 0.0, 1.0], [0.0, 0.0, 0.5]]), "data.points[1]")]
+    {
         json["data"]["points"] = points;
         let spec = ModelSpec::from_json(&json.to_string()).unwrap();
         let err = pollster::block_on(SpecTrainer::new(&spec, Device::Cpu)).err().unwrap().to_string();

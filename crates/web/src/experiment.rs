@@ -2,7 +2,7 @@
 //! as a Session) and, from the runs' final metrics, the table and the checks,
 //! decided by the same code as `nnlab experiment run`.
 
-use nnlab_nn::experiment::{check, summarise, timing_repeats, Experiment, RunResult};
+use nnlab_nn::experiment::{Experiment, RunResult, check, summarise, timing_repeats};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 

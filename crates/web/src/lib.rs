@@ -30,7 +30,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use bench::BenchRunner;
-pub use pfn::{table_baseline, PfnModel, PfnTraining};
+pub use pfn::{PfnModel, PfnTraining, table_baseline};
 pub use session::Session;
 
 thread_local! {
@@ -156,7 +156,9 @@ pub(crate) async fn device_for(backend: &str) -> Result<Device, Failure> {
     match backend {
         "cpu" => Ok(Device::Cpu),
         "webgpu" => Ok(Device::Gpu(gpu_context().await?)),
-        other => Err(Failure { kind: "invalid_argument", path: Some("backend".into()), message: format!("unknown backend \"{other}\" (expected webgpu or cpu)") }),
+        other => {
+            Err(Failure { kind: "invalid_argument", path: Some("backend".into()), message: format!("unknown backend \"{other}\" (expected webgpu or cpu)") })
+        }
     }
 }
 

@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use nnlab_core::Device;
-use nnlab_nn::pfn::classify::{baseline, table_split, Baseline, TableSplit, ENSEMBLE};
-use nnlab_nn::pfn::curve::{draw_points, CurveRequest, Reference};
-use nnlab_nn::pfn::eval::{evaluate, HeldOut};
+use nnlab_nn::pfn::classify::{Baseline, ENSEMBLE, TableSplit, baseline, table_split};
+use nnlab_nn::pfn::curve::{CurveRequest, Reference, draw_points};
+use nnlab_nn::pfn::eval::{HeldOut, evaluate};
 use nnlab_nn::pfn::{Pfn, PfnSpec, PfnTrainer, PredictRequest};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -156,7 +156,9 @@ impl PfnTraining {
         let trainer = self.trainer.clone();
         future_to_promise(async move {
             let t = trainer.try_borrow().map_err(|_| busy("PFN trainer"))?;
-            let report = evaluate(&t.pfn, HeldOut { datasets: datasets.clamp(1, 2000), queries: queries.clamp(1, 200), ..HeldOut::default() }).await.map_err(js_error)?;
+            let report = evaluate(&t.pfn, HeldOut { datasets: datasets.clamp(1, 2000), queries: queries.clamp(1, 200), ..HeldOut::default() })
+                .await
+                .map_err(js_error)?;
             to_js(&report)
         })
     }

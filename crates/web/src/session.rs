@@ -5,9 +5,9 @@ use std::rc::Rc;
 
 use js_sys::{Float32Array, Promise};
 use nnlab_core::Device;
-use nnlab_nn::data::Target;
-use nnlab_nn::experiment::{measure, Metric};
 use nnlab_nn::Inference;
+use nnlab_nn::data::Target;
+use nnlab_nn::experiment::{Metric, measure};
 use nnlab_nn::spec::inspect::InspectRequest;
 use nnlab_nn::spec::saved::{read_session, write_session};
 use nnlab_nn::spec::{SpecTrainer, TrainerState};
@@ -15,7 +15,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::{busy, device_for, invalid_argument, js_error, spec_with_text, to_js, Failure};
+use crate::{Failure, busy, device_for, invalid_argument, js_error, spec_with_text, to_js};
 
 /// A model, its data and its optimizer on one backend.
 #[wasm_bindgen]
@@ -164,7 +164,8 @@ impl Session {
     pub fn measure(&self, metric: String, limit: Option<u32>) -> Promise {
         let trainer = self.trainer.clone();
         future_to_promise(async move {
-            let metric: Metric = serde_json::from_value(serde_json::Value::String(metric.clone())).map_err(|_| invalid_argument("metric", format!("there is no metric called \"{metric}\"")))?;
+            let metric: Metric = serde_json::from_value(serde_json::Value::String(metric.clone()))
+                .map_err(|_| invalid_argument("metric", format!("there is no metric called \"{metric}\"")))?;
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
             to_js(&measure(&t, metric, limit.map_or(usize::MAX, |l| l as usize)).await.map_err(js_error)?)
         })
@@ -175,7 +176,8 @@ impl Session {
     /// token); the same outputs up to rounding.
     #[wasm_bindgen(js_name = setInference)]
     pub fn set_inference(&self, mode: String) -> Result<(), JsValue> {
-        let mode: Inference = serde_json::from_value(serde_json::Value::String(mode.clone())).map_err(|_| invalid_argument("inference", format!("there is no way of inference called \"{mode}\"")))?;
+        let mode: Inference = serde_json::from_value(serde_json::Value::String(mode.clone()))
+            .map_err(|_| invalid_argument("inference", format!("there is no way of inference called \"{mode}\"")))?;
         self.trainer.try_borrow_mut().map_err(|_| busy("session"))?.set_inference(mode);
         Ok(())
     }
@@ -199,7 +201,8 @@ impl Session {
     pub fn inspect(&self, #[wasm_bindgen(unchecked_param_type = "InspectRequest")] request: JsValue) -> Promise {
         let trainer = self.trainer.clone();
         future_to_promise(async move {
-            let request: InspectRequest = serde_wasm_bindgen::from_value(request).map_err(|e| js_error(Failure { kind: "invalid_argument", path: Some("inspect".into()), message: e.to_string() }))?;
+            let request: InspectRequest = serde_wasm_bindgen::from_value(request)
+                .map_err(|e| js_error(Failure { kind: "invalid_argument", path: Some("inspect".into()), message: e.to_string() }))?;
             let t = trainer.try_borrow().map_err(|_| busy("session"))?;
             to_js(&t.inspect(&request).await.map_err(js_error)?)
         })

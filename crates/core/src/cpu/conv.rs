@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::matmul::{matmul, MatSpec};
+use super::matmul::{MatSpec, matmul};
 use crate::{Conv2dParams, Pool2dParams};
 
 pub fn conv_out_size(input: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> Option<usize> {
@@ -17,10 +17,18 @@ pub fn pool_out_size(input: usize, kernel: usize, stride: usize, padding: usize)
 
 /// Geometry shared by the forward pass and both gradients.
 struct Geom {
-    n: usize, c: usize, h: usize, w: usize,
-    o: usize, kh: usize, kw: usize,
-    oh: usize, ow: usize,
-    g: usize, cg: usize, og: usize,
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+    g: usize,
+    cg: usize,
+    og: usize,
     p: Conv2dParams,
 }
 

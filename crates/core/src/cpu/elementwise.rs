@@ -17,23 +17,74 @@ const INV_SQRT_2PI: f32 = 0.398_942_3;
 macro_rules! per_unary_op {
     ($op:expr, $f:ident => $body:expr) => {
         match $op {
-            UnaryOp::Neg => { let $f = |x: f32| -x; $body }
-            UnaryOp::Exp => { let $f = |x: f32| x.exp(); $body }
-            UnaryOp::Log => { let $f = |x: f32| x.ln(); $body }
-            UnaryOp::Sqrt => { let $f = |x: f32| x.sqrt(); $body }
-            UnaryOp::Recip => { let $f = |x: f32| 1.0 / x; $body }
-            UnaryOp::Abs => { let $f = |x: f32| x.abs(); $body }
-            UnaryOp::Tanh => { let $f = |x: f32| x.tanh(); $body }
-            UnaryOp::Sigmoid => { let $f = sigmoid; $body }
-            UnaryOp::Relu => { let $f = |x: f32| x.max(0.0); $body }
-            UnaryOp::GeluErf => { let $f = |x: f32| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)); $body }
-            UnaryOp::GeluTanh => { let $f = |x: f32| 0.5 * x * (1.0 + (GELU_C * (x + 0.044715 * x * x * x)).tanh()); $body }
-            UnaryOp::Sin => { let $f = |x: f32| x.sin(); $body }
-            UnaryOp::Cos => { let $f = |x: f32| x.cos(); $body }
-            UnaryOp::Erf => { let $f = erf; $body }
-            UnaryOp::Powf(p) => { let $f = move |x: f32| x.powf(p); $body }
-            UnaryOp::Scale(s) => { let $f = move |x: f32| x * s; $body }
-            UnaryOp::AddScalar(s) => { let $f = move |x: f32| x + s; $body }
+            UnaryOp::Neg => {
+                let $f = |x: f32| -x;
+                $body
+            }
+            UnaryOp::Exp => {
+                let $f = |x: f32| x.exp();
+                $body
+            }
+            UnaryOp::Log => {
+                let $f = |x: f32| x.ln();
+                $body
+            }
+            UnaryOp::Sqrt => {
+                let $f = |x: f32| x.sqrt();
+                $body
+            }
+            UnaryOp::Recip => {
+                let $f = |x: f32| 1.0 / x;
+                $body
+            }
+            UnaryOp::Abs => {
+                let $f = |x: f32| x.abs();
+                $body
+            }
+            UnaryOp::Tanh => {
+                let $f = |x: f32| x.tanh();
+                $body
+            }
+            UnaryOp::Sigmoid => {
+                let $f = sigmoid;
+                $body
+            }
+            UnaryOp::Relu => {
+                let $f = |x: f32| x.max(0.0);
+                $body
+            }
+            UnaryOp::GeluErf => {
+                let $f = |x: f32| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                $body
+            }
+            UnaryOp::GeluTanh => {
+                let $f = |x: f32| 0.5 * x * (1.0 + (GELU_C * (x + 0.044715 * x * x * x)).tanh());
+                $body
+            }
+            UnaryOp::Sin => {
+                let $f = |x: f32| x.sin();
+                $body
+            }
+            UnaryOp::Cos => {
+                let $f = |x: f32| x.cos();
+                $body
+            }
+            UnaryOp::Erf => {
+                let $f = erf;
+                $body
+            }
+            UnaryOp::Powf(p) => {
+                let $f = move |x: f32| x.powf(p);
+                $body
+            }
+            UnaryOp::Scale(s) => {
+                let $f = move |x: f32| x * s;
+                $body
+            }
+            UnaryOp::AddScalar(s) => {
+                let $f = move |x: f32| x + s;
+                $body
+            }
         }
     };
 }
@@ -43,15 +94,42 @@ macro_rules! per_unary_op {
 macro_rules! per_unary_derivative {
     ($op:expr, $derivative:ident => $body:expr) => {
         match $op {
-            UnaryOp::Neg => { let $derivative = |_: f32| -1.0; $body }
-            UnaryOp::Exp => { let $derivative = |x: f32| x.exp(); $body }
-            UnaryOp::Log => { let $derivative = |x: f32| 1.0 / x; $body }
-            UnaryOp::Sqrt => { let $derivative = |x: f32| 0.5 / x.sqrt(); $body }
-            UnaryOp::Recip => { let $derivative = |x: f32| -1.0 / (x * x); $body }
-            UnaryOp::Abs => { let $derivative = |x: f32| (x > 0.0) as i32 as f32 - (x < 0.0) as i32 as f32; $body }
-            UnaryOp::Tanh => { let $derivative = |x: f32| 1.0 - x.tanh() * x.tanh(); $body }
-            UnaryOp::Sigmoid => { let $derivative = |x: f32| sigmoid(x) * (1.0 - sigmoid(x)); $body }
-            UnaryOp::Relu => { let $derivative = |x: f32| (x > 0.0) as i32 as f32; $body }
+            UnaryOp::Neg => {
+                let $derivative = |_: f32| -1.0;
+                $body
+            }
+            UnaryOp::Exp => {
+                let $derivative = |x: f32| x.exp();
+                $body
+            }
+            UnaryOp::Log => {
+                let $derivative = |x: f32| 1.0 / x;
+                $body
+            }
+            UnaryOp::Sqrt => {
+                let $derivative = |x: f32| 0.5 / x.sqrt();
+                $body
+            }
+            UnaryOp::Recip => {
+                let $derivative = |x: f32| -1.0 / (x * x);
+                $body
+            }
+            UnaryOp::Abs => {
+                let $derivative = |x: f32| (x > 0.0) as i32 as f32 - (x < 0.0) as i32 as f32;
+                $body
+            }
+            UnaryOp::Tanh => {
+                let $derivative = |x: f32| 1.0 - x.tanh() * x.tanh();
+                $body
+            }
+            UnaryOp::Sigmoid => {
+                let $derivative = |x: f32| sigmoid(x) * (1.0 - sigmoid(x));
+                $body
+            }
+            UnaryOp::Relu => {
+                let $derivative = |x: f32| (x > 0.0) as i32 as f32;
+                $body
+            }
             UnaryOp::GeluErf => {
                 let $derivative = |x: f32| {
                     let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
@@ -67,12 +145,30 @@ macro_rules! per_unary_derivative {
                 };
                 $body
             }
-            UnaryOp::Sin => { let $derivative = |x: f32| x.cos(); $body }
-            UnaryOp::Cos => { let $derivative = |x: f32| -x.sin(); $body }
-            UnaryOp::Erf => { let $derivative = |x: f32| std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp(); $body }
-            UnaryOp::Powf(p) => { let $derivative = move |x: f32| p * x.powf(p - 1.0); $body }
-            UnaryOp::Scale(s) => { let $derivative = move |_: f32| s; $body }
-            UnaryOp::AddScalar(_) => { let $derivative = |_: f32| 1.0; $body }
+            UnaryOp::Sin => {
+                let $derivative = |x: f32| x.cos();
+                $body
+            }
+            UnaryOp::Cos => {
+                let $derivative = |x: f32| -x.sin();
+                $body
+            }
+            UnaryOp::Erf => {
+                let $derivative = |x: f32| std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp();
+                $body
+            }
+            UnaryOp::Powf(p) => {
+                let $derivative = move |x: f32| p * x.powf(p - 1.0);
+                $body
+            }
+            UnaryOp::Scale(s) => {
+                let $derivative = move |_: f32| s;
+                $body
+            }
+            UnaryOp::AddScalar(_) => {
+                let $derivative = |_: f32| 1.0;
+                $body
+            }
         }
     };
 }

@@ -47,10 +47,20 @@ pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: u
         // output slice is exactly m*n contiguous elements.
         unsafe {
             matrixmultiply::sgemm(
-                m, k, n, alpha,
-                a.as_ptr().add(sa.batch_offset(bi)), sa.row_stride as isize, sa.col_stride as isize,
-                b.as_ptr().add(sb.batch_offset(bi)), sb.row_stride as isize, sb.col_stride as isize,
-                0.0, out.as_mut_ptr(), n as isize, 1,
+                m,
+                k,
+                n,
+                alpha,
+                a.as_ptr().add(sa.batch_offset(bi)),
+                sa.row_stride as isize,
+                sa.col_stride as isize,
+                b.as_ptr().add(sb.batch_offset(bi)),
+                sb.row_stride as isize,
+                sb.col_stride as isize,
+                0.0,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
             );
         }
     }

@@ -7,13 +7,13 @@ mod elementwise;
 mod index;
 mod matmul;
 
-pub use conv::{avg_pool2d, avg_pool2d_backward, conv2d, conv2d_input_grad, conv2d_weight_grad, max_pool2d, max_pool2d_backward, pool_out_size, conv_out_size};
+pub use conv::{avg_pool2d, avg_pool2d_backward, conv_out_size, conv2d, conv2d_input_grad, conv2d_weight_grad, max_pool2d, max_pool2d_backward, pool_out_size};
 pub use elementwise::{binary, cmp, unary, unary_backward};
 pub use index::{concat, cumsum, index_select, pad, scatter_add};
-pub use matmul::{matmul, MatSpec};
+pub use matmul::{MatSpec, matmul};
 
-use crate::layout::Layout;
 use crate::ReduceOp;
+use crate::layout::Layout;
 
 /// The elements of a view in row-major order.
 pub fn gather(data: &[f32], layout: &Layout) -> Vec<f32> {
@@ -28,7 +28,12 @@ pub fn erf(x: f32) -> f32 {
 }
 
 fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
 }
 
 pub fn select(m: &[f32], lm: &Layout, t: &[f32], lt: &Layout, f: &[f32], lf: &Layout) -> Vec<f32> {

@@ -3,7 +3,7 @@
 //! costs a dozen GPU dispatches forward and more backward; fused it is one
 //! each way.
 
-use super::{common_device, Data};
+use super::{Data, common_device};
 use crate::{Error, Op, Result, Storage, Tensor};
 
 fn check(logits: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {

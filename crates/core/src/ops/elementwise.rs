@@ -2,9 +2,9 @@
 
 use nnlab_gpu::{BinaryKernel, UnaryKernel};
 
-use super::{common_device, gpu_view, Data};
+use super::{Data, common_device, gpu_view};
 use crate::layout::broadcast_shape;
-use crate::{cpu, BinaryOp, CmpOp, Error, Op, Result, Storage, Tensor, UnaryOp};
+use crate::{BinaryOp, CmpOp, Error, Op, Result, Storage, Tensor, UnaryOp, cpu};
 
 fn unary_kernel(op: UnaryOp) -> (UnaryKernel, f32) {
     match op {
@@ -88,24 +88,60 @@ impl Tensor {
         Ok(Tensor::from_storage(storage, self.shape(), None))
     }
 
-    pub fn neg(&self) -> Result<Tensor> { self.unary(UnaryOp::Neg) }
-    pub fn exp(&self) -> Result<Tensor> { self.unary(UnaryOp::Exp) }
-    pub fn log(&self) -> Result<Tensor> { self.unary(UnaryOp::Log) }
-    pub fn sqrt(&self) -> Result<Tensor> { self.unary(UnaryOp::Sqrt) }
-    pub fn recip(&self) -> Result<Tensor> { self.unary(UnaryOp::Recip) }
-    pub fn abs(&self) -> Result<Tensor> { self.unary(UnaryOp::Abs) }
-    pub fn tanh(&self) -> Result<Tensor> { self.unary(UnaryOp::Tanh) }
-    pub fn sigmoid(&self) -> Result<Tensor> { self.unary(UnaryOp::Sigmoid) }
-    pub fn relu(&self) -> Result<Tensor> { self.unary(UnaryOp::Relu) }
-    pub fn gelu(&self) -> Result<Tensor> { self.unary(UnaryOp::GeluErf) }
-    pub fn gelu_tanh(&self) -> Result<Tensor> { self.unary(UnaryOp::GeluTanh) }
-    pub fn sin(&self) -> Result<Tensor> { self.unary(UnaryOp::Sin) }
-    pub fn cos(&self) -> Result<Tensor> { self.unary(UnaryOp::Cos) }
-    pub fn erf(&self) -> Result<Tensor> { self.unary(UnaryOp::Erf) }
-    pub fn powf(&self, p: f32) -> Result<Tensor> { self.unary(UnaryOp::Powf(p)) }
-    pub fn mul_scalar(&self, s: f32) -> Result<Tensor> { self.unary(UnaryOp::Scale(s)) }
-    pub fn add_scalar(&self, s: f32) -> Result<Tensor> { self.unary(UnaryOp::AddScalar(s)) }
-    pub fn square(&self) -> Result<Tensor> { self.mul(self) }
+    pub fn neg(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Neg)
+    }
+    pub fn exp(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Exp)
+    }
+    pub fn log(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Log)
+    }
+    pub fn sqrt(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Sqrt)
+    }
+    pub fn recip(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Recip)
+    }
+    pub fn abs(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Abs)
+    }
+    pub fn tanh(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Tanh)
+    }
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Sigmoid)
+    }
+    pub fn relu(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Relu)
+    }
+    pub fn gelu(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::GeluErf)
+    }
+    pub fn gelu_tanh(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::GeluTanh)
+    }
+    pub fn sin(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Sin)
+    }
+    pub fn cos(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Cos)
+    }
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Erf)
+    }
+    pub fn powf(&self, p: f32) -> Result<Tensor> {
+        self.unary(UnaryOp::Powf(p))
+    }
+    pub fn mul_scalar(&self, s: f32) -> Result<Tensor> {
+        self.unary(UnaryOp::Scale(s))
+    }
+    pub fn add_scalar(&self, s: f32) -> Result<Tensor> {
+        self.unary(UnaryOp::AddScalar(s))
+    }
+    pub fn square(&self) -> Result<Tensor> {
+        self.mul(self)
+    }
 
     /// `f` / `kernel` over both operands broadcast to their common shape.
     fn broadcast_zip(&self, other: &Tensor, name: &'static str, f: CpuBinary, kernel: BinaryKernel, op: Option<Op>) -> Result<Tensor> {
@@ -127,24 +163,48 @@ impl Tensor {
         self.broadcast_zip(other, "binary op", CpuBinary::Arithmetic(op), binary_kernel(op), Some(Op::Binary(self.clone(), other.clone(), op)))
     }
 
-    pub fn add(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Add) }
-    pub fn sub(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Sub) }
-    pub fn mul(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Mul) }
-    pub fn div(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Div) }
-    pub fn maximum(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Max) }
-    pub fn minimum(&self, o: &Tensor) -> Result<Tensor> { self.binary(o, BinaryOp::Min) }
+    pub fn add(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Add)
+    }
+    pub fn sub(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Sub)
+    }
+    pub fn mul(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Mul)
+    }
+    pub fn div(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Div)
+    }
+    pub fn maximum(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Max)
+    }
+    pub fn minimum(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(o, BinaryOp::Min)
+    }
 
     /// A 0/1 mask; comparisons carry no gradient.
     pub fn cmp(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
         self.broadcast_zip(other, "comparison", CpuBinary::Compare(op), cmp_kernel(op), None)
     }
 
-    pub fn eq(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Eq) }
-    pub fn ne(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Ne) }
-    pub fn lt(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Lt) }
-    pub fn le(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Le) }
-    pub fn gt(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Gt) }
-    pub fn ge(&self, o: &Tensor) -> Result<Tensor> { self.cmp(o, CmpOp::Ge) }
+    pub fn eq(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Eq)
+    }
+    pub fn ne(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Ne)
+    }
+    pub fn lt(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Lt)
+    }
+    pub fn le(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Le)
+    }
+    pub fn gt(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Gt)
+    }
+    pub fn ge(&self, o: &Tensor) -> Result<Tensor> {
+        self.cmp(o, CmpOp::Ge)
+    }
 
     /// `self != 0 ? on_true : on_false`, broadcasting all three.
     pub fn where_(&self, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {

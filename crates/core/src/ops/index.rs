@@ -1,7 +1,7 @@
 //! Index-select (embedding lookup), scatter-add and the prefix sum.
 
 use super::common_device;
-use crate::{cpu, Error, Op, Result, Storage, Tensor};
+use crate::{Error, Op, Result, Storage, Tensor, cpu};
 
 impl Tensor {
     /// Validated integer indices from a 1D tensor of whole numbers in [0, limit).
@@ -12,7 +12,9 @@ impl Tensor {
         self.cpu_contiguous(op)?
             .into_iter()
             .map(|v| {
-                if v >= 0.0 && v.fract() == 0.0 && (v as usize) < limit { Ok(v as usize) } else {
+                if v >= 0.0 && v.fract() == 0.0 && (v as usize) < limit {
+                    Ok(v as usize)
+                } else {
                     Err(Error::InvalidArgument { op, reason: format!("index {v} out of range 0..{limit}") })
                 }
             })

@@ -3,7 +3,7 @@
 
 use nnlab_gpu::{ConvGeometry, MatrixView, PoolGeometry};
 
-use super::{common_device, Data};
+use super::{Data, common_device};
 use crate::cpu::{self, MatSpec};
 use crate::layout::broadcast_shape;
 use crate::{Conv2dParams, Error, Layout, Op, Pool2dParams, Result, Storage, Tensor};
@@ -97,7 +97,11 @@ impl Tensor {
         // [B, M, K] @ [K, N] (a weight shared by the batch) is one [B*M, K] @ [K, N]
         // product when A's batches follow each other row by row: one large
         // matrix keeps a GPU busier than many small ones.
-        let (kb, km) = if batch > 1 && sa.inner == batch && sb.inner == batch && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride { (1, batch * m) } else { (batch, m) };
+        let (kb, km) = if batch > 1 && sa.inner == batch && sb.inner == batch && sb.batch_stride == 0 && sa.batch_stride == m * sa.row_stride {
+            (1, batch * m)
+        } else {
+            (batch, m)
+        };
         let (sa, sb) = if kb == 1 { (MatSpec { inner: 1, ..sa }, MatSpec { inner: 1, ..sb }) } else { (sa, sb) };
         let storage = match (a.data(), b.data()) {
             (Data::Cpu(x), Data::Cpu(y)) => {
@@ -111,7 +115,14 @@ impl Tensor {
                 Storage::Cpu(out)
             }
             (Data::Gpu(ctx, x), Data::Gpu(_, y)) => {
-                let mv = |s: MatSpec| MatrixView { batch_stride: s.batch_stride, inner: s.inner, outer_stride: s.outer_stride, row_stride: s.row_stride, col_stride: s.col_stride, offset: s.offset };
+                let mv = |s: MatSpec| MatrixView {
+                    batch_stride: s.batch_stride,
+                    inner: s.inner,
+                    outer_stride: s.outer_stride,
+                    row_stride: s.row_stride,
+                    col_stride: s.col_stride,
+                    offset: s.offset,
+                };
                 // On the same device as x (checked above), so on the GPU too.
                 let bias = bias.as_ref().and_then(|b| match b.data() {
                     Data::Gpu(_, buf) => Some((buf, b.layout().offset)),
@@ -194,9 +205,14 @@ impl Tensor {
 
     fn pool_check(&self, p: &Pool2dParams, op: &'static str) -> Result<[usize; 4]> {
         let xs = dims4(self, op)?;
-        let ok = p.kernel.iter().all(|&k| k > 0) && p.stride.iter().all(|&s| s > 0) && (0..2).all(|i| 2 * p.padding[i] <= p.kernel[i] && cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).is_some());
+        let ok = p.kernel.iter().all(|&k| k > 0)
+            && p.stride.iter().all(|&s| s > 0)
+            && (0..2).all(|i| 2 * p.padding[i] <= p.kernel[i] && cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).is_some());
         if !ok {
-            return Err(Error::InvalidArgument { op, reason: format!("kernel {:?}, stride {:?}, padding {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding) });
+            return Err(Error::InvalidArgument {
+                op,
+                reason: format!("kernel {:?}, stride {:?}, padding {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding),
+            });
         }
         Ok(xs)
     }

@@ -2,7 +2,7 @@
 //! dozen elementwise ops forward and several dozen backward, each its own GPU
 //! dispatch. Gates are in PyTorch's order (input, forget, cell, output).
 
-use super::{common_device, Data};
+use super::{Data, common_device};
 use crate::{Error, Op, Result, Storage, Tensor};
 
 fn sigmoid(x: f32) -> f32 {

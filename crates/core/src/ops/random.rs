@@ -4,7 +4,7 @@
 use nnlab_gpu::RandomKind;
 
 use crate::layout::numel;
-use crate::{random, Device, Result, Storage, Tensor};
+use crate::{Device, Result, Storage, Tensor, random};
 
 impl Tensor {
     pub fn random(shape: &[usize], kind: RandomKind, seed: u64, stream: u32, device: &Device) -> Result<Tensor> {

@@ -2,8 +2,8 @@
 
 use nnlab_gpu::ReduceKernel;
 
-use super::{gpu_view, Data};
-use crate::{cpu, Error, Op, ReduceOp, Result, Storage, Tensor};
+use super::{Data, gpu_view};
+use crate::{Error, Op, ReduceOp, Result, Storage, Tensor, cpu};
 
 impl Tensor {
     /// Reduces over `axes` (negative counts from the end); the result keeps the
@@ -35,12 +35,22 @@ impl Tensor {
         if keepdim { Ok(out) } else { out.reshape(&kept.shape) }
     }
 
-    pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> { self.reduce(ReduceOp::Sum, axes, keepdim) }
-    pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> { self.reduce(ReduceOp::Mean, axes, keepdim) }
-    pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> { self.reduce(ReduceOp::Max, axes, keepdim) }
-    pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> { self.reduce(ReduceOp::Min, axes, keepdim) }
+    pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Sum, axes, keepdim)
+    }
+    pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Mean, axes, keepdim)
+    }
+    pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Max, axes, keepdim)
+    }
+    pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Min, axes, keepdim)
+    }
     /// Index of the first maximum along `axis` (as f32; no gradient).
-    pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> { self.reduce(ReduceOp::ArgMax, &[axis], keepdim) }
+    pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::ArgMax, &[axis], keepdim)
+    }
 
     /// Sum of every element, as a scalar tensor.
     pub fn sum_all(&self) -> Result<Tensor> {

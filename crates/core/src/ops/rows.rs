@@ -5,7 +5,7 @@
 
 use nnlab_gpu::{GpuBuffer, RowKernel};
 
-use super::{common_device, Data};
+use super::{Data, common_device};
 use crate::{Error, Op, Result, RowOp, Storage, Tensor};
 
 fn kernel(op: RowOp) -> RowKernel {

@@ -111,10 +111,13 @@ impl Tensor {
         }
         let op = Some(Op::Concat { xs: xs.to_vec(), axis });
         if let Data::Gpu(ctx, _) = first.data() {
-            let parts: Vec<_> = xs.iter().map(|x| match x.data() {
-                Data::Gpu(_, src) => (src, gpu_view(x.layout())),
-                _ => unreachable!("devices checked above"),
-            }).collect();
+            let parts: Vec<_> = xs
+                .iter()
+                .map(|x| match x.data() {
+                    Data::Gpu(_, src) => (src, gpu_view(x.layout())),
+                    _ => unreachable!("devices checked above"),
+                })
+                .collect();
             let out = ctx.concat(&parts, axis)?;
             return Ok(Tensor::from_storage(Storage::Gpu(out), &shape, op));
         }

@@ -10,7 +10,16 @@ impl GpuContext {
     /// [N] (at the given element offsets). Backward (with `grad`, the upstream
     /// [N] gradient): the gradient of the logits [N, C].
     #[allow(clippy::too_many_arguments)]
-    pub fn cross_entropy(&self, x: &GpuBuffer, x_at: usize, labels: &GpuBuffer, labels_at: usize, n: usize, c: usize, grad: Option<(&GpuBuffer, usize)>) -> Result<GpuBuffer> {
+    pub fn cross_entropy(
+        &self,
+        x: &GpuBuffer,
+        x_at: usize,
+        labels: &GpuBuffer,
+        labels_at: usize,
+        n: usize,
+        c: usize,
+        grad: Option<(&GpuBuffer, usize)>,
+    ) -> Result<GpuBuffer> {
         let words = [n, c, x_at, labels_at, grad.map_or(0, |g| g.1)].map(|w| w as u32);
         let out_len = if grad.is_some() { n * c } else { n };
         self.fused(&CROSS_ENTROPY, &words, [x, labels], grad.map(|g| g.0), out_len, if c == 0 { 0 } else { n })

@@ -5,7 +5,7 @@
 //! Meta words: [numel, op, param bits, contiguous flag (both also compiled into the pipeline)] ++ out shape (6) ++ per operand
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
 
-use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+use crate::context::{GpuBuffer, GpuContext, Result, View, pack_shape, pack_strides};
 use crate::fusion::{Elementwise, Expr, Input};
 
 const STRIDED: &str = include_str!("strided.wgsl");
@@ -14,9 +14,22 @@ const OPS: &str = include_str!("elementwise_ops.wgsl");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum UnaryKernel {
-    Copy = 0, Neg, Exp, Log, Sqrt, Recip, Abs, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Sin, Cos,
+    Copy = 0,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Recip,
+    Abs,
+    Tanh,
+    Sigmoid,
+    Relu,
+    GeluErf,
+    GeluTanh,
+    Sin,
+    Cos,
     /// x^p
-    Powf, 
+    Powf,
     /// x * p
     Scale,
     /// x + p
@@ -26,7 +39,20 @@ pub enum UnaryKernel {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
-pub enum BinaryKernel { Add = 0, Sub, Mul, Div, Max, Min, Eq, Ne, Lt, Le, Gt, Ge }
+pub enum BinaryKernel {
+    Add = 0,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
 
 /// Meta words for `op` over views that all have the output's shape, after
 /// merging the axes that every view (and the contiguous output) walks

@@ -13,7 +13,15 @@ pub(crate) struct Fused {
 impl GpuContext {
     /// Runs `op.forward`, or `op.backward` when `grad` is given, with
     /// `threads` invocations into a new buffer of `out_len` floats.
-    pub(crate) fn fused(&self, op: &Fused, words: &[u32], inputs: [&GpuBuffer; 2], grad: Option<&GpuBuffer>, out_len: usize, threads: usize) -> Result<GpuBuffer> {
+    pub(crate) fn fused(
+        &self,
+        op: &Fused,
+        words: &[u32],
+        inputs: [&GpuBuffer; 2],
+        grad: Option<&GpuBuffer>,
+        out_len: usize,
+        threads: usize,
+    ) -> Result<GpuBuffer> {
         let out = self.alloc(out_len)?;
         if threads == 0 {
             return Ok(out);

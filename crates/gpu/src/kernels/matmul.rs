@@ -11,7 +11,8 @@ const TILED_MIN_K: usize = 256;
 /// What each matmul kernel's {{BIAS}} becomes: a binding and `bias_at(col)`,
 /// the bias of column col (clamped to the last; columns past it are not
 /// written), or 0 without one.
-const BIAS_BINDING: &str = "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[desc[12] + min(col, desc[2] - 1u)]; }";
+const BIAS_BINDING: &str =
+    "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[desc[12] + min(col, desc[2] - 1u)]; }";
 const NO_BIAS: &str = "fn bias_at(col: u32) -> f32 { return 0.0; }";
 
 /// 8x8 blocks per invocation when that still gives this many workgroups.
@@ -41,7 +42,19 @@ impl GpuContext {
     /// contiguous values at an element offset) on every row when given; C is
     /// contiguous `[batch, m, n]`.
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul(&self, a: &GpuBuffer, av: MatrixView, b: &GpuBuffer, bv: MatrixView, bias: Option<(&GpuBuffer, usize)>, alpha: f32, batch: usize, m: usize, n: usize, k: usize) -> Result<GpuBuffer> {
+    pub fn matmul(
+        &self,
+        a: &GpuBuffer,
+        av: MatrixView,
+        b: &GpuBuffer,
+        bv: MatrixView,
+        bias: Option<(&GpuBuffer, usize)>,
+        alpha: f32,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<GpuBuffer> {
         if k == 0 && bias.is_none() {
             return self.upload(&vec![0.0; batch * m * n]);
         }
@@ -49,11 +62,29 @@ impl GpuContext {
         if batch * m * n == 0 {
             return Ok(out);
         }
-        let words: Vec<u32> = [batch, m, n, k, av.batch_stride, av.row_stride, av.col_stride, av.offset, bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bias.map_or(0, |b| b.1), av.inner.max(1), av.outer_stride, bv.inner.max(1), bv.outer_stride]
-            .iter()
-            .map(|&w| w as u32)
-            .chain([alpha.to_bits()])
-            .collect();
+        let words: Vec<u32> = [
+            batch,
+            m,
+            n,
+            k,
+            av.batch_stride,
+            av.row_stride,
+            av.col_stride,
+            av.offset,
+            bv.batch_stride,
+            bv.row_stride,
+            bv.col_stride,
+            bv.offset,
+            bias.map_or(0, |b| b.1),
+            av.inner.max(1),
+            av.outer_stride,
+            bv.inner.max(1),
+            bv.outer_stride,
+        ]
+        .iter()
+        .map(|&w| w as u32)
+        .chain([alpha.to_bits()])
+        .collect();
         let meta = self.meta(&words)?;
         // The bias binding exists only in the biased variant of each kernel.
         let has_bias = bias.is_some();
@@ -71,9 +102,14 @@ impl GpuContext {
             let wy = if n.div_ceil(128) * m.div_ceil(128) * batch < TALL_MIN_GROUPS { 8 } else { 16 };
             // vec4 loads of A pay with 64-row tiles only (H200, n = 1024: 18.1
             // -> 19.1 TFLOPS; n = 4096 with 128-row tiles: 33.8 -> 32.8).
-            let a_vec4 = wy == 8 && av.col_stride == 1 && k.is_multiple_of(4) && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s.is_multiple_of(4));
+            let a_vec4 = wy == 8
+                && av.col_stride == 1
+                && k.is_multiple_of(4)
+                && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s.is_multiple_of(4));
             let tiling = Tiling { wy, a_vec4 };
-            let pipeline = self.unchecked_pipeline_variant("matmul_tiled", has_bias as u32 | (wy as u32) << 1 | (a_vec4 as u32) << 6, || with_bias(tiled_source("matmul_tiled", tiling)));
+            let pipeline = self.unchecked_pipeline_variant("matmul_tiled", has_bias as u32 | (wy as u32) << 1 | (a_vec4 as u32) << 6, || {
+                with_bias(tiled_source("matmul_tiled", tiling))
+            });
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(8 * wy) as u32, batch as u32));
         } else if wide_groups >= WIDE_MIN_GROUPS {
             let pipeline = self.pipeline_variant("matmul_wide", has_bias as u32, || with_bias(blocked_source("matmul_wide", 8)));
@@ -119,7 +155,13 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
     // Row e of this invocation's A loads, relative to the tile.
     let a_row = |e: usize| if a_vec4 { format!("li / 4u + {}u", e * 4 * wy) } else { format!("ar + {}u", e * wy) };
     let declare = (0..na)
-        .map(|e| format!("let a_at{e} = a_base + min(row0 + {0}, m - 1u) * desc[5]; let a_in{e} = row0 + {0} < m; var ra{e} = {1}();", a_row(e), if a_vec4 { "vec4<f32>" } else { "f32" }))
+        .map(|e| {
+            format!(
+                "let a_at{e} = a_base + min(row0 + {0}, m - 1u) * desc[5]; let a_in{e} = row0 + {0} < m; var ra{e} = {1}();",
+                a_row(e),
+                if a_vec4 { "vec4<f32>" } else { "f32" }
+            )
+        })
         .chain((0..nb).map(|e| format!("var rb{e} = 0.0;")))
         .chain((0..8).map(|i| format!("var c{i}0 = vec4<f32>(); var c{i}1 = vec4<f32>();")))
         .collect::<Vec<_>>()
@@ -143,7 +185,9 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
         16 * qs
     );
     let store_a: Vec<String> = if a_vec4 {
-        (0..na).flat_map(|e| (0..4).map(move |j| format!("As[(4u * (li % 4u) + {j}u) * {qs}u + li / 16u + {}u][(li / 4u) % 4u] = ra{e}[{j}];", e * wy))).collect()
+        (0..na)
+            .flat_map(|e| (0..4).map(move |j| format!("As[(4u * (li % 4u) + {j}u) * {qs}u + li / 16u + {}u][(li / 4u) % 4u] = ra{e}[{j}];", e * wy)))
+            .collect()
     } else {
         (0..na).map(|e| format!("As[ak * {qs}u + ar / 4u + {}u][ar % 4u] = ra{e};", e * wy / 4)).collect()
     };
@@ -153,12 +197,22 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
         .collect::<Vec<_>>()
         .join("\n        ");
     let fma = (0..8)
-        .map(|i| format!("c{i}0 = fma(vec4<f32>({0}[{1}]), b0, c{i}0); c{i}1 = fma(vec4<f32>({0}[{1}]), b1, c{i}1);", if i < 4 { "a_lo" } else { "a_hi" }, i % 4))
+        .map(|i| {
+            format!("c{i}0 = fma(vec4<f32>({0}[{1}]), b0, c{i}0); c{i}1 = fma(vec4<f32>({0}[{1}]), b1, c{i}1);", if i < 4 { "a_lo" } else { "a_hi" }, i % 4)
+        })
         .collect::<Vec<_>>()
         .join("\n                ");
     // One K step at K-offset kk (a WGSL expression).
-    let step = |kk: &str| format!("{{\n                let a_lo = As[{kk} * {qs}u + lid.y]; let a_hi = As[{kk} * {qs}u + lid.y + {wy}u];\n                let b0 = Bs[{kk} * 32u + lid.x]; let b1 = Bs[{kk} * 32u + lid.x + 16u];\n                {fma}\n            }}");
-    let slice = if wy == 8 { (0..16).map(|kk| step(&format!("{kk}u"))).collect::<Vec<_>>().join("\n        ") } else { format!("for (var kk = 0u; kk < KSTEP; kk++) {}", step("kk")) };
+    let step = |kk: &str| {
+        format!(
+            "{{\n                let a_lo = As[{kk} * {qs}u + lid.y]; let a_hi = As[{kk} * {qs}u + lid.y + {wy}u];\n                let b0 = Bs[{kk} * 32u + lid.x]; let b1 = Bs[{kk} * 32u + lid.x + 16u];\n                {fma}\n            }}"
+        )
+    };
+    let slice = if wy == 8 {
+        (0..16).map(|kk| step(&format!("{kk}u"))).collect::<Vec<_>>().join("\n        ")
+    } else {
+        format!("for (var kk = 0u; kk < KSTEP; kk++) {}", step("kk"))
+    };
     let rows: Vec<String> = (0..8).map(|i| format!("row0 + {}u + lid.y * 4u + {}u", 4 * wy * (i / 4), i % 4)).collect();
     let cols: Vec<String> = (0..8).map(|j| format!("col0 + {}u + lid.x * 4u + {}u", 64 * (j / 4), j % 4)).collect();
     include_str!("matmul_tiled.wgsl")
@@ -185,7 +239,10 @@ fn blocked_source(entry: &str, block: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n    ");
-    let loads = (0..quads).map(|q| format!("let b{q} = vec4<f32>(b[cb{}], b[cb{}], b[cb{}], b[cb{}]);", 4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3)).collect::<Vec<_>>().join(" ");
+    let loads = (0..quads)
+        .map(|q| format!("let b{q} = vec4<f32>(b[cb{}], b[cb{}], b[cb{}], b[cb{}]);", 4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3))
+        .collect::<Vec<_>>()
+        .join(" ");
     let fma = (0..block)
         .map(|i| format!("let a{i} = vec4<f32>(a[ra{i}]);{}", (0..quads).map(|q| format!(" c{i}{q} = fma(a{i}, b{q}, c{i}{q});")).collect::<String>()))
         .collect::<Vec<_>>()
@@ -210,9 +267,17 @@ fn write_block(block: usize, row: &str, col: &str) -> String {
 /// `cols[j]` of C (WGSL expressions), adding the bias, skipping rows and
 /// columns past the edge.
 fn write_cells(rows: &[String], cols: &[String]) -> String {
-    let bias = std::iter::once("let alpha = bitcast<f32>(desc[17]);".to_string()).chain(cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});"))).collect::<Vec<_>>().join(" ");
+    let bias = std::iter::once("let alpha = bitcast<f32>(desc[17]);".to_string())
+        .chain(cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let rows = rows.iter().enumerate().map(|(i, row)| {
-        let cols = cols.iter().enumerate().map(|(j, col)| format!("if ({col} < n) {{ c[at + {col}] = c{i}{}[{}] * alpha + bias{j}; }}", j / 4, j % 4)).collect::<Vec<_>>().join(" ");
+        let cols = cols
+            .iter()
+            .enumerate()
+            .map(|(j, col)| format!("if ({col} < n) {{ c[at + {col}] = c{i}{}[{}] * alpha + bias{j}; }}", j / 4, j % 4))
+            .collect::<Vec<_>>()
+            .join(" ");
         format!("if ({row} < m) {{ let at = c_base + ({row}) * n; {cols} }}")
     });
     std::iter::once(bias).chain(rows).collect::<Vec<_>>().join("\n    ")

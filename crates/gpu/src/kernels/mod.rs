@@ -7,9 +7,9 @@ pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod random;
-pub mod spatial;
 pub mod reduce;
 pub mod rows;
+pub mod spatial;
 
 /// Storage buffers every WebGPU device lets a shader stage bind (the spec's
 /// minimum): kernels generated for a variable number of inputs stay within it.

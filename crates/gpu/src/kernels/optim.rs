@@ -38,7 +38,15 @@ pub struct SgdParams {
 impl GpuContext {
     /// Returns the new (parameter, first moment, second moment). `step` holds
     /// [lr, 1 - beta1^t, 1 - beta2^t].
-    pub fn adam(&self, params: AdamParams, step: &GpuBuffer, p: &GpuBuffer, g: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+    pub fn adam(
+        &self,
+        params: AdamParams,
+        step: &GpuBuffer,
+        p: &GpuBuffer,
+        g: &GpuBuffer,
+        m: &GpuBuffer,
+        v: &GpuBuffer,
+    ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
         let n = params.n as usize;
         let (p_out, m_out, v_out) = (self.alloc(n)?, self.alloc(n)?, self.alloc(n)?);
         if n > 0 {

@@ -1,7 +1,7 @@
 //! Reductions over any set of axes: the caller splits the input view into the
 //! kept axes (one output element each) and the reduced axes (walked per output).
 
-use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View};
+use crate::context::{GpuBuffer, GpuContext, Result, View, pack_shape, pack_strides};
 
 /// Reduced runs at least this long into at most this many outputs go through partials.
 const CHUNKED_MIN_COUNT: usize = 1024;

@@ -8,7 +8,9 @@ pub enum RowKernel {
     Softmax,
     LogSoftmax,
     /// (x - mean) / sqrt(variance + eps), without the affine part.
-    LayerNorm { eps: f32 },
+    LayerNorm {
+        eps: f32,
+    },
 }
 
 impl RowKernel {
@@ -29,7 +31,17 @@ impl GpuContext {
     /// bias is not needed), g * normalised x, whose column sums are the
     /// weight's gradient. Buffers with element offsets; results are [rows, cols].
     #[allow(clippy::too_many_arguments)]
-    pub fn rows(&self, op: RowKernel, x: &GpuBuffer, x_at: usize, rows: usize, cols: usize, grad: Option<(&GpuBuffer, usize)>, weight: Option<(&GpuBuffer, usize)>, bias: Option<(&GpuBuffer, usize)>) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    pub fn rows(
+        &self,
+        op: RowKernel,
+        x: &GpuBuffer,
+        x_at: usize,
+        rows: usize,
+        cols: usize,
+        grad: Option<(&GpuBuffer, usize)>,
+        weight: Option<(&GpuBuffer, usize)>,
+        bias: Option<(&GpuBuffer, usize)>,
+    ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
         let out = self.alloc(rows * cols)?;
         let param_grads = match (grad, weight) {
             (Some(_), Some(_)) => Some(self.alloc(rows * cols)?),

@@ -2,9 +2,9 @@
 //! prefix sums, fill, concatenation (strided parts, up to six per dispatch)
 //! and padding. Inputs are contiguous unless a launcher takes views.
 
-use crate::context::{pack_shape, pack_strides, GpuBuffer, GpuContext, Result, View, MAX_RANK};
+use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, View, pack_shape, pack_strides};
 use crate::kernels::reduce::ReduceKernel;
-use crate::kernels::{input_bindings, MAX_INPUTS};
+use crate::kernels::{MAX_INPUTS, input_bindings};
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
 #[derive(Debug, Clone, Copy)]
@@ -43,10 +43,28 @@ impl ConvGeometry {
     fn words(&self, count: usize) -> Vec<u32> {
         let [n, c, h, w] = self.input;
         let [o, _, kh, kw] = self.weight;
-        [n, c, h, w, o, kh, kw, self.output[0], self.output[1], self.stride[0], self.stride[1], self.padding[0], self.padding[1], self.dilation[0], self.dilation[1], self.groups, count]
-            .iter()
-            .map(|&v| v as u32)
-            .collect()
+        [
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            self.output[0],
+            self.output[1],
+            self.stride[0],
+            self.stride[1],
+            self.padding[0],
+            self.padding[1],
+            self.dilation[0],
+            self.dilation[1],
+            self.groups,
+            count,
+        ]
+        .iter()
+        .map(|&v| v as u32)
+        .collect()
     }
 }
 
@@ -54,7 +72,16 @@ impl GpuContext {
     /// Runs `entry` with `threads` invocations for an output of `count`
     /// values; `bias` only for the forward pass.
     #[allow(clippy::too_many_arguments)]
-    fn conv(&self, entry: &'static str, g: &ConvGeometry, a: &GpuBuffer, b: &GpuBuffer, bias: Option<&GpuBuffer>, count: usize, threads: usize) -> Result<GpuBuffer> {
+    fn conv(
+        &self,
+        entry: &'static str,
+        g: &ConvGeometry,
+        a: &GpuBuffer,
+        b: &GpuBuffer,
+        bias: Option<&GpuBuffer>,
+        count: usize,
+        threads: usize,
+    ) -> Result<GpuBuffer> {
         let out = self.alloc(count)?;
         if count > 0 {
             let has_bias = bias.is_some();
@@ -126,7 +153,8 @@ impl GpuContext {
         let out = self.alloc(count)?;
         let windows = g.input[0] * g.input[1] * g.output[0] * g.output[1];
         // Windows that tile the input: one invocation per window, not per input element.
-        let (entry, threads) = if g.kernel == g.stride && g.padding == [0, 0] && windows > 0 { ("pool_backward_tiles", windows) } else { ("pool_backward", count) };
+        let (entry, threads) =
+            if g.kernel == g.stride && g.padding == [0, 0] && windows > 0 { ("pool_backward_tiles", windows) } else { ("pool_backward", count) };
         if count > 0 {
             let pipeline = self.pipeline(entry, || format!("{}\n{}", strided(), include_str!("pool.wgsl")));
             let desc = self.meta(&Self::pool_words(g, threads))?;

@@ -121,11 +121,7 @@ pub fn check_ratio(op: &'static str, train_ratio: f32) -> Result<()> {
 
 /// `Ok` for a positive count; `InvalidArgument` naming `op` and `what` for 0.
 pub fn check_positive(op: &'static str, what: &str, value: usize) -> Result<()> {
-    if value > 0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument { op, reason: format!("{what} must be at least 1, got 0") })
-    }
+    if value > 0 { Ok(()) } else { Err(Error::InvalidArgument { op, reason: format!("{what} must be at least 1, got 0") }) }
 }
 
 /// The number of values `dims` multiply to, or `InvalidArgument` naming `op`
@@ -144,12 +140,7 @@ mod tests {
     use super::*;
 
     fn toy(n: usize) -> ArrayDataset {
-        ArrayDataset {
-            x: (0..n * 6).map(|v| v as f32).collect(),
-            x_shape: vec![2, 3],
-            y: (0..n).map(|v| v as f32).collect(),
-            y_shape: vec![],
-        }
+        ArrayDataset { x: (0..n * 6).map(|v| v as f32).collect(), x_shape: vec![2, 3], y: (0..n).map(|v| v as f32).collect(), y_shape: vec![] }
     }
 
     #[test]

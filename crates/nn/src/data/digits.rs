@@ -9,7 +9,7 @@
 
 use nnlab_core::{Error, Result};
 
-use super::array::{check_ratio, split, ArrayDataset, Splits, Target};
+use super::array::{ArrayDataset, Splits, Target, check_ratio, split};
 
 static DIGITS_BIN: &[u8] = include_bytes!("../../data/digits.bin");
 

@@ -12,7 +12,7 @@
 
 use nnlab_core::Result;
 
-use super::array::{check_positive, check_ratio, check_size, split, ArrayDataset, Splits, Target};
+use super::array::{ArrayDataset, Splits, Target, check_positive, check_ratio, check_size, split};
 use crate::datasets::Rng;
 
 pub const CLASSES: usize = 10;

@@ -16,4 +16,4 @@ pub mod mnist1d;
 pub mod sequence;
 pub mod table;
 
-pub use array::{split, ArrayDataset, Splits, Target};
+pub use array::{ArrayDataset, Splits, Target, split};

@@ -12,7 +12,7 @@ use std::f32::consts::PI;
 
 use nnlab_core::{Error, Result};
 
-use super::array::{check_positive, check_ratio, check_size, split, ArrayDataset, Splits, Target};
+use super::array::{ArrayDataset, Splits, Target, check_positive, check_ratio, check_size, split};
 use crate::datasets::Rng;
 
 /// A uniform index in `0..k` (`k > 0`).

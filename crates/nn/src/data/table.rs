@@ -6,7 +6,7 @@
 use nnlab_core::{Error, Result};
 use serde::Serialize;
 
-use super::{split, ArrayDataset, Splits, Target};
+use super::{ArrayDataset, Splits, Target, split};
 
 /// Bounds on an upload: what a browser tab handles comfortably.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -24,7 +24,8 @@ fn records(csv: &str) -> Result<(Vec<String>, Vec<csv::StringRecord>)> {
         return Err(invalid("data.csv", format!("the file has {} bytes; the limit is {} (1 MiB)", csv.len(), MAX_BYTES)));
     }
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv.as_bytes());
-    let header: Vec<String> = reader.headers().map_err(|e| invalid("data.csv", format!("the header row cannot be read: {e}")))?.iter().map(str::to_string).collect();
+    let header: Vec<String> =
+        reader.headers().map_err(|e| invalid("data.csv", format!("the header row cannot be read: {e}")))?.iter().map(str::to_string).collect();
     if header.len() < 2 {
         return Err(invalid("data.csv", "needs a header row with at least two columns (features and a label), separated by commas".into()));
     }
@@ -87,7 +88,10 @@ pub fn preview(csv: &str) -> Result<Preview> {
 /// The examples of a table: [features] inputs and the label column's target.
 pub fn load(csv: &str, label: &str, classify: bool, standardize: bool, train_ratio: f32, seed: u64) -> Result<Splits> {
     let (header, rows) = records(csv)?;
-    let target = header.iter().position(|h| h == label).ok_or_else(|| invalid("data.label", format!("there is no column \"{label}\" (the columns are {})", header.join(", "))))?;
+    let target = header
+        .iter()
+        .position(|h| h == label)
+        .ok_or_else(|| invalid("data.label", format!("there is no column \"{label}\" (the columns are {})", header.join(", "))))?;
     let features = header.len() - 1;
     let mut x = Vec::with_capacity(rows.len() * features);
     for (i, row) in rows.iter().enumerate() {
@@ -96,7 +100,8 @@ pub fn load(csv: &str, label: &str, classify: bool, standardize: bool, train_rat
             if cell.is_empty() {
                 return Err(invalid("data.csv", format!("{}: the value is missing", where_())));
             }
-            let v: f32 = cell.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| invalid("data.csv", format!("{}: \"{cell}\" is not a number", where_())))?;
+            let v: f32 =
+                cell.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| invalid("data.csv", format!("{}: \"{cell}\" is not a number", where_())))?;
             x.push(v);
         }
     }
@@ -113,7 +118,16 @@ pub fn load(csv: &str, label: &str, classify: bool, standardize: bool, train_rat
         }
         (labels.iter().map(|l| classes.iter().position(|c| c == l).expect("listed") as f32).collect(), Target::Classes(classes.len()))
     } else {
-        let y = labels.iter().enumerate().map(|(i, l)| l.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| invalid("data.csv", format!("row {}, column \"{label}\": \"{l}\" is not a number to regress", i + 2)))).collect::<Result<Vec<f32>>>()?;
+        let y = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.parse::<f32>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| invalid("data.csv", format!("row {}, column \"{label}\": \"{l}\" is not a number to regress", i + 2)))
+            })
+            .collect::<Result<Vec<f32>>>()?;
         (y, Target::Regression)
     };
     let all = ArrayDataset { x, x_shape: vec![features], y, y_shape: vec![] };

@@ -4,7 +4,7 @@
 use nnlab_core::Result;
 use serde::Serialize;
 
-use super::{invalid, show_value, Expectation, Experiment, Metric, RunResult};
+use super::{Expectation, Experiment, Metric, RunResult, invalid, show_value};
 
 /// One variant at one sweep value, over its seeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,7 +168,11 @@ pub fn check(exp: &Experiment, s: &Summary) -> Vec<CheckOutcome> {
                 let ks = scope(at);
                 let gap = |k: usize| (s.score(run, k) - s.score(other, k)).abs();
                 let passed = ks.iter().all(|&k| gap(k) <= *tolerance);
-                let measured = ks.iter().map(|&k| format!("{} vs {}, a difference of {}{}", s.show(run, k), s.show(other, k), show_number(gap(k)), s.at(k))).collect::<Vec<_>>().join("; ");
+                let measured = ks
+                    .iter()
+                    .map(|&k| format!("{} vs {}, a difference of {}{}", s.show(run, k), s.show(other, k), show_number(gap(k)), s.at(k)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 CheckOutcome { text: format!("{run} and {other} have the same {metric} within {}", show_bound(*tolerance)), passed, measured }
             }
             Expectation::GapShrinks { run, other } => {

@@ -12,10 +12,10 @@
 mod check;
 mod run;
 
-pub use check::{check, show_number, summarise, Cell, CheckOutcome, Summary};
+pub use check::{Cell, CheckOutcome, Summary, check, show_number, summarise};
 #[cfg(not(target_arch = "wasm32"))]
 pub use run::run_native;
-pub use run::{measure, train_run, LayerValue, Measured, RunResult};
+pub use run::{LayerValue, Measured, RunResult, measure, train_run};
 
 use std::collections::BTreeMap;
 
@@ -24,8 +24,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::spec::ModelSpec;
 use crate::Inference;
+use crate::spec::ModelSpec;
 
 pub const MAX_VARIANTS: usize = 8;
 pub const MAX_SWEEP_VALUES: usize = 8;

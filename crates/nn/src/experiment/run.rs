@@ -4,7 +4,7 @@
 use nnlab_core::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, Metric, PlannedRun};
+use super::{Metric, PlannedRun, invalid};
 use crate::spec::SpecTrainer;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,7 +92,16 @@ pub async fn train_run(run: &PlannedRun, metric: Metric, device: Device, clock: 
     let mut trainer = SpecTrainer::new(&run.spec, device).await?;
     let steps = if run.at_init { 0 } else { run.spec.training.as_ref().map_or(1000, |t| t.steps) };
     let chunk = steps.div_ceil(LOOKS).max(1);
-    let mut result = RunResult { variant: run.variant.clone(), sweep_index: run.sweep_index, seed: run.seed, metric: None, diverged_at: None, seconds: 0.0, eval_seconds: None, layers: Vec::new() };
+    let mut result = RunResult {
+        variant: run.variant.clone(),
+        sweep_index: run.sweep_index,
+        seed: run.seed,
+        metric: None,
+        diverged_at: None,
+        seconds: 0.0,
+        eval_seconds: None,
+        layers: Vec::new(),
+    };
     let mut done = 0;
     while done < steps {
         let n = chunk.min(steps - done);

@@ -107,7 +107,11 @@ impl Aaren {
     }
 
     pub fn initial_state(&self, batch: usize, device: &Device) -> Result<AarenState> {
-        Ok(AarenState { m: Tensor::full(f32::NEG_INFINITY, &[batch, 1], device)?, u: Tensor::zeros(&[batch, 1], device)?, w: Tensor::zeros(&[batch, self.dim], device)? })
+        Ok(AarenState {
+            m: Tensor::full(f32::NEG_INFINITY, &[batch, 1], device)?,
+            u: Tensor::zeros(&[batch, 1], device)?,
+            w: Tensor::zeros(&[batch, self.dim], device)?,
+        })
     }
 
     /// Recurrent mode: one token x_t [N, dim] -> (output [N, dim], next state).

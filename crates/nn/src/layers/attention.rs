@@ -34,7 +34,10 @@ impl AttentionOutput {
 impl MultiheadAttention {
     pub fn new(embed_dim: usize, heads: usize, seed: u64, stream: u32, device: &Device) -> Result<MultiheadAttention> {
         if heads == 0 || embed_dim == 0 || !embed_dim.is_multiple_of(heads) {
-            return Err(Error::InvalidArgument { op: "MultiheadAttention", reason: format!("embed_dim {embed_dim} must be a positive multiple of heads {heads}") });
+            return Err(Error::InvalidArgument {
+                op: "MultiheadAttention",
+                reason: format!("embed_dim {embed_dim} must be a positive multiple of heads {heads}"),
+            });
         }
         let e = embed_dim;
         let in_proj_weight = Param::new(init::weight(Init::GlorotUniform, &[3 * e, e], e, 3 * e, seed, stream, device)?);
@@ -60,7 +63,14 @@ impl MultiheadAttention {
 
     /// query [N, L, E], key and value [N, S, E]; `key_padding_mask` [N, S] and
     /// `attn_mask` [L, S] hold 1 where attention is not allowed.
-    pub fn attend(&self, query: &Tensor, key: &Tensor, value: &Tensor, key_padding_mask: Option<&Tensor>, attn_mask: Option<&Tensor>) -> Result<AttentionOutput> {
+    pub fn attend(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        key_padding_mask: Option<&Tensor>,
+        attn_mask: Option<&Tensor>,
+    ) -> Result<AttentionOutput> {
         let e = self.embed_dim;
         for t in [query, key, value] {
             if t.rank() != 3 || t.shape()[2] != e {

@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 
-use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor, no_grad};
 
 use crate::{Buffer, Module, Param};
 
@@ -50,7 +50,6 @@ impl BatchNorm {
     fn channel_shape(&self, x: &Tensor) -> Vec<usize> {
         (0..x.rank()).map(|i| if i == 1 { self.num_features } else { 1 }).collect()
     }
-
 }
 
 impl Module for BatchNorm {

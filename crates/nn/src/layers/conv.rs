@@ -25,7 +25,19 @@ pub struct Conv2d {
 
 impl Conv2d {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(inputs: usize, outputs: usize, kernel: [usize; 2], stride: [usize; 2], padding: Padding, dilation: [usize; 2], groups: usize, bias: bool, seed: u64, stream: u32, device: &Device) -> Result<Conv2d> {
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: Padding,
+        dilation: [usize; 2],
+        groups: usize,
+        bias: bool,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<Conv2d> {
         let bad = |reason: String| Err(Error::InvalidArgument { op: "Conv2d", reason });
         if groups == 0 || !inputs.is_multiple_of(groups) || !outputs.is_multiple_of(groups) {
             return bad(format!("{inputs} input and {outputs} output channels are not divisible by groups = {groups}"));
@@ -97,7 +109,19 @@ pub struct Conv1d {
 
 impl Conv1d {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(inputs: usize, outputs: usize, kernel: usize, stride: usize, padding: usize, dilation: usize, groups: usize, bias: bool, seed: u64, stream: u32, device: &Device) -> Result<Conv1d> {
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        groups: usize,
+        bias: bool,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<Conv1d> {
         let c = Conv2d::new(inputs, outputs, [1, kernel], [1, stride], Padding::Explicit([0, padding]), [1, dilation], groups, bias, seed, stream, device)?;
         let w = c.weight.get();
         let weight = Param::new(w.reshape(&[outputs, inputs / groups, kernel])?);

@@ -5,9 +5,9 @@
 
 use std::cell::RefCell;
 
-use nnlab_core::{no_grad, Device, Result, Tensor};
+use nnlab_core::{Device, Result, Tensor, no_grad};
 
-use crate::layers::{prefixed, BatchNorm, Conv2d, Padding};
+use crate::layers::{BatchNorm, Conv2d, Padding, prefixed};
 use crate::{Activation, Buffer, Inference, Module, Param};
 
 pub struct ConvBn {
@@ -20,7 +20,18 @@ pub struct ConvBn {
 
 impl ConvBn {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(inputs: usize, outputs: usize, kernel: usize, stride: usize, padding: Padding, groups: usize, activation: Option<Activation>, seed: u64, stream: u32, device: &Device) -> Result<ConvBn> {
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        groups: usize,
+        activation: Option<Activation>,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<ConvBn> {
         Ok(ConvBn {
             conv: Conv2d::new(inputs, outputs, [kernel; 2], [stride; 2], padding, [1, 1], groups, false, seed, stream, device)?,
             bn: BatchNorm::new(outputs, true, device)?,

@@ -6,7 +6,7 @@
 
 use nnlab_core::{Device, Result, Tensor};
 
-use crate::layers::{prefixed, ConvBn, Padding, Sequential};
+use crate::layers::{ConvBn, Padding, Sequential, prefixed};
 use crate::{Activation, Buffer, Inference, Module, Param};
 
 pub struct InvertedResidual {
@@ -16,7 +16,16 @@ pub struct InvertedResidual {
 
 impl InvertedResidual {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(inputs: usize, outputs: usize, expand: usize, stride: usize, bottleneck: Option<Activation>, seed: u64, stream: u32, device: &Device) -> Result<InvertedResidual> {
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        expand: usize,
+        stride: usize,
+        bottleneck: Option<Activation>,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<InvertedResidual> {
         let hidden = inputs * expand;
         let s = stream.wrapping_mul(8);
         let relu6 = Some(Activation::Relu6);

@@ -56,7 +56,17 @@ pub struct RecurrentOutput {
 
 impl Recurrent {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(kind: RecurrentKind, input_size: usize, hidden: usize, layers: usize, bidirectional: bool, batch_first: bool, seed: u64, stream: u32, device: &Device) -> Result<Recurrent> {
+    pub fn new(
+        kind: RecurrentKind,
+        input_size: usize,
+        hidden: usize,
+        layers: usize,
+        bidirectional: bool,
+        batch_first: bool,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<Recurrent> {
         if input_size == 0 || hidden == 0 || layers == 0 {
             return Err(Error::InvalidArgument { op: "recurrent layer", reason: "input size, hidden size and layers must be >= 1".into() });
         }
@@ -145,7 +155,10 @@ impl Recurrent {
     fn run_steps(&self, x: &Tensor) -> Result<(Vec<Tensor>, Vec<Tensor>, Vec<Tensor>)> {
         if x.rank() != 3 || x.shape()[2] != self.input_size {
             let expect = if self.batch_first { "[N, T, features]" } else { "[T, N, features]" };
-            return Err(Error::InvalidArgument { op: "recurrent layer", reason: format!("expected {expect} with {} features, got {:?}", self.input_size, x.shape()) });
+            return Err(Error::InvalidArgument {
+                op: "recurrent layer",
+                reason: format!("expected {expect} with {} features, got {:?}", self.input_size, x.shape()),
+            });
         }
         let time_axis = if self.batch_first { 1 } else { 0 };
         let (steps, batch) = (x.shape()[time_axis], x.shape()[1 - time_axis]);
@@ -186,7 +199,13 @@ impl Recurrent {
                 per_direction.push(outs.into_iter().map(|o| o.expect("every step ran")).collect::<Vec<_>>());
             }
             outputs = (0..steps)
-                .map(|t| if per_direction.len() == 1 { Ok(per_direction[0][t].clone()) } else { Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1) })
+                .map(|t| {
+                    if per_direction.len() == 1 {
+                        Ok(per_direction[0][t].clone())
+                    } else {
+                        Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1)
+                    }
+                })
                 .collect::<Result<_>>()?;
             if layer + 1 < self.layers {
                 // The next layer's input, time-major [T, N, D*H].

@@ -4,7 +4,7 @@
 
 use nnlab_core::{Result, Tensor};
 
-use crate::layers::{prefixed, Sequential};
+use crate::layers::{Sequential, prefixed};
 use crate::{Activation, Buffer, Inference, Module, Param, Probes};
 
 pub struct Residual {

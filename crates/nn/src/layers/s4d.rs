@@ -143,11 +143,11 @@ impl S4d {
                 }
             }
         }
-        let toeplitz = k
-            .reshape(&[h * t])?
-            .index_select(0, &Tensor::from_vec(index, &[h * t * t], &device)?)?
-            .reshape(&[h, t, t])?
-            .mul(&Tensor::from_vec(mask, &[1, t, t], &device)?)?;
+        let toeplitz = k.reshape(&[h * t])?.index_select(0, &Tensor::from_vec(index, &[h * t * t], &device)?)?.reshape(&[h, t, t])?.mul(&Tensor::from_vec(
+            mask,
+            &[1, t, t],
+            &device,
+        )?)?;
         toeplitz.matmul(&u.permute(&[2, 1, 0])?)?.permute(&[2, 1, 0]) // [N, T, h]
     }
 

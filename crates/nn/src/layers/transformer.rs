@@ -6,7 +6,7 @@
 use nnlab_core::{Device, Result, Tensor};
 
 use crate::init::Init;
-use crate::layers::{prefixed, Dropout, LayerNorm, MultiheadAttention};
+use crate::layers::{Dropout, LayerNorm, MultiheadAttention, prefixed};
 use crate::{Activation, Linear, Module, Param};
 
 pub struct TransformerEncoderLayer {
@@ -22,7 +22,17 @@ pub struct TransformerEncoderLayer {
 
 impl TransformerEncoderLayer {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(d_model: usize, heads: usize, ff: usize, dropout: f32, activation: Activation, norm_first: bool, seed: u64, stream: u32, device: &Device) -> Result<Self> {
+    pub fn new(
+        d_model: usize,
+        heads: usize,
+        ff: usize,
+        dropout: f32,
+        activation: Activation,
+        norm_first: bool,
+        seed: u64,
+        stream: u32,
+        device: &Device,
+    ) -> Result<Self> {
         let s = stream.wrapping_mul(16);
         Ok(TransformerEncoderLayer {
             self_attn: MultiheadAttention::new(d_model, heads, seed, s, device)?,
@@ -32,7 +42,11 @@ impl TransformerEncoderLayer {
             norm2: LayerNorm::new(d_model, device)?,
             activation,
             norm_first,
-            dropouts: [Dropout::new(dropout, seed ^ (s as u64 + 5))?, Dropout::new(dropout, seed ^ (s as u64 + 6))?, Dropout::new(dropout, seed ^ (s as u64 + 7))?],
+            dropouts: [
+                Dropout::new(dropout, seed ^ (s as u64 + 5))?,
+                Dropout::new(dropout, seed ^ (s as u64 + 6))?,
+                Dropout::new(dropout, seed ^ (s as u64 + 7))?,
+            ],
         })
     }
 

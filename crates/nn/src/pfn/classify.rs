@@ -3,13 +3,13 @@
 //! baselines trained here on the same split (logistic regression and a small
 //! MLP, full-batch Adam from a fixed seed).
 
-use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor, no_grad};
 use serde::{Deserialize, Serialize};
 
 use super::bar::softmax;
 use super::gp::inverse_erf;
-use super::pfn::{derive_seed, Pfn, ENSEMBLE_VIEWS};
-use super::prior::{standardise_columns, Dataset, Prior};
+use super::pfn::{ENSEMBLE_VIEWS, Pfn, derive_seed};
+use super::prior::{Dataset, Prior, standardise_columns};
 use crate::data::table;
 use crate::datasets::Rng;
 use crate::init::Init;
@@ -92,7 +92,10 @@ impl Pfn {
             return Err(invalid("model", format!("{} is not a classification PFN", self.spec.name)));
         };
         if t.classes > max || t.features > self.model.config.features {
-            return Err(invalid("data.csv", format!("{} features and {} classes; this PFN takes at most {} and {max}", t.features, t.classes, self.model.config.features)));
+            return Err(invalid(
+                "data.csv",
+                format!("{} features and {} classes; this PFN takes at most {} and {max}", t.features, t.classes, self.model.config.features),
+            ));
         }
         let (f, c, n, tests) = (t.features, t.classes, t.train_y.len(), t.test_y.len());
         let x: Vec<f64> = t.train_x.iter().chain(&t.test_x).map(|&v| v as f64).collect();

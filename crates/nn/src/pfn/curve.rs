@@ -4,11 +4,11 @@
 //! GP's (or the Bayes-optimal mixture's) mean and intervals, and both
 //! log-likelihoods of held-out points.
 
-use nnlab_core::{no_grad, Error, Result};
+use nnlab_core::{Error, Result, no_grad};
 use serde::{Deserialize, Serialize};
 
 use super::bar::softmax;
-use super::gp::{bayes_predictive, Kernel, Mixture, Points};
+use super::gp::{Kernel, Mixture, Points, bayes_predictive};
 use super::pfn::Pfn;
 use super::prior::{GpPrior, Hyper, Prior};
 
@@ -139,7 +139,11 @@ pub fn draw_points(reference: &Reference, domain: [f64; 2], context: usize, held
     let prior = Prior::Gp(GpPrior { x: domain, ..reference.prior() });
     prior.validate()?;
     let d = prior.sample(&mut crate::datasets::Rng::new(seed), context + held_out)?;
-    Ok(DrawnPoints { x_context: d.x[..context].to_vec(), y_context: d.y[..context].to_vec(), held_out: HeldOutPoints { x: d.x[context..].to_vec(), y: d.y[context..].to_vec() } })
+    Ok(DrawnPoints {
+        x_context: d.x[..context].to_vec(),
+        y_context: d.y[..context].to_vec(),
+        held_out: HeldOutPoints { x: d.x[context..].to_vec(), y: d.y[context..].to_vec() },
+    })
 }
 
 /// Checks that every x lies in the model's domain and is finite.
@@ -215,7 +219,11 @@ impl Pfn {
             return Err(invalid("xQuery", "give at least one query point".into()));
         }
         let request = super::pfn::PredictRequest {
-            datasets: vec![super::pfn::PredictDataset { x_context: r.x_context.iter().map(|&x| vec![x]).collect(), y_context: r.y_context.clone(), x_query: xq.iter().map(|&x| vec![x]).collect() }],
+            datasets: vec![super::pfn::PredictDataset {
+                x_context: r.x_context.iter().map(|&x| vec![x]).collect(),
+                y_context: r.y_context.clone(),
+                x_query: xq.iter().map(|&x| vec![x]).collect(),
+            }],
         };
         let probs: Vec<Vec<f64>> = {
             let (d, n) = self.check_request(&request)?.remove(0);

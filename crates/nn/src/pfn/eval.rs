@@ -4,12 +4,12 @@
 //! hyperparameters, the Bayes-optimal mixture over a grid for hyper-priors),
 //! per context-size bin, with the coverage of the central 50% and 90% intervals.
 
-use nnlab_core::{no_grad, Error, Result};
+use nnlab_core::{Error, Result, no_grad};
 use serde::Serialize;
 
 use super::bar::softmax;
-use super::gp::{bayes_predictive, Points};
-use super::pfn::{derive_seed, Pfn, HELD_OUT};
+use super::gp::{Points, bayes_predictive};
+use super::pfn::{HELD_OUT, Pfn, derive_seed};
 use super::prior::{Dataset, Prior};
 use crate::datasets::Rng;
 
@@ -94,13 +94,7 @@ fn exact(prior: &Prior, d: &Dataset, n: usize) -> Result<Option<Scored>> {
     let f = d.features;
     let (grid, weights) = gp.grid(grid_per_axis(gp));
     let mixtures = bayes_predictive(&grid, &weights, Points::new(&d.x[..n * f], f), &d.y[..n], Points::new(&d.x[n * f..], f))?;
-    Ok(Some(
-        mixtures
-            .iter()
-            .zip(&d.y[n..])
-            .map(|(m, &y)| (-m.log_density(y), LEVELS.map(|(lo, hi)| m.quantile(lo) <= y && y <= m.quantile(hi))))
-            .collect(),
-    ))
+    Ok(Some(mixtures.iter().zip(&d.y[n..]).map(|(m, &y)| (-m.log_density(y), LEVELS.map(|(lo, hi)| m.quantile(lo) <= y && y <= m.quantile(hi)))).collect()))
 }
 
 /// Grid points per drawn hyperparameter: 256 for one (within 2e-3 nats of

@@ -30,7 +30,7 @@ pub mod train;
 
 pub use bar::BarDistribution;
 pub use model::{PfnModel, PfnModelConfig};
-pub use pfn::{Pfn, Prediction, PredictRequest};
+pub use pfn::{Pfn, PredictRequest, Prediction};
 pub use prior::{Dataset, Prior};
 pub use spec::PfnSpec;
 pub use train::PfnTrainer;

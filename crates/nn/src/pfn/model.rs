@@ -16,7 +16,7 @@ use nnlab_core::{Device, Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::init::Init;
-use crate::layers::{prefixed, TransformerEncoderLayer};
+use crate::layers::{TransformerEncoderLayer, prefixed};
 use crate::{Activation, Linear, Module, Param};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

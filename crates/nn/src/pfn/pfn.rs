@@ -4,16 +4,16 @@
 
 use std::collections::HashMap;
 
-use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor, no_grad};
 use serde::{Deserialize, Serialize};
 
 use super::bar::{self, BarDistribution};
 use super::model::PfnModel;
-use super::prior::{standardise_columns, Dataset, Prior};
-use super::spec::{PfnSpec, MAX_POINTS};
-use crate::datasets::Rng;
-use crate::weights::{host_safetensors, load_params, read_safetensors, StoredTensor};
+use super::prior::{Dataset, Prior, standardise_columns};
+use super::spec::{MAX_POINTS, PfnSpec};
 use crate::Module;
+use crate::datasets::Rng;
+use crate::weights::{StoredTensor, host_safetensors, load_params, read_safetensors};
 
 pub struct Pfn {
     pub spec: PfnSpec,
@@ -188,10 +188,13 @@ impl Pfn {
                     None => v.is_finite(),
                 };
                 if !ok {
-                    return Err(invalid(format!("{}[{r}]", at("y_context")), match classes {
-                        Some(c) => format!("{v} is not a class index in 0..{c}"),
-                        None => format!("{v} is not a finite number"),
-                    }));
+                    return Err(invalid(
+                        format!("{}[{r}]", at("y_context")),
+                        match classes {
+                            Some(c) => format!("{v} is not a class index in 0..{c}"),
+                            None => format!("{v} is not a finite number"),
+                        },
+                    ));
                 }
             }
             let mut y = d.y_context.clone();

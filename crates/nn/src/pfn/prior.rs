@@ -17,7 +17,7 @@
 use nnlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::gp::{cholesky, GpParams, Kernel, Points};
+use super::gp::{GpParams, Kernel, Points, cholesky};
 use crate::datasets::Rng;
 
 /// A hyperparameter: a fixed value, or a distribution drawn from per dataset.
@@ -62,7 +62,11 @@ impl Hyper {
             Hyper::Drawn(HyperPrior::Uniform { low, high }) => ok(low) && ok(high) && low <= high,
             Hyper::Drawn(HyperPrior::LogUniform { low, high }) => ok(low) && ok(high) && low > 0.0 && low <= high,
         };
-        if valid { Ok(()) } else { Err(invalid(&format!("prior.{name}"), format!("{self:?} is not a valid {} range", if positive { "positive" } else { "non-negative" }))) }
+        if valid {
+            Ok(())
+        } else {
+            Err(invalid(&format!("prior.{name}"), format!("{self:?} is not a valid {} range", if positive { "positive" } else { "non-negative" })))
+        }
     }
 }
 
@@ -371,9 +375,15 @@ impl Prior {
             return Err(invalid("prior.features", format!("must be in 1..={MAX_FEATURES}, got {features}")));
         }
         let range = |name: &str, r: [usize; 2], lo: usize, hi: usize| {
-            if r[0] < lo || r[0] > r[1] || r[1] > hi { Err(invalid(&format!("prior.{name}"), format!("{r:?} must be an increasing range within {lo}..={hi}"))) } else { Ok(()) }
+            if r[0] < lo || r[0] > r[1] || r[1] > hi {
+                Err(invalid(&format!("prior.{name}"), format!("{r:?} must be an increasing range within {lo}..={hi}")))
+            } else {
+                Ok(())
+            }
         };
-        let x_box = |x: [f64; 2]| if x[0].is_finite() && x[1].is_finite() && x[0] < x[1] { Ok(()) } else { Err(invalid("prior.x", format!("{x:?} must be an increasing range"))) };
+        let x_box = |x: [f64; 2]| {
+            if x[0].is_finite() && x[1].is_finite() && x[0] < x[1] { Ok(()) } else { Err(invalid("prior.x", format!("{x:?} must be an increasing range"))) }
+        };
         match self {
             Prior::Gp(p) => {
                 p.lengthscale.check("lengthscale", true)?;

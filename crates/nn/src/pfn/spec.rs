@@ -82,7 +82,8 @@ const MAX_BORDER_SAMPLES: usize = 10_000_000;
 impl PfnSpec {
     pub fn parse(text: &str) -> Result<PfnSpec> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let spec: PfnSpec = serde_path_to_error::deserialize(de).map_err(|e| Error::InvalidSpec { path: e.path().to_string(), reason: e.inner().to_string() })?;
+        let spec: PfnSpec =
+            serde_path_to_error::deserialize(de).map_err(|e| Error::InvalidSpec { path: e.path().to_string(), reason: e.inner().to_string() })?;
         spec.validate()?;
         Ok(spec)
     }
@@ -94,7 +95,15 @@ impl PfnSpec {
 
     pub fn model_config(&self) -> PfnModelConfig {
         let m = self.model;
-        PfnModelConfig { d_model: m.d_model, heads: m.heads, layers: m.layers, ff: m.ff, decoder_hidden: m.decoder_hidden, outputs: self.prior.classes().unwrap_or(m.buckets), features: self.prior.features() }
+        PfnModelConfig {
+            d_model: m.d_model,
+            heads: m.heads,
+            layers: m.layers,
+            ff: m.ff,
+            decoder_hidden: m.decoder_hidden,
+            outputs: self.prior.classes().unwrap_or(m.buckets),
+            features: self.prior.features(),
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -109,13 +118,27 @@ impl PfnSpec {
             return bad("queries", "must be at least 1".into());
         }
         let t = self.training;
-        if t.steps == 0 || t.batch == 0 || t.batch > 4096 || !(t.lr > 0.0 && t.lr.is_finite()) || t.warmup > t.steps || t.clip_grad_norm.is_nan() || t.clip_grad_norm <= 0.0 {
+        if t.steps == 0
+            || t.batch == 0
+            || t.batch > 4096
+            || !(t.lr > 0.0 && t.lr.is_finite())
+            || t.warmup > t.steps
+            || t.clip_grad_norm.is_nan()
+            || t.clip_grad_norm <= 0.0
+        {
             return bad("training", format!("{t:?}: steps, batch (at most 4096), lr and clipGradNorm must be positive, warmup at most steps"));
         }
         let points = hi + self.queries;
         let per_layer = (points * self.model.d_model.max(self.model.ff)).max(self.model.heads * points * hi).max(self.queries * self.model_config().outputs);
         if t.batch.saturating_mul(per_layer) > MAX_STEP_VALUES {
-            return bad("training.batch", format!("{} datasets of {points} points need {} values per layer in one step; the limit is {MAX_STEP_VALUES}", t.batch, t.batch.saturating_mul(per_layer)));
+            return bad(
+                "training.batch",
+                format!(
+                    "{} datasets of {points} points need {} values per layer in one step; the limit is {MAX_STEP_VALUES}",
+                    t.batch,
+                    t.batch.saturating_mul(per_layer)
+                ),
+            );
         }
         if t.border_samples > MAX_BORDER_SAMPLES {
             return bad("training.borderSamples", format!("at most {MAX_BORDER_SAMPLES}, got {}", t.border_samples));

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use nnlab_core::{Device, Error, Result, Tensor};
 
-use super::pfn::{derive_seed, Pfn, BATCHES};
+use super::pfn::{BATCHES, Pfn, derive_seed};
 use super::prior::Dataset;
 use super::spec::PfnSpec;
 use crate::datasets::Rng;
@@ -57,7 +57,8 @@ impl PfnTrainer {
 
     fn around(pfn: Pfn, step: u32) -> Result<PfnTrainer> {
         let params: Vec<Param> = pfn.model.parameters().into_iter().map(|(_, p)| p).collect();
-        let mut optimizer = Optimizer::new(OptimizerConfig::Adam { lr: pfn.spec.training.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }, params.clone())?;
+        let mut optimizer =
+            Optimizer::new(OptimizerConfig::Adam { lr: pfn.spec.training.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }, params.clone())?;
         optimizer.set_steps(step);
         Ok(PfnTrainer { pfn, optimizer, params, step })
     }
@@ -117,7 +118,8 @@ impl PfnTrainer {
     /// Everything needed to continue: the model file plus the optimizer's state and the step.
     pub async fn checkpoint(&self) -> Result<Vec<u8>> {
         let params = self.params.len();
-        let state: Vec<(String, Tensor)> = self.optimizer.state_tensors().into_iter().skip(params).enumerate().map(|(i, t)| (format!("optimizer.{i}"), t)).collect();
+        let state: Vec<(String, Tensor)> =
+            self.optimizer.state_tensors().into_iter().skip(params).enumerate().map(|(i, t)| (format!("optimizer.{i}"), t)).collect();
         let metadata = HashMap::from([("step".to_string(), self.step.to_string())]);
         self.pfn.to_safetensors(state, metadata).await
     }
@@ -130,9 +132,14 @@ impl PfnTrainer {
         let mut state = trainer.optimizer.state_tensors();
         let params = trainer.params.len();
         for (i, slot) in state.iter_mut().skip(params).enumerate() {
-            let stored = tensors.get(&format!("optimizer.{i}")).ok_or_else(|| Error::InvalidSpec { path: format!("checkpoint.optimizer.{i}"), reason: "missing: not a checkpoint".into() })?;
+            let stored = tensors
+                .get(&format!("optimizer.{i}"))
+                .ok_or_else(|| Error::InvalidSpec { path: format!("checkpoint.optimizer.{i}"), reason: "missing: not a checkpoint".into() })?;
             if stored.shape != slot.shape() {
-                return Err(Error::InvalidSpec { path: format!("checkpoint.optimizer.{i}"), reason: format!("shape {:?}, expected {:?}", stored.shape, slot.shape()) });
+                return Err(Error::InvalidSpec {
+                    path: format!("checkpoint.optimizer.{i}"),
+                    reason: format!("shape {:?}, expected {:?}", stored.shape, slot.shape()),
+                });
             }
             *slot = stored.to_tensor(device)?;
         }

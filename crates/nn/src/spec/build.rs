@@ -5,9 +5,9 @@ use std::cell::Cell;
 
 use nnlab_core::{Device, Result, Tensor};
 
-use super::{infer, LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKind, SequenceOutput};
-use crate::init::Init;
+use super::{LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKind, SequenceOutput, infer};
 use crate::activation::ActivationLayer;
+use crate::init::Init;
 use crate::layers::*;
 use crate::{Buffer, Linear, Module, Param, ProbeKind, Probes};
 
@@ -130,7 +130,9 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             scale,
             activation,
         }),
-        LayerSpec::InvertedResidual { out, expand, stride, bottleneck } => Box::new(InvertedResidual::new(input[0], out, expand, stride, bottleneck, seed, s, device)?),
+        LayerSpec::InvertedResidual { out, expand, stride, bottleneck } => {
+            Box::new(InvertedResidual::new(input[0], out, expand, stride, bottleneck, seed, s, device)?)
+        }
         LayerSpec::ConvBn { out, kernel, stride, padding, groups, activation } => {
             let pad = super::shape::resolve_padding("", padding, [stride; 2])?;
             Box::new(ConvBn::new(input[0], out, kernel, stride, pad.map_or(Padding::Same, Padding::Explicit), groups, activation, seed, s, device)?)
@@ -139,14 +141,20 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             let kind = if nonlinearity == Nonlinearity::Relu { RecurrentKind::RnnRelu } else { RecurrentKind::RnnTanh };
             Box::new(RecurrentLayer { inner: Recurrent::new(kind, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
         }
-        LayerSpec::Gru { hidden, layers, bidirectional, output } => Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Gru, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output }),
-        LayerSpec::Lstm { hidden, layers, bidirectional, output } => Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output }),
+        LayerSpec::Gru { hidden, layers, bidirectional, output } => {
+            Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Gru, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+        }
+        LayerSpec::Lstm { hidden, layers, bidirectional, output } => {
+            Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+        }
         LayerSpec::Attention { heads, causal } => Box::new(SelfAttention { inner: MultiheadAttention::new(input[1], heads, seed, s, device)?, causal }),
         LayerSpec::TransformerEncoder { heads, ff, dropout, activation, norm_first, causal } => {
             Box::new(TransformerLayer { inner: TransformerEncoderLayer::new(input[1], heads, ff, dropout, activation, norm_first, seed, s, device)?, causal })
         }
         LayerSpec::PositionalEncoding { kind: PositionalKind::Sinusoidal, max_len } => Box::new(SinusoidalPositionalEncoding::new(max_len, input[1], device)?),
-        LayerSpec::PositionalEncoding { kind: PositionalKind::Learned, max_len } => Box::new(LearnedPositionalEncoding::new(max_len, input[1], seed, s, device)?),
+        LayerSpec::PositionalEncoding { kind: PositionalKind::Learned, max_len } => {
+            Box::new(LearnedPositionalEncoding::new(max_len, input[1], seed, s, device)?)
+        }
         LayerSpec::Aaren => Box::new(Aaren::new(input[1], seed, s, device)?),
         LayerSpec::S4d { state } => Box::new(S4d::new(input[1], state, seed, s, device)?),
         LayerSpec::LastStep => Box::new(LastStep),

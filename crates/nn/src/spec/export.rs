@@ -16,11 +16,11 @@ use nnlab_core::Result;
 use serde::Serialize;
 
 use super::train::invalid;
-use super::{pytorch, SpecTrainer, TrainerState};
+use super::{SpecTrainer, TrainerState, pytorch};
+use crate::OptimizerConfig;
 use crate::data::{ArrayDataset, Target};
 use crate::schedule::Schedule;
 use crate::weights::host_safetensors;
-use crate::OptimizerConfig;
 
 const TRAIN_PY: &str = include_str!("train.py");
 
@@ -64,11 +64,8 @@ impl SpecTrainer {
     /// contents) pairs; `state` is this trainer's `export_state()` and
     /// `spec_json` its spec's JSON text.
     pub fn pytorch_files(&self, state: &TrainerState, spec_json: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let weights = state
-            .tensors
-            .iter()
-            .filter_map(|t| t.name.strip_prefix("model.").map(|n| (n.to_string(), t.shape.clone(), t.values.clone())))
-            .collect::<Vec<_>>();
+        let weights =
+            state.tensors.iter().filter_map(|t| t.name.strip_prefix("model.").map(|n| (n.to_string(), t.shape.clone(), t.values.clone()))).collect::<Vec<_>>();
         let d = &self.data;
         let data = split("train", &d.train).into_iter().chain(split("test", &d.test)).collect::<Vec<_>>();
         let t = &self.training;
@@ -82,7 +79,11 @@ impl SpecTrainer {
             None => {}
         }
         if t.subset_ratio.is_some() {
-            not_reproduced.push(if t.subset_fixed { "subsetRatio, subsetFixed (every epoch uses all examples)" } else { "subsetRatio (every epoch uses all examples)" });
+            not_reproduced.push(if t.subset_fixed {
+                "subsetRatio, subsetFixed (every epoch uses all examples)"
+            } else {
+                "subsetRatio (every epoch uses all examples)"
+            });
         }
         if t.train_random.is_some() {
             not_reproduced.push("trainRandom (every entry of the trained tensors is trained)");

@@ -5,13 +5,13 @@
 //! layer, the share of zero activations after each ReLU, and the conv
 //! filters. Each part is computed only when asked for, with one readback.
 
-use nnlab_core::{no_grad, Error, Result, Tensor};
+use nnlab_core::{Error, Result, Tensor, no_grad};
 use serde::{Deserialize, Serialize};
 
 use super::train::{invalid, loss_of};
 use super::{LayerSpec, SpecTrainer};
 use crate::data::Target;
-use crate::probe::{owner_of, Probe, ProbeKind, Probes};
+use crate::probe::{Probe, ProbeKind, Probes, owner_of};
 use crate::{Activation, Module};
 
 /// Bins of every histogram.
@@ -237,7 +237,14 @@ async fn read_all(tensors: &[Tensor]) -> Result<Vec<Vec<f32>>> {
     let flat: Vec<Tensor> = tensors.iter().map(|t| t.contiguous()?.reshape(&[t.numel()])).collect::<Result<_>>()?;
     let all = Tensor::concat(&flat, 0)?.to_vec().await?;
     let mut at = 0;
-    Ok(tensors.iter().map(|t| { let part = all[at..at + t.numel()].to_vec(); at += t.numel(); part }).collect())
+    Ok(tensors
+        .iter()
+        .map(|t| {
+            let part = all[at..at + t.numel()].to_vec();
+            at += t.numel();
+            part
+        })
+        .collect())
 }
 
 impl SpecTrainer {
@@ -261,7 +268,8 @@ impl SpecTrainer {
         tensors.extend(kept.iter().map(|p| p.tensor.clone()));
         let mut values = read_all(&tensors).await?.into_iter();
         let output = values.next().expect("the output was read");
-        let probes = kept.into_iter().zip(values).map(|(p, values)| ProbeValues { path: p.path, kind: p.kind, shape: p.tensor.shape()[1..].to_vec(), values }).collect();
+        let probes =
+            kept.into_iter().zip(values).map(|(p, values)| ProbeValues { path: p.path, kind: p.kind, shape: p.tensor.shape()[1..].to_vec(), values }).collect();
         Ok(Probed { output, probes })
     }
 
@@ -295,11 +303,8 @@ impl SpecTrainer {
             None => None,
         };
         let limit = request.limit.unwrap_or(usize::MAX).max(1);
-        let (confusion, predictions, sparsity) = if request.confusion || request.predictions || request.sparsity {
-            self.test_parts(request, limit).await?
-        } else {
-            (None, None, None)
-        };
+        let (confusion, predictions, sparsity) =
+            if request.confusion || request.predictions || request.sparsity { self.test_parts(request, limit).await? } else { (None, None, None) };
         let parameters = if request.parameters { Some(self.parameter_stats().await?) } else { None };
         let filters = if request.filters { Some(self.filters().await?) } else { None };
         Ok(Inspection { step: self.step, example, drawing, confusion, predictions, parameters, sparsity, filters })
@@ -430,7 +435,14 @@ impl SpecTrainer {
         }
         Ok(groups
             .into_iter()
-            .map(|(path, w, g)| LayerParameters { path, count: w.len(), weights: histogram(&w), gradients: histogram(&g), weight_norm: norm(&w), gradient_norm: norm(&g) })
+            .map(|(path, w, g)| LayerParameters {
+                path,
+                count: w.len(),
+                weights: histogram(&w),
+                gradients: histogram(&g),
+                weight_norm: norm(&w),
+                gradient_norm: norm(&g),
+            })
             .collect())
     }
 

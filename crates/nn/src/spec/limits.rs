@@ -65,7 +65,10 @@ pub fn check(spec: &ModelSpec) -> Result<()> {
             Some(PruneSpec::Gradual { density, start, end, every }) => {
                 real("training.prune.density", density, 0.0, 1.0)?;
                 if start > end || end > t.steps as u64 {
-                    return Err(invalid("training.prune", format!("gradual pruning runs from start to end within the training steps (got {start} to {end} of {})", t.steps)));
+                    return Err(invalid(
+                        "training.prune",
+                        format!("gradual pruning runs from start to end within the training steps (got {start} to {end} of {})", t.steps),
+                    ));
                 }
                 if every == 0 {
                     return Err(invalid("training.prune.every", "prune at least every step (every >= 1)"));
@@ -98,7 +101,9 @@ fn check_data(data: &DataSpec) -> Result<()> {
     match *data {
         DataSpec::Digits { train_ratio } => ratio(train_ratio),
         DataSpec::Mnist1d { samples: n, train_ratio } => samples(n).and(ratio(train_ratio)),
-        DataSpec::Adding { samples: n, length: l, train_ratio } | DataSpec::Parity { samples: n, length: l, train_ratio } => samples(n).and(length(l)).and(ratio(train_ratio)),
+        DataSpec::Adding { samples: n, length: l, train_ratio } | DataSpec::Parity { samples: n, length: l, train_ratio } => {
+            samples(n).and(length(l)).and(ratio(train_ratio))
+        }
         DataSpec::Copy { samples: n, symbols, length: l, delay, train_ratio } => {
             samples(n)?;
             whole("data.symbols", symbols, 1, 64)?;
@@ -106,7 +111,9 @@ fn check_data(data: &DataSpec) -> Result<()> {
             whole("data.delay", delay, 0, MAX_LENGTH)?;
             ratio(train_ratio)
         }
-        DataSpec::Sine { samples: n, length: l, horizon, train_ratio } => samples(n).and(length(l)).and(whole("data.horizon", horizon, 1, MAX_LENGTH)).and(ratio(train_ratio)),
+        DataSpec::Sine { samples: n, length: l, horizon, train_ratio } => {
+            samples(n).and(length(l)).and(whole("data.horizon", horizon, 1, MAX_LENGTH)).and(ratio(train_ratio))
+        }
         DataSpec::Table { train_ratio, .. } => ratio(train_ratio),
         DataSpec::Plane { set, noise, samples: n, train_ratio, ref points, ref removed } => {
             real("data.noise", noise, 0.0, MAX_NOISE)?;
@@ -119,7 +126,10 @@ fn check_data(data: &DataSpec) -> Result<()> {
             for (i, &[x, y, t]) in points.iter().enumerate() {
                 let target_ok = if classes { t == 0.0 || t == 1.0 } else { (-1.0..=1.0).contains(&t) };
                 if !((-1.0..=1.0).contains(&x) && (-1.0..=1.0).contains(&y) && target_ok) {
-                    return Err(invalid(&format!("data.points[{i}]"), format!("needs x and y in [-1, 1] and a target {} (got [{x}, {y}, {t}])", if classes { "of 0 or 1" } else { "in [-1, 1]" })));
+                    return Err(invalid(
+                        &format!("data.points[{i}]"),
+                        format!("needs x and y in [-1, 1] and a target {} (got [{x}, {y}, {t}])", if classes { "of 0 or 1" } else { "in [-1, 1]" }),
+                    ));
                 }
             }
             if let Some(i) = removed.iter().position(|&r| r >= n) {

@@ -16,16 +16,16 @@ mod state;
 mod train;
 
 pub use build::{build, state_dict};
-pub use shape::{infer, LayerReport, ModelReport};
+pub use shape::{LayerReport, ModelReport, infer};
 pub use state::{NamedValues, TrainerState};
-pub use train::{check_fit, load_data, SpecMetrics, SpecTrainer};
+pub use train::{SpecMetrics, SpecTrainer, check_fit, load_data};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::Activation;
 use crate::optim::OptimizerConfig;
 use crate::schedule::Schedule;
-use crate::Activation;
 use nnlab_core::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -179,17 +179,46 @@ pub enum LayerSpec {
         #[serde(default = "yes")]
         bias: bool,
     },
-    MaxPool1d { kernel: usize, #[serde(default)] stride: Option<usize>, #[serde(default)] padding: usize },
-    AvgPool1d { kernel: usize, #[serde(default)] stride: Option<usize>, #[serde(default)] padding: usize },
-    MaxPool2d { kernel: Size2, #[serde(default)] stride: Option<Size2>, #[serde(default = "zero_size")] padding: Size2 },
-    AvgPool2d { kernel: Size2, #[serde(default)] stride: Option<Size2>, #[serde(default = "zero_size")] padding: Size2 },
+    MaxPool1d {
+        kernel: usize,
+        #[serde(default)]
+        stride: Option<usize>,
+        #[serde(default)]
+        padding: usize,
+    },
+    AvgPool1d {
+        kernel: usize,
+        #[serde(default)]
+        stride: Option<usize>,
+        #[serde(default)]
+        padding: usize,
+    },
+    MaxPool2d {
+        kernel: Size2,
+        #[serde(default)]
+        stride: Option<Size2>,
+        #[serde(default = "zero_size")]
+        padding: Size2,
+    },
+    AvgPool2d {
+        kernel: Size2,
+        #[serde(default)]
+        stride: Option<Size2>,
+        #[serde(default = "zero_size")]
+        padding: Size2,
+    },
     /// [C, H, W] -> [C]
     GlobalAvgPool,
     /// [...] -> [product]
     Flatten,
-    Dropout { p: f32 },
+    Dropout {
+        p: f32,
+    },
     /// [T] token ids -> [T, dim]
-    Embedding { num: usize, dim: usize },
+    Embedding {
+        num: usize,
+        dim: usize,
+    },
     /// BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W].
     BatchNorm {
         #[serde(default = "yes")]
@@ -301,11 +330,15 @@ pub enum LayerSpec {
     /// Attention as an RNN on [T, E].
     Aaren,
     /// Diagonal state-space layer on [T, H].
-    S4d { state: usize },
+    S4d {
+        state: usize,
+    },
     /// The last time step: [T, F] -> [F].
     LastStep,
     /// The last `steps` time steps: [T, F] -> [steps, F].
-    Tail { steps: usize },
+    Tail {
+        steps: usize,
+    },
 }
 
 fn one_size() -> Size2 {
@@ -361,22 +394,52 @@ impl LayerSpec {
 pub enum DataSpec {
     /// scikit-learn's 8x8 handwritten digits: [1, 8, 8], 10 classes.
     #[serde(rename_all = "camelCase")]
-    Digits { #[serde(default = "ratio")] train_ratio: f32 },
+    Digits {
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// MNIST-1D-style signals: [1, 40], 10 classes.
     #[serde(rename_all = "camelCase")]
-    Mnist1d { samples: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    Mnist1d {
+        samples: usize,
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// The adding problem: [length, 2] -> one value.
     #[serde(rename_all = "camelCase")]
-    Adding { samples: usize, length: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    Adding {
+        samples: usize,
+        length: usize,
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// Copy/recall: [2 length + delay, symbols + 2] -> `length` classes.
     #[serde(rename_all = "camelCase")]
-    Copy { samples: usize, symbols: usize, length: usize, delay: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    Copy {
+        samples: usize,
+        symbols: usize,
+        length: usize,
+        delay: usize,
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// Parity of a bit string: [length, 1] -> 2 classes.
     #[serde(rename_all = "camelCase")]
-    Parity { samples: usize, length: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    Parity {
+        samples: usize,
+        length: usize,
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// Sine forecasting: [length, 1] -> the next `horizon` values.
     #[serde(rename_all = "camelCase")]
-    Sine { samples: usize, length: usize, horizon: usize, #[serde(default = "ratio")] train_ratio: f32 },
+    Sine {
+        samples: usize,
+        length: usize,
+        horizon: usize,
+        #[serde(default = "ratio")]
+        train_ratio: f32,
+    },
     /// TensorFlow Playground's 2D sets: [2] points in [-1, 1]^2; 2 classes, or
     /// one value for the regression sets. `noise` is the playground's slider / 100.
     #[serde(rename_all = "camelCase")]
@@ -486,9 +549,15 @@ impl DataSpec {
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LossSpec {
     #[serde(rename_all = "camelCase")]
-    CrossEntropy { #[serde(default)] label_smoothing: f32 },
+    CrossEntropy {
+        #[serde(default)]
+        label_smoothing: f32,
+    },
     Mse,
-    Huber { #[serde(default = "unit_f")] delta: f32 },
+    Huber {
+        #[serde(default = "unit_f")]
+        delta: f32,
+    },
     BceWithLogits,
     /// Abrahamyan et al.'s bias loss: cross-entropy weighted per example by
     /// exp(alpha v) - beta, v the min-max normalised variance of the example's

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use nnlab_core::Result;
 
 use super::shape::layer_shape;
-use super::{infer, LayerSpec, ModelSpec, Nonlinearity, PaddingName, PaddingSpec, PositionalKind, SequenceOutput};
+use super::{LayerSpec, ModelSpec, Nonlinearity, PaddingName, PaddingSpec, PositionalKind, SequenceOutput, infer};
 use crate::Activation;
 
 /// Helper classes for layers torch.nn does not have, or whose forward differs.
@@ -198,17 +198,29 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
     Ok(match spec {
         LayerSpec::Linear { out, bias, .. } => format!("nn.Linear({}, {out}, bias={})", input.last().unwrap_or(&0), py_bool(*bias)),
         LayerSpec::Conv1d { out, kernel, stride, padding: p, dilation, groups, bias } => {
-            let pad = match p { PaddingSpec::Size(s) => s.pair()[1].to_string(), other => padding(*other) };
+            let pad = match p {
+                PaddingSpec::Size(s) => s.pair()[1].to_string(),
+                other => padding(*other),
+            };
             format!("nn.Conv1d({}, {out}, {kernel}, stride={stride}, padding={pad}, dilation={dilation}, groups={groups}, bias={})", input[0], py_bool(*bias))
         }
         LayerSpec::Conv2d { out, kernel, stride, padding: p, dilation, groups, bias } => format!(
             "nn.Conv2d({}, {out}, {}, stride={}, padding={}, dilation={}, groups={groups}, bias={})",
-            input[0], tuple(kernel.pair()), tuple(stride.pair()), padding(*p), tuple(dilation.pair()), py_bool(*bias)
+            input[0],
+            tuple(kernel.pair()),
+            tuple(stride.pair()),
+            padding(*p),
+            tuple(dilation.pair()),
+            py_bool(*bias)
         ),
         LayerSpec::MaxPool1d { kernel, stride, padding } => format!("nn.MaxPool1d({kernel}, stride={}, padding={padding})", stride.unwrap_or(*kernel)),
         LayerSpec::AvgPool1d { kernel, stride, padding } => format!("nn.AvgPool1d({kernel}, stride={}, padding={padding})", stride.unwrap_or(*kernel)),
-        LayerSpec::MaxPool2d { kernel, stride, padding } => format!("nn.MaxPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair())),
-        LayerSpec::AvgPool2d { kernel, stride, padding } => format!("nn.AvgPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair())),
+        LayerSpec::MaxPool2d { kernel, stride, padding } => {
+            format!("nn.MaxPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair()))
+        }
+        LayerSpec::AvgPool2d { kernel, stride, padding } => {
+            format!("nn.AvgPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair()))
+        }
         LayerSpec::GlobalAvgPool => "GlobalAvgPool()".into(),
         LayerSpec::Flatten => "nn.Flatten()".into(),
         LayerSpec::Dropout { p } => format!("nn.Dropout({p:?})"),
@@ -223,7 +235,9 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
             act.map_or("nn.Identity()".to_string(), |a| activation(a, None))
         ),
         LayerSpec::InvertedResidual { out, expand, stride, bottleneck: None } => format!("InvertedResidual({}, {out}, {expand}, {stride})", input[0]),
-        LayerSpec::InvertedResidual { out, expand, stride, bottleneck: Some(a) } => format!("InvertedResidual({}, {out}, {expand}, {stride}, {})", input[0], activation(*a, None)),
+        LayerSpec::InvertedResidual { out, expand, stride, bottleneck: Some(a) } => {
+            format!("InvertedResidual({}, {out}, {expand}, {stride}, {})", input[0], activation(*a, None))
+        }
         LayerSpec::ConvBn { out, kernel, stride, padding: p, groups, activation: act } => format!(
             "ConvBn({}, {out}, {kernel}, {stride}, {}, {groups}, {})",
             input[0],
@@ -232,20 +246,29 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
         ),
         LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output } => format!(
             "recurrent(nn.RNN, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={}, nonlinearity='{}')",
-            py_bool(*output == SequenceOutput::Last), input[1], py_bool(*bidirectional),
+            py_bool(*output == SequenceOutput::Last),
+            input[1],
+            py_bool(*bidirectional),
             if *nonlinearity == Nonlinearity::Relu { "relu" } else { "tanh" }
         ),
         LayerSpec::Gru { hidden, layers, bidirectional, output } => format!(
             "recurrent(nn.GRU, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={})",
-            py_bool(*output == SequenceOutput::Last), input[1], py_bool(*bidirectional)
+            py_bool(*output == SequenceOutput::Last),
+            input[1],
+            py_bool(*bidirectional)
         ),
         LayerSpec::Lstm { hidden, layers, bidirectional, output } => format!(
             "recurrent(nn.LSTM, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={})",
-            py_bool(*output == SequenceOutput::Last), input[1], py_bool(*bidirectional)
+            py_bool(*output == SequenceOutput::Last),
+            input[1],
+            py_bool(*bidirectional)
         ),
         LayerSpec::Attention { heads, causal } => format!("SelfAttention({}, {heads}, {})", input[1], py_bool(*causal)),
         LayerSpec::TransformerEncoder { heads, ff, dropout, activation: act, norm_first, causal } => {
-            let a = match act { Activation::Gelu => "gelu", _ => "relu" };
+            let a = match act {
+                Activation::Gelu => "gelu",
+                _ => "relu",
+            };
             format!("TransformerLayer({}, {heads}, {ff}, {dropout:?}, '{a}', {}, {})", input[1], py_bool(*norm_first), py_bool(*causal))
         }
         LayerSpec::PositionalEncoding { kind: PositionalKind::Sinusoidal, max_len } => format!("SinusoidalPE({max_len}, {})", input[1]),

@@ -21,12 +21,12 @@
 use std::collections::HashMap;
 
 use nnlab_core::{Error, Result};
-use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
+use safetensors::tensor::Dtype;
 use serde::{Deserialize, Serialize};
 
 use super::train::invalid as bad;
-use super::{check_fit, infer, ModelSpec, NamedValues, TrainerState};
+use super::{ModelSpec, NamedValues, TrainerState, check_fit, infer};
 use crate::sampling::OrderState;
 use crate::weights::host_safetensors;
 
@@ -111,7 +111,10 @@ pub fn read_session(bytes: &[u8]) -> Result<SavedSession> {
         return Err(bad("file.header", format!("claims {header} bytes; a session's header is at most {}", size(MAX_HEADER_BYTES))));
     }
     if header as usize > bytes.len() - 8 {
-        return Err(bad("file.header", format!("claims {header} bytes but the file has only {} after it: the file is truncated or not a safetensors file", bytes.len() - 8)));
+        return Err(bad(
+            "file.header",
+            format!("claims {header} bytes but the file has only {} after it: the file is truncated or not a safetensors file", bytes.len() - 8),
+        ));
     }
     if bytes[8] != b'{' {
         return Err(bad("file", "is not a safetensors file (its header is not JSON)"));
@@ -121,7 +124,10 @@ pub fn read_session(bytes: &[u8]) -> Result<SavedSession> {
     let metadata = meta.metadata().clone().unwrap_or_default();
     let entry = |key: &str| metadata.get(key).ok_or_else(|| bad(&format!("file.{key}"), "is missing from the file's metadata"));
     if metadata.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(bad("file.format", format!("is not \"{FORMAT}\": this is a safetensors file, but not an nnlab session (weights alone cannot be opened as a session)")));
+        return Err(bad(
+            "file.format",
+            format!("is not \"{FORMAT}\": this is a safetensors file, but not an nnlab session (weights alone cannot be opened as a session)"),
+        ));
     }
     if entry("version")? != VERSION {
         return Err(bad("file.version", format!("is {:?}; this version of nnlab reads version {VERSION}", entry("version")?)));

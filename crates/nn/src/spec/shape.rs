@@ -5,7 +5,7 @@
 use nnlab_core::{Error, Result};
 use serde::Serialize;
 
-use super::{limits, LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput};
+use super::{LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput, limits};
 
 /// Bounds that keep a spec from exhausting memory before anything runs.
 const MAX_PARAMS: usize = 50_000_000;
@@ -60,7 +60,11 @@ fn rank(path: &str, kind: &str, input: &[usize], expected: usize, what: &str) ->
 fn out_size(path: &str, input: usize, kernel: usize, stride: usize, pad: usize, dilation: usize) -> Result<usize> {
     let span = kernel.checked_sub(1).and_then(|k| k.checked_mul(dilation)).and_then(|k| k.checked_add(1));
     let padded = pad.checked_mul(2).and_then(|p| p.checked_add(input));
-    span.zip(padded).and_then(|(span, padded)| padded.checked_sub(span)).filter(|_| stride > 0).map(|r| r / stride + 1).ok_or_else(|| invalid(path, format!("a window of {kernel} (dilation {dilation}) does not fit an input of {input} with padding {pad}")))
+    span.zip(padded)
+        .and_then(|(span, padded)| padded.checked_sub(span))
+        .filter(|_| stride > 0)
+        .map(|r| r / stride + 1)
+        .ok_or_else(|| invalid(path, format!("a window of {kernel} (dilation {dilation}) does not fit an input of {input} with padding {pad}")))
 }
 
 /// Explicit padding per axis, validating "same" (stride 1 only).
@@ -83,7 +87,16 @@ fn workspace(path: &str, what: &str, factors: &[usize]) -> Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv2d_shape(path: &str, input: &[usize], out: usize, kernel: [usize; 2], stride: [usize; 2], padding: PaddingSpec, dilation: [usize; 2], groups: usize) -> Result<(Vec<usize>, usize)> {
+fn conv2d_shape(
+    path: &str,
+    input: &[usize],
+    out: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: PaddingSpec,
+    dilation: [usize; 2],
+    groups: usize,
+) -> Result<(Vec<usize>, usize)> {
     rank(path, "a 2D convolution", input, 3, "[channels, height, width]")?;
     at_least(path, "out", out, 1)?;
     limits::at_most(path, "out", out, limits::MAX_CHANNELS)?;
@@ -129,7 +142,15 @@ fn sequence(path: &str, kind: &str, input: &[usize]) -> Result<(usize, usize)> {
     Ok((input[0], input[1]))
 }
 
-fn recurrent(path: &str, input: &[usize], hidden: usize, layers: usize, bidirectional: bool, output: SequenceOutput, gates: usize) -> Result<(Vec<usize>, usize)> {
+fn recurrent(
+    path: &str,
+    input: &[usize],
+    hidden: usize,
+    layers: usize,
+    bidirectional: bool,
+    output: SequenceOutput,
+    gates: usize,
+) -> Result<(Vec<usize>, usize)> {
     let (t, f) = sequence(path, "a recurrent layer", input)?;
     at_least(path, "hidden", hidden, 1)?;
     limits::at_most(path, "hidden", hidden, limits::MAX_HIDDEN)?;
@@ -163,10 +184,19 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
         }
         LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias } => {
             rank(path, "a 1D convolution", input, 2, "[channels, length]")?;
-            let (o, p) = conv2d_shape(path, &[input[0], 1, input[1]], out, [1, kernel], [1, stride], match padding {
-                PaddingSpec::Size(s) => PaddingSpec::Size(super::Size2::Two([0, s.pair()[1]])),
-                other => other,
-            }, [1, dilation], groups)?;
+            let (o, p) = conv2d_shape(
+                path,
+                &[input[0], 1, input[1]],
+                out,
+                [1, kernel],
+                [1, stride],
+                match padding {
+                    PaddingSpec::Size(s) => PaddingSpec::Size(super::Size2::Two([0, s.pair()[1]])),
+                    other => other,
+                },
+                [1, dilation],
+                groups,
+            )?;
             (vec![o[0], o[2]], sum(&[p, if bias { out } else { 0 }]))
         }
         LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias } => {
@@ -208,9 +238,10 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
         }
         LayerSpec::Activation { slope, .. } => {
             if let Some(s) = slope
-                && !(0.0..1.0).contains(&s) {
-                    return Err(invalid(&format!("{path}.slope"), format!("must be in [0, 1) (got {s})")));
-                }
+                && !(0.0..1.0).contains(&s)
+            {
+                return Err(invalid(&format!("{path}.slope"), format!("must be in [0, 1) (got {s})")));
+            }
             (input.to_vec(), 0)
         }
         LayerSpec::Residual { ref body, ref shortcut, scale, .. } => {

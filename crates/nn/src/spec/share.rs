@@ -4,15 +4,15 @@
 //! stage (the text's length, the inflated size, the spec's limits), so a
 //! tampered or hostile link ends in a message, never in a hang or a panic.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use miniz_oxide::deflate::compress_to_vec;
-use miniz_oxide::inflate::{decompress_to_vec_with_limit, TINFLStatus};
+use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
 use nnlab_core::Result;
 use serde_json::Value;
 
 use super::train::invalid as bad;
-use super::{check_fit, infer, ModelSpec};
+use super::{ModelSpec, check_fit, infer};
 
 /// Longer links do not survive browsers and chat programs anyway.
 pub const MAX_LINK_CHARS: usize = 2 << 20;

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use nnlab_core::{Device, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{state_dict, train::invalid, SpecTrainer};
-use crate::sampling::OrderState;
+use super::{SpecTrainer, state_dict, train::invalid};
 use crate::Module;
+use crate::sampling::OrderState;
 
 /// The largest step count a saved state may carry (a run at a million steps
 /// a second would take weeks to get there).
@@ -63,7 +63,13 @@ impl SpecTrainer {
                 NamedValues { name, shape: t.shape().to_vec(), values: values[at - t.numel()..at].to_vec() }
             })
             .collect();
-        Ok(TrainerState { step: self.step, optimizer_steps: self.optimizer.steps(), tensors, batches: self.batches.state(), subsets: self.subsets.as_ref().map(|s| s.state()) })
+        Ok(TrainerState {
+            step: self.step,
+            optimizer_steps: self.optimizer.steps(),
+            tensors,
+            batches: self.batches.state(),
+            subsets: self.subsets.as_ref().map(|s| s.state()),
+        })
     }
 
     /// Continues from `state`, which must come from a trainer of the same

@@ -8,10 +8,10 @@
 
 use std::cell::RefCell;
 
-use nnlab_core::{no_grad, Device, Error, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor, no_grad};
 use serde::Serialize;
 
-use super::{build, limits, DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TableTask, TrainingSpec};
+use super::{DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TableTask, TrainingSpec, build, limits};
 use crate::batches::EpochBatches;
 use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
@@ -19,7 +19,7 @@ use crate::layers::Sequential;
 use crate::pruning::{Gradual, Pruner};
 use crate::random_subset::RandomSubset;
 use crate::sampling::Rs2Sampler;
-use crate::{datasets, loss, Inference, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan};
+use crate::{Inference, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan, datasets, loss};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,9 +42,12 @@ pub fn load_data(spec: &DataSpec, seed: u64) -> Result<Splits> {
         DataSpec::Copy { samples, symbols, length, delay, train_ratio } => data::sequence::copy_memory(samples, symbols, length, delay, train_ratio, seed),
         DataSpec::Parity { samples, length, train_ratio } => data::sequence::parity(samples, length, train_ratio, seed),
         DataSpec::Sine { samples, length, horizon, train_ratio } => data::sequence::sine(samples, length, horizon, train_ratio, seed),
-        DataSpec::Table { csv, label, task, standardize, train_ratio } => data::table::load(&csv, &label, task == TableTask::Classification, standardize, train_ratio, seed),
+        DataSpec::Table { csv, label, task, standardize, train_ratio } => {
+            data::table::load(&csv, &label, task == TableTask::Classification, standardize, train_ratio, seed)
+        }
         DataSpec::Plane { set, noise, samples, train_ratio, points, removed } => {
-            let d = datasets::generate(set.name(), samples, noise, train_ratio, seed).ok_or_else(|| invalid("data.set", format!("unknown set {}", set.name())))?;
+            let d =
+                datasets::generate(set.name(), samples, noise, train_ratio, seed).ok_or_else(|| invalid("data.set", format!("unknown set {}", set.name())))?;
             let target = match d.task {
                 datasets::Task::Classification => Target::Classes(2),
                 datasets::Task::Regression => Target::Regression,
@@ -83,7 +86,9 @@ pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Error {
 /// The loss of `out` against targets `y` (both with a batch axis).
 pub(super) fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
     match (loss, target) {
-        (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing),
+        (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => {
+            loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing)
+        }
         (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
         (LossSpec::Huber { delta }, _) => loss::huber(out, &y.reshape(out.shape())?, delta),
         (LossSpec::BceWithLogits, _) => loss::bce_with_logits(out, &y.reshape(out.shape())?),
@@ -169,7 +174,10 @@ impl SpecTrainer {
             None => None,
             Some(count) => Some(RandomSubset::new(&params, count, spec.seed ^ 0x7261_6e64).map_err(|e| invalid("training.trainRandom", e.to_string()))?),
         };
-        let optimizer = Optimizer::new(spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }), params.clone())?;
+        let optimizer = Optimizer::new(
+            spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }),
+            params.clone(),
+        )?;
         let subsets = training.subset_ratio.map(|r| {
             let seed = spec.seed ^ 0x52_5332;
             if training.subset_fixed { Rs2Sampler::fixed(data.train.len(), r, seed) } else { Rs2Sampler::new(data.train.len(), r, seed) }
@@ -400,7 +408,16 @@ impl SpecTrainer {
     pub async fn predict(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
         let per: usize = self.report.input.iter().product();
         if n == 0 || n > limits::MAX_SAMPLES || x.len() != n * per {
-            return Err(Error::InvalidArgument { op: "predict", reason: format!("expected 1 to {} examples of {:?} ({} values each), got {} values for {n}", limits::MAX_SAMPLES, self.report.input, per, x.len()) });
+            return Err(Error::InvalidArgument {
+                op: "predict",
+                reason: format!(
+                    "expected 1 to {} examples of {:?} ({} values each), got {} values for {n}",
+                    limits::MAX_SAMPLES,
+                    self.report.input,
+                    per,
+                    x.len()
+                ),
+            });
         }
         let shape: Vec<usize> = std::iter::once(n).chain(self.report.input.iter().copied()).collect();
         self.outputs(&Tensor::from_vec(x.to_vec(), &shape, &self.device)?).await
