@@ -21,6 +21,7 @@ pub enum Scope {
 pub fn run(scope: Scope) -> Result {
     if scope == Scope::Everything {
         system_packages()?;
+        lint_tools()?;
     }
     wasm_target()?;
     wasm_bindgen_cli()?;
@@ -51,6 +52,15 @@ fn system_packages() -> Result {
     }
     exec(Command::new("apt-get").arg("update").arg("-qq"))?;
     exec(Command::new("apt-get").args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// rustfmt and clippy, which the test command runs before the tests.
+fn lint_tools() -> Result {
+    let present = |tool: &str| output("cargo", &[tool, "--version"]).is_some();
+    if present("fmt") && present("clippy") {
+        return Ok(());
+    }
+    exec(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))
 }
 
 fn wasm_target() -> Result {

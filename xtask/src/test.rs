@@ -1,4 +1,5 @@
-//! Every test, in order of cost: native Rust tests (CPU, and wgpu on lavapipe),
+//! The formatter and the linter first, then every test, in order of cost:
+//! native Rust tests (CPU, and wgpu on lavapipe),
 //! the GPU parity suite inside headless Chromium (wasm-bindgen-test, WebGPU on
 //! SwiftShader), then the end-to-end tests of the built page in headless
 //! Chromium (WebGPU and CPU) and Firefox ESR (CPU).
@@ -21,6 +22,10 @@ pub fn run(args: &[String]) -> Result {
         // Vulkan only: a missing lavapipe must fail, not fall back to GL silently.
         cmd.env("WGPU_BACKEND", "vulkan").env("XDG_RUNTIME_DIR", &runtime_dir);
     };
+
+    // One style for every editor, and no lint left for the next change to trip on.
+    exec(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    exec(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
 
     let mut native = Command::new("cargo");
     native.args(["test", "--workspace", "--exclude", "xtask"]);
