@@ -15,11 +15,12 @@ mod kernels;
 mod plan;
 
 pub use context::{GpuBuffer, GpuContext, GpuError, MAX_RANK, View};
+pub use kernels::conv::ConvGeometry;
 pub use kernels::elementwise::{BinaryKernel, UnaryKernel};
 pub use kernels::matmul::MatrixView;
 pub use kernels::optim::{AdamParams, SgdParams};
+pub use kernels::pool::PoolGeometry;
 pub use kernels::random::RandomKind;
 pub use kernels::reduce::ReduceKernel;
 pub use kernels::rows::RowKernel;
-pub use kernels::spatial::{ConvGeometry, PoolGeometry};
 pub use plan::Plan;

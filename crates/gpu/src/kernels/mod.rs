@@ -1,15 +1,18 @@
 //! One module per kernel family; each launches the `.wgsl` files beside it.
 
+pub mod conv;
+pub mod copy;
 pub mod cross_entropy;
 pub mod elementwise;
 pub(crate) mod fused;
+pub mod index;
 pub mod lstm;
 pub mod matmul;
 pub mod optim;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod rows;
-pub mod spatial;
 
 /// Storage buffers every WebGPU device lets a shader stage bind (the spec's
 /// minimum): kernels generated for a variable number of inputs stay within it.
@@ -26,4 +29,9 @@ pub(crate) fn input_bindings(inputs: usize) -> String {
         .chain([format!("@group(0) @binding({}) var<storage, read_write> out: array<f32>;", inputs + 1)])
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// strided.wgsl: a launch grid's linear index and a strided view's storage index.
+pub(crate) fn strided() -> &'static str {
+    include_str!("strided.wgsl")
 }

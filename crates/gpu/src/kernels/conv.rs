@@ -1,0 +1,107 @@
+//! 2D convolution (forward and both gradients) with conv.wgsl.
+
+use crate::context::{GpuBuffer, GpuContext, Result, View};
+use crate::kernels::reduce::ReduceKernel;
+
+/// Geometry of a 2D convolution, as the CPU reference describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvGeometry {
+    pub input: [usize; 4],
+    pub weight: [usize; 4],
+    pub output: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+}
+
+impl ConvGeometry {
+    fn words(&self, count: usize) -> Vec<u32> {
+        let [n, c, h, w] = self.input;
+        let [o, _, kh, kw] = self.weight;
+        [
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            self.output[0],
+            self.output[1],
+            self.stride[0],
+            self.stride[1],
+            self.padding[0],
+            self.padding[1],
+            self.dilation[0],
+            self.dilation[1],
+            self.groups,
+            count,
+        ]
+        .iter()
+        .map(|&v| v as u32)
+        .collect()
+    }
+}
+
+impl GpuContext {
+    /// Runs `entry` with `threads` invocations for an output of `count`
+    /// values; `bias` only for the forward pass.
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        &self,
+        entry: &'static str,
+        g: &ConvGeometry,
+        a: &GpuBuffer,
+        b: &GpuBuffer,
+        bias: Option<&GpuBuffer>,
+        count: usize,
+        threads: usize,
+    ) -> Result<GpuBuffer> {
+        let out = self.alloc(count)?;
+        if count > 0 {
+            let has_bias = bias.is_some();
+            let pipeline = self.pipeline_variant(entry, has_bias as u32, || format!("const HAS_BIAS: bool = {has_bias};\n{}", include_str!("conv.wgsl")));
+            let desc = self.meta(&g.words(threads))?;
+            let mut bindings = vec![&desc, a.raw(), b.raw(), out.raw()];
+            if entry == "conv2d_forward" {
+                bindings.push(bias.unwrap_or(b).raw());
+            }
+            self.dispatch(&pipeline, &bindings, threads as u32);
+        }
+        Ok(out)
+    }
+
+    /// [N, O, OH, OW] from x [N, C, H, W], w [O, C/G, KH, KW] and an optional bias [O].
+    pub fn conv2d(&self, g: &ConvGeometry, x: &GpuBuffer, w: &GpuBuffer, bias: Option<&GpuBuffer>) -> Result<GpuBuffer> {
+        let [n, _, _, _] = g.input;
+        let [oh, ow] = g.output;
+        let count = n * g.weight[0] * oh * ow;
+        // One invocation per 4 output columns x 4 output channels of a group.
+        let threads = n * g.groups * (g.weight[0] / g.groups).div_ceil(4) * oh * ow.div_ceil(4);
+        self.conv("conv2d_forward", g, x, w, bias, count, threads)
+    }
+
+    pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
+        let [n, c, h, w_] = g.input;
+        let count = n * c * h * w_;
+        // One invocation per 4 input columns x 4 input channels of a group.
+        let threads = n * g.groups * (c / g.groups).div_ceil(4) * h * w_.div_ceil(4);
+        self.conv("conv2d_input_grad", g, gy, w, None, count, threads)
+    }
+
+    pub fn conv2d_weight_grad(&self, g: &ConvGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
+        // Per-example partial gradients [N, count], then their sum over N.
+        let count: usize = g.weight.iter().product();
+        let n = g.input[0];
+        let [o, cg, kh, kw] = g.weight;
+        // One invocation per example x 4 taps x 4 output channels of a group.
+        let threads = n * g.groups * (o / g.groups).div_ceil(4) * (cg * kh * kw).div_ceil(4);
+        let partial = self.conv("conv2d_weight_grad", g, x, gy, None, count * n, threads)?;
+        if n <= 1 || count == 0 {
+            return Ok(partial);
+        }
+        let kept = View { shape: &[count], strides: &[1], offset: 0 };
+        self.reduce(ReduceKernel::Sum, &partial, kept, View { shape: &[n], strides: &[count], offset: 0 }, 1.0)
+    }
+}
