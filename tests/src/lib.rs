@@ -2,6 +2,7 @@
 //! function so the same cases run natively (lavapipe) and in headless Chromium
 //! (SwiftShader) through wasm-bindgen-test.
 
+pub mod coverage;
 pub mod parity;
 
 use nnlab_core::{Device, Tensor};

@@ -11,6 +11,7 @@
 
 use nnlab_core::{AdamParams, Conv2dParams, Device, GpuContext, Pool2dParams, Result, SgdParams, Tensor};
 
+use crate::coverage::{self, Family, OpKind};
 use crate::{distinct, mismatch, uniform};
 
 const EXACT: (f32, f32) = (1e-6, 1e-6);
@@ -23,6 +24,8 @@ const NORMAL_DRAW: (f32, f32) = (3e-3, 1e-4);
 pub struct Report {
     pub passed: Vec<String>,
     pub failed: Vec<String>,
+    /// Ops that `coverage` gives to this family and none of its cases ran.
+    pub missing: Vec<OpKind>,
 }
 
 struct Suite {
@@ -44,6 +47,12 @@ impl Suite {
 
     async fn compare(&self, inputs: &[(Vec<f32>, Vec<usize>)], tol: (f32, f32), f: Case<'_>) -> std::result::Result<Option<String>, String> {
         let on = |device: &Device| inputs.iter().map(|(d, s)| Tensor::from_vec(d.clone(), s, device)).collect::<Result<Vec<_>>>();
+        // Ops are recorded only where an input needs a gradient: a third run,
+        // on the CPU with every input marked, says which ops the case ran.
+        let marked = on(&Device::Cpu).map_err(|e| e.to_string())?.into_iter().map(Tensor::requires_grad_).collect::<Vec<_>>();
+        if let Ok(y) = f(&marked) {
+            coverage::record(&y);
+        }
         let cpu = f(&on(&Device::Cpu).map_err(|e| e.to_string())?).map_err(|e| format!("cpu: {e}"))?;
         let gpu = f(&on(&self.gpu).map_err(|e| e.to_string())?).map_err(|e| format!("gpu: {e}"))?;
         if cpu.shape() != gpu.shape() {
@@ -64,17 +73,39 @@ fn positive(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
 
 const SHAPES: [&[usize]; 5] = [&[1], &[7], &[33], &[257], &[7, 33]];
 
-pub async fn run_all(ctx: &GpuContext) -> Report {
+/// Every case of one family, each failure reported.
+pub async fn run_family(ctx: &GpuContext, family: Family) -> Report {
     let mut s = Suite { gpu: Device::Gpu(ctx.clone()), report: Report::default() };
-    unary(&mut s).await;
-    binary(&mut s).await;
-    reductions(&mut s).await;
-    matmul(&mut s).await;
-    random(&mut s).await;
-    optimizers(&mut s).await;
-    spatial(&mut s).await;
-    movement(&mut s).await;
+    coverage::start();
+    match family {
+        Family::Unary => unary(&mut s).await,
+        Family::Binary => binary(&mut s).await,
+        Family::Reductions => reductions(&mut s).await,
+        Family::Matmul => matmul(&mut s).await,
+        Family::Random => random(&mut s).await,
+        Family::Optimizers => optimizers(&mut s).await,
+        Family::Spatial => spatial(&mut s).await,
+        Family::Movement => movement(&mut s).await,
+    }
+    s.report.missing = coverage::missing(|k| coverage::coverage(k).0 == family);
     s.report
+}
+
+impl Report {
+    /// Panics with every failing case and every op the family should have run and did not.
+    pub fn assert_clean(&self, family: Family, on: &str) {
+        let mut problems = self.failed.clone();
+        problems.extend(self.missing.iter().map(|k| format!("{k:?}: no case of this family runs it (tests/src/coverage.rs gives it here)")));
+        assert!(
+            problems.is_empty(),
+            "{family:?} parity on {on}: {} of {} cases failed, {} ops not run:\n{}",
+            self.failed.len(),
+            self.passed.len() + self.failed.len(),
+            self.missing.len(),
+            problems.join("\n")
+        );
+        assert!(!self.passed.is_empty(), "{family:?}: no cases ran");
+    }
 }
 
 async fn unary(s: &mut Suite) {
@@ -302,6 +333,7 @@ async fn optimizers(s: &mut Suite) {
 fn grad_of(t: &[Tensor], which: usize, f: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<Tensor> {
     let leaves: Vec<Tensor> = t.iter().enumerate().map(|(i, x)| if i == which { x.detach().requires_grad_() } else { x.detach() }).collect();
     let y = f(&leaves)?;
+    coverage::record(&y);
     let r = Tensor::rand_uniform(y.shape(), -1.0, 1.0, 5, 5, &y.device())?;
     let g = y.mul(&r)?.sum_all()?.backward()?;
     Ok(g.get(&leaves[which]).expect("gradient").clone())
@@ -370,6 +402,7 @@ async fn spatial(s: &mut Suite) {
 }
 
 async fn movement(s: &mut Suite) {
+    s.check("contiguous copy of a narrowed, transposed view", &[data(&[7, 33], 46)], EXACT, &|t| t[0].narrow(1, 3, 20)?.t()?.contiguous()).await;
     for axis in [0isize, 1, -1] {
         s.check(&format!("cumsum axis {axis}"), &[data(&[7, 33, 5], 40)], ACCUMULATE, &|t| t[0].cumsum(axis)).await;
     }

@@ -9,6 +9,7 @@
 //! axis) fails by orders of magnitude.
 
 use nnlab_core::{Conv2dParams, Pool2dParams, Result, Tensor, no_grad};
+use nnlab_tests::coverage::{self, Gradients};
 use nnlab_tests::{cpu_tensor, distinct, mismatch, uniform};
 
 const H: f32 = 1e-3;
@@ -29,6 +30,7 @@ fn check_with(name: &str, inputs: Vec<(Vec<f32>, Vec<usize>, bool)>, f: impl Fn(
         })
         .collect();
     let y = f(&leaves).unwrap_or_else(|e| panic!("{name}: forward failed: {e}"));
+    coverage::record(&y);
     let r = uniform(y.shape(), 99);
     let loss = y.mul(&cpu_tensor(r.clone(), y.shape())).unwrap().sum_all().unwrap();
     let grads = loss.backward().unwrap();
@@ -55,6 +57,13 @@ fn check_with(name: &str, inputs: Vec<(Vec<f32>, Vec<usize>, bool)>, f: impl Fn(
     }
 }
 
+/// Fails if an op that tests/src/coverage.rs gives to `group` was not
+/// differentiated by this test's checks.
+fn covered(group: Gradients) {
+    let missing = coverage::missing(|k| coverage::coverage(k).1 == group);
+    assert!(missing.is_empty(), "{group:?}: no gradient check differentiates {missing:?}");
+}
+
 fn input(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>, bool) {
     (distinct(shape, seed), shape.to_vec(), true)
 }
@@ -69,6 +78,7 @@ fn constant(data: Vec<f32>, shape: &[usize]) -> (Vec<f32>, Vec<usize>, bool) {
 
 #[test]
 fn unary_ops_on_contiguous_and_transposed_inputs() {
+    coverage::start();
     type F = fn(&Tensor) -> Result<Tensor>;
     let cases: [(&str, F, bool); 17] = [
         ("neg", Tensor::neg, false),
@@ -95,10 +105,12 @@ fn unary_ops_on_contiguous_and_transposed_inputs() {
         check_with(&format!("{name} (transposed)"), vec![x], |xs| f(&xs[0].t()?));
     }
     check_with("powf integral on negatives", vec![input(&[7], 2)], |xs| xs[0].powf(3.0));
+    covered(Gradients::Unary);
 }
 
 #[test]
 fn binary_ops_with_broadcasting_and_strides() {
+    coverage::start();
     type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
     let cases: [(&str, F); 6] =
         [("add", Tensor::add), ("sub", Tensor::sub), ("mul", Tensor::mul), ("div", Tensor::div), ("maximum", Tensor::maximum), ("minimum", Tensor::minimum)];
@@ -107,16 +119,20 @@ fn binary_ops_with_broadcasting_and_strides() {
         check_with(name, vec![input(&[3, 1, 4], 3), b.clone()], |xs| f(&xs[0], &xs[1]));
         check_with(&format!("{name} (strided)"), vec![input(&[4, 5], 5), b], |xs| f(&xs[0].t()?, &xs[1]));
     }
+    covered(Gradients::Binary);
 }
 
 #[test]
 fn where_select() {
+    coverage::start();
     let mask = constant(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
     check_with("where", vec![mask, input(&[2, 3], 6), input(&[3], 7)], |xs| xs[0].where_(&xs[1], &xs[2]));
+    covered(Gradients::Where);
 }
 
 #[test]
 fn reductions_over_axes() {
+    coverage::start();
     for (axes, keep) in [(vec![0isize], false), (vec![1], true), (vec![0, 2], false), (vec![-1], true), (vec![0, 1, 2], false)] {
         check_with(&format!("sum {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].sum(&axes, keep));
         check_with(&format!("mean {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].mean(&axes, keep));
@@ -124,45 +140,55 @@ fn reductions_over_axes() {
         check_with(&format!("min {axes:?}"), vec![input(&[2, 3, 4], 8)], |xs| xs[0].min(&axes, keep));
     }
     check_with("sum of a transposed view", vec![input(&[3, 5], 9)], |xs| xs[0].t()?.sum(&[1], false));
+    covered(Gradients::Reductions);
 }
 
 #[test]
 fn matmul_batched_broadcast_and_transposed() {
+    coverage::start();
     check_with("matmul", vec![input(&[3, 4], 10), input(&[4, 5], 11)], |xs| xs[0].matmul(&xs[1]));
     check_with("matmul batched", vec![input(&[2, 3, 4], 12), input(&[4, 2], 13)], |xs| xs[0].matmul(&xs[1]));
     check_with("matmul broadcast batch", vec![input(&[2, 1, 3, 4], 14), input(&[3, 4, 2], 15)], |xs| xs[0].matmul(&xs[1]));
     check_with("matmul scaled", vec![input(&[2, 3, 4], 18), input(&[2, 4, 5], 19)], |xs| xs[0].matmul_scaled(&xs[1], 0.3));
     check_with("matmul scaled by a shared transposed matrix", vec![input(&[2, 3, 4], 20), input(&[5, 4], 21)], |xs| xs[0].matmul_scaled(&xs[1].t()?, -2.0));
     check_with("matmul transposed operands", vec![input(&[4, 3], 16), input(&[5, 4], 17)], |xs| xs[0].t()?.matmul(&xs[1].t()?));
+    covered(Gradients::Matmul);
 }
 
 #[test]
 fn matmul_with_bias() {
+    coverage::start();
     check_with("matmul_bias", vec![input(&[3, 4], 27), input(&[4, 5], 28), input(&[5], 29)], |xs| xs[0].matmul_bias(&xs[1], &xs[2]));
     check_with("matmul_bias batched by a shared matrix", vec![input(&[2, 3, 4], 30), input(&[5, 4], 31), input(&[5], 32)], |xs| {
         xs[0].matmul_bias(&xs[1].t()?, &xs[2])
     });
+    covered(Gradients::MatmulBias);
 }
 
 #[test]
 fn conv2d_stride_padding_dilation_groups() {
+    coverage::start();
     let p = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
     check_with("conv2d", vec![input(&[2, 4, 5, 6], 18), input(&[6, 2, 3, 2], 19)], |xs| xs[0].conv2d(&xs[1], p));
     check_with("conv2d plain", vec![input(&[1, 2, 4, 4], 20), input(&[3, 2, 3, 3], 21)], |xs| xs[0].conv2d(&xs[1], Conv2dParams::default()));
     check_with("conv2d with bias", vec![input(&[2, 4, 5, 6], 24), input(&[6, 2, 3, 2], 25), input(&[6], 26)], |xs| xs[0].conv2d_bias(&xs[1], Some(&xs[2]), p));
     let depthwise = Conv2dParams { groups: 3, padding: [1, 1], ..Default::default() };
     check_with("conv2d depthwise", vec![input(&[1, 3, 4, 4], 22), input(&[3, 1, 3, 3], 23)], |xs| xs[0].conv2d(&xs[1], depthwise));
+    covered(Gradients::Convolution);
 }
 
 #[test]
 fn pooling() {
+    coverage::start();
     let p = Pool2dParams { kernel: [2, 3], stride: [2, 2], padding: [1, 1] };
     check_with("max_pool2d", vec![input(&[2, 2, 5, 6], 24)], |xs| xs[0].max_pool2d(p));
     check_with("avg_pool2d", vec![input(&[2, 2, 5, 6], 25)], |xs| xs[0].avg_pool2d(p));
+    covered(Gradients::Pooling);
 }
 
 #[test]
 fn gather_scatter_concat_slice_pad_cumsum_lstm() {
+    coverage::start();
     let idx = constant(vec![2.0, 0.0, 2.0, 1.0], &[4]);
     check_with("index_select", vec![input(&[3, 5], 26), idx.clone()], |xs| xs[0].index_select(0, &xs[1]));
     check_with("index_select axis 1", vec![input(&[2, 3, 2], 27), idx.clone()], |xs| xs[0].index_select(1, &xs[1]));
@@ -192,10 +218,12 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     check_with("lstm cell of strided gates", vec![input(&[8, 3], 44), input(&[3, 2], 45)], |xs| Tensor::lstm_cell(&xs[0].t()?, &xs[1]));
     check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
     check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
+    covered(Gradients::Indexing);
 }
 
 #[test]
 fn stable_composites() {
+    coverage::start();
     check_with("softmax", vec![input(&[3, 5], 41)], |xs| xs[0].softmax(-1));
     check_with("log_softmax", vec![input(&[3, 5], 42)], |xs| xs[0].log_softmax(1));
     check_with("softmax over a middle axis", vec![input(&[2, 3, 4], 45)], |xs| xs[0].softmax(1));
@@ -206,6 +234,7 @@ fn stable_composites() {
     let labels = constant(vec![1.0, 0.0, 4.0], &[3]);
     check_with("cross_entropy", vec![input(&[3, 5], 44), labels.clone()], |xs| xs[0].cross_entropy(&xs[1]));
     check_with("cross_entropy of transposed logits", vec![input(&[5, 3], 46), labels], |xs| xs[0].t()?.cross_entropy_rows(&xs[1]));
+    covered(Gradients::Normalisations);
 }
 
 #[test]

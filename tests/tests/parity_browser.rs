@@ -3,17 +3,33 @@
 #![cfg(target_arch = "wasm32")]
 
 use nnlab_core::{Device, GpuContext, Tensor};
+use nnlab_tests::coverage::Family;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-async fn gpu_matches_cpu_in_the_browser() {
-    let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium needs --enable-unsafe-webgpu and SwiftShader flags)");
-    let report = nnlab_tests::parity::run_all(&ctx).await;
-    assert!(report.failed.is_empty(), "parity failures in the browser on {}:\n{}", ctx.info(), report.failed.join("\n"));
-    assert!(report.passed.len() > 200);
+/// One test per parity family (tests/src/parity.rs), each reporting all of its failing cases.
+macro_rules! gpu_matches_cpu_in_the_browser {
+    ($($test:ident: $family:ident),* $(,)?) => {$(
+        #[wasm_bindgen_test]
+        async fn $test() {
+            let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium needs --enable-unsafe-webgpu and SwiftShader flags)");
+            let report = nnlab_tests::parity::run_family(&ctx, Family::$family).await;
+            report.assert_clean(Family::$family, &format!("{} in the browser", ctx.info()));
+        }
+    )*};
 }
+
+gpu_matches_cpu_in_the_browser!(
+    unary_ops_in_the_browser: Unary,
+    binary_ops_in_the_browser: Binary,
+    reductions_in_the_browser: Reductions,
+    matmuls_in_the_browser: Matmul,
+    random_draws_in_the_browser: Random,
+    optimizer_updates_in_the_browser: Optimizers,
+    convolutions_pooling_and_rows_in_the_browser: Spatial,
+    indexing_and_copies_in_the_browser: Movement,
+);
 
 #[wasm_bindgen_test]
 async fn readback_awaits_without_blocking() {

@@ -2,20 +2,35 @@
 //! missing driver fail loudly instead of skipping).
 
 use nnlab_core::{Device, GpuContext, Tensor};
+use nnlab_tests::coverage::Family;
 
 fn context() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
 }
 
-#[test]
-fn gpu_matches_cpu_on_every_kernel() {
-    let ctx = context();
-    eprintln!("adapter: {}", ctx.info());
-    let report = pollster::block_on(nnlab_tests::parity::run_all(&ctx));
-    eprintln!("{} parity cases passed", report.passed.len());
-    assert!(report.failed.is_empty(), "parity failures:\n{}", report.failed.join("\n"));
-    assert!(report.passed.len() > 200);
+/// One test per parity family (tests/src/parity.rs), each reporting all of its failing cases.
+macro_rules! gpu_matches_cpu {
+    ($($test:ident: $family:ident),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            let ctx = context();
+            let report = pollster::block_on(nnlab_tests::parity::run_family(&ctx, Family::$family));
+            eprintln!("{} {:?} parity cases passed on {}", report.passed.len(), Family::$family, ctx.info());
+            report.assert_clean(Family::$family, ctx.info());
+        }
+    )*};
 }
+
+gpu_matches_cpu!(
+    gpu_matches_cpu_on_unary_ops: Unary,
+    gpu_matches_cpu_on_binary_ops: Binary,
+    gpu_matches_cpu_on_reductions: Reductions,
+    gpu_matches_cpu_on_matmuls: Matmul,
+    gpu_matches_cpu_on_random_draws: Random,
+    gpu_matches_cpu_on_optimizer_updates: Optimizers,
+    gpu_matches_cpu_on_convolutions_pooling_and_rows: Spatial,
+    gpu_matches_cpu_on_indexing_and_copies: Movement,
+);
 
 #[test]
 fn a_training_step_is_one_submission() {

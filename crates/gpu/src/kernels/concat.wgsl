@@ -30,7 +30,7 @@ fn concat_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     var v = 0.0;
     switch j {
         {{READS}}
-        default: {}
+        default: { v = f32_nan(); }
     }
     out[(o * desc[4] + desc[5] + a) * inner + in_] = v;
 }

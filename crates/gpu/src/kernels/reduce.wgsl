@@ -23,7 +23,8 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
             case 0u: { acc += v; }
             case 1u: { acc = max(acc, v); }
             case 2u: { if (v > acc || (j == 0u)) { acc = v; best = j; } }
-            default: { acc = min(acc, v); }
+            case 3u: { acc = min(acc, v); }
+            default: { acc = f32_nan(); }
         }
     }
     if (op == 2u) {
@@ -57,7 +58,8 @@ fn reduce_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         switch op {
             case 0u: { acc += v; }
             case 1u: { acc = max(acc, v); }
-            default: { acc = min(acc, v); }
+            case 3u: { acc = min(acc, v); }
+            default: { acc = f32_nan(); }
         }
     }
     out[t] = acc;

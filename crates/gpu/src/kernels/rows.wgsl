@@ -76,7 +76,8 @@ fn rows_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         switch OP {
             case 0u: { d = y * (g - gy); }
             case 1u: { d = g - y * gs; }
-            default: { d = st.scale * (g - gs / f32(c) - y * gy / f32(c)); }
+            case 2u: { d = st.scale * (g - gs / f32(c) - y * gy / f32(c)); }
+            default: { var nan_bits = 0x7fc00000u; d = bitcast<f32>(nan_bits); }
         }
         out[r * c + k] = d;
     }
