@@ -45,6 +45,7 @@ impl GpuContext {
     }
 
     fn compile(&self, entry: &'static str, source: String, checked: bool) -> wgpu::ComputePipeline {
+        dump(entry, &source);
         let writes = written_bindings(&source);
         let desc = wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source.into()) };
         let module = if checked {
@@ -79,3 +80,21 @@ pub(super) struct PipelineInfo {
 fn written_bindings(source: &str) -> Vec<u32> {
     source.lines().filter(|l| l.contains("read_write")).filter_map(|l| l.split("@binding(").nth(1)?.split(')').next()?.trim().parse().ok()).collect()
 }
+
+/// With `NNLAB_DUMP_WGSL=<folder>` (native builds), every compiled kernel's
+/// source is written there as `<entry>-<hash of the source>.wgsl`, so a reader
+/// can see exactly the kernel that ran, generated parts included.
+#[cfg(not(target_arch = "wasm32"))]
+fn dump(entry: &str, source: &str) {
+    use std::hash::{Hash, Hasher};
+    let Some(dir) = std::env::var_os("NNLAB_DUMP_WGSL") else { return };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut h);
+    let path = std::path::Path::new(&dir).join(format!("{entry}-{:016x}.wgsl", h.finish()));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, source)) {
+        eprintln!("NNLAB_DUMP_WGSL: could not write {}: {e}", path.display());
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn dump(_entry: &str, _source: &str) {}

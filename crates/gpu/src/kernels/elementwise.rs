@@ -11,47 +11,67 @@ use crate::fusion::{Elementwise, Expr, Input};
 const STRIDED: &str = include_str!("strided.wgsl");
 const OPS: &str = include_str!("elementwise_ops.wgsl");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum UnaryKernel {
-    Copy = 0,
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Recip,
-    Abs,
-    Tanh,
-    Sigmoid,
-    Relu,
-    GeluErf,
-    GeluTanh,
-    Sin,
-    Cos,
-    /// x^p
-    Powf,
-    /// x * p
-    Scale,
-    /// x + p
-    AddScalar,
-    Erf,
+/// Declares an op enum and, from the same list, the WGSL constants that name
+/// its codes (`const UNARY_ERF: u32 = 17u;`), so elementwise_ops.wgsl's
+/// switches say `case UNARY_ERF:` and no number is kept equal by hand.
+macro_rules! op_codes {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal { $($(#[$vdoc:meta])* $variant:ident => $wgsl:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            fn wgsl_constants() -> String {
+                [$(format!("const {}_{}: u32 = {}u;\n", $prefix, $wgsl, $name::$variant as u32)),*].concat()
+            }
+        }
+    };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum BinaryKernel {
-    Add = 0,
-    Sub,
-    Mul,
-    Div,
-    Max,
-    Min,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+op_codes!(UnaryKernel, "UNARY" {
+    Copy => "COPY",
+    Neg => "NEG",
+    Exp => "EXP",
+    Log => "LOG",
+    Sqrt => "SQRT",
+    Recip => "RECIP",
+    Abs => "ABS",
+    Tanh => "TANH",
+    Sigmoid => "SIGMOID",
+    Relu => "RELU",
+    GeluErf => "GELU_ERF",
+    GeluTanh => "GELU_TANH",
+    Sin => "SIN",
+    Cos => "COS",
+    /// x^p
+    Powf => "POWF",
+    /// x * p
+    Scale => "SCALE",
+    /// x + p
+    AddScalar => "ADD_SCALAR",
+    Erf => "ERF",
+});
+
+op_codes!(BinaryKernel, "BINARY" {
+    Add => "ADD",
+    Sub => "SUB",
+    Mul => "MUL",
+    Div => "DIV",
+    Max => "MAX",
+    Min => "MIN",
+    Eq => "EQ",
+    Ne => "NE",
+    Lt => "LT",
+    Le => "LE",
+    Gt => "GT",
+    Ge => "GE",
+});
+
+/// elementwise_ops.wgsl (`unary_op`, `unary_derivative`, `binary_op`) with
+/// the op-code constants it switches on.
+pub(crate) fn ops_wgsl() -> String {
+    format!("{}{}{}", UnaryKernel::wgsl_constants(), BinaryKernel::wgsl_constants(), OPS)
 }
 
 /// Meta words for `op` over views that all have the output's shape, after
@@ -98,7 +118,7 @@ fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) 
 
 /// The kernel `body` compiled for one op code and addressing mode.
 fn source(body: &'static str, op: u32, contiguous: bool) -> String {
-    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{STRIDED}\n{OPS}\n{body}")
+    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{STRIDED}\n{}\n{body}", ops_wgsl())
 }
 
 impl GpuContext {

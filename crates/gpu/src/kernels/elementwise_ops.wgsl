@@ -1,5 +1,6 @@
-// Scalar functions of the elementwise kernels. Codes match UnaryKernel and
-// BinaryKernel in elementwise.rs. Each pipeline is compiled for one op (OP) and
+// Scalar functions of the elementwise kernels. The op codes (UNARY_*,
+// BINARY_*) are constants that elementwise.rs generates from UnaryKernel and
+// BinaryKernel and prepends. Each pipeline is compiled for one op (OP) and
 // one addressing mode (CONTIGUOUS), both constants that elementwise.rs prepends,
 // so the shader compiler drops the other cases.
 
@@ -44,53 +45,53 @@ fn pow_real(x: f32, p: f32) -> f32 {
 
 fn unary_op(op: u32, x: f32, p: f32) -> f32 {
     switch op {
-        case 0u: { return x; }
-        case 1u: { return -x; }
-        case 2u: { return exp(x); }
-        case 3u: { return log(x); }
-        case 4u: { return sqrt(x); }
-        case 5u: { return 1.0 / x; }
-        case 6u: { return abs(x); }
-        case 7u: { return tanh_stable(x); }
-        case 8u: { return sigmoid_stable(x); }
-        case 9u: { return max(x, 0.0); }
-        case 10u: { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118)); }
-        case 11u: { return 0.5 * x * (1.0 + tanh_stable(0.79788456080 * (x + 0.044715 * x * x * x))); }
-        case 12u: { return sin(x); }
-        case 13u: { return cos(x); }
-        case 14u: { return pow_real(x, p); }
-        case 15u: { return x * p; }
-        case 16u: { return x + p; }
-        case 17u: { return erf_approx(x); }
+        case UNARY_COPY: { return x; }
+        case UNARY_NEG: { return -x; }
+        case UNARY_EXP: { return exp(x); }
+        case UNARY_LOG: { return log(x); }
+        case UNARY_SQRT: { return sqrt(x); }
+        case UNARY_RECIP: { return 1.0 / x; }
+        case UNARY_ABS: { return abs(x); }
+        case UNARY_TANH: { return tanh_stable(x); }
+        case UNARY_SIGMOID: { return sigmoid_stable(x); }
+        case UNARY_RELU: { return max(x, 0.0); }
+        case UNARY_GELU_ERF: { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118)); }
+        case UNARY_GELU_TANH: { return 0.5 * x * (1.0 + tanh_stable(0.79788456080 * (x + 0.044715 * x * x * x))); }
+        case UNARY_SIN: { return sin(x); }
+        case UNARY_COS: { return cos(x); }
+        case UNARY_POWF: { return pow_real(x, p); }
+        case UNARY_SCALE: { return x * p; }
+        case UNARY_ADD_SCALAR: { return x + p; }
+        case UNARY_ERF: { return erf_approx(x); }
         // An op code with no case is a bug: NaN makes the parity tests fail.
         default: { return f32_nan(); }
     }
 }
 
-// d/dx of unary_op(op, x, p), as the CPU computes it (cpu::unary_derivative_fn).
+// d/dx of unary_op(op, x, p), as the CPU computes it (per_unary_derivative! in crates/core/src/cpu/elementwise.rs).
 fn unary_derivative(op: u32, x: f32, p: f32) -> f32 {
     switch op {
-        case 0u: { return 1.0; }
-        case 1u: { return -1.0; }
-        case 2u: { return exp(x); }
-        case 3u: { return 1.0 / x; }
-        case 4u: { return 0.5 / sqrt(x); }
-        case 5u: { return -1.0 / (x * x); }
-        case 6u: { return select(0.0, 1.0, x > 0.0) - select(0.0, 1.0, x < 0.0); }
-        case 7u: { let t = tanh_stable(x); return 1.0 - t * t; }
-        case 8u: { let s = sigmoid_stable(x); return s * (1.0 - s); }
-        case 9u: { return select(0.0, 1.0, x > 0.0); }
-        case 10u: { return 0.5 * (1.0 + erf_approx(x * 0.70710678118)) + x * exp(-0.5 * x * x) * 0.39894228040; }
-        case 11u: {
+        case UNARY_COPY: { return 1.0; }
+        case UNARY_NEG: { return -1.0; }
+        case UNARY_EXP: { return exp(x); }
+        case UNARY_LOG: { return 1.0 / x; }
+        case UNARY_SQRT: { return 0.5 / sqrt(x); }
+        case UNARY_RECIP: { return -1.0 / (x * x); }
+        case UNARY_ABS: { return select(0.0, 1.0, x > 0.0) - select(0.0, 1.0, x < 0.0); }
+        case UNARY_TANH: { let t = tanh_stable(x); return 1.0 - t * t; }
+        case UNARY_SIGMOID: { let s = sigmoid_stable(x); return s * (1.0 - s); }
+        case UNARY_RELU: { return select(0.0, 1.0, x > 0.0); }
+        case UNARY_GELU_ERF: { return 0.5 * (1.0 + erf_approx(x * 0.70710678118)) + x * exp(-0.5 * x * x) * 0.39894228040; }
+        case UNARY_GELU_TANH: {
             let t = tanh_stable(0.79788456080 * (x + 0.044715 * x * x * x));
             return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.79788456080 * (1.0 + 3.0 * 0.044715 * x * x);
         }
-        case 12u: { return cos(x); }
-        case 13u: { return -sin(x); }
-        case 14u: { return p * pow_real(x, p - 1.0); }
-        case 15u: { return p; }
-        case 16u: { return 1.0; }
-        case 17u: { return 1.12837916710 * exp(-x * x); }
+        case UNARY_SIN: { return cos(x); }
+        case UNARY_COS: { return -sin(x); }
+        case UNARY_POWF: { return p * pow_real(x, p - 1.0); }
+        case UNARY_SCALE: { return p; }
+        case UNARY_ADD_SCALAR: { return 1.0; }
+        case UNARY_ERF: { return 1.12837916710 * exp(-x * x); }
         // An op code with no case is a bug: NaN makes the parity tests fail.
         default: { return f32_nan(); }
     }
@@ -98,18 +99,18 @@ fn unary_derivative(op: u32, x: f32, p: f32) -> f32 {
 
 fn binary_op(op: u32, a: f32, b: f32) -> f32 {
     switch op {
-        case 0u: { return a + b; }
-        case 1u: { return a - b; }
-        case 2u: { return a * b; }
-        case 3u: { return a / b; }
-        case 4u: { return max(a, b); }
-        case 5u: { return min(a, b); }
-        case 6u: { return select(0.0, 1.0, a == b); }
-        case 7u: { return select(0.0, 1.0, a != b); }
-        case 8u: { return select(0.0, 1.0, a < b); }
-        case 9u: { return select(0.0, 1.0, a <= b); }
-        case 10u: { return select(0.0, 1.0, a > b); }
-        case 11u: { return select(0.0, 1.0, a >= b); }
+        case BINARY_ADD: { return a + b; }
+        case BINARY_SUB: { return a - b; }
+        case BINARY_MUL: { return a * b; }
+        case BINARY_DIV: { return a / b; }
+        case BINARY_MAX: { return max(a, b); }
+        case BINARY_MIN: { return min(a, b); }
+        case BINARY_EQ: { return select(0.0, 1.0, a == b); }
+        case BINARY_NE: { return select(0.0, 1.0, a != b); }
+        case BINARY_LT: { return select(0.0, 1.0, a < b); }
+        case BINARY_LE: { return select(0.0, 1.0, a <= b); }
+        case BINARY_GT: { return select(0.0, 1.0, a > b); }
+        case BINARY_GE: { return select(0.0, 1.0, a >= b); }
         // An op code with no case is a bug: NaN makes the parity tests fail.
         default: { return f32_nan(); }
     }
