@@ -9,6 +9,7 @@ mod pipelines;
 
 pub use buffers::GpuBuffer;
 pub(crate) use dispatch::{pack_shape, pack_strides};
+pub(crate) use pipelines::Variant;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -59,7 +60,7 @@ struct Inner {
     queue: wgpu::Queue,
     info: String,
     limits: wgpu::Limits,
-    pipelines: RefCell<HashMap<(&'static str, u32), wgpu::ComputePipeline>>,
+    pipelines: RefCell<HashMap<(&'static str, pipelines::Variant), wgpu::ComputePipeline>>,
     /// Generated kernels (fused elementwise chains), cached by their source.
     generated: RefCell<HashMap<String, wgpu::ComputePipeline>>,
     /// Entry point and written bindings of each cached pipeline, for plans.

@@ -3,16 +3,34 @@
 
 use super::GpuContext;
 
+/// What tells apart the pipelines compiled from one entry point: the
+/// constants its source is built with. With the entry name, the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Variant {
+    /// The source as written.
+    Only,
+    /// With or without a bias binding.
+    Bias(bool),
+    /// The tiled matmul: bias, rows per thread, vec4 loads of A.
+    TiledMatmul { bias: bool, rows_per_thread: usize, a_vec4: bool },
+    /// An elementwise kernel for one op code and addressing mode.
+    Elementwise { op: u32, contiguous: bool },
+    /// A row normalisation, with or without its affine part in the kernel.
+    Rows { op: u32, affine: bool },
+    /// A concatenation of this many parts.
+    Parts(usize),
+}
+
 impl GpuContext {
     /// Pipeline for the entry point `entry` of the WGSL that `source` builds,
     /// compiled once and cached by entry name (entry names are unique).
     pub(crate) fn pipeline(&self, entry: &'static str, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
-        self.pipeline_variant(entry, 0, source)
+        self.pipeline_variant(entry, Variant::Only, source)
     }
 
     /// Like `pipeline`, for kernels compiled once per `variant` (source
     /// constants such as an op code), cached by entry name and variant.
-    pub(crate) fn pipeline_variant(&self, entry: &'static str, variant: u32, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
+    pub(crate) fn pipeline_variant(&self, entry: &'static str, variant: Variant, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
         self.cached_pipeline(entry, variant, true, source)
     }
 
@@ -21,11 +39,11 @@ impl GpuContext {
     /// H200). Only for kernels whose every index is in bounds by construction:
     /// clamped reads, guarded writes, workgroup arrays indexed below their size.
     /// Browsers keep their own checks.
-    pub(crate) fn unchecked_pipeline_variant(&self, entry: &'static str, variant: u32, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
+    pub(crate) fn unchecked_pipeline_variant(&self, entry: &'static str, variant: Variant, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
         self.cached_pipeline(entry, variant, false, source)
     }
 
-    fn cached_pipeline(&self, entry: &'static str, variant: u32, checked: bool, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
+    fn cached_pipeline(&self, entry: &'static str, variant: Variant, checked: bool, source: impl FnOnce() -> String) -> wgpu::ComputePipeline {
         if let Some(p) = self.0.pipelines.borrow().get(&(entry, variant)) {
             return p.clone();
         }

@@ -1,6 +1,6 @@
 //! 2D convolution (forward and both gradients) with conv.wgsl.
 
-use crate::context::{GpuBuffer, GpuContext, Result, View};
+use crate::context::{GpuBuffer, GpuContext, Result, Variant, View};
 use crate::kernels::reduce::ReduceKernel;
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
@@ -61,7 +61,8 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let has_bias = bias.is_some();
-            let pipeline = self.pipeline_variant(entry, has_bias as u32, || format!("const HAS_BIAS: bool = {has_bias};\n{}", include_str!("conv.wgsl")));
+            let pipeline =
+                self.pipeline_variant(entry, Variant::Bias(has_bias), || format!("const HAS_BIAS: bool = {has_bias};\n{}", include_str!("conv.wgsl")));
             let desc = self.meta(&g.words(threads))?;
             let mut bindings = vec![&desc, a.raw(), b.raw(), out.raw()];
             if entry == "conv2d_forward" {

@@ -1,7 +1,7 @@
 //! Kernels that only move values: fill (fill.wgsl), padding (pad.wgsl) and
 //! concatenation of strided parts, up to `MAX_INPUTS` per dispatch (concat.wgsl).
 
-use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, View, pack_shape, pack_strides};
+use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, Variant, View, pack_shape, pack_strides};
 use crate::kernels::{MAX_INPUTS, input_bindings, strided};
 
 /// concat.wgsl for `k` parts.
@@ -68,7 +68,7 @@ impl GpuContext {
                     pack_strides(&mut words, v);
                 }
                 let k = group.len();
-                let pipeline = self.pipeline_variant("concat_main", k as u32, || concat_source(k));
+                let pipeline = self.pipeline_variant("concat_main", Variant::Parts(k), || concat_source(k));
                 let desc = self.meta(&words)?;
                 let mut bindings = vec![&desc];
                 bindings.extend(group.iter().map(|(b, _)| b.raw()));

@@ -5,7 +5,7 @@
 //! Meta words: [numel, op, param bits, contiguous flag (both also compiled into the pipeline)] ++ out shape (6) ++ per operand
 //! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
 
-use crate::context::{GpuBuffer, GpuContext, Result, View, pack_shape, pack_strides};
+use crate::context::{GpuBuffer, GpuContext, Result, Variant, View, pack_shape, pack_strides};
 use crate::fusion::{Elementwise, Expr, Input};
 
 const STRIDED: &str = include_str!("strided.wgsl");
@@ -133,7 +133,7 @@ impl GpuContext {
             return Ok(out);
         }
         let (op, contiguous) = (words[1], words[3] == 1);
-        let pipeline = self.pipeline_variant(key, op * 2 + contiguous as u32, || source(body, op, contiguous));
+        let pipeline = self.pipeline_variant(key, Variant::Elementwise { op, contiguous }, || source(body, op, contiguous));
         let meta = self.meta(&words)?;
         let mut bindings: Vec<&wgpu::Buffer> = vec![&meta];
         bindings.extend(inputs.iter().map(|b| b.raw()));

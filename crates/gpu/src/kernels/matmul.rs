@@ -1,6 +1,6 @@
 //! Batched matrix multiply over strided operands.
 
-use crate::context::{GpuBuffer, GpuContext, Result};
+use crate::context::{GpuBuffer, GpuContext, Result, Variant};
 
 /// Both sides of C at least this long: the tiled kernel pays off.
 const TILED_MIN: usize = 128;
@@ -107,15 +107,15 @@ impl GpuContext {
                 && k.is_multiple_of(4)
                 && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s.is_multiple_of(4));
             let tiling = Tiling { wy, a_vec4 };
-            let pipeline = self.unchecked_pipeline_variant("matmul_tiled", has_bias as u32 | (wy as u32) << 1 | (a_vec4 as u32) << 6, || {
+            let pipeline = self.unchecked_pipeline_variant("matmul_tiled", Variant::TiledMatmul { bias: has_bias, rows_per_thread: wy, a_vec4 }, || {
                 with_bias(tiled_source("matmul_tiled", tiling))
             });
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(8 * wy) as u32, batch as u32));
         } else if wide_groups >= WIDE_MIN_GROUPS {
-            let pipeline = self.pipeline_variant("matmul_wide", has_bias as u32, || with_bias(blocked_source("matmul_wide", 8)));
+            let pipeline = self.pipeline_variant("matmul_wide", Variant::Bias(has_bias), || with_bias(blocked_source("matmul_wide", 8)));
             self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
         } else {
-            let pipeline = self.pipeline_variant("matmul_main", has_bias as u32, || with_bias(blocked_source("matmul_main", 4)));
+            let pipeline = self.pipeline_variant("matmul_main", Variant::Bias(has_bias), || with_bias(blocked_source("matmul_main", 4)));
             self.dispatch_groups(&pipeline, &bindings, ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
         }
         Ok(out)

@@ -1,7 +1,7 @@
 //! Per-row normalisations over the last axis (softmax, log-softmax, layer
 //! norm), one kernel forward and one backward (see rows.wgsl).
 
-use crate::context::{GpuBuffer, GpuContext, Result};
+use crate::context::{GpuBuffer, GpuContext, Result, Variant};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RowKernel {
@@ -56,7 +56,7 @@ impl GpuContext {
         let entry = if grad.is_some() { "rows_backward" } else { "rows_forward" };
         let code = op.code();
         let with_affine = weight.is_some();
-        let pipeline = self.pipeline_variant(entry, code | (with_affine as u32) << 2, || {
+        let pipeline = self.pipeline_variant(entry, Variant::Rows { op: code, affine: with_affine }, || {
             let source = format!("const OP: u32 = {code}u;\n{}", include_str!("rows.wgsl"));
             let parts: [(&str, &str, &str); 4] = [
                 ("{{AFFINE_BINDINGS}}", "", "@group(0) @binding(4) var<storage, read> weight: array<f32>;\n@group(0) @binding(5) var<storage, read> bias: array<f32>;\n@group(0) @binding(6) var<storage, read_write> weight_grad: array<f32>;"),
