@@ -3,7 +3,7 @@
 // axis positions first..first + len. Desc words: numel, outer, inner, len,
 // total, first, parts, 0, then the parts' starts within the group (parts + 1
 // words, the last = len), then per part its shape (6), strides (6) and offset
-// at 15 + 13 j. `concat_source` (spatial.rs) writes the bindings (desc, one
+// at 15 + 13 j. `concat_source` (copy.rs) writes the bindings (desc, one
 // per part from in0, out) and the read that picks the part.
 
 {{BINDINGS}}

@@ -13,7 +13,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 // Forward only: the per-channel bias added to the outputs when HAS_BIAS (a
-// constant that spatial.rs prepends; without a bias another buffer is bound
+// constant that conv.rs prepends; without a bias another buffer is bound
 // here and never read).
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
