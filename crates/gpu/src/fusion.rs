@@ -117,7 +117,7 @@ impl Elementwise {
         let loads = (0..self.inputs.len()).map(|j| format!("    let v{j} = in{j}[elem_offset(i, {}u)];\n", 10 + 7 * j)).collect::<String>();
         format!(
             "const CONTIGUOUS: bool = {contiguous};\n{}\n{}\n{}\n\n@compute @workgroup_size(64)\nfn fused_elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{\n    let i = linear_index(gid, nwg);\n    if (i >= desc[0]) {{ return; }}\n{loads}    out[i] = {};\n}}\n",
-            include_str!("kernels/strided.wgsl"),
+            crate::kernels::strided(),
             crate::kernels::elementwise::ops_wgsl(),
             input_bindings(self.inputs.len()),
             self.expr.wgsl()

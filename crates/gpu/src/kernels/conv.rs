@@ -1,6 +1,7 @@
 //! 2D convolution (forward and both gradients) with conv.wgsl.
 
 use crate::context::{GpuBuffer, GpuContext, Result, Variant, View};
+use crate::kernels::kernel_meta;
 use crate::kernels::reduce::ReduceKernel;
 
 /// Geometry of a 2D convolution, as the CPU reference describes it.
@@ -15,32 +16,22 @@ pub struct ConvGeometry {
     pub groups: usize,
 }
 
+kernel_meta!(
+    /// conv.wgsl's meta: the geometry and the invocations of the dispatch.
+    ConvMeta {
+        n: u32, c: u32, h: u32, w: u32, o: u32, kh: u32, kw: u32, oh: u32, ow: u32,
+        stride_h: u32, stride_w: u32, pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32, groups: u32, threads: u32,
+    }
+);
+
 impl ConvGeometry {
-    fn words(&self, count: usize) -> Vec<u32> {
-        let [n, c, h, w] = self.input;
-        let [o, _, kh, kw] = self.weight;
-        [
-            n,
-            c,
-            h,
-            w,
-            o,
-            kh,
-            kw,
-            self.output[0],
-            self.output[1],
-            self.stride[0],
-            self.stride[1],
-            self.padding[0],
-            self.padding[1],
-            self.dilation[0],
-            self.dilation[1],
-            self.groups,
-            count,
-        ]
-        .iter()
-        .map(|&v| v as u32)
-        .collect()
+    fn meta(&self, threads: usize) -> ConvMeta {
+        let [n, c, h, w] = self.input.map(|v| v as u32);
+        let [o, _, kh, kw] = self.weight.map(|v| v as u32);
+        let [[oh, ow], [stride_h, stride_w], [pad_h, pad_w], [dil_h, dil_w]] =
+            [self.output, self.stride, self.padding, self.dilation].map(|p| p.map(|v| v as u32));
+        let (groups, threads) = (self.groups as u32, threads as u32);
+        ConvMeta { n, c, h, w, o, kh, kw, oh, ow, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, threads }
     }
 }
 
@@ -61,9 +52,10 @@ impl GpuContext {
         let out = self.alloc(count)?;
         if count > 0 {
             let has_bias = bias.is_some();
-            let pipeline =
-                self.pipeline_variant(entry, Variant::Bias(has_bias), || format!("const HAS_BIAS: bool = {has_bias};\n{}", include_str!("conv.wgsl")));
-            let desc = self.meta(&g.words(threads))?;
+            let pipeline = self.pipeline_variant(entry, Variant::Bias(has_bias), || {
+                format!("const HAS_BIAS: bool = {has_bias};\n{}{}", ConvMeta::wgsl(), include_str!("conv.wgsl"))
+            });
+            let desc = self.meta(g.meta(threads).words())?;
             let mut bindings = vec![&desc, a.raw(), b.raw(), out.raw()];
             if entry == "conv2d_forward" {
                 bindings.push(bias.unwrap_or(b).raw());

@@ -4,11 +4,10 @@
 // invocation computes a 4x4 block of the product in four vec4 registers,
 // so each value it loads feeds four multiply-adds.
 //
-// Desc words: N C H W O KH KW OH OW SH SW PH PW DH DW G, then the number of
-// invocations of this dispatch. Bindings: a and b are (x, w) forward, (gy, w)
+// `params` (ConvMeta in conv.rs, prepended with HAS_BIAS): the geometry and
+// the invocations of this dispatch. Bindings: a and b are (x, w) forward, (gy, w)
 // for the input gradient and (x, gy) for the weight gradient.
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -34,14 +33,14 @@ fn a_at(row: u32, i: i32, len: u32) -> f32 {
 @compute @workgroup_size(64)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = index(gid, nwg);
-    if (t >= desc[16]) { return; }
-    let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
-    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
-    let SW = desc[10]; let DH = desc[13]; let DW = desc[14];
-    let cg = C / desc[15]; let og = O / desc[15];
+    if (t >= params.threads) { return; }
+    let C = params.c; let H = params.h; let W = params.w; let O = params.o;
+    let KH = params.kh; let KW = params.kw; let OH = params.oh; let OW = params.ow;
+    let SW = params.stride_w; let DH = params.dil_h; let DW = params.dil_w;
+    let cg = C / params.groups; let og = O / params.groups;
     let blocks = (og + 3u) / 4u; let owb = (OW + 3u) / 4u;
-    let ow0 = (t % owb) * 4u; let oh = (t / owb) % OH; let ob = (t / (owb * OH)) % (desc[15] * blocks);
-    let n = t / (owb * OH * desc[15] * blocks);
+    let ow0 = (t % owb) * 4u; let oh = (t / owb) % OH; let ob = (t / (owb * OH)) % (params.groups * blocks);
+    let n = t / (owb * OH * params.groups * blocks);
     let g = ob / blocks; let oc = (ob % blocks) * 4u;
     let taps = cg * KH * KW;
     // Weight rows of the block's channels; channels past the group repeat the last (not stored).
@@ -49,8 +48,8 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let w1 = (g * og + min(oc + 1u, og - 1u)) * taps;
     let w2 = (g * og + min(oc + 2u, og - 1u)) * taps;
     let w3 = (g * og + min(oc + 3u, og - 1u)) * taps;
-    let ih0 = i32(oh * desc[9]) - i32(desc[11]);
-    let iw0 = i32(ow0 * SW) - i32(desc[12]);
+    let ih0 = i32(oh * params.stride_h) - i32(params.pad_h);
+    let iw0 = i32(ow0 * SW) - i32(params.pad_w);
     var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
     var k = 0u;
     for (var c = 0u; c < cg; c++) {
@@ -107,14 +106,14 @@ fn gy_at(row: u32, tw: i32, SW: u32, OW: u32) -> f32 {
 @compute @workgroup_size(64)
 fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = index(gid, nwg);
-    if (t >= desc[16]) { return; }
-    let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
-    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
-    let SH = desc[9]; let SW = desc[10]; let DH = desc[13]; let DW = desc[14];
-    let cg = C / desc[15]; let og = O / desc[15];
+    if (t >= params.threads) { return; }
+    let C = params.c; let H = params.h; let W = params.w; let O = params.o;
+    let KH = params.kh; let KW = params.kw; let OH = params.oh; let OW = params.ow;
+    let SH = params.stride_h; let SW = params.stride_w; let DH = params.dil_h; let DW = params.dil_w;
+    let cg = C / params.groups; let og = O / params.groups;
     let blocks = (cg + 3u) / 4u; let iwb = (W + 3u) / 4u;
-    let iw0 = (t % iwb) * 4u; let ih = (t / iwb) % H; let cb = (t / (iwb * H)) % (desc[15] * blocks);
-    let n = t / (iwb * H * desc[15] * blocks);
+    let iw0 = (t % iwb) * 4u; let ih = (t / iwb) % H; let cb = (t / (iwb * H)) % (params.groups * blocks);
+    let n = t / (iwb * H * params.groups * blocks);
     let g = cb / blocks; let cc = (cb % blocks) * 4u;
     let kk = KH * KW;
     // Offsets of the block's channels inside a weight row; channels past the group repeat the last.
@@ -122,8 +121,8 @@ fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     let c1 = min(cc + 1u, cg - 1u) * kk;
     let c2 = min(cc + 2u, cg - 1u) * kk;
     let c3 = min(cc + 3u, cg - 1u) * kk;
-    let th0 = i32(ih + desc[11]);
-    let tw0 = i32(iw0 + desc[12]);
+    let th0 = i32(ih + params.pad_h);
+    let tw0 = i32(iw0 + params.pad_w);
     var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
     for (var oo = 0u; oo < og; oo++) {
         let o = g * og + oo;
@@ -154,14 +153,14 @@ fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
 @compute @workgroup_size(64)
 fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = index(gid, nwg);
-    if (t >= desc[16]) { return; }
-    let C = desc[1]; let H = desc[2]; let W = desc[3]; let O = desc[4];
-    let KH = desc[5]; let KW = desc[6]; let OH = desc[7]; let OW = desc[8];
-    let SH = desc[9]; let SW = desc[10];
-    let cg = C / desc[15]; let og = O / desc[15];
+    if (t >= params.threads) { return; }
+    let C = params.c; let H = params.h; let W = params.w; let O = params.o;
+    let KH = params.kh; let KW = params.kw; let OH = params.oh; let OW = params.ow;
+    let SH = params.stride_h; let SW = params.stride_w;
+    let cg = C / params.groups; let og = O / params.groups;
     let taps = cg * KH * KW;
     let blocks = (og + 3u) / 4u; let tb = (taps + 3u) / 4u;
-    let p0 = (t % tb) * 4u; let ob = (t / tb) % (desc[15] * blocks); let n = t / (tb * desc[15] * blocks);
+    let p0 = (t % tb) * 4u; let ob = (t / tb) % (params.groups * blocks); let n = t / (tb * params.groups * blocks);
     let g = ob / blocks; let oc = (ob % blocks) * 4u;
     let x_n = (n * C + g * cg) * H * W;
     let t0 = tap(p0, taps, x_n); let t1 = tap(p0 + 1u, taps, x_n); let t2 = tap(p0 + 2u, taps, x_n); let t3 = tap(p0 + 3u, taps, x_n);
@@ -194,10 +193,10 @@ fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 struct Tap { plane: u32, dh: i32, dw: i32 }
 
 fn tap(p: u32, taps: u32, x_n: u32) -> Tap {
-    let KH = desc[5]; let KW = desc[6];
+    let KH = params.kh; let KW = params.kw;
     let q = min(p, taps - 1u);
     let kw = q % KW; let kh = (q / KW) % KH; let c = q / (KW * KH);
-    return Tap(x_n + c * desc[2] * desc[3], i32(kh * desc[13]) - i32(desc[11]), i32(kw * desc[14]) - i32(desc[12]));
+    return Tap(x_n + c * params.h * params.w, i32(kh * params.dil_h) - i32(params.pad_h), i32(kw * params.dil_w) - i32(params.pad_w));
 }
 
 fn x_tap(tp: Tap, ih_s: i32, iw_s: i32, H: u32, W: u32) -> f32 {

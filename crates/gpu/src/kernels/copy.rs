@@ -2,7 +2,7 @@
 //! concatenation of strided parts, up to `MAX_INPUTS` per dispatch (concat.wgsl).
 
 use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, Variant, View, pack_shape, pack_strides};
-use crate::kernels::{MAX_INPUTS, input_bindings, strided};
+use crate::kernels::{MAX_INPUTS, input_bindings, kernel_meta, strided};
 
 /// concat.wgsl for `k` parts.
 fn concat_source(k: usize) -> String {
@@ -10,13 +10,18 @@ fn concat_source(k: usize) -> String {
     format!("{}\n{}", strided(), include_str!("concat.wgsl").replace("{{BINDINGS}}", &input_bindings(k)).replace("{{READS}}", &reads))
 }
 
+kernel_meta!(
+    /// fill.wgsl's meta.
+    FillMeta { len: u32, value: f32 }
+);
+
 impl GpuContext {
     /// A new buffer of `len` copies of `value`.
     pub fn fill(&self, len: usize, value: f32) -> Result<GpuBuffer> {
         let out = self.alloc(len)?;
         if len > 0 {
-            let pipeline = self.pipeline("fill_main", || include_str!("fill.wgsl").to_string());
-            let desc = self.meta(&[len as u32, value.to_bits()])?;
+            let pipeline = self.pipeline("fill_main", || format!("{}{}", FillMeta::wgsl(), include_str!("fill.wgsl")));
+            let desc = self.meta(FillMeta { len: len as u32, value }.words())?;
             self.dispatch(&pipeline, &[&desc, out.raw()], len as u32);
         }
         Ok(out)

@@ -2,8 +2,16 @@
 
 use crate::context::{GpuBuffer, GpuContext, Result};
 use crate::kernels::fused::Fused;
+use crate::kernels::kernel_meta;
 
-const CROSS_ENTROPY: Fused = Fused { source: include_str!("cross_entropy.wgsl"), forward: "cross_entropy_forward", backward: "cross_entropy_backward" };
+const CROSS_ENTROPY: Fused =
+    Fused { source: include_str!("cross_entropy.wgsl"), meta: CrossEntropyMeta::wgsl, forward: "cross_entropy_forward", backward: "cross_entropy_backward" };
+
+kernel_meta!(
+    /// cross_entropy.wgsl's meta: rows N, classes C and the element offsets of
+    /// the logits, the labels and (backward) the upstream gradient.
+    CrossEntropyMeta { rows: u32, cols: u32, x_at: u32, labels_at: u32, grad_at: u32 }
+);
 
 impl GpuContext {
     /// Forward: per-row losses [N] of contiguous logits [N, C] against labels
@@ -20,8 +28,9 @@ impl GpuContext {
         c: usize,
         grad: Option<(&GpuBuffer, usize)>,
     ) -> Result<GpuBuffer> {
-        let words = [n, c, x_at, labels_at, grad.map_or(0, |g| g.1)].map(|w| w as u32);
+        let [rows, cols, x_at, labels_at, grad_at] = [n, c, x_at, labels_at, grad.map_or(0, |g| g.1)].map(|w| w as u32);
+        let meta = CrossEntropyMeta { rows, cols, x_at, labels_at, grad_at };
         let out_len = if grad.is_some() { n * c } else { n };
-        self.fused(&CROSS_ENTROPY, &words, [x, labels], grad.map(|g| g.0), out_len, if c == 0 { 0 } else { n })
+        self.fused(&CROSS_ENTROPY, meta.words(), [x, labels], grad.map(|g| g.0), out_len, if c == 0 { 0 } else { n })
     }
 }

@@ -2,10 +2,9 @@
 // Logits [N, C], labels [N] (class indices as floats; one that is not a whole
 // number below C gives NaN). Forward writes [N]: logsumexp(row) - row[label].
 // Backward reads the upstream gradient [N] and writes [N, C]:
-// grad[r] * (softmax(row) - onehot(label)). Desc: [N, C, logits offset,
-// labels offset, grad offset].
+// grad[r] * (softmax(row) - onehot(label)). `params`:
+// CrossEntropyMeta in cross_entropy.rs.
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -18,7 +17,7 @@ fn nan() -> f32 {
 
 // The label of row r as a class index, or C when it is not a valid one.
 fn label_of(r: u32, c: u32) -> u32 {
-    let l = labels[desc[3] + r];
+    let l = labels[params.labels_at + r];
     if (l >= 0.0 && l < f32(c) && floor(l) == l) { return u32(l); }
     return c;
 }
@@ -38,9 +37,9 @@ fn row_sum_exp(base: u32, c: u32, m: f32) -> f32 {
 @compute @workgroup_size(64)
 fn cross_entropy_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = gid.x + gid.y * nwg.x * 64u;
-    let n = desc[0]; let c = desc[1];
+    let n = params.rows; let c = params.cols;
     if (r >= n) { return; }
-    let base = desc[2] + r * c;
+    let base = params.x_at + r * c;
     let label = label_of(r, c);
     if (label == c) { out[r] = nan(); return; }
     let m = row_max(base, c);
@@ -50,13 +49,13 @@ fn cross_entropy_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 @compute @workgroup_size(64)
 fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = gid.x + gid.y * nwg.x * 64u;
-    let n = desc[0]; let c = desc[1];
+    let n = params.rows; let c = params.cols;
     if (r >= n) { return; }
-    let base = desc[2] + r * c;
+    let base = params.x_at + r * c;
     let label = label_of(r, c);
     let m = row_max(base, c);
     let s = row_sum_exp(base, c, m);
-    let g = grad[desc[4] + r];
+    let g = grad[params.grad_at + r];
     for (var k = 0u; k < c; k++) {
         var v = g * (exp(x[base + k] - m) / s - select(0.0, 1.0, k == label));
         if (label == c) { v = nan(); }

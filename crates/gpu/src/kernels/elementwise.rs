@@ -8,7 +8,6 @@
 use crate::context::{GpuBuffer, GpuContext, Result, Variant, View, pack_shape, pack_strides};
 use crate::fusion::{Elementwise, Expr, Input};
 
-const STRIDED: &str = include_str!("strided.wgsl");
 const OPS: &str = include_str!("elementwise_ops.wgsl");
 
 /// Declares an op enum and, from the same list, the WGSL constants that name
@@ -118,7 +117,7 @@ fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) 
 
 /// The kernel `body` compiled for one op code and addressing mode.
 fn source(body: &'static str, op: u32, contiguous: bool) -> String {
-    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{STRIDED}\n{}\n{body}", ops_wgsl())
+    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{}\n{}\n{body}", crate::kernels::strided(), ops_wgsl())
 }
 
 impl GpuContext {

@@ -6,6 +6,8 @@ use crate::context::{GpuBuffer, GpuContext, Result};
 
 pub(crate) struct Fused {
     pub source: &'static str,
+    /// The WGSL declaration of the kernel's meta struct (`kernel_meta!`).
+    pub meta: fn() -> String,
     pub forward: &'static str,
     pub backward: &'static str,
 }
@@ -28,7 +30,7 @@ impl GpuContext {
         }
         let desc = self.meta(words)?;
         let entry = if grad.is_some() { op.backward } else { op.forward };
-        let pipeline = self.pipeline(entry, || op.source.to_string());
+        let pipeline = self.pipeline(entry, || format!("{}{}", (op.meta)(), op.source));
         let mut bindings = vec![&desc, inputs[0].raw(), inputs[1].raw(), out.raw()];
         bindings.extend(grad.map(GpuBuffer::raw));
         self.dispatch(&pipeline, &bindings, threads as u32);

@@ -2,8 +2,15 @@
 
 use crate::context::{GpuBuffer, GpuContext, Result};
 use crate::kernels::fused::Fused;
+use crate::kernels::kernel_meta;
 
-const LSTM: Fused = Fused { source: include_str!("lstm.wgsl"), forward: "lstm_forward", backward: "lstm_backward" };
+const LSTM: Fused = Fused { source: include_str!("lstm.wgsl"), meta: LstmMeta::wgsl, forward: "lstm_forward", backward: "lstm_backward" };
+
+kernel_meta!(
+    /// lstm.wgsl's meta: rows N, hidden units H and the element offsets of the
+    /// gates, the cell state and (backward) the upstream gradient.
+    LstmMeta { rows: u32, hidden: u32, gates_at: u32, c_at: u32, grad_at: u32 }
+);
 
 impl GpuContext {
     /// Forward: [2, N, H] (h', c') from contiguous gates [N, 4H] and cell
@@ -20,8 +27,9 @@ impl GpuContext {
         h: usize,
         grad: Option<(&GpuBuffer, usize)>,
     ) -> Result<GpuBuffer> {
-        let words = [n, h, gates_at, c_at, grad.map_or(0, |g| g.1)].map(|w| w as u32);
+        let [rows, hidden, gates_at, c_at, grad_at] = [n, h, gates_at, c_at, grad.map_or(0, |g| g.1)].map(|w| w as u32);
+        let meta = LstmMeta { rows, hidden, gates_at, c_at, grad_at };
         let out_len = n * h * if grad.is_some() { 5 } else { 2 };
-        self.fused(&LSTM, &words, [gates, c], grad.map(|g| g.0), out_len, n * h)
+        self.fused(&LSTM, meta.words(), [gates, c], grad.map(|g| g.0), out_len, n * h)
     }
 }

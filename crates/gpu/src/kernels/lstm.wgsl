@@ -1,10 +1,9 @@
 // The LSTM cell, forward and backward, one invocation per (row, unit).
 // Gates [N, 4H] pre-activation (i, f, g, o), cell state c [N, H].
 // Forward writes [2, N, H] (h', c'); backward reads the upstream gradient
-// [2, N, H] and writes [N, 5H] (d gates, d c). Desc: [N, H, gates offset,
-// c offset, grad offset].
+// [2, N, H] and writes [N, 5H] (d gates, d c). `params`: LstmMeta
+// in lstm.rs.
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> gates: array<f32>;
 @group(0) @binding(2) var<storage, read> cell: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -24,15 +23,15 @@ fn tanh_safe(x: f32) -> f32 {
 struct Cell { i: f32, f: f32, g: f32, o: f32, c1: f32 }
 
 fn cell_at(r: u32, j: u32, h: u32) -> Cell {
-    let gb = desc[2] + r * 4u * h + j;
+    let gb = params.gates_at + r * 4u * h + j;
     let i = sigm(gates[gb]); let f = sigm(gates[gb + h]); let g = tanh_safe(gates[gb + 2u * h]); let o = sigm(gates[gb + 3u * h]);
-    return Cell(i, f, g, o, f * cell[desc[3] + r * h + j] + i * g);
+    return Cell(i, f, g, o, f * cell[params.c_at + r * h + j] + i * g);
 }
 
 @compute @workgroup_size(64)
 fn lstm_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * 64u;
-    let n = desc[0]; let h = desc[1];
+    let n = params.rows; let h = params.hidden;
     if (t >= n * h) { return; }
     let s = cell_at(t / h, t % h, h);
     out[t] = s.o * tanh_safe(s.c1);
@@ -42,14 +41,14 @@ fn lstm_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(64)
 fn lstm_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * 64u;
-    let n = desc[0]; let h = desc[1];
+    let n = params.rows; let h = params.hidden;
     if (t >= n * h) { return; }
     let r = t / h; let j = t % h;
     let s = cell_at(r, j, h);
-    let cp = cell[desc[3] + t];
+    let cp = cell[params.c_at + t];
     let th = tanh_safe(s.c1);
-    let dh = grad[desc[4] + t];
-    let dc = grad[desc[4] + n * h + t] + dh * s.o * (1.0 - th * th);
+    let dh = grad[params.grad_at + t];
+    let dc = grad[params.grad_at + n * h + t] + dh * s.o * (1.0 - th * th);
     let ob = r * 5u * h + j;
     out[ob] = dc * s.g * s.i * (1.0 - s.i);
     out[ob + h] = dc * cp * s.f * (1.0 - s.f);

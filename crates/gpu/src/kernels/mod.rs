@@ -31,7 +31,40 @@ pub(crate) fn input_bindings(inputs: usize) -> String {
         .join("\n")
 }
 
-/// strided.wgsl: a launch grid's linear index and a strided view's storage index.
-pub(crate) fn strided() -> &'static str {
-    include_str!("strided.wgsl")
+/// common.wgsl: a launch grid's linear index, infinity and NaN.
+pub(crate) fn common() -> &'static str {
+    include_str!("common.wgsl")
 }
+
+/// common.wgsl and strided.wgsl: a strided view's storage index, read from
+/// positional `desc` words.
+pub(crate) fn strided() -> &'static str {
+    concat!(include_str!("common.wgsl"), include_str!("strided.wgsl"))
+}
+
+/// Declares a kernel's meta words once: a `#[repr(C)]` struct that the
+/// launcher fills and uploads (`words`), and the same struct in WGSL, bound
+/// at 0 as `params` (`wgsl`, which the launcher prepends; `meta` is a reserved
+/// word there), so shaders read `params.kh`, not `desc[5]`. Fields are u32 or f32.
+macro_rules! kernel_meta {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        pub(crate) struct $name {
+            $($(#[$fdoc])* pub $field: $ty),*
+        }
+
+        impl $name {
+            pub(crate) fn words(&self) -> &[u32] {
+                bytemuck::cast_slice(std::slice::from_ref(self))
+            }
+
+            pub(crate) fn wgsl() -> String {
+                let fields: String = [$(concat!("    ", stringify!($field), ": ", stringify!($ty), ",\n")),*].concat();
+                format!("struct {0} {{\n{fields}}}\n@group(0) @binding(0) var<storage, read> params: {0};\n", stringify!($name))
+            }
+        }
+    };
+}
+pub(crate) use kernel_meta;

@@ -1,18 +1,17 @@
-// Meta: [n, kind, seed lo, seed hi, stream, a bits, b bits]. Element i uses
+// `params`: RandomMeta in random.rs. Element i uses
 // counter (i, stream, 0, 0); uniform = top 24 bits / 2^24.
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
 fn random_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 64u;
-    if (i >= desc[0]) { return; }
-    let w = philox(vec4<u32>(i, desc[4], 0u, 0u), vec2<u32>(desc[2], desc[3]));
-    let a = bitcast<f32>(desc[5]);
-    let b = bitcast<f32>(desc[6]);
+    if (i >= params.len) { return; }
+    let w = philox(vec4<u32>(i, params.stream, 0u, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
+    let a = params.a;
+    let b = params.b;
     let u0 = f32(w.x >> 8u) * (1.0 / 16777216.0);
-    switch desc[1] {
+    switch params.kind {
         case 0u: { out[i] = a + (b - a) * u0; }
         case 1u: {
             let u1 = (f32(w.x >> 8u) + 1.0) * (1.0 / 16777216.0);

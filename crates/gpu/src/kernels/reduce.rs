@@ -32,7 +32,7 @@ impl GpuContext {
         if n_out == 0 {
             return self.alloc(0);
         }
-        let source = || format!("{}\n{}", include_str!("strided.wgsl"), include_str!("reduce.wgsl"));
+        let source = || format!("{}\n{}", crate::kernels::strided(), include_str!("reduce.wgsl"));
         // Few outputs over long runs (a conv bias's gradient summed over a
         // batch of images) would leave most of the device idle with one
         // invocation per output: fold chunks into partials first, then the

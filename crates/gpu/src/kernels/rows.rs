@@ -2,6 +2,7 @@
 //! norm), one kernel forward and one backward (see rows.wgsl).
 
 use crate::context::{GpuBuffer, GpuContext, Result, Variant};
+use crate::kernels::kernel_meta;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RowKernel {
@@ -22,6 +23,13 @@ impl RowKernel {
         }
     }
 }
+
+kernel_meta!(
+    /// rows.wgsl's meta: the rows and columns, the element offsets of x and
+    /// (backward) the upstream gradient, layer norm's eps, and the offsets of
+    /// the affine weight and bias.
+    RowsMeta { rows: u32, cols: u32, x_at: u32, grad_at: u32, eps: f32, weight_at: u32, bias_at: u32 }
+);
 
 impl GpuContext {
     /// Forward: `op` over each row of contiguous [rows, cols] at element
@@ -52,16 +60,17 @@ impl GpuContext {
         }
         let eps = if let RowKernel::LayerNorm { eps } = op { eps } else { 0.0 };
         let (w_at, b_at) = (weight.map_or(0, |w| w.1), bias.map_or(0, |b| b.1));
-        let desc = self.meta(&[rows as u32, cols as u32, x_at as u32, grad.map_or(0, |g| g.1) as u32, eps.to_bits(), w_at as u32, b_at as u32])?;
+        let [rows_, cols_, x_at, grad_at, weight_at, bias_at] = [rows, cols, x_at, grad.map_or(0, |g| g.1), w_at, b_at].map(|v| v as u32);
+        let desc = self.meta(RowsMeta { rows: rows_, cols: cols_, x_at, grad_at, eps, weight_at, bias_at }.words())?;
         let entry = if grad.is_some() { "rows_backward" } else { "rows_forward" };
         let code = op.code();
         let with_affine = weight.is_some();
         let pipeline = self.pipeline_variant(entry, Variant::Rows { op: code, affine: with_affine }, || {
-            let source = format!("const OP: u32 = {code}u;\n{}", include_str!("rows.wgsl"));
+            let source = format!("const OP: u32 = {code}u;\n{}{}", RowsMeta::wgsl(), include_str!("rows.wgsl"));
             let parts: [(&str, &str, &str); 4] = [
                 ("{{AFFINE_BINDINGS}}", "", "@group(0) @binding(4) var<storage, read> weight: array<f32>;\n@group(0) @binding(5) var<storage, read> bias: array<f32>;\n@group(0) @binding(6) var<storage, read_write> weight_grad: array<f32>;"),
-                ("{{FORWARD_OUT}}", "select(normalised(v, st), v - st.shift - log_scale, OP == 1u)", "normalised(v, st) * weight[desc[5] + k] + bias[desc[6] + k]"),
-                ("{{GRAD_IN}}", "grad[gb + k]", "grad[gb + k] * weight[desc[5] + k]"),
+                ("{{FORWARD_OUT}}", "select(normalised(v, st), v - st.shift - log_scale, OP == 1u)", "normalised(v, st) * weight[params.weight_at + k] + bias[params.bias_at + k]"),
+                ("{{GRAD_IN}}", "grad[gb + k]", "grad[gb + k] * weight[params.weight_at + k]"),
                 ("{{GRAD_PARAMS}}", "", "weight_grad[r * c + k] = grad[gb + k] * y;"),
             ];
             parts.iter().fold(source, |s, (slot, plain, affine)| s.replace(slot, if with_affine { affine } else { plain }))

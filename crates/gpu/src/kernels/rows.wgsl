@@ -1,12 +1,11 @@
 // Normalisations of each row of contiguous [rows, cols] (the last axis), one
 // invocation per row, forward and backward. OP, a constant that rows.rs
-// prepends: 0 softmax, 1 log-softmax, 2 layer norm (eps = desc[4]). Desc:
-// [rows, cols, x offset, grad offset, eps bits, weight offset, bias offset].
+// prepends: 0 softmax, 1 log-softmax, 2 layer norm (eps = params.eps).
+// `params`: RowsMeta in rows.rs.
 // The backward pass recomputes the row's statistics from x and reads the
 // upstream gradient of the output. rows.rs fills in the affine part of a
 // layer norm (y * weight + bias per column) or leaves it out.
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> grad: array<f32>;
@@ -23,7 +22,7 @@ fn stats(base: u32, c: u32) -> Stats {
         let mean = sum / f32(c);
         var sq = 0.0;
         for (var k = 0u; k < c; k++) { let d = x[base + k] - mean; sq += d * d; }
-        return Stats(mean, inverseSqrt(sq / f32(c) + bitcast<f32>(desc[4])));
+        return Stats(mean, inverseSqrt(sq / f32(c) + params.eps));
     }
     var m = x[base];
     for (var k = 1u; k < c; k++) { m = max(m, x[base + k]); }
@@ -41,9 +40,9 @@ fn normalised(v: f32, st: Stats) -> f32 {
 @compute @workgroup_size(64)
 fn rows_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = gid.x + gid.y * nwg.x * 64u;
-    let c = desc[1];
-    if (r >= desc[0]) { return; }
-    let base = desc[2] + r * c;
+    let c = params.cols;
+    if (r >= params.rows) { return; }
+    let base = params.x_at + r * c;
     let st = stats(base, c);
     let log_scale = log(st.scale);
     for (var k = 0u; k < c; k++) {
@@ -55,10 +54,10 @@ fn rows_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(64)
 fn rows_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = gid.x + gid.y * nwg.x * 64u;
-    let c = desc[1];
-    if (r >= desc[0]) { return; }
-    let base = desc[2] + r * c;
-    let gb = desc[3] + r * c;
+    let c = params.cols;
+    if (r >= params.rows) { return; }
+    let base = params.x_at + r * c;
+    let gb = params.grad_at + r * c;
     let st = stats(base, c);
     // Row sums the rule needs: sum g * y (softmax, layer norm) and sum g.
     var gy = 0.0;
