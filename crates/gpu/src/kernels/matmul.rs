@@ -1,6 +1,7 @@
 //! Batched matrix multiply over strided operands.
 
 use crate::context::{GpuBuffer, GpuContext, Result, Variant};
+use crate::kernels::kernel_meta;
 
 /// Both sides of C at least this long: the tiled kernel pays off.
 const TILED_MIN: usize = 128;
@@ -12,7 +13,7 @@ const TILED_MIN_K: usize = 256;
 /// the bias of column col (clamped to the last; columns past it are not
 /// written), or 0 without one.
 const BIAS_BINDING: &str =
-    "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[desc[12] + min(col, desc[2] - 1u)]; }";
+    "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[params.bias_offset + min(col, params.n - 1u)]; }";
 const NO_BIAS: &str = "fn bias_at(col: u32) -> f32 { return 0.0; }";
 
 /// 8x8 blocks per invocation when that still gives this many workgroups.
@@ -36,6 +37,18 @@ pub struct MatrixView {
     pub col_stride: usize,
     pub offset: usize,
 }
+
+kernel_meta!(
+    /// The matmul kernels' meta: the product's sizes, each operand's view
+    /// (matrix z starts at offset + z / inner * outer stride + z % inner *
+    /// batch stride), the bias offset and the scale alpha.
+    MatmulMeta {
+        batch: u32, m: u32, n: u32, k: u32,
+        a_batch_stride: u32, a_row_stride: u32, a_col_stride: u32, a_offset: u32,
+        b_batch_stride: u32, b_row_stride: u32, b_col_stride: u32, b_offset: u32,
+        bias_offset: u32, a_inner: u32, a_outer_stride: u32, b_inner: u32, b_outer_stride: u32, alpha: f32,
+    }
+);
 
 impl GpuContext {
     /// `C[b] = alpha * A[b] (m x k) @ B[b] (k x n)`, plus `bias` (n
@@ -62,30 +75,32 @@ impl GpuContext {
         if batch * m * n == 0 {
             return Ok(out);
         }
-        let words: Vec<u32> = [
-            batch,
-            m,
-            n,
-            k,
-            av.batch_stride,
-            av.row_stride,
-            av.col_stride,
-            av.offset,
-            bv.batch_stride,
-            bv.row_stride,
-            bv.col_stride,
-            bv.offset,
-            bias.map_or(0, |b| b.1),
-            av.inner.max(1),
-            av.outer_stride,
-            bv.inner.max(1),
-            bv.outer_stride,
-        ]
-        .iter()
-        .map(|&w| w as u32)
-        .chain([alpha.to_bits()])
-        .collect();
-        let meta = self.meta(&words)?;
+        let [a_batch_stride, a_row_stride, a_col_stride, a_offset, a_inner, a_outer_stride] =
+            [av.batch_stride, av.row_stride, av.col_stride, av.offset, av.inner.max(1), av.outer_stride].map(|v| v as u32);
+        let [b_batch_stride, b_row_stride, b_col_stride, b_offset, b_inner, b_outer_stride] =
+            [bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bv.inner.max(1), bv.outer_stride].map(|v| v as u32);
+        let [batch_, m_, n_, k_, bias_offset] = [batch, m, n, k, bias.map_or(0, |b| b.1)].map(|v| v as u32);
+        let params = MatmulMeta {
+            batch: batch_,
+            m: m_,
+            n: n_,
+            k: k_,
+            a_batch_stride,
+            a_row_stride,
+            a_col_stride,
+            a_offset,
+            b_batch_stride,
+            b_row_stride,
+            b_col_stride,
+            b_offset,
+            bias_offset,
+            a_inner,
+            a_outer_stride,
+            b_inner,
+            b_outer_stride,
+            alpha,
+        };
+        let meta = self.meta(params.words())?;
         // The bias binding exists only in the biased variant of each kernel.
         let has_bias = bias.is_some();
         let mut bindings = vec![&meta, a.raw(), b.raw(), out.raw()];
@@ -157,7 +172,7 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
     let declare = (0..na)
         .map(|e| {
             format!(
-                "let a_at{e} = a_base + min(row0 + {0}, m - 1u) * desc[5]; let a_in{e} = row0 + {0} < m; var ra{e} = {1}();",
+                "let a_at{e} = a_base + min(row0 + {0}, m - 1u) * params.a_row_stride; let a_in{e} = row0 + {0} < m; var ra{e} = {1}();",
                 a_row(e),
                 if a_vec4 { "vec4<f32>" } else { "f32" }
             )
@@ -215,7 +230,7 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
     };
     let rows: Vec<String> = (0..8).map(|i| format!("row0 + {}u + lid.y * 4u + {}u", 4 * wy * (i / 4), i % 4)).collect();
     let cols: Vec<String> = (0..8).map(|j| format!("col0 + {}u + lid.x * 4u + {}u", 64 * (j / 4), j % 4)).collect();
-    include_str!("matmul_tiled.wgsl")
+    (MatmulMeta::wgsl() + include_str!("matmul_tiled.wgsl"))
         .replace("{{ENTRY}}", entry)
         .replace("{{A_ELEMENT}}", if a_vec4 { "vec4<f32>" } else { "f32" })
         .replace("{{WY}}", &wy.to_string())
@@ -248,7 +263,7 @@ fn blocked_source(entry: &str, block: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n        ");
     let advance = (0..block).map(|e| format!("ra{e} += acs; cb{e} += brs;")).collect::<Vec<_>>().join(" ");
-    include_str!("matmul_blocked.wgsl")
+    (MatmulMeta::wgsl() + include_str!("matmul_blocked.wgsl"))
         .replace("{{ENTRY}}", entry)
         .replace("{{BLOCK}}", &block.to_string())
         .replace("{{DECLARE}}", &declare)
@@ -267,7 +282,7 @@ fn write_block(block: usize, row: &str, col: &str) -> String {
 /// `cols[j]` of C (WGSL expressions), adding the bias, skipping rows and
 /// columns past the edge.
 fn write_cells(rows: &[String], cols: &[String]) -> String {
-    let bias = std::iter::once("let alpha = bitcast<f32>(desc[17]);".to_string())
+    let bias = std::iter::once("let alpha = params.alpha;".to_string())
         .chain(cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});")))
         .collect::<Vec<_>>()
         .join(" ");

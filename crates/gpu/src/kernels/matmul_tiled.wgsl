@@ -2,12 +2,11 @@
 // invocations computes a TM x 128 tile of C (TM = 8 WY), each invocation 8x8
 // values of it in registers. K advances 16 at a time through workgroup
 // memory; the next K-slice is loaded into registers while the current one is
-// used. Same meta layout and strided operands as matmul_blocked.wgsl.
+// used. Same `params` (MatmulMeta) and strided operands as matmul_blocked.wgsl.
 // matmul.rs fills in WY, A's element type (f32, or vec4 when its rows allow)
 // and the register code, and says how the workgroup tiles are laid out
 // (`tiled_source`).
 
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<{{A_ELEMENT}}>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
@@ -22,7 +21,7 @@ const KSTEP: u32 = 16u;
 @compute @workgroup_size(16, {{WY}})
 fn {{ENTRY}}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-    let m = desc[1]; let n = desc[2]; let k = desc[3];
+    let m = params.m; let n = params.n; let k = params.k;
     let row0 = wg.y * TM;
     let col0 = wg.x * TN;
 
@@ -32,9 +31,9 @@ fn {{ENTRY}}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id)
     // last one and K past the end reads 0.
     let ak = li % KSTEP; let ar = li / KSTEP;
     let bk = li / TN; let bc = li % TN;
-    let acs = desc[6]; let brs = desc[9];
-    let a_base = desc[7] + wg.z / desc[13] * desc[14] + wg.z % desc[13] * desc[4];
-    let b_at = desc[11] + wg.z / desc[15] * desc[16] + wg.z % desc[15] * desc[8] + min(col0 + bc, n - 1u) * desc[10];
+    let acs = params.a_col_stride; let brs = params.b_row_stride;
+    let a_base = params.a_offset + wg.z / params.a_inner * params.a_outer_stride + wg.z % params.a_inner * params.a_batch_stride;
+    let b_at = params.b_offset + wg.z / params.b_inner * params.b_outer_stride + wg.z % params.b_inner * params.b_batch_stride + min(col0 + bc, n - 1u) * params.b_col_stride;
     let b_in = col0 + bc < n;
 
     // Register names below are generated (see matmul.rs): arrays indexed in
