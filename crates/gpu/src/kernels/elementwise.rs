@@ -7,26 +7,9 @@
 
 use crate::context::{GpuBuffer, GpuContext, Result, Variant, View, pack_shape, pack_strides};
 use crate::fusion::{Elementwise, Expr, Input};
+use crate::kernels::op_codes;
 
 const OPS: &str = include_str!("elementwise_ops.wgsl");
-
-/// Declares an op enum and, from the same list, the WGSL constants that name
-/// its codes (`const UNARY_ERF: u32 = 17u;`), so elementwise_ops.wgsl's
-/// switches say `case UNARY_ERF:` and no number is kept equal by hand.
-macro_rules! op_codes {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal { $($(#[$vdoc:meta])* $variant:ident => $wgsl:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u32)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            fn wgsl_constants() -> String {
-                [$(format!("const {}_{}: u32 = {}u;\n", $prefix, $wgsl, $name::$variant as u32)),*].concat()
-            }
-        }
-    };
-}
 
 op_codes!(UnaryKernel, "UNARY" {
     Copy => "COPY",

@@ -68,3 +68,22 @@ macro_rules! kernel_meta {
     };
 }
 pub(crate) use kernel_meta;
+
+/// Declares an op enum and, from the same list, the WGSL constants that name
+/// its codes (`const UNARY_ERF: u32 = 17u;`), so a kernel's switch says
+/// `case UNARY_ERF:` and no number is kept equal by hand.
+macro_rules! op_codes {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal { $($(#[$vdoc:meta])* $variant:ident => $wgsl:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            pub(crate) fn wgsl_constants() -> String {
+                [$(format!("const {}_{}: u32 = {}u;\n", $prefix, $wgsl, $name::$variant as u32)),*].concat()
+            }
+        }
+    };
+}
+pub(crate) use op_codes;

@@ -2,21 +2,20 @@
 //! kept axes (one output element each) and the reduced axes (walked per output).
 
 use crate::context::{GpuBuffer, GpuContext, Result, View, pack_shape, pack_strides};
+use crate::kernels::op_codes;
 
 /// Reduced runs at least this long into at most this many outputs go through partials.
 const CHUNKED_MIN_COUNT: usize = 1024;
 const CHUNKED_MAX_OUTPUTS: usize = 256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum ReduceKernel {
+op_codes!(ReduceKernel, "REDUCE" {
     /// Sum times a scale (1 for sum, 1/n for mean).
-    Sum = 0,
-    Max,
+    Sum => "SUM",
+    Max => "MAX",
     /// Index of the first maximum in row-major order of the reduced axes.
-    ArgMax,
-    Min,
-}
+    ArgMax => "ARGMAX",
+    Min => "MIN",
+});
 
 impl GpuContext {
     /// Reduces `x`: `kept` addresses the first element of each output (output is
@@ -32,7 +31,7 @@ impl GpuContext {
         if n_out == 0 {
             return self.alloc(0);
         }
-        let source = || format!("{}\n{}", crate::kernels::strided(), include_str!("reduce.wgsl"));
+        let source = || format!("{}{}\n{}", ReduceKernel::wgsl_constants(), crate::kernels::strided(), include_str!("reduce.wgsl"));
         // Few outputs over long runs (a conv bias's gradient summed over a
         // batch of images) would leave most of the device idle with one
         // invocation per output: fold chunks into partials first, then the

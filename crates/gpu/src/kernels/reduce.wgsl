@@ -1,4 +1,5 @@
 // One invocation per output element walks the reduced sub-space of its input.
+// The op codes (REDUCE_*) are constants generated from ReduceKernel.
 // Meta: [n_out, op, scale bits, n_reduced] ++ kept shape (6) ++ kept strides (6)
 // ++ offset ++ reduced shape (6) ++ reduced strides (6) ++ 0.
 
@@ -13,23 +14,23 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let op = desc[1];
     let base = strided_offset(i, 4u, 10u);
     let count = desc[3];
-    var acc = select(0.0, -f32_inf(), op == 1u || op == 2u);
-    if (op == 3u) { acc = f32_inf(); }
+    var acc = select(0.0, -f32_inf(), op == REDUCE_MAX || op == REDUCE_ARGMAX);
+    if (op == REDUCE_MIN) { acc = f32_inf(); }
     var best = 0u;
     for (var j = 0u; j < count; j++) {
         // strided_offset adds the trailing 0 offset word of the reduced block.
         let v = x[base + strided_offset(j, 17u, 23u)];
         switch op {
-            case 0u: { acc += v; }
-            case 1u: { acc = max(acc, v); }
-            case 2u: { if (v > acc || (j == 0u)) { acc = v; best = j; } }
-            case 3u: { acc = min(acc, v); }
+            case REDUCE_SUM: { acc += v; }
+            case REDUCE_MAX: { acc = max(acc, v); }
+            case REDUCE_ARGMAX: { if (v > acc || (j == 0u)) { acc = v; best = j; } }
+            case REDUCE_MIN: { acc = min(acc, v); }
             default: { acc = f32_nan(); }
         }
     }
-    if (op == 2u) {
+    if (op == REDUCE_ARGMAX) {
         out[i] = f32(best);
-    } else if (op == 0u) {
+    } else if (op == REDUCE_SUM) {
         out[i] = acc * bitcast<f32>(desc[2]);
     } else {
         out[i] = acc;
@@ -51,14 +52,14 @@ fn reduce_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let start = (t % parts) * desc[30];
     let end = min(start + desc[30], desc[3]);
     let base = strided_offset(i, 4u, 10u);
-    var acc = select(0.0, -f32_inf(), op == 1u);
-    if (op == 3u) { acc = f32_inf(); }
+    var acc = select(0.0, -f32_inf(), op == REDUCE_MAX);
+    if (op == REDUCE_MIN) { acc = f32_inf(); }
     for (var j = start; j < end; j++) {
         let v = x[base + strided_offset(j, 17u, 23u)];
         switch op {
-            case 0u: { acc += v; }
-            case 1u: { acc = max(acc, v); }
-            case 3u: { acc = min(acc, v); }
+            case REDUCE_SUM: { acc += v; }
+            case REDUCE_MAX: { acc = max(acc, v); }
+            case REDUCE_MIN: { acc = min(acc, v); }
             default: { acc = f32_nan(); }
         }
     }
