@@ -12,13 +12,13 @@ fn random_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let b = params.b;
     let u0 = f32(w.x >> 8u) * (1.0 / 16777216.0);
     switch params.kind {
-        case 0u: { out[i] = a + (b - a) * u0; }
-        case 1u: {
+        case RANDOM_UNIFORM: { out[i] = a + (b - a) * u0; }
+        case RANDOM_NORMAL: {
             let u1 = (f32(w.x >> 8u) + 1.0) * (1.0 / 16777216.0);
             let u2 = f32(w.y >> 8u) * (1.0 / 16777216.0);
             out[i] = a + b * sqrt(-2.0 * log(u1)) * cos(6.2831853071795864 * u2);
         }
-        case 2u: { out[i] = select(0.0, 1.0, u0 < a); }
+        case RANDOM_BERNOULLI: { out[i] = select(0.0, 1.0, u0 < a); }
         default: { var nan_bits = 0x7fc00000u; out[i] = bitcast<f32>(nan_bits); }
     }
 }

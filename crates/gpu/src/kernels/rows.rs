@@ -2,7 +2,7 @@
 //! norm), one kernel forward and one backward (see rows.wgsl).
 
 use crate::context::{GpuBuffer, GpuContext, Result, Variant};
-use crate::kernels::kernel_meta;
+use crate::kernels::{kernel_meta, op_codes};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RowKernel {
@@ -14,13 +14,20 @@ pub enum RowKernel {
     },
 }
 
+op_codes!(RowCode, "ROW" {
+    Softmax => "SOFTMAX",
+    LogSoftmax => "LOG_SOFTMAX",
+    LayerNorm => "LAYER_NORM",
+});
+
 impl RowKernel {
     fn code(self) -> u32 {
-        match self {
-            RowKernel::Softmax => 0,
-            RowKernel::LogSoftmax => 1,
-            RowKernel::LayerNorm { .. } => 2,
-        }
+        let code = match self {
+            RowKernel::Softmax => RowCode::Softmax,
+            RowKernel::LogSoftmax => RowCode::LogSoftmax,
+            RowKernel::LayerNorm { .. } => RowCode::LayerNorm,
+        };
+        code as u32
     }
 }
 
@@ -66,10 +73,10 @@ impl GpuContext {
         let code = op.code();
         let with_affine = weight.is_some();
         let pipeline = self.pipeline_variant(entry, Variant::Rows { op: code, affine: with_affine }, || {
-            let source = format!("const OP: u32 = {code}u;\n{}{}", RowsMeta::wgsl(), include_str!("rows.wgsl"));
+            let source = format!("{}const OP: u32 = {code}u;\n{}{}", RowCode::wgsl_constants(), RowsMeta::wgsl(), include_str!("rows.wgsl"));
             let parts: [(&str, &str, &str); 4] = [
                 ("{{AFFINE_BINDINGS}}", "", "@group(0) @binding(4) var<storage, read> weight: array<f32>;\n@group(0) @binding(5) var<storage, read> bias: array<f32>;\n@group(0) @binding(6) var<storage, read_write> weight_grad: array<f32>;"),
-                ("{{FORWARD_OUT}}", "select(normalised(v, st), v - st.shift - log_scale, OP == 1u)", "normalised(v, st) * weight[params.weight_at + k] + bias[params.bias_at + k]"),
+                ("{{FORWARD_OUT}}", "select(normalised(v, st), v - st.shift - log_scale, OP == ROW_LOG_SOFTMAX)", "normalised(v, st) * weight[params.weight_at + k] + bias[params.bias_at + k]"),
                 ("{{GRAD_IN}}", "grad[gb + k]", "grad[gb + k] * weight[params.weight_at + k]"),
                 ("{{GRAD_PARAMS}}", "", "weight_grad[r * c + k] = grad[gb + k] * y;"),
             ];

@@ -1,6 +1,6 @@
 // Normalisations of each row of contiguous [rows, cols] (the last axis), one
 // invocation per row, forward and backward. OP, a constant that rows.rs
-// prepends: 0 softmax, 1 log-softmax, 2 layer norm (eps = params.eps).
+// prepends: ROW_SOFTMAX, ROW_LOG_SOFTMAX or ROW_LAYER_NORM (eps = params.eps).
 // `params`: RowsMeta in rows.rs.
 // The backward pass recomputes the row's statistics from x and reads the
 // upstream gradient of the output. rows.rs fills in the affine part of a
@@ -16,7 +16,7 @@
 struct Stats { shift: f32, scale: f32 }
 
 fn stats(base: u32, c: u32) -> Stats {
-    if (OP == 2u) {
+    if (OP == ROW_LAYER_NORM) {
         var sum = 0.0;
         for (var k = 0u; k < c; k++) { sum += x[base + k]; }
         let mean = sum / f32(c);
@@ -33,7 +33,7 @@ fn stats(base: u32, c: u32) -> Stats {
 
 // softmax(x) for the softmax family, the normalised x for layer norm.
 fn normalised(v: f32, st: Stats) -> f32 {
-    if (OP == 2u) { return (v - st.shift) * st.scale; }
+    if (OP == ROW_LAYER_NORM) { return (v - st.shift) * st.scale; }
     return exp(v - st.shift) / st.scale;
 }
 
@@ -73,9 +73,9 @@ fn rows_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         {{GRAD_PARAMS}}
         var d: f32;
         switch OP {
-            case 0u: { d = y * (g - gy); }
-            case 1u: { d = g - y * gs; }
-            case 2u: { d = st.scale * (g - gs / f32(c) - y * gy / f32(c)); }
+            case ROW_SOFTMAX: { d = y * (g - gy); }
+            case ROW_LOG_SOFTMAX: { d = g - y * gs; }
+            case ROW_LAYER_NORM: { d = st.scale * (g - gs / f32(c) - y * gy / f32(c)); }
             default: { var nan_bits = 0x7fc00000u; d = bitcast<f32>(nan_bits); }
         }
         out[r * c + k] = d;
