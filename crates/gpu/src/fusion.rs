@@ -16,8 +16,8 @@
 use std::collections::HashSet;
 
 use crate::context::{GpuContext, Result, View};
-use crate::kernels::elementwise::pack;
-use crate::kernels::{MAX_INPUTS, input_bindings};
+use crate::kernels::elementwise::ElementwiseMeta;
+use crate::kernels::{MAX_INPUTS, input_bindings, strided};
 use crate::plan::Dispatch;
 
 /// What an elementwise dispatch computes, per output element.
@@ -114,10 +114,11 @@ impl Elementwise {
 
     /// The generated kernel: one binding per input view, then the output.
     fn source(&self, contiguous: bool) -> String {
-        let loads = (0..self.inputs.len()).map(|j| format!("    let v{j} = in{j}[elem_offset(i, {}u)];\n", 10 + 7 * j)).collect::<String>();
+        let loads = (0..self.inputs.len()).map(|j| format!("    let v{j} = in{j}[elem_offset(i, {j}u)];\n")).collect::<String>();
         format!(
-            "const CONTIGUOUS: bool = {contiguous};\n{}\n{}\n{}\n\n@compute @workgroup_size(64)\nfn fused_elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{\n    let i = linear_index(gid, nwg);\n    if (i >= desc[0]) {{ return; }}\n{loads}    out[i] = {};\n}}\n",
-            crate::kernels::strided(),
+            "const CONTIGUOUS: bool = {contiguous};\n{}{}\n{}\n{}\n\n@compute @workgroup_size(64)\nfn fused_elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{\n    let i = linear_index(gid, nwg);\n    if (i >= params.len) {{ return; }}\n{loads}    out[i] = {};\n}}\n",
+            ElementwiseMeta::wgsl(),
+            strided::source(),
             crate::kernels::elementwise::ops_wgsl(),
             input_bindings(self.inputs.len()),
             self.expr.wgsl()
@@ -210,8 +211,8 @@ fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu:
 fn compile(ctx: &GpuContext, d: &mut Dispatch) -> Result<()> {
     let e = d.elementwise.as_ref().expect("a fused dispatch is elementwise");
     let views: Vec<View> = e.inputs.iter().map(|i| View { shape: &e.shape, strides: &i.strides, offset: i.offset }).collect();
-    let words = pack(&views, 0, 0.0)?;
-    let (numel, contiguous) = (words[0], words[3] == 1);
+    let (meta, words) = ElementwiseMeta::of(&views, 0, 0.0)?;
+    let (numel, contiguous) = (meta.len, meta.contiguous == 1);
     let meta = ctx.meta(&words)?;
     let pipeline = ctx.generated_pipeline("fused_elementwise", e.source(contiguous));
     let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: meta.as_entire_binding() }];

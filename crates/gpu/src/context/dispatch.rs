@@ -1,7 +1,7 @@
 //! Dispatches recorded into the pending command encoder (and into a step
 //! plan being recorded), submitted together, and read back.
 
-use super::{GpuBuffer, GpuContext, GpuError, MAX_RANK, Result, View};
+use super::{GpuBuffer, GpuContext, GpuError, Result};
 
 const WORKGROUP: u32 = 64;
 
@@ -101,22 +101,4 @@ impl GpuContext {
 /// Splits a workgroup count over x and y when it exceeds the per-dimension limit.
 fn grid(groups: u32, max_dim: u32) -> (u32, u32) {
     if groups <= max_dim { (groups, 1) } else { (max_dim, groups.div_ceil(max_dim)) }
-}
-
-/// Packs a view into the fixed-size word layout the WGSL kernels read:
-/// MAX_RANK strides followed by the offset. Shapes are packed separately.
-pub(crate) fn pack_strides(words: &mut Vec<u32>, view: &View) {
-    let pad = MAX_RANK - view.strides.len();
-    words.extend(std::iter::repeat_n(0, pad));
-    words.extend(view.strides.iter().map(|&s| s as u32));
-    words.push(view.offset as u32);
-}
-
-pub(crate) fn pack_shape(words: &mut Vec<u32>, shape: &[usize]) -> Result<()> {
-    if shape.len() > MAX_RANK {
-        return Err(GpuError::RankTooLarge(shape.len()));
-    }
-    words.extend(std::iter::repeat_n(1, MAX_RANK - shape.len()));
-    words.extend(shape.iter().map(|&d| d as u32));
-    Ok(())
 }

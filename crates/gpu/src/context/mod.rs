@@ -8,7 +8,6 @@ mod dispatch;
 mod pipelines;
 
 pub use buffers::GpuBuffer;
-pub(crate) use dispatch::{pack_shape, pack_strides};
 pub(crate) use pipelines::Variant;
 
 use std::cell::{Cell, RefCell};

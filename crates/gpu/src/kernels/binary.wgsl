@@ -1,4 +1,4 @@
-@group(0) @binding(0) var<storage, read> desc: array<u32>;
+// params (ElementwiseMeta, elementwise.rs) is bound at 0.
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -6,6 +6,6 @@
 @compute @workgroup_size(64)
 fn binary_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
-    if (i >= desc[0]) { return; }
-    out[i] = binary_op(OP, a[elem_offset(i, 10u)], b[elem_offset(i, 17u)]);
+    if (i >= params.len) { return; }
+    out[i] = binary_op(OP, a[elem_offset(i, 0u)], b[elem_offset(i, 1u)]);
 }

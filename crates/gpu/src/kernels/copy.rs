@@ -1,18 +1,34 @@
 //! Kernels that only move values: fill (fill.wgsl), padding (pad.wgsl) and
 //! concatenation of strided parts, up to `MAX_INPUTS` per dispatch (concat.wgsl).
 
-use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, Variant, View, pack_shape, pack_strides};
-use crate::kernels::{MAX_INPUTS, input_bindings, kernel_meta, strided};
+use crate::context::{GpuBuffer, GpuContext, MAX_RANK, Result, Variant, View};
+use crate::kernels::strided::{self, StridedView, axes};
+use crate::kernels::{MAX_INPUTS, input_bindings, kernel_meta};
 
 /// concat.wgsl for `k` parts.
 fn concat_source(k: usize) -> String {
     let reads = (0..k).map(|j| format!("case {j}u: {{ v = in{j}[src]; }}")).collect::<Vec<_>>().join("\n        ");
-    format!("{}\n{}", strided(), include_str!("concat.wgsl").replace("{{BINDINGS}}", &input_bindings(k)).replace("{{READS}}", &reads))
+    let body = include_str!("concat.wgsl").replace("{{BINDINGS}}", &input_bindings(k)).replace("{{READS}}", &reads);
+    format!("{}{}\n{body}", ConcatMeta::wgsl(), strided::source())
 }
 
 kernel_meta!(
     /// fill.wgsl's meta.
     FillMeta { len: u32, value: f32 }
+);
+
+kernel_meta!(
+    /// pad.wgsl's meta: the number of outputs, the output's shape, where the
+    /// source starts along each axis, and the source's view.
+    PadMeta { len: u32, out_shape: [u32; MAX_RANK], before: [u32; MAX_RANK] } and views: [StridedView]
+);
+
+kernel_meta!(
+    /// concat.wgsl's meta (one dispatch, a group of parts): the number of
+    /// outputs it writes, the output as [outer, total, inner], the group's
+    /// positions first..first + span along the axis, its number of parts
+    /// and where each starts within the group (then span); one view per part.
+    ConcatMeta { len: u32, outer: u32, inner: u32, span: u32, total: u32, first: u32, parts: u32, starts: [u32; MAX_INPUTS + 1] } and views: [StridedView]
 );
 
 impl GpuContext {
@@ -35,14 +51,9 @@ impl GpuContext {
         if n == 0 {
             return Ok(out);
         }
-        let mut words = vec![n as u32, 0, 0, 0];
-        pack_shape(&mut words, out_shape)?;
-        pack_strides(&mut words, &sv);
-        words.extend(std::iter::repeat_n(0, MAX_RANK - before.len()));
-        words.extend(before.iter().map(|&b| b as u32));
-        pack_shape(&mut words, sv.shape)?;
-        let pipeline = self.pipeline("pad_main", || format!("{}\n{}", strided(), include_str!("pad.wgsl")));
-        let desc = self.meta(&words)?;
+        let meta = PadMeta { len: n as u32, out_shape: axes(out_shape, 1)?, before: axes(before, 0)? };
+        let pipeline = self.pipeline("pad_main", || format!("{}{}\n{}", PadMeta::wgsl(), strided::source(), include_str!("pad.wgsl")));
+        let desc = self.meta(&meta.words_with(&[StridedView::of(&sv)?]))?;
         self.dispatch(&pipeline, &[&desc, src.raw(), out.raw()], n as u32);
         Ok(out)
     }
@@ -60,21 +71,16 @@ impl GpuContext {
             let len: usize = group.iter().map(|(_, v)| v.shape[axis]).sum();
             let n = outer * len * inner;
             if n > 0 {
-                let mut words: Vec<u32> = [n, outer, inner, len, total, first, group.len(), 0].iter().map(|&w| w as u32).collect();
-                let mut start = 0;
-                for (_, v) in group {
-                    words.push(start as u32);
-                    start += v.shape[axis];
+                let mut starts = [0; MAX_INPUTS + 1];
+                for (j, (_, v)) in group.iter().enumerate() {
+                    starts[j + 1] = starts[j] + v.shape[axis] as u32;
                 }
-                words.push(start as u32);
-                words.resize(15, 0);
-                for (_, v) in group {
-                    pack_shape(&mut words, v.shape)?;
-                    pack_strides(&mut words, v);
-                }
+                let [len, outer, inner, span, total, first, parts] = [n, outer, inner, len, total, first, group.len()].map(|w| w as u32);
+                let meta = ConcatMeta { len, outer, inner, span, total, first, parts, starts };
+                let views = group.iter().map(|(_, v)| StridedView::of(v)).collect::<Result<Vec<_>>>()?;
                 let k = group.len();
                 let pipeline = self.pipeline_variant("concat_main", Variant::Parts(k), || concat_source(k));
-                let desc = self.meta(&words)?;
+                let desc = self.meta(&meta.words_with(&views))?;
                 let mut bindings = vec![&desc];
                 bindings.extend(group.iter().map(|(b, _)| b.raw()));
                 bindings.push(out.raw());

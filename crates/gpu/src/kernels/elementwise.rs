@@ -2,12 +2,13 @@
 //! ops' backward rules, binary with broadcasting (operands arrive as broadcast
 //! views), and select.
 //!
-//! Meta words: [numel, op, param bits, contiguous flag (both also compiled into the pipeline)] ++ out shape (6) ++ per operand
-//! (strides (6) ++ offset), operands at words 10, 17 and 24. Output is contiguous.
+//! The output is contiguous; each operand is read through its own view
+//! (`params.views[j]`, all of the output's shape).
 
-use crate::context::{GpuBuffer, GpuContext, Result, Variant, View, pack_shape, pack_strides};
+use crate::context::{GpuBuffer, GpuContext, Result, Variant, View};
 use crate::fusion::{Elementwise, Expr, Input};
-use crate::kernels::op_codes;
+use crate::kernels::strided::{self, StridedView};
+use crate::kernels::{kernel_meta, op_codes};
 
 const OPS: &str = include_str!("elementwise_ops.wgsl");
 
@@ -56,21 +57,27 @@ pub(crate) fn ops_wgsl() -> String {
     format!("{}{}{}", UnaryKernel::wgsl_constants(), BinaryKernel::wgsl_constants(), OPS)
 }
 
-/// Meta words for `op` over views that all have the output's shape, after
-/// merging the axes that every view (and the contiguous output) walks
-/// contiguously: a broadcast bias add over [B, T, C] becomes [B*T, C], a
-/// contiguous map becomes one axis. Fewer axes, fewer integer divisions.
-pub(crate) fn pack(views: &[View], op: u32, param: f32) -> Result<Vec<u32>> {
-    let shape = views[0].shape;
-    let (merged, strides) = merge_axes(shape, views);
-    // Word 3 flags the common case where every view is one contiguous run.
-    let contiguous = merged.len() <= 1 && strides.iter().all(|s| s.iter().all(|&st| st == 1));
-    let mut words = vec![shape.iter().product::<usize>() as u32, op, param.to_bits(), contiguous as u32];
-    pack_shape(&mut words, &merged)?;
-    for (v, s) in views.iter().zip(&strides) {
-        pack_strides(&mut words, &View { shape: &merged, strides: s, offset: v.offset });
+kernel_meta!(
+    /// The elementwise kernels' meta: the number of outputs, the op code and
+    /// its scalar parameter, whether every view is one contiguous run (the
+    /// op and that flag are also compiled into the pipeline), one view per operand.
+    ElementwiseMeta { len: u32, op: u32, param: f32, contiguous: u32 } and views: [StridedView]
+);
+
+impl ElementwiseMeta {
+    /// The meta words for `op` over views that all have the output's shape,
+    /// after merging the axes that every view (and the contiguous output)
+    /// walks contiguously: a broadcast bias add over [B, T, C] becomes
+    /// [B*T, C], a contiguous map becomes one axis. Fewer axes, fewer integer divisions.
+    pub(crate) fn of(views: &[View], op: u32, param: f32) -> Result<(ElementwiseMeta, Vec<u32>)> {
+        let shape = views[0].shape;
+        let (merged, strides) = merge_axes(shape, views);
+        let contiguous = merged.len() <= 1 && strides.iter().all(|s| s.iter().all(|&st| st == 1));
+        let meta = ElementwiseMeta { len: shape.iter().product::<usize>() as u32, op, param, contiguous: contiguous as u32 };
+        let views =
+            views.iter().zip(&strides).map(|(v, s)| StridedView::of(&View { shape: &merged, strides: s, offset: v.offset })).collect::<Result<Vec<_>>>()?;
+        Ok((meta, meta.words_with(&views)))
     }
-    Ok(words)
 }
 
 /// Drops axes of size 1 and merges axis d into d + 1 wherever every view has
@@ -100,7 +107,7 @@ fn merge_axes(shape: &[usize], views: &[View]) -> (Vec<usize>, Vec<Vec<usize>>) 
 
 /// The kernel `body` compiled for one op code and addressing mode.
 fn source(body: &'static str, op: u32, contiguous: bool) -> String {
-    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{}\n{}\n{body}", crate::kernels::strided(), ops_wgsl())
+    format!("const OP: u32 = {op}u;\nconst CONTIGUOUS: bool = {contiguous};\n{}{}\n{}\n{body}", ElementwiseMeta::wgsl(), strided::source(), ops_wgsl())
 }
 
 impl GpuContext {
@@ -108,16 +115,16 @@ impl GpuContext {
     /// says what it computes (for plan fusion).
     #[allow(clippy::too_many_arguments)]
     fn elementwise(&self, key: &'static str, body: &'static str, expr: Expr, op: u32, param: f32, views: &[View], inputs: &[&GpuBuffer]) -> Result<GpuBuffer> {
-        let words = pack(views, op, param)?;
-        let n = words[0] as usize;
+        let (meta, words) = ElementwiseMeta::of(views, op, param)?;
+        let n = meta.len as usize;
         let out = self.alloc(n)?;
         if n == 0 {
             return Ok(out);
         }
-        let (op, contiguous) = (words[1], words[3] == 1);
+        let contiguous = meta.contiguous == 1;
         let pipeline = self.pipeline_variant(key, Variant::Elementwise { op, contiguous }, || source(body, op, contiguous));
-        let meta = self.meta(&words)?;
-        let mut bindings: Vec<&wgpu::Buffer> = vec![&meta];
+        let desc = self.meta(&words)?;
+        let mut bindings: Vec<&wgpu::Buffer> = vec![&desc];
         bindings.extend(inputs.iter().map(|b| b.raw()));
         bindings.push(out.raw());
         self.dispatch(&pipeline, &bindings, n as u32);

@@ -4,12 +4,11 @@
 // one addressing mode (CONTIGUOUS), both constants that elementwise.rs prepends,
 // so the shader compiler drops the other cases.
 
-// Storage index of output element i in the view whose strides start at
-// desc[strides_at] (output shape at desc[4..10]). CONTIGUOUS: every view walks
-// its buffer as one run, which needs no index arithmetic.
-fn elem_offset(i: u32, strides_at: u32) -> u32 {
-    if (CONTIGUOUS) { return desc[strides_at + RANK] + i; }
-    return strided_offset(i, 4u, strides_at);
+// Storage index of output element i in operand v's view. CONTIGUOUS: every
+// view walks its buffer as one run, which needs no index arithmetic.
+fn elem_offset(i: u32, v: u32) -> u32 {
+    if (CONTIGUOUS) { return params.views[v].offset + i; }
+    return strided_offset(i, v);
 }
 
 // Abramowitz-Stegun 7.1.26, |error| < 1.5e-7 (WGSL has no erf).

@@ -1,5 +1,5 @@
 //! The launch shared by fused ops whose WGSL holds a forward and a backward
-//! entry point (LSTM cell, cross-entropy): bindings are the desc words, two
+//! entry point (LSTM cell, cross-entropy): bindings are the meta struct, two
 //! inputs, the output and, for the backward pass only, the upstream gradient.
 
 use crate::context::{GpuBuffer, GpuContext, Result};

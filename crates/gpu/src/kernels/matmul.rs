@@ -75,29 +75,25 @@ impl GpuContext {
         if batch * m * n == 0 {
             return Ok(out);
         }
-        let [a_batch_stride, a_row_stride, a_col_stride, a_offset, a_inner, a_outer_stride] =
-            [av.batch_stride, av.row_stride, av.col_stride, av.offset, av.inner.max(1), av.outer_stride].map(|v| v as u32);
-        let [b_batch_stride, b_row_stride, b_col_stride, b_offset, b_inner, b_outer_stride] =
-            [bv.batch_stride, bv.row_stride, bv.col_stride, bv.offset, bv.inner.max(1), bv.outer_stride].map(|v| v as u32);
-        let [batch_, m_, n_, k_, bias_offset] = [batch, m, n, k, bias.map_or(0, |b| b.1)].map(|v| v as u32);
+        let u = |v: usize| v as u32;
         let params = MatmulMeta {
-            batch: batch_,
-            m: m_,
-            n: n_,
-            k: k_,
-            a_batch_stride,
-            a_row_stride,
-            a_col_stride,
-            a_offset,
-            b_batch_stride,
-            b_row_stride,
-            b_col_stride,
-            b_offset,
-            bias_offset,
-            a_inner,
-            a_outer_stride,
-            b_inner,
-            b_outer_stride,
+            batch: u(batch),
+            m: u(m),
+            n: u(n),
+            k: u(k),
+            a_batch_stride: u(av.batch_stride),
+            a_row_stride: u(av.row_stride),
+            a_col_stride: u(av.col_stride),
+            a_offset: u(av.offset),
+            b_batch_stride: u(bv.batch_stride),
+            b_row_stride: u(bv.row_stride),
+            b_col_stride: u(bv.col_stride),
+            b_offset: u(bv.offset),
+            bias_offset: u(bias.map_or(0, |b| b.1)),
+            a_inner: u(av.inner.max(1)),
+            a_outer_stride: u(av.outer_stride),
+            b_inner: u(bv.inner.max(1)),
+            b_outer_stride: u(bv.outer_stride),
             alpha,
         };
         let meta = self.meta(params.words())?;

@@ -13,6 +13,7 @@ pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod rows;
+pub(crate) mod strided;
 
 /// Storage buffers every WebGPU device lets a shader stage bind (the spec's
 /// minimum): kernels generated for a variable number of inputs stay within it.
@@ -21,11 +22,11 @@ pub(crate) const STORAGE_BINDINGS: usize = 8;
 /// Most inputs such a kernel takes: the meta words and the output bind the rest.
 pub(crate) const MAX_INPUTS: usize = STORAGE_BINDINGS - 2;
 
-/// The binding declarations of a generated kernel with `inputs` f32 inputs:
-/// the meta words `desc` at 0, `in0`, `in1`, .. from 1, the output `out` last.
+/// The binding declarations of a generated kernel with `inputs` f32 inputs
+/// after its meta struct (bound at 0): `in0`, `in1`, .. from 1, the output `out` last.
 pub(crate) fn input_bindings(inputs: usize) -> String {
-    std::iter::once("@group(0) @binding(0) var<storage, read> desc: array<u32>;".to_string())
-        .chain((0..inputs).map(|j| format!("@group(0) @binding({}) var<storage, read> in{j}: array<f32>;", j + 1)))
+    (0..inputs)
+        .map(|j| format!("@group(0) @binding({}) var<storage, read> in{j}: array<f32>;", j + 1))
         .chain([format!("@group(0) @binding({}) var<storage, read_write> out: array<f32>;", inputs + 1)])
         .collect::<Vec<_>>()
         .join("\n")
@@ -36,18 +37,37 @@ pub(crate) fn common() -> &'static str {
     include_str!("common.wgsl")
 }
 
-/// common.wgsl and strided.wgsl: a strided view's storage index, read from
-/// positional `desc` words.
-pub(crate) fn strided() -> &'static str {
-    concat!(include_str!("common.wgsl"), include_str!("strided.wgsl"))
+/// How a meta field's Rust type is spelled in WGSL.
+pub(crate) trait WgslType {
+    fn wgsl_type() -> String;
+}
+
+impl WgslType for u32 {
+    fn wgsl_type() -> String {
+        "u32".into()
+    }
+}
+
+impl WgslType for f32 {
+    fn wgsl_type() -> String {
+        "f32".into()
+    }
+}
+
+impl<T: WgslType, const N: usize> WgslType for [T; N] {
+    fn wgsl_type() -> String {
+        format!("array<{}, {N}>", T::wgsl_type())
+    }
 }
 
 /// Declares a kernel's meta words once: a `#[repr(C)]` struct that the
 /// launcher fills and uploads (`words`), and the same struct in WGSL, bound
 /// at 0 as `params` (`wgsl`, which the launcher prepends; `meta` is a reserved
-/// word there), so shaders read `params.kh`, not `desc[5]`. Fields are u32 or f32.
+/// word there), so shaders read `params.kh`, not `desc[5]`. Fields are u32,
+/// f32, arrays of them or other such structs; `and views: [T]` adds a
+/// runtime-sized array after them (`words_with`), as WGSL allows last.
 macro_rules! kernel_meta {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ident),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? } $(and $tail:ident: [$tail_ty:ty])?) => {
         $(#[$doc])*
         #[repr(C)]
         #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -60,8 +80,19 @@ macro_rules! kernel_meta {
                 bytemuck::cast_slice(std::slice::from_ref(self))
             }
 
+            $(
+            /// The struct's words followed by those of `tail`, the runtime-sized array.
+            pub(crate) fn words_with(&self, $tail: &[$tail_ty]) -> Vec<u32> {
+                [self.words(), bytemuck::cast_slice($tail)].concat()
+            }
+            )?
+
             pub(crate) fn wgsl() -> String {
-                let fields: String = [$(concat!("    ", stringify!($field), ": ", stringify!($ty), ",\n")),*].concat();
+                use $crate::kernels::WgslType;
+                let fields: String = [
+                    $(format!("    {}: {},\n", stringify!($field), <$ty>::wgsl_type()),)*
+                    $(format!("    {}: array<{}>,\n", stringify!($tail), <$tail_ty>::wgsl_type()),)?
+                ].concat();
                 format!("struct {0} {{\n{fields}}}\n@group(0) @binding(0) var<storage, read> params: {0};\n", stringify!($name))
             }
         }

@@ -66,9 +66,10 @@ impl GpuContext {
             return Ok((out, param_grads));
         }
         let eps = if let RowKernel::LayerNorm { eps } = op { eps } else { 0.0 };
-        let (w_at, b_at) = (weight.map_or(0, |w| w.1), bias.map_or(0, |b| b.1));
-        let [rows_, cols_, x_at, grad_at, weight_at, bias_at] = [rows, cols, x_at, grad.map_or(0, |g| g.1), w_at, b_at].map(|v| v as u32);
-        let desc = self.meta(RowsMeta { rows: rows_, cols: cols_, x_at, grad_at, eps, weight_at, bias_at }.words())?;
+        let u = |v: usize| v as u32;
+        let at = |b: Option<(&GpuBuffer, usize)>| u(b.map_or(0, |b| b.1));
+        let meta = RowsMeta { rows: u(rows), cols: u(cols), x_at: u(x_at), grad_at: at(grad), eps, weight_at: at(weight), bias_at: at(bias) };
+        let desc = self.meta(meta.words())?;
         let entry = if grad.is_some() { "rows_backward" } else { "rows_forward" };
         let code = op.code();
         let with_affine = weight.is_some();
