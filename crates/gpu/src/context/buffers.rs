@@ -59,12 +59,6 @@ impl GpuContext {
         Ok(self.wrap(buffer, len, true))
     }
 
-    pub(crate) fn uniform(&self, bytes: &[u8]) -> Result<wgpu::Buffer> {
-        self.check_lost()?;
-        self.count_object();
-        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytes, usage: wgpu::BufferUsages::UNIFORM }))
-    }
-
     pub(crate) fn meta(&self, words: &[u32]) -> Result<wgpu::Buffer> {
         self.check_lost()?;
         self.count_object();

@@ -1,10 +1,11 @@
 // Fused optimizer updates over contiguous parameter, gradient and state buffers.
 
-struct AdamParams { n: u32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, pad0: u32, pad1: u32, pad2: u32 }
+// params (AdamParams, optim.rs) is bound at 0.
 
-@group(0) @binding(0) var<uniform> adam: AdamParams;
-// [lr, 1 - beta1^t, 1 - beta2^t]: written every step, so a replayed plan sees them.
-@group(0) @binding(1) var<storage, read> step: array<f32>;
+// The step's scalars, a tensor the optimizer writes every step (so a replayed
+// plan sees them) in this order (`adam_scalars_for` in nnlab-nn's optim.rs).
+struct AdamStep { lr: f32, correction1: f32, correction2: f32 }
+@group(0) @binding(1) var<storage, read> step: AdamStep;
 @group(0) @binding(2) var<storage, read> p: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 @group(0) @binding(4) var<storage, read> m: array<f32>;
@@ -17,11 +18,11 @@ struct AdamParams { n: u32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32,
 @compute @workgroup_size(64)
 fn adam_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 64u;
-    if (i >= adam.n) { return; }
-    let grad = g[i] + adam.weight_decay * p[i];
-    let m1 = adam.beta1 * m[i] + (1.0 - adam.beta1) * grad;
-    let v1 = adam.beta2 * v[i] + (1.0 - adam.beta2) * grad * grad;
+    if (i >= params.n) { return; }
+    let grad = g[i] + params.weight_decay * p[i];
+    let m1 = params.beta1 * m[i] + (1.0 - params.beta1) * grad;
+    let v1 = params.beta2 * v[i] + (1.0 - params.beta2) * grad * grad;
     m_out[i] = m1;
     v_out[i] = v1;
-    p_out[i] = p[i] - step[0] * (m1 / step[1]) / (sqrt(v1 / step[2]) + adam.eps);
+    p_out[i] = p[i] - step.lr * (m1 / step.correction1) / (sqrt(v1 / step.correction2) + params.eps);
 }

@@ -18,7 +18,7 @@ pub struct ConvGeometry {
 
 kernel_meta!(
     /// conv.wgsl's meta: the geometry and the invocations of the dispatch.
-    ConvMeta {
+    pub(crate) ConvMeta {
         n: u32, c: u32, h: u32, w: u32, o: u32, kh: u32, kw: u32, oh: u32, ow: u32,
         stride_h: u32, stride_w: u32, pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32, groups: u32, threads: u32,
     }

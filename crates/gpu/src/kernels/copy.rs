@@ -14,13 +14,13 @@ fn concat_source(k: usize) -> String {
 
 kernel_meta!(
     /// fill.wgsl's meta.
-    FillMeta { len: u32, value: f32 }
+    pub(crate) FillMeta { len: u32, value: f32 }
 );
 
 kernel_meta!(
     /// pad.wgsl's meta: the number of outputs, the output's shape, where the
     /// source starts along each axis, and the source's view.
-    PadMeta { len: u32, out_shape: [u32; MAX_RANK], before: [u32; MAX_RANK] } and views: [StridedView]
+    pub(crate) PadMeta { len: u32, out_shape: [u32; MAX_RANK], before: [u32; MAX_RANK] } and views: [StridedView]
 );
 
 kernel_meta!(
@@ -28,7 +28,7 @@ kernel_meta!(
     /// outputs it writes, the output as [outer, total, inner], the group's
     /// positions first..first + span along the axis, its number of parts
     /// and where each starts within the group (then span); one view per part.
-    ConcatMeta { len: u32, outer: u32, inner: u32, span: u32, total: u32, first: u32, parts: u32, starts: [u32; MAX_INPUTS + 1] } and views: [StridedView]
+    pub(crate) ConcatMeta { len: u32, outer: u32, inner: u32, span: u32, total: u32, first: u32, parts: u32, starts: [u32; MAX_INPUTS + 1] } and views: [StridedView]
 );
 
 impl GpuContext {

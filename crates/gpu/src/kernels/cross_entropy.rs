@@ -10,7 +10,7 @@ const CROSS_ENTROPY: Fused =
 kernel_meta!(
     /// cross_entropy.wgsl's meta: rows N, classes C and the element offsets of
     /// the logits, the labels and (backward) the upstream gradient.
-    CrossEntropyMeta { rows: u32, cols: u32, x_at: u32, labels_at: u32, grad_at: u32 }
+    pub(crate) CrossEntropyMeta { rows: u32, cols: u32, x_at: u32, labels_at: u32, grad_at: u32 }
 );
 
 impl GpuContext {

@@ -61,7 +61,7 @@ kernel_meta!(
     /// The elementwise kernels' meta: the number of outputs, the op code and
     /// its scalar parameter, whether every view is one contiguous run (the
     /// op and that flag are also compiled into the pipeline), one view per operand.
-    ElementwiseMeta { len: u32, op: u32, param: f32, contiguous: u32 } and views: [StridedView]
+    pub(crate) ElementwiseMeta { len: u32, op: u32, param: f32, contiguous: u32 } and views: [StridedView]
 );
 
 impl ElementwiseMeta {

@@ -5,13 +5,13 @@ use crate::kernels::{common, kernel_meta};
 
 kernel_meta!(
     /// scan.wgsl's meta: the tensor as [outer, dim, inner], summed along dim.
-    ScanMeta { outer: u32, dim: u32, inner: u32 }
+    pub(crate) ScanMeta { outer: u32, dim: u32, inner: u32 }
 );
 
 kernel_meta!(
     /// index.wgsl's meta: [outer, dim, inner] indexed along dim by `count`
     /// indices, and the number of outputs.
-    IndexMeta { outer: u32, dim: u32, inner: u32, count: u32, total: u32 }
+    pub(crate) IndexMeta { outer: u32, dim: u32, inner: u32, count: u32, total: u32 }
 );
 
 impl IndexMeta {

@@ -9,7 +9,7 @@ const LSTM: Fused = Fused { source: include_str!("lstm.wgsl"), meta: LstmMeta::w
 kernel_meta!(
     /// lstm.wgsl's meta: rows N, hidden units H and the element offsets of the
     /// gates, the cell state and (backward) the upstream gradient.
-    LstmMeta { rows: u32, hidden: u32, gates_at: u32, c_at: u32, grad_at: u32 }
+    pub(crate) LstmMeta { rows: u32, hidden: u32, gates_at: u32, c_at: u32, grad_at: u32 }
 );
 
 impl GpuContext {

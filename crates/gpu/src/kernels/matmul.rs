@@ -42,7 +42,7 @@ kernel_meta!(
     /// The matmul kernels' meta: the product's sizes, each operand's view
     /// (matrix z starts at offset + z / inner * outer stride + z % inner *
     /// batch stride), the bias offset and the scale alpha.
-    MatmulMeta {
+    pub(crate) MatmulMeta {
         batch: u32, m: u32, n: u32, k: u32,
         a_batch_stride: u32, a_row_stride: u32, a_col_stride: u32, a_offset: u32,
         b_batch_stride: u32, b_row_stride: u32, b_col_stride: u32, b_offset: u32,

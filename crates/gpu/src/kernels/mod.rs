@@ -67,11 +67,11 @@ impl<T: WgslType, const N: usize> WgslType for [T; N] {
 /// f32, arrays of them or other such structs; `and views: [T]` adds a
 /// runtime-sized array after them (`words_with`), as WGSL allows last.
 macro_rules! kernel_meta {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? } $(and $tail:ident: [$tail_ty:ty])?) => {
+    ($(#[$doc:meta])* $vis:vis $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? } $(and $tail:ident: [$tail_ty:ty])?) => {
         $(#[$doc])*
         #[repr(C)]
         #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-        pub(crate) struct $name {
+        $vis struct $name {
             $($(#[$fdoc])* pub $field: $ty),*
         }
 

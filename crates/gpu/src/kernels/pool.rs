@@ -16,7 +16,7 @@ pub struct PoolGeometry {
 
 kernel_meta!(
     /// pool.wgsl's meta: the geometry, the invocation count and the op (0 max, 1 average).
-    PoolMeta { n: u32, c: u32, h: u32, w: u32, kh: u32, kw: u32, stride_h: u32, stride_w: u32, pad_h: u32, pad_w: u32, oh: u32, ow: u32, count: u32, average: u32 }
+    pub(crate) PoolMeta { n: u32, c: u32, h: u32, w: u32, kh: u32, kw: u32, stride_h: u32, stride_w: u32, pad_h: u32, pad_w: u32, oh: u32, ow: u32, count: u32, average: u32 }
 );
 
 impl PoolMeta {

@@ -28,7 +28,7 @@ op_codes!(RandomCode, "RANDOM" {
 
 kernel_meta!(
     /// random.wgsl's meta: the count, the kind (a RandomCode), the seed's two halves, the stream and the kind's two parameters.
-    RandomMeta { len: u32, kind: u32, seed_lo: u32, seed_hi: u32, stream: u32, a: f32, b: f32 }
+    pub(crate) RandomMeta { len: u32, kind: u32, seed_lo: u32, seed_hi: u32, stream: u32, a: f32, b: f32 }
 );
 
 impl GpuContext {

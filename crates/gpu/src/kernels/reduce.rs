@@ -22,7 +22,7 @@ kernel_meta!(
     /// reduce.wgsl's meta: the number of outputs, the op, the sum's scale,
     /// the reduced elements per output, and for `reduce_chunks` the chunk
     /// length and chunks per output; views are [kept, reduced] (`reduce`).
-    ReduceMeta { len: u32, op: u32, scale: f32, count: u32, chunk: u32, parts: u32 } and views: [StridedView]
+    pub(crate) ReduceMeta { len: u32, op: u32, scale: f32, count: u32, chunk: u32, parts: u32 } and views: [StridedView]
 );
 
 impl GpuContext {

@@ -35,7 +35,7 @@ kernel_meta!(
     /// rows.wgsl's meta: the rows and columns, the element offsets of x and
     /// (backward) the upstream gradient, layer norm's eps, and the offsets of
     /// the affine weight and bias.
-    RowsMeta { rows: u32, cols: u32, x_at: u32, grad_at: u32, eps: f32, weight_at: u32, bias_at: u32 }
+    pub(crate) RowsMeta { rows: u32, cols: u32, x_at: u32, grad_at: u32, eps: f32, weight_at: u32, bias_at: u32 }
 );
 
 impl GpuContext {

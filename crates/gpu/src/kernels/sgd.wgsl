@@ -1,6 +1,5 @@
-struct SgdParams { n: u32, lr: f32, momentum: f32, weight_decay: f32 }
+// params (SgdParams, optim.rs) is bound at 0.
 
-@group(0) @binding(0) var<uniform> sgd: SgdParams;
 @group(0) @binding(1) var<storage, read> p: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> buf: array<f32>;
@@ -11,9 +10,9 @@ struct SgdParams { n: u32, lr: f32, momentum: f32, weight_decay: f32 }
 @compute @workgroup_size(64)
 fn sgd_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 64u;
-    if (i >= sgd.n) { return; }
-    let grad = g[i] + sgd.weight_decay * p[i];
-    let b = sgd.momentum * buf[i] + grad;
+    if (i >= params.n) { return; }
+    let grad = g[i] + params.weight_decay * p[i];
+    let b = params.momentum * buf[i] + grad;
     buf_out[i] = b;
-    p_out[i] = p[i] - sgd.lr * b;
+    p_out[i] = p[i] - params.lr * b;
 }
