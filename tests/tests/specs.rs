@@ -6,7 +6,7 @@
 
 use nnlab_core::{Device, Tensor, no_grad};
 use nnlab_nn::Module;
-use nnlab_nn::spec::{ModelSpec, build, infer, pytorch};
+use nnlab_nn::spec::{ModelSpec, build, check_fit, infer, pytorch};
 use proptest::prelude::*;
 
 fn presets() -> Vec<(String, String)> {
@@ -134,6 +134,36 @@ fn malformed_specs_name_the_offending_field() {
         let err = error_of(json);
         assert!(err.starts_with(expected) || err.contains(expected), "{json}\n  gave: {err}\n  expected: {expected}");
     }
+}
+
+/// Loss arguments that do not fit the data are refused before training, naming the field.
+#[test]
+fn loss_arguments_that_do_not_fit_the_data_are_named() {
+    let (_, digits) = presets().into_iter().find(|(f, _)| f == "digits-cnn.json").unwrap();
+    let (_, regression) = presets().into_iter().find(|(f, _)| f == "playground-reg-plane.json").unwrap();
+    let cases = [
+        (&digits, r#"{"name":"cross_entropy","reduction":"none"}"#, "invalid loss.reduction: \"none\" leaves one loss per example"),
+        (&digits, r#"{"name":"cross_entropy","weight":[1,2]}"#, "invalid loss.weight: the dataset has 10 classes, so the loss takes 10 class weights, got 2"),
+        (&digits, r#"{"name":"cross_entropy","weight":[1,1,1,1,1,1,1,1,1,-1]}"#, "invalid loss.weight: class weights are finite numbers of at least 0"),
+        (&digits, r#"{"name":"cross_entropy","labelSmoothing":1.5}"#, "invalid loss.labelSmoothing:"),
+        (
+            &regression,
+            r#"{"name":"bce_with_logits","posWeight":[1,2,3]}"#,
+            "invalid loss.posWeight: the model gives 1 output(s) per example: pos_weight takes one value, or one per output, got 3",
+        ),
+        (&regression, r#"{"name":"mse","reduction":"none"}"#, "invalid loss.reduction:"),
+    ];
+    for (preset, loss, expected) in cases {
+        let mut spec: serde_json::Value = serde_json::from_str(preset).unwrap();
+        spec["loss"] = serde_json::from_str(loss).unwrap();
+        let spec = ModelSpec::from_json(&spec.to_string()).unwrap();
+        let err = check_fit(&spec, &infer(&spec).unwrap()).expect_err(loss).to_string();
+        assert!(err.starts_with(expected), "{loss}\n  gave: {err}\n  expected: {expected}");
+    }
+    let mut spec: serde_json::Value = serde_json::from_str(&digits).unwrap();
+    spec["loss"] = serde_json::json!({"name": "cross_entropy", "ignoreIndex": 3, "weight": [1, 1, 2, 1, 1, 1, 1, 1, 1, 0.5], "reduction": "sum"});
+    let spec = ModelSpec::from_json(&spec.to_string()).unwrap();
+    check_fit(&spec, &infer(&spec).unwrap()).unwrap();
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use nnlab_core::{Device, GradStore, Result, Tensor};
 use nnlab_nn::layers::*;
+use nnlab_nn::loss::Reduction;
 use nnlab_nn::weights::{StoredTensor, read_safetensors};
 use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, Param, activation, gradients, loss};
 use nnlab_tests::mismatch;
@@ -273,20 +274,76 @@ fn losses() {
     let plain: [(&str, LossCase); 5] = [
         ("loss_cross_entropy", |x| loss::cross_entropy(&x[0], &x[1], 0.1)),
         ("loss_cross_entropy_plain", |x| loss::cross_entropy(&x[0], &x[1], 0.0)),
-        ("loss_bce_logits", |x| loss::bce_with_logits(&x[0], &x[1])),
-        ("loss_mse", |x| loss::mse(&x[0], &x[1])),
-        ("loss_huber", |x| loss::huber(&x[0], &x[1], 1.0)),
+        ("loss_bce_logits", |x| loss::bce_with_logits(&x[0], &x[1], None, Reduction::Mean)),
+        ("loss_mse", |x| loss::mse(&x[0], &x[1], Reduction::Mean)),
+        ("loss_huber", |x| loss::huber(&x[0], &x[1], 1.0, Reduction::Mean)),
     ];
     for (case, f) in plain {
         Fixture::load(case).check(vec![], move |x| Ok(vec![f(x)?]));
     }
-    Fixture::load("loss_gaussian_nll").check(vec![], |x| Ok(vec![loss::gaussian_nll(&x[0], &x[1], &x[2], 1e-6)?]));
+    Fixture::load("loss_gaussian_nll").check(vec![], |x| Ok(vec![loss::gaussian_nll(&x[0], &x[1], &x[2], false, 1e-6, Reduction::Mean)?]));
     let fx = Fixture::load("loss_bar_distribution");
     let borders = pollster::block_on(fx.tensor("borders").to_vec()).unwrap();
     let buckets = loss::buckets(&borders, &pollster::block_on(fx.tensor("target").to_vec()).unwrap());
     assert_eq!(buckets, fx.tensors["aux.bucket"].values);
     fx.check(vec![], |x| Ok(vec![pollster::block_on(loss::bar_distribution_nll(&x[0], &x[1], &borders))?]));
     Fixture::load("loss_bias").check(vec![], |x| Ok(vec![loss::bias_loss(&x[0], &x[1], &x[2], 0.3, 0.3)?]));
+}
+
+#[test]
+fn loss_options() {
+    let cases = [
+        "loss_ce_ignore_index",
+        "loss_ce_ignore_class",
+        "loss_ce_weight",
+        "loss_ce_weight_sum",
+        "loss_ce_none",
+        "loss_ce_soft",
+        "loss_ce_soft_none",
+        "loss_bce_pos_weight",
+        "loss_bce_pos_weight_sum",
+        "loss_bce_none",
+        "loss_mse_sum",
+        "loss_mse_none",
+        "loss_huber_sum",
+        "loss_huber_none",
+        "loss_gaussian_nll_full",
+        "loss_gaussian_nll_sum",
+        "loss_gaussian_nll_none",
+    ];
+    for case in cases {
+        let fx = Fixture::load(case);
+        let reduction = match fx.arg("reduction").as_str() {
+            Some("sum") => Reduction::Sum,
+            Some("none") => Reduction::None,
+            _ => Reduction::Mean,
+        };
+        let number = |key: &str| fx.arg(key).as_f64().map(|v| v as f32);
+        let names = fx.list("inputs");
+        let named = |x: &[Tensor], name: &str| names.iter().position(|n| n == name).map(|k| x[k].clone());
+        fx.check(vec![], |x| {
+            let out = match fx.config["loss"].as_str().unwrap() {
+                "cross_entropy" => {
+                    let options = loss::CrossEntropyOptions {
+                        weight: named(x, "weight"),
+                        ignore_index: fx.arg("ignore_index").as_i64(),
+                        label_smoothing: number("label_smoothing").unwrap(),
+                        reduction,
+                    };
+                    loss::cross_entropy_with(&x[0], &x[1], &options)?
+                }
+                "binary_cross_entropy_with_logits" => loss::bce_with_logits(&x[0], &x[1], named(x, "pos_weight").as_ref(), reduction)?,
+                "mse_loss" => loss::mse(&x[0], &x[1], reduction)?,
+                "huber_loss" => loss::huber(&x[0], &x[1], number("delta").unwrap(), reduction)?,
+                "gaussian_nll_loss" => {
+                    let var = named(x, "var").unwrap();
+                    loss::gaussian_nll(&x[0], &x[1], &var, fx.arg("full").as_bool().unwrap(), number("eps").unwrap(), reduction)?
+                }
+                other => panic!("{case}: unknown loss {other}"),
+            };
+            Ok(vec![out])
+        });
+    }
 }
 
 /// A GradStore holding exactly `g` for `p` (the gradient of sum(p * g)).

@@ -225,14 +225,14 @@ fn the_bias_loss_trains_on_feature_maps_and_needs_them() {
     use nnlab_nn::spec::LossSpec;
     let bias = Some(LossSpec::BiasLoss { alpha: 0.3, beta: 0.3 });
     let mut spec = preset("digits-cnn.json");
-    spec.loss = bias;
+    spec.loss = bias.clone();
     let mut t = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
     let before = pollster::block_on(t.metrics()).unwrap();
     t.train(20).unwrap();
     let after = pollster::block_on(t.metrics()).unwrap();
     assert!(after.train_loss.is_finite() && after.train_loss < before.train_loss, "{} -> {}", before.train_loss, after.train_loss);
     // The same steps with cross-entropy end elsewhere: the weights differ.
-    spec.loss = Some(LossSpec::CrossEntropy { label_smoothing: 0.0 });
+    spec.loss = Some(LossSpec::default_for(true));
     let mut plain = pollster::block_on(SpecTrainer::new(&spec, CPU)).unwrap();
     plain.train(20).unwrap();
     assert_ne!(pollster::block_on(plain.metrics()).unwrap().train_loss, after.train_loss);

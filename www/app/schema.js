@@ -70,6 +70,7 @@ export function fieldOf(prop, defs) {
     if (n.items?.$ref === '#/$defs/LayerSpec') return { kind: 'layers', ...common };
     if (types(items)[0] === 'string') return { kind: 'strings', ...common };
     if (types(items)[0] === 'integer') return { kind: 'shape', ...common };
+    if (types(items)[0] === 'number') return { kind: 'numbers', ...common };
   }
   if (t === 'object' && n.properties) return { kind: 'object', node: n, ...common };
   return { kind: 'text', ...common };

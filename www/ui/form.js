@@ -21,6 +21,14 @@ function parseNumber(text, f) {
   return { value: n };
 }
 
+// A list of numbers (class weights): empty for none.
+function parseNumbers(text) {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  if (!parts.length) return { value: undefined };
+  const values = parts.map(Number);
+  return values.every(Number.isFinite) ? { value: values } : { error: 'numbers separated by commas, e.g. 1, 0.5, 2' };
+}
+
 function parseSize(text, padding) {
   const t = text.trim().toLowerCase();
   if (padding && (t === 'same' || t === 'valid')) return { value: t };
@@ -100,6 +108,8 @@ export function Field({ fkey, prop, value, path, defs, ctx }) {
       return html`<label class="field check" title=${hint}><input type="checkbox" checked=${value ?? f.default ?? false} onChange=${(e) => commit(e.currentTarget.checked)} /><span>${name}</span></label>`;
     case 'enum':
       return html`<${Choice} name=${name} value=${value ?? f.default} options=${f.options} nullable=${f.nullable} onCommit=${commit} error=${error} hint=${hint} />`;
+    case 'numbers':
+      return html`<${TextField} name=${name} value=${value} parse=${parseNumbers} onCommit=${commit} error=${error} inputmode="decimal" hint=${hint} />`;
     case 'strings':
       return html`<${TextField} name=${name} value=${(value ?? []).join(', ')} parse=${(t) => ({ value: t.split(',').map((s) => s.trim()).filter(Boolean) })} onCommit=${commit} error=${error} hint=${hint} />`;
     case 'union':

@@ -93,7 +93,7 @@ impl SpecTrainer {
             seed: self.spec.seed,
             step: state.step,
             optimizer: self.optimizer.config(),
-            loss: self.loss,
+            loss: self.loss.clone(),
             bias_features: self.bias_features,
             classes: match d.target {
                 Target::Classes(c) => Some(c),

@@ -408,7 +408,7 @@ impl SpecTrainer {
     async fn parameter_stats(&self) -> Result<Vec<LayerParameters>> {
         let named = self.model.parameters();
         let (x, y) = self.eval_set(false, GRADIENT_BATCH)?;
-        let grads = self.in_eval_mode(|| loss_of(self.loss, self.data.target, &self.model.forward(&x)?, &y)?.backward())?;
+        let grads = self.in_eval_mode(|| loss_of(&self.loss, self.data.target, &self.model.forward(&x)?, &y)?.backward())?;
         let _g = no_grad();
         let mut tensors = Vec::with_capacity(2 * named.len());
         for (_, p) in &named {

@@ -18,12 +18,13 @@ mod train;
 pub use build::{build, state_dict};
 pub use shape::{LayerReport, ModelReport, infer};
 pub use state::{NamedValues, TrainerState};
-pub use train::{SpecMetrics, SpecTrainer, check_fit, load_data};
+pub use train::{SpecMetrics, SpecTrainer, check_fit, load_data, loss_of};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Activation;
+use crate::loss::Reduction;
 use crate::optim::OptimizerConfig;
 use crate::schedule::Schedule;
 use nnlab_core::{Error, Result};
@@ -545,20 +546,41 @@ impl DataSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+/// The training loss, with PyTorch's arguments. `reduction` is mean or sum
+/// (a step needs one number); evaluation always reports the mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "name", rename_all = "snake_case", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum LossSpec {
-    #[serde(rename_all = "camelCase")]
     CrossEntropy {
         #[serde(default)]
         label_smoothing: f32,
+        /// Examples of this class add nothing to the loss (as torch's
+        /// `ignore_index`; none by default).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ignore_index: Option<i64>,
+        /// One weight per class.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weight: Option<Vec<f32>>,
+        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        reduction: Reduction,
     },
-    Mse,
+    Mse {
+        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        reduction: Reduction,
+    },
     Huber {
         #[serde(default = "unit_f")]
         delta: f32,
+        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        reduction: Reduction,
     },
-    BceWithLogits,
+    BceWithLogits {
+        /// The weight of positive examples, one per output (torch's `pos_weight`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pos_weight: Option<Vec<f32>>,
+        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        reduction: Reduction,
+    },
     /// Abrahamyan et al.'s bias loss: cross-entropy weighted per example by
     /// exp(alpha v) - beta, v the min-max normalised variance of the example's
     /// feature maps at the last layer that has them (the last convolution).
@@ -582,11 +604,40 @@ impl LossSpec {
     pub fn name(&self) -> &'static str {
         match self {
             LossSpec::CrossEntropy { .. } => "cross_entropy",
-            LossSpec::Mse => "mse",
+            LossSpec::Mse { .. } => "mse",
             LossSpec::Huber { .. } => "huber",
-            LossSpec::BceWithLogits => "bce_with_logits",
+            LossSpec::BceWithLogits { .. } => "bce_with_logits",
             LossSpec::BiasLoss { .. } => "bias_loss",
         }
+    }
+
+    /// The usual loss for a target: cross-entropy for classes, MSE otherwise.
+    pub fn default_for(classes: bool) -> LossSpec {
+        let reduction = Reduction::Mean;
+        if classes { LossSpec::CrossEntropy { label_smoothing: 0.0, ignore_index: None, weight: None, reduction } } else { LossSpec::Mse { reduction } }
+    }
+
+    pub fn reduction(&self) -> Reduction {
+        match self {
+            LossSpec::CrossEntropy { reduction, .. }
+            | LossSpec::Mse { reduction }
+            | LossSpec::Huber { reduction, .. }
+            | LossSpec::BceWithLogits { reduction, .. } => *reduction,
+            LossSpec::BiasLoss { .. } => Reduction::Mean,
+        }
+    }
+
+    /// The same loss averaged over examples, as evaluation reports it.
+    pub fn mean(&self) -> LossSpec {
+        let mut loss = self.clone();
+        if let LossSpec::CrossEntropy { reduction, .. }
+        | LossSpec::Mse { reduction }
+        | LossSpec::Huber { reduction, .. }
+        | LossSpec::BceWithLogits { reduction, .. } = &mut loss
+        {
+            *reduction = Reduction::Mean;
+        }
+        loss
     }
 }
 

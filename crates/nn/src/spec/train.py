@@ -54,15 +54,22 @@ def scheduler_for(cfg, optimizer):
 
 def loss_fn(cfg, classes, features):
     name = cfg["name"]
+    reduction = cfg.get("reduction", "mean")
+
+    def values(key, out):
+        return torch.tensor(cfg[key], device=out.device) if key in cfg else None
+
     if name == "cross_entropy":
-        smoothing = cfg.get("labelSmoothing", 0.0)
-        return lambda out, y: F.cross_entropy(out.reshape(-1, classes), y.reshape(-1).long(), label_smoothing=smoothing)
+        smoothing, ignore = cfg.get("labelSmoothing", 0.0), cfg.get("ignoreIndex", -100)
+        return lambda out, y: F.cross_entropy(out.reshape(-1, classes), y.reshape(-1).long(), weight=values("weight", out),
+                                              ignore_index=ignore, label_smoothing=smoothing, reduction=reduction)
     if name == "mse":
-        return lambda out, y: F.mse_loss(out, y.reshape(out.shape))
+        return lambda out, y: F.mse_loss(out, y.reshape(out.shape), reduction=reduction)
     if name == "huber":
-        return lambda out, y: F.huber_loss(out, y.reshape(out.shape), delta=cfg.get("delta", 1.0))
+        return lambda out, y: F.huber_loss(out, y.reshape(out.shape), delta=cfg.get("delta", 1.0), reduction=reduction)
     if name == "bce_with_logits":
-        return lambda out, y: F.binary_cross_entropy_with_logits(out, y.reshape(out.shape))
+        return lambda out, y: F.binary_cross_entropy_with_logits(out, y.reshape(out.shape), pos_weight=values("posWeight", out),
+                                                                 reduction=reduction)
     if name == "bias_loss":
         alpha, beta = cfg.get("alpha", 0.3), cfg.get("beta", 0.3)
 
@@ -127,6 +134,8 @@ def main():
     if cfg.get("biasFeatures") is not None:
         model[cfg["biasFeatures"]].register_forward_hook(lambda module, inputs, out: features.__setitem__("out", out))
     loss = loss_fn(cfg["loss"], classes, features)
+    # Evaluation reports the mean over examples whatever the training reduction, as nnlab does.
+    eval_loss = loss_fn(dict(cfg["loss"], reduction="mean"), classes, features)
     opt_cfg = dict(cfg["optimizer"], **({"lr": args.lr} if args.lr else {}))
     optimizer = optimizer_for(opt_cfg, [p for p in model.parameters() if p.requires_grad])
     scheduler = scheduler_for(cfg["schedule"], optimizer)
@@ -137,7 +146,7 @@ def main():
             for _ in range(cfg["step"]):
                 scheduler.step()
 
-    test_loss, test_acc = evaluate(model, loss, data["x_test"], data["y_test"], classes)
+    test_loss, test_acc = evaluate(model, eval_loss, data["x_test"], data["y_test"], classes)
     log(f"{cfg['name']}: {len(x)} training examples, {world} process(es), batch {cfg['batchSize']}; "
         f"step {cfg['step']}: test loss {test_loss:.4f}" + (f", test accuracy {test_acc:.3f}" if classes else ""))
 
@@ -165,7 +174,7 @@ def main():
             if distributed:
                 dist.all_reduce(train_loss)
                 train_loss /= world
-            test_loss, test_acc = evaluate(model, loss, data["x_test"], data["y_test"], classes)
+            test_loss, test_acc = evaluate(model, eval_loss, data["x_test"], data["y_test"], classes)
             log(f"step {cfg['step'] + step}: train loss {train_loss.item():.4f}, test loss {test_loss:.4f}"
                 + (f", test accuracy {test_acc:.3f}" if classes else ""))
 

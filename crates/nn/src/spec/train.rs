@@ -16,6 +16,7 @@ use crate::batches::EpochBatches;
 use crate::data::{self, ArrayDataset, Splits, Target};
 use crate::gradients;
 use crate::layers::Sequential;
+use crate::loss::Reduction;
 use crate::pruning::{Gradual, Pruner};
 use crate::random_subset::RandomSubset;
 use crate::sampling::Rs2Sampler;
@@ -84,14 +85,20 @@ pub(super) fn invalid(path: &str, reason: impl Into<String>) -> Error {
 }
 
 /// The loss of `out` against targets `y` (both with a batch axis).
-pub(super) fn loss_of(loss: LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
+pub fn loss_of(loss: &LossSpec, target: Target, out: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let device = out.device();
+    let values = |v: &Option<Vec<f32>>| v.as_ref().map(|w| Tensor::from_vec(w.clone(), &[w.len()], &device)).transpose();
     match (loss, target) {
-        (LossSpec::CrossEntropy { label_smoothing }, Target::Classes(c)) => {
-            loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, label_smoothing)
+        (LossSpec::CrossEntropy { label_smoothing, ignore_index, weight, reduction }, Target::Classes(c)) => {
+            let options =
+                loss::CrossEntropyOptions { weight: values(weight)?, ignore_index: *ignore_index, label_smoothing: *label_smoothing, reduction: *reduction };
+            loss::cross_entropy_with(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, &options)
         }
-        (LossSpec::Mse, _) => loss::mse(out, &y.reshape(out.shape())?),
-        (LossSpec::Huber { delta }, _) => loss::huber(out, &y.reshape(out.shape())?, delta),
-        (LossSpec::BceWithLogits, _) => loss::bce_with_logits(out, &y.reshape(out.shape())?),
+        (LossSpec::Mse { reduction }, _) => loss::mse(out, &y.reshape(out.shape())?, *reduction),
+        (LossSpec::Huber { delta, reduction }, _) => loss::huber(out, &y.reshape(out.shape())?, *delta, *reduction),
+        (LossSpec::BceWithLogits { pos_weight, reduction }, _) => {
+            loss::bce_with_logits(out, &y.reshape(out.shape())?, values(pos_weight)?.as_ref(), *reduction)
+        }
         (LossSpec::BiasLoss { .. }, Target::Classes(c)) => loss::cross_entropy(&out.reshape(&[out.numel() / c, c])?, &y.reshape(&[y.numel()])?, 0.0),
         (LossSpec::CrossEntropy { .. } | LossSpec::BiasLoss { .. }, Target::Regression) => Err(invalid("loss", "cross-entropy needs a classification dataset")),
     }
@@ -282,13 +289,13 @@ impl SpecTrainer {
     /// The loss a step minimises: the spec's, or the bias loss on the feature
     /// maps of the layer chosen for it.
     fn training_loss(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        let (LossSpec::BiasLoss { alpha, beta }, Some(k)) = (self.loss, self.bias_features) else {
-            return loss_of(self.loss, self.data.target, &self.model.forward(x)?, y);
+        let (LossSpec::BiasLoss { alpha, beta }, Some(k)) = (&self.loss, self.bias_features) else {
+            return loss_of(&self.loss, self.data.target, &self.model.forward(x)?, y);
         };
         let (head, tail) = self.model.layers.split_at(k + 1);
         let features = head.iter().try_fold(x.clone(), |h, l| l.forward(&h))?;
         let out = tail.iter().try_fold(features.clone(), |h, l| l.forward(&h))?;
-        loss::bias_loss(&features, &out, &y.reshape(&[y.numel()])?, alpha, beta)
+        loss::bias_loss(&features, &out, &y.reshape(&[y.numel()])?, *alpha, *beta)
     }
 
     /// A full batch on the GPU: replay the recorded step, or record it first.
@@ -300,8 +307,8 @@ impl SpecTrainer {
                 done => return done,
             }
         }
-        let (loss, target) = (self.loss, self.data.target);
-        let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| loss_of(loss, target, &m.forward(inputs[0])?, inputs[1]);
+        let (loss, target) = (self.loss.clone(), self.data.target);
+        let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| loss_of(&loss, target, &m.forward(inputs[0])?, inputs[1]);
         // The plan owns its input buffers: record on copies of the batch.
         let (_, plan) = StepPlan::record(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn)?;
         match plan {
@@ -369,7 +376,7 @@ impl SpecTrainer {
         let _g = no_grad();
         let (x, y) = self.eval_set(test, limit)?;
         let out = self.in_eval_mode(|| self.model.forward(&x))?;
-        let loss = loss_of(self.loss, self.data.target, &out, &y)?;
+        let loss = loss_of(&self.loss.mean(), self.data.target, &out, &y)?;
         let (loss, accuracy) = match self.data.target {
             Target::Classes(c) => {
                 let pred = out.reshape(&[out.numel() / c, c])?.argmax(-1, false)?;
@@ -468,11 +475,9 @@ fn fit(spec: &ModelSpec, report: &ModelReport, data: &Splits) -> Result<LossSpec
     if report.input != data.train.x_shape {
         return Err(invalid("input", format!("the model takes {:?} but the dataset gives {:?}", report.input, data.train.x_shape)));
     }
-    let loss = spec.loss.unwrap_or(match data.target {
-        Target::Classes(_) => LossSpec::CrossEntropy { label_smoothing: 0.0 },
-        Target::Regression => LossSpec::Mse,
-    });
+    let loss = spec.loss.clone().unwrap_or_else(|| LossSpec::default_for(matches!(data.target, Target::Classes(_))));
     check_output(&report.output, data, &loss)?;
+    check_loss_options(&loss, &report.output, data.target)?;
     if let LossSpec::BiasLoss { alpha, beta } = loss {
         if !(alpha.is_finite() && beta.is_finite() && (0.0..=10.0).contains(&alpha)) {
             return Err(invalid("loss", "the bias loss takes an alpha from 0 to 10 and a finite beta"));
@@ -491,6 +496,42 @@ pub fn check_fit(spec: &ModelSpec, report: &ModelReport) -> Result<()> {
     let Some(data) = &spec.data else { return Ok(()) };
     limits::check(spec)?;
     fit(spec, report, &load_data(&data.with_samples(40), spec.seed)?).map(|_| ())
+}
+
+/// The loss's arguments must fit the model's output and the data.
+fn check_loss_options(loss: &LossSpec, output: &[usize], target: Target) -> Result<()> {
+    if loss.reduction() == Reduction::None {
+        return Err(invalid("loss.reduction", "\"none\" leaves one loss per example, and a training step needs one number: use mean or sum"));
+    }
+    let finite = |v: &[f32]| v.iter().all(|w| w.is_finite() && *w >= 0.0);
+    match (loss, target) {
+        (LossSpec::CrossEntropy { label_smoothing, weight, .. }, Target::Classes(c)) => {
+            if !(0.0..=1.0).contains(label_smoothing) {
+                return Err(invalid("loss.labelSmoothing", format!("label smoothing is a number from 0 to 1, got {label_smoothing}")));
+            }
+            match weight {
+                Some(w) if w.len() != c => {
+                    Err(invalid("loss.weight", format!("the dataset has {c} classes, so the loss takes {c} class weights, got {}", w.len())))
+                }
+                Some(w) if !finite(w) => Err(invalid("loss.weight", "class weights are finite numbers of at least 0")),
+                _ => Ok(()),
+            }
+        }
+        (LossSpec::BceWithLogits { pos_weight: Some(w), .. }, _) => {
+            let last = output.last().copied().unwrap_or(1);
+            if w.len() != last && w.len() != 1 {
+                Err(invalid(
+                    "loss.posWeight",
+                    format!("the model gives {last} output(s) per example: pos_weight takes one value, or one per output, got {}", w.len()),
+                ))
+            } else if !finite(w) {
+                Err(invalid("loss.posWeight", "pos_weight values are finite numbers of at least 0"))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The model's output must fit the targets: [C] logits per class target (or
