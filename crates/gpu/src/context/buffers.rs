@@ -59,6 +59,20 @@ impl GpuContext {
         Ok(self.wrap(buffer, len, true))
     }
 
+    /// A uniform buffer holding `words`, padded to the 16-byte units uniform
+    /// buffers are bound in.
+    pub(crate) fn uniform(&self, words: &[u32]) -> Result<wgpu::Buffer> {
+        self.check_lost()?;
+        self.count_object();
+        let mut padded = words.to_vec();
+        padded.resize(words.len().next_multiple_of(4), 0);
+        Ok(self.0.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytemuck::cast_slice(&padded),
+            usage: wgpu::BufferUsages::UNIFORM,
+        }))
+    }
+
     pub(crate) fn meta(&self, words: &[u32]) -> Result<wgpu::Buffer> {
         self.check_lost()?;
         self.count_object();

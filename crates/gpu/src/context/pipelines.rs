@@ -2,6 +2,7 @@
 //! generated at run time, by their source.
 
 use super::GpuContext;
+use crate::kernels::STORAGE_BINDINGS;
 
 /// What tells apart the pipelines compiled from one entry point: the
 /// constants its source is built with. With the entry name, the cache key.
@@ -64,6 +65,9 @@ impl GpuContext {
 
     fn compile(&self, entry: &'static str, source: String, checked: bool) -> wgpu::ComputePipeline {
         dump(entry, &source);
+        // Adapters may allow more, but a kernel must run on every device.
+        let storage = source.lines().filter(|l| l.contains("var<storage")).count();
+        debug_assert!(storage <= STORAGE_BINDINGS, "{entry} binds {storage} storage buffers; WebGPU guarantees {STORAGE_BINDINGS}");
         let writes = written_bindings(&source);
         let desc = wgpu::ShaderModuleDescriptor { label: Some(entry), source: wgpu::ShaderSource::Wgsl(source.into()) };
         let module = if checked {

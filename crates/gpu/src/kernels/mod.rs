@@ -87,13 +87,27 @@ macro_rules! kernel_meta {
             }
             )?
 
+            /// The WGSL struct, bound at 0 as a read-only storage buffer.
+            #[allow(dead_code)]
             pub(crate) fn wgsl() -> String {
+                Self::wgsl_bound("storage, read")
+            }
+
+            /// The WGSL struct bound at 0 as a uniform buffer, for kernels that
+            /// need every storage binding a device guarantees (upload with
+            /// `GpuContext::uniform`).
+            #[allow(dead_code)]
+            pub(crate) fn wgsl_uniform() -> String {
+                Self::wgsl_bound("uniform")
+            }
+
+            fn wgsl_bound(space: &str) -> String {
                 use $crate::kernels::WgslType;
                 let fields: String = [
                     $(format!("    {}: {},\n", stringify!($field), <$ty>::wgsl_type()),)*
                     $(format!("    {}: array<{}>,\n", stringify!($tail), <$tail_ty>::wgsl_type()),)?
                 ].concat();
-                format!("struct {0} {{\n{fields}}}\n@group(0) @binding(0) var<storage, read> params: {0};\n", stringify!($name))
+                format!("struct {0} {{\n{fields}}}\n@group(0) @binding(0) var<{space}> params: {0};\n", stringify!($name))
             }
         }
     };

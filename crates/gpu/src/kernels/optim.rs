@@ -38,8 +38,9 @@ impl GpuContext {
         let n = params.n as usize;
         let (p_out, m_out, v_out) = (self.alloc(n)?, self.alloc(n)?, self.alloc(n)?);
         if n > 0 {
-            let pipeline = self.pipeline("adam_main", || format!("{}{}", AdamParams::wgsl(), include_str!("adam.wgsl")));
-            let desc = self.meta(params.words())?;
+            // Eight storage buffers besides it: the hyperparameters go in a uniform.
+            let pipeline = self.pipeline("adam_main", || format!("{}{}", AdamParams::wgsl_uniform(), include_str!("adam.wgsl")));
+            let desc = self.uniform(params.words())?;
             self.dispatch(&pipeline, &[&desc, step.raw(), p.raw(), g.raw(), m.raw(), v.raw(), p_out.raw(), m_out.raw(), v_out.raw()], n as u32);
         }
         Ok((p_out, m_out, v_out))
