@@ -51,7 +51,7 @@ async fn a_fused_step_plan_replays_like_eager_steps() {
     };
     let adam = |m: &dyn Module| {
         Optimizer::new(
-            OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 },
+            OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, amsgrad: false, maximize: false },
             m.parameters().into_iter().map(|(_, p)| p).collect(),
         )
         .unwrap()

@@ -13,11 +13,14 @@ fn context() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
 }
 
+const ADAM: OptimizerConfig = OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, amsgrad: false, maximize: false };
+
+fn optimizer(model: &dyn Module, config: OptimizerConfig) -> Result<Optimizer> {
+    Optimizer::new(config, model.parameters().into_iter().map(|(_, p)| p).collect())
+}
+
 fn adam(model: &dyn Module) -> Result<Optimizer> {
-    Optimizer::new(
-        OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 },
-        model.parameters().into_iter().map(|(_, p)| p).collect(),
-    )
+    optimizer(model, ADAM)
 }
 
 fn cross_entropy(model: &dyn Module, inputs: &[&Tensor]) -> Result<Tensor> {
@@ -34,6 +37,17 @@ fn values(model: &dyn Module) -> Vec<f32> {
 /// (recorded on the first step), checking both end in the same place.
 /// Returns the plan's dispatches per step and how many fusion removed.
 fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) -> (usize, usize) {
+    replay_matches_eager_with(name, ADAM, build, batches, steps)
+}
+
+/// `replay_matches_eager` with another optimizer.
+fn replay_matches_eager_with(
+    name: &str,
+    config: OptimizerConfig,
+    build: &dyn Fn(&Device) -> Result<Box<dyn Module>>,
+    batches: &Batches,
+    steps: usize,
+) -> (usize, usize) {
     let ctx = context();
     let device = Device::Gpu(ctx.clone());
     let upload = |(x, shape, y): &(Vec<f32>, Vec<usize>, Vec<f32>)| {
@@ -42,7 +56,7 @@ fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Mo
     let resident: Vec<(Tensor, Tensor)> = batches.iter().map(upload).collect();
 
     let eager = build(&device).unwrap();
-    let mut eager_opt = adam(eager.as_ref()).unwrap();
+    let mut eager_opt = optimizer(eager.as_ref(), config).unwrap();
     let mut eager_losses = Vec::new();
     for i in 0..steps {
         let (x, y) = &resident[i % resident.len()];
@@ -52,7 +66,7 @@ fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Mo
     }
 
     let planned = build(&device).unwrap();
-    let mut opt = adam(planned.as_ref()).unwrap();
+    let mut opt = optimizer(planned.as_ref(), config).unwrap();
     // The recorded step reads its own input buffers; replays fill them.
     let (x0, y0) = upload(&batches[0]);
     let (loss, plan) = StepPlan::record(planned.as_ref(), &mut opt, &[&x0, &y0], &cross_entropy).unwrap();
@@ -97,6 +111,24 @@ fn replay_equals_eager_on_the_benchmark_models() {
     for (group, steps) in [("W1", 12), ("W2", 4), ("W3", 4), ("W4", 4)] {
         let (build, batches) = workload_batches(group);
         replay_matches_eager(group, build.as_ref(), &batches, steps);
+    }
+}
+
+/// Optimizers whose update changes from step to step (SGD's dampening starts
+/// from the first gradient, Adam's bias corrections) replay like eager steps,
+/// as do those composed of elementwise ops (amsgrad, centered RMSprop).
+#[test]
+fn replay_follows_every_optimizer_option() {
+    let (build, batches) = workload_batches("W1");
+    let configs = [
+        ("SGD dampening", OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: false, weight_decay: 1e-3, maximize: false }),
+        ("SGD Nesterov", OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.0, nesterov: true, weight_decay: 0.0, maximize: false }),
+        ("Adam amsgrad", OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.9, eps: 1e-7, weight_decay: 0.0, amsgrad: true, maximize: false }),
+        ("AdamW maximize", OptimizerConfig::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01, amsgrad: false, maximize: true }),
+        ("RMSprop centered", OptimizerConfig::Rmsprop { lr: 1e-3, alpha: 0.9, eps: 1e-7, momentum: 0.5, weight_decay: 0.0, centered: true, maximize: false }),
+    ];
+    for (name, config) in configs {
+        replay_matches_eager_with(name, config, build.as_ref(), &batches, 6);
     }
 }
 

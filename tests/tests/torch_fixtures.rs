@@ -354,15 +354,63 @@ fn grads_of(p: &Param, g: &Tensor) -> GradStore {
 #[test]
 fn optimizers_follow_torch_for_three_steps() {
     let f32_of = |v: &Value| v.as_f64().unwrap() as f32;
-    for case in ["optim_sgd_momentum", "optim_sgd_nesterov", "optim_adam", "optim_adamw", "optim_rmsprop", "optim_rmsprop_momentum"] {
+    let cases = [
+        "optim_sgd_momentum",
+        "optim_sgd_nesterov",
+        "optim_adam",
+        "optim_adamw",
+        "optim_rmsprop",
+        "optim_rmsprop_momentum",
+        "optim_sgd_dampening",
+        "optim_sgd_nesterov_maximize",
+        "optim_adam_maximize",
+        "optim_adam_amsgrad",
+        "optim_adamw_amsgrad_maximize",
+        "optim_rmsprop_centered",
+        "optim_rmsprop_centered_momentum_maximize",
+    ];
+    for case in cases {
         let fx = Fixture::load(case);
         let h = &fx.config["hyper"];
         let (lr, wd) = (f32_of(&h["lr"]), f32_of(&h["weight_decay"]));
+        let flag = |key: &str| h[key].as_bool().unwrap_or(false);
+        let maximize = flag("maximize");
         let config = match fx.config["optimizer"].as_str().unwrap() {
-            "SGD" => OptimizerConfig::Sgd { lr, momentum: f32_of(&h["momentum"]), nesterov: h["nesterov"].as_bool().unwrap(), weight_decay: wd },
-            "Adam" => OptimizerConfig::Adam { lr, beta1: f32_of(&h["betas"][0]), beta2: f32_of(&h["betas"][1]), eps: f32_of(&h["eps"]), weight_decay: wd },
-            "AdamW" => OptimizerConfig::AdamW { lr, beta1: f32_of(&h["betas"][0]), beta2: f32_of(&h["betas"][1]), eps: f32_of(&h["eps"]), weight_decay: wd },
-            _ => OptimizerConfig::Rmsprop { lr, alpha: f32_of(&h["alpha"]), eps: f32_of(&h["eps"]), momentum: f32_of(&h["momentum"]), weight_decay: wd },
+            "SGD" => OptimizerConfig::Sgd {
+                lr,
+                momentum: f32_of(&h["momentum"]),
+                dampening: f32_of(&h["dampening"]),
+                nesterov: flag("nesterov"),
+                weight_decay: wd,
+                maximize,
+            },
+            "Adam" => OptimizerConfig::Adam {
+                lr,
+                beta1: f32_of(&h["betas"][0]),
+                beta2: f32_of(&h["betas"][1]),
+                eps: f32_of(&h["eps"]),
+                weight_decay: wd,
+                amsgrad: flag("amsgrad"),
+                maximize,
+            },
+            "AdamW" => OptimizerConfig::AdamW {
+                lr,
+                beta1: f32_of(&h["betas"][0]),
+                beta2: f32_of(&h["betas"][1]),
+                eps: f32_of(&h["eps"]),
+                weight_decay: wd,
+                amsgrad: flag("amsgrad"),
+                maximize,
+            },
+            _ => OptimizerConfig::Rmsprop {
+                lr,
+                alpha: f32_of(&h["alpha"]),
+                eps: f32_of(&h["eps"]),
+                momentum: f32_of(&h["momentum"]),
+                weight_decay: wd,
+                centered: flag("centered"),
+                maximize,
+            },
         };
         let p = Param::new(fx.tensor("p"));
         let mut opt = Optimizer::new(config, vec![p.clone()]).unwrap();

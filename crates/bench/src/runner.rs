@@ -51,7 +51,10 @@ impl Runner {
         if let Some(w) = training_workloads().into_iter().find(|w| w.id == id || w.group == id) {
             let model = w.model(device)?;
             let params = model.parameters().into_iter().map(|(_, p)| p).collect();
-            let opt = Optimizer::new(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0 }, params)?;
+            let opt = Optimizer::new(
+                OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, amsgrad: false, maximize: false },
+                params,
+            )?;
             let shape: Vec<usize> = std::iter::once(w.batch).chain(w.input.iter().copied()).collect();
             let raw = w.batches();
             let checksum = raw.iter().flat_map(|b| b.x.iter().chain(&b.y)).map(|&v| v as f64).sum();

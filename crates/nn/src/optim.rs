@@ -1,9 +1,10 @@
-//! Optimizers as torch.optim defines them: SGD (momentum, Nesterov, weight
-//! decay), Adam, AdamW (decoupled weight decay) and RMSprop. Adam and plain
+//! Optimizers as torch.optim defines them: SGD (momentum, dampening,
+//! Nesterov, weight decay), Adam and AdamW (decoupled weight decay), both
+//! with amsgrad, and RMSprop (momentum, centered); each can maximize. Adam and plain
 //! momentum SGD use the core's fused update kernels; the others are short
 //! elementwise compositions, so every optimizer runs on every backend.
 
-use nnlab_core::{AdamParams, GradStore, Result, SgdParams, Tensor};
+use nnlab_core::{AdamParams, Error, GradStore, Result, SgdParams, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::Param;
@@ -15,10 +16,17 @@ pub enum OptimizerConfig {
         lr: f32,
         #[serde(default)]
         momentum: f32,
+        /// Scales the gradient's share of the momentum buffer by 1 - dampening
+        /// (from the second step on, as torch does).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        dampening: f32,
         #[serde(default)]
         nesterov: bool,
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
+        /// Ascend the objective instead.
+        #[serde(default, skip_serializing_if = "is_false")]
+        maximize: bool,
     },
     Adam {
         lr: f32,
@@ -30,6 +38,11 @@ pub enum OptimizerConfig {
         eps: f32,
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
+        /// Divide by the largest second moment seen so far (Reddi et al. 2018).
+        #[serde(default, skip_serializing_if = "is_false")]
+        amsgrad: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        maximize: bool,
     },
     #[serde(rename = "adamw")]
     AdamW {
@@ -42,6 +55,11 @@ pub enum OptimizerConfig {
         eps: f32,
         #[serde(default = "adamw_decay", rename = "weightDecay")]
         weight_decay: f32,
+        /// Divide by the largest second moment seen so far (Reddi et al. 2018).
+        #[serde(default, skip_serializing_if = "is_false")]
+        amsgrad: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        maximize: bool,
     },
     Rmsprop {
         lr: f32,
@@ -53,6 +71,11 @@ pub enum OptimizerConfig {
         momentum: f32,
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
+        /// Normalise by the gradient's estimated variance rather than its second moment.
+        #[serde(default, skip_serializing_if = "is_false")]
+        centered: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        maximize: bool,
     },
 }
 
@@ -71,6 +94,12 @@ fn adamw_decay() -> f32 {
 fn rms_alpha() -> f32 {
     0.99
 }
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+fn is_false(v: &bool) -> bool {
+    !v
+}
 
 impl OptimizerConfig {
     pub fn lr(&self) -> f32 {
@@ -79,10 +108,23 @@ impl OptimizerConfig {
         }
     }
 
+    /// Per parameter: the momentum buffer (SGD); the moments and, with
+    /// amsgrad, the largest second moment (Adam); the square average, the
+    /// momentum buffer and, centered, the gradient average (RMSprop).
     fn slots(&self) -> usize {
-        match self {
+        match *self {
             OptimizerConfig::Sgd { .. } => 1,
-            OptimizerConfig::Adam { .. } | OptimizerConfig::AdamW { .. } | OptimizerConfig::Rmsprop { .. } => 2,
+            OptimizerConfig::Adam { amsgrad, .. } | OptimizerConfig::AdamW { amsgrad, .. } => 2 + amsgrad as usize,
+            OptimizerConfig::Rmsprop { centered, .. } => 2 + centered as usize,
+        }
+    }
+
+    fn maximize(&self) -> bool {
+        match *self {
+            OptimizerConfig::Sgd { maximize, .. }
+            | OptimizerConfig::Adam { maximize, .. }
+            | OptimizerConfig::AdamW { maximize, .. }
+            | OptimizerConfig::Rmsprop { maximize, .. } => maximize,
         }
     }
 }
@@ -90,17 +132,22 @@ impl OptimizerConfig {
 pub struct Optimizer {
     config: OptimizerConfig,
     params: Vec<Param>,
-    /// Per parameter: momentum buffer (SGD), moments (Adam), or square average and momentum buffer (RMSprop).
+    /// Per parameter: the tensors `OptimizerConfig::slots` lists.
     state: Vec<Vec<Tensor>>,
     steps: u32,
     /// The learning rate of the next step (schedules change it).
     pub lr: f32,
-    /// Adam's per-step scalars [lr, 1 - beta1^t, 1 - beta2^t] as the last step used them.
-    adam_scalars: Option<Tensor>,
+    /// The per-step scalars (`step_scalars_for`) as the last step used them.
+    step_scalars: Option<Tensor>,
 }
 
 impl Optimizer {
     pub fn new(config: OptimizerConfig, params: Vec<Param>) -> Result<Optimizer> {
+        if let OptimizerConfig::Sgd { momentum, dampening, nesterov: true, .. } = config
+            && (momentum <= 0.0 || dampening != 0.0)
+        {
+            return Err(Error::InvalidArgument { op: "sgd", reason: "Nesterov momentum needs a momentum above 0 and no dampening".into() });
+        }
         let state = params
             .iter()
             .map(|p| {
@@ -108,7 +155,7 @@ impl Optimizer {
                 (0..config.slots()).map(|_| Tensor::zeros(t.shape(), &t.device())).collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
-        Ok(Optimizer { config, params, state, steps: 0, lr: config.lr(), adam_scalars: None })
+        Ok(Optimizer { config, params, state, steps: 0, lr: config.lr(), step_scalars: None })
     }
 
     pub fn config(&self) -> OptimizerConfig {
@@ -142,26 +189,33 @@ impl Optimizer {
         }
     }
 
-    /// Adam's per-step scalars for step `t`: [lr, 1 - beta1^t, 1 - beta2^t].
-    fn adam_scalars_for(&self, t: u32) -> Option<[f32; 3]> {
+    /// The values that change from step to step, kept in a device tensor so
+    /// that a recorded plan can rewrite them: Adam's [lr, 1 - beta1^t, 1 -
+    /// beta2^t]; for SGD with dampening, the momentum buffer's [decay, share
+    /// of the gradient], [0, 1] at the first step (the buffer starts as the
+    /// gradient) and [momentum, 1 - dampening] after.
+    fn step_scalars_for(&self, t: u32) -> Option<Vec<f32>> {
         match self.config {
             OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => {
-                Some([self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)])
+                Some(vec![self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)])
+            }
+            OptimizerConfig::Sgd { momentum, dampening, .. } if momentum != 0.0 && dampening != 0.0 => {
+                Some(if t <= 1 { vec![0.0, 1.0] } else { vec![momentum, 1.0 - dampening] })
             }
             _ => None,
         }
     }
 
-    /// The device tensor that holds Adam's per-step scalars (once a step ran).
-    pub(crate) fn adam_scalars(&self) -> Option<&Tensor> {
-        self.adam_scalars.as_ref()
+    /// The device tensor that holds the per-step scalars (once a step ran).
+    pub(crate) fn step_scalars(&self) -> Option<&Tensor> {
+        self.step_scalars.as_ref()
     }
 
     /// Counts a step that a recorded plan performs; returns the values its
-    /// Adam scalars must hold.
-    pub(crate) fn replayed_step(&mut self) -> Option<[f32; 3]> {
+    /// step scalars must hold.
+    pub(crate) fn replayed_step(&mut self) -> Option<Vec<f32>> {
         self.steps += 1;
-        self.adam_scalars_for(self.steps)
+        self.step_scalars_for(self.steps)
     }
 
     /// Applies one update from `grads`; parameters without a gradient stay.
@@ -169,36 +223,52 @@ impl Optimizer {
         let _guard = nnlab_core::no_grad();
         self.steps += 1;
         let lr = self.lr;
-        // One small upload per step, shared by every parameter's Adam update.
-        let scalars = match (self.adam_scalars_for(self.steps), self.params.first()) {
-            (Some(values), Some(p)) => Some(Tensor::from_vec(values.to_vec(), &[3], &p.get().device())?),
+        // One small upload per step, shared by every parameter's update.
+        let scalars = match (self.step_scalars_for(self.steps), self.params.first()) {
+            (Some(values), Some(p)) => Some(Tensor::from_vec(values.clone(), &[values.len()], &p.get().device())?),
             _ => None,
         };
+        let scalar = |i: usize| scalars.as_ref().expect("this optimizer has step scalars").narrow(0, i, 1);
         for (param, state) in self.params.iter().zip(&mut self.state) {
             let p = param.get();
             let Some(g) = grads.get(&p) else { continue };
+            let g = if self.config.maximize() { g.neg()? } else { g.clone() };
             let new_p = match self.config {
-                OptimizerConfig::Sgd { momentum, nesterov: false, weight_decay, .. } => {
-                    let (np, nb) = Tensor::sgd_update(&p, g, &state[0], SgdParams { n: 0, lr, momentum, weight_decay })?;
+                OptimizerConfig::Sgd { momentum, nesterov: false, weight_decay, dampening, .. } if momentum == 0.0 || dampening == 0.0 => {
+                    let (np, nb) = Tensor::sgd_update(&p, &g, &state[0], SgdParams { n: 0, lr, momentum, weight_decay })?;
                     state[0] = nb;
                     np
                 }
-                OptimizerConfig::Sgd { momentum, nesterov: true, weight_decay, .. } => {
+                OptimizerConfig::Sgd { momentum, nesterov, weight_decay, dampening, .. } => {
                     let g = g.add(&p.mul_scalar(weight_decay)?)?;
-                    state[0] = state[0].mul_scalar(momentum)?.add(&g)?;
-                    p.sub(&g.add(&state[0].mul_scalar(momentum)?)?.mul_scalar(lr)?)?
+                    state[0] = if dampening == 0.0 { state[0].mul_scalar(momentum)?.add(&g)? } else { state[0].mul(&scalar(0)?)?.add(&g.mul(&scalar(1)?)?)? };
+                    let step = if nesterov { g.add(&state[0].mul_scalar(momentum)?)? } else { state[0].clone() };
+                    p.sub(&step.mul_scalar(lr)?)?
                 }
-                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => {
-                    adam(&p, g, state, AdamParams::new(beta1, beta2, eps, weight_decay), scalars.as_ref().expect("Adam has scalars"))?
+                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, amsgrad, .. } => {
+                    let hp = AdamParams::new(beta1, beta2, eps, weight_decay);
+                    if amsgrad {
+                        adam_amsgrad(&p, &g, state, hp, scalars.as_ref().expect("Adam has scalars"))?
+                    } else {
+                        adam(&p, &g, state, hp, scalars.as_ref().expect("Adam has scalars"))?
+                    }
                 }
-                OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
+                OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, amsgrad, .. } => {
                     let decayed = p.mul_scalar(1.0 - lr * weight_decay)?;
-                    adam(&decayed, g, state, AdamParams::new(beta1, beta2, eps, 0.0), scalars.as_ref().expect("AdamW has scalars"))?
+                    let hp = AdamParams::new(beta1, beta2, eps, 0.0);
+                    let s = scalars.as_ref().expect("AdamW has scalars");
+                    if amsgrad { adam_amsgrad(&decayed, &g, state, hp, s)? } else { adam(&decayed, &g, state, hp, s)? }
                 }
-                OptimizerConfig::Rmsprop { alpha, eps, momentum, weight_decay, .. } => {
+                OptimizerConfig::Rmsprop { alpha, eps, momentum, weight_decay, centered, .. } => {
                     let g = g.add(&p.mul_scalar(weight_decay)?)?;
                     state[0] = state[0].mul_scalar(alpha)?.add(&g.square()?.mul_scalar(1.0 - alpha)?)?;
-                    let step = g.div(&state[0].sqrt()?.add_scalar(eps)?)?;
+                    let variance = if centered {
+                        state[2] = state[2].mul_scalar(alpha)?.add(&g.mul_scalar(1.0 - alpha)?)?;
+                        state[0].sub(&state[2].square()?)?
+                    } else {
+                        state[0].clone()
+                    };
+                    let step = g.div(&variance.sqrt()?.add_scalar(eps)?)?;
                     let step = if momentum > 0.0 {
                         state[1] = state[1].mul_scalar(momentum)?.add(&step)?;
                         state[1].clone()
@@ -210,7 +280,7 @@ impl Optimizer {
             };
             param.set(new_p);
         }
-        self.adam_scalars = scalars;
+        self.step_scalars = scalars;
         Ok(())
     }
 }
@@ -220,4 +290,17 @@ fn adam(p: &Tensor, g: &Tensor, state: &mut [Tensor], hp: AdamParams, scalars: &
     state[0] = nm;
     state[1] = nv;
     Ok(np)
+}
+
+/// Adam with amsgrad as elementwise ops (the fused kernel already binds all
+/// the buffers a device guarantees): the denominator uses the largest second
+/// moment so far, state[2]. `scalars` is [lr, 1 - beta1^t, 1 - beta2^t].
+fn adam_amsgrad(p: &Tensor, g: &Tensor, state: &mut [Tensor], hp: AdamParams, scalars: &Tensor) -> Result<Tensor> {
+    let g = g.add(&p.mul_scalar(hp.weight_decay)?)?;
+    state[0] = state[0].mul_scalar(hp.beta1)?.add(&g.mul_scalar(1.0 - hp.beta1)?)?;
+    state[1] = state[1].mul_scalar(hp.beta2)?.add(&g.square()?.mul_scalar(1.0 - hp.beta2)?)?;
+    state[2] = state[2].maximum(&state[1])?;
+    let [lr, correction1, correction2] = [0, 1, 2].map(|i| scalars.narrow(0, i, 1));
+    let denominator = state[2].div(&correction2?)?.sqrt()?.add_scalar(hp.eps)?;
+    p.sub(&state[0].div(&correction1?)?.div(&denominator)?.mul(&lr?)?)
 }

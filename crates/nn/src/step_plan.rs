@@ -34,7 +34,7 @@ pub struct StepPlan {
     /// The buffers the recorded step reads its inputs from.
     inputs: Vec<GpuBuffer>,
     input_shapes: Vec<Vec<usize>>,
-    adam_scalars: Option<GpuBuffer>,
+    step_scalars: Option<GpuBuffer>,
     /// The buffers the step reads the state from, in the order `state` lists it.
     reads: Vec<GpuBuffer>,
     /// The state tensors the step writes, in the same order.
@@ -100,7 +100,7 @@ impl StepPlan {
                 plan,
                 inputs: input_buffers,
                 input_shapes: inputs.iter().map(|t| t.shape().to_vec()).collect(),
-                adam_scalars: opt.adam_scalars().map(|t| dense(t, "Adam scalars")).transpose()?,
+                step_scalars: opt.step_scalars().map(|t| dense(t, "step scalars")).transpose()?,
                 reads,
                 writes: after,
                 lr: opt.lr,
@@ -170,7 +170,7 @@ impl StepPlan {
             }
         }
         let scalars = opt.replayed_step();
-        if let (Some(buf), Some(values)) = (&self.adam_scalars, scalars.as_ref()) {
+        if let (Some(buf), Some(values)) = (&self.step_scalars, scalars.as_ref()) {
             writes.push((buf, values.as_slice()));
         }
         self.plan.replay(&writes, &copies)?;

@@ -3,7 +3,7 @@
 // params (AdamParams, optim.rs) is bound at 0.
 
 // The step's scalars, a tensor the optimizer writes every step (so a replayed
-// plan sees them) in this order (`adam_scalars_for` in nnlab-nn's optim.rs).
+// plan sees them) in this order (`step_scalars_for` in nnlab-nn's optim.rs).
 struct AdamStep { lr: f32, correction1: f32, correction2: f32 }
 @group(0) @binding(1) var<storage, read> step: AdamStep;
 @group(0) @binding(2) var<storage, read> p: array<f32>;

@@ -193,7 +193,8 @@ pub async fn baseline(t: &TableSplit, kind: Baseline) -> Result<Vec<usize>> {
         Baseline::Logistic => (0.05, 1e-3),
         Baseline::Mlp => (0.01, 1e-4),
     };
-    let mut optimizer = Optimizer::new(OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay }, params)?;
+    let mut optimizer =
+        Optimizer::new(OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, amsgrad: false, maximize: false }, params)?;
     let x = Tensor::from_vec(t.train_x.clone(), &[t.train_y.len(), f], &device)?;
     let y = Tensor::from_vec(t.train_y.iter().map(|&v| v as f32).collect(), &[t.train_y.len()], &device)?;
     for _ in 0..BASELINE_STEPS {

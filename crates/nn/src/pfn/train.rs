@@ -57,8 +57,10 @@ impl PfnTrainer {
 
     fn around(pfn: Pfn, step: u32) -> Result<PfnTrainer> {
         let params: Vec<Param> = pfn.model.parameters().into_iter().map(|(_, p)| p).collect();
-        let mut optimizer =
-            Optimizer::new(OptimizerConfig::Adam { lr: pfn.spec.training.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }, params.clone())?;
+        let mut optimizer = Optimizer::new(
+            OptimizerConfig::Adam { lr: pfn.spec.training.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false, maximize: false },
+            params.clone(),
+        )?;
         optimizer.set_steps(step);
         Ok(PfnTrainer { pfn, optimizer, params, step })
     }

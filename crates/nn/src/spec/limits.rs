@@ -90,6 +90,14 @@ pub fn check(spec: &ModelSpec) -> Result<()> {
         {
             return Err(invalid("optimizer.momentum", format!("must be from 0 to below 1 (got {momentum})")));
         }
+        if let OptimizerConfig::Sgd { dampening, nesterov, momentum, .. } = *o {
+            if !(0.0..=1.0).contains(&dampening) {
+                return Err(invalid("optimizer.dampening", format!("must be from 0 to 1 (got {dampening})")));
+            }
+            if nesterov && (momentum == 0.0 || dampening != 0.0) {
+                return Err(invalid("optimizer.nesterov", "Nesterov momentum needs a momentum above 0 and no dampening"));
+            }
+        }
     }
     Ok(())
 }

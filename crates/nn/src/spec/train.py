@@ -24,16 +24,20 @@ from model import Model
 
 
 def optimizer_for(cfg, params):
-    name, wd = cfg["name"], cfg.get("weightDecay", 0.0)
+    name, wd, maximize = cfg["name"], cfg.get("weightDecay", 0.0), cfg.get("maximize", False)
     betas = (cfg.get("beta1", 0.9), cfg.get("beta2", 0.999))
     if name == "sgd":
-        return torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg.get("momentum", 0.0), nesterov=cfg.get("nesterov", False), weight_decay=wd)
+        return torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg.get("momentum", 0.0), dampening=cfg.get("dampening", 0.0),
+                               nesterov=cfg.get("nesterov", False), weight_decay=wd, maximize=maximize)
     if name == "adam":
-        return torch.optim.Adam(params, lr=cfg["lr"], betas=betas, eps=cfg.get("eps", 1e-8), weight_decay=wd)
+        return torch.optim.Adam(params, lr=cfg["lr"], betas=betas, eps=cfg.get("eps", 1e-8), weight_decay=wd,
+                                amsgrad=cfg.get("amsgrad", False), maximize=maximize)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=cfg["lr"], betas=betas, eps=cfg.get("eps", 1e-8), weight_decay=cfg.get("weightDecay", 0.01))
+        return torch.optim.AdamW(params, lr=cfg["lr"], betas=betas, eps=cfg.get("eps", 1e-8), weight_decay=cfg.get("weightDecay", 0.01),
+                                 amsgrad=cfg.get("amsgrad", False), maximize=maximize)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg["lr"], alpha=cfg.get("alpha", 0.99), eps=cfg.get("eps", 1e-8), momentum=cfg.get("momentum", 0.0), weight_decay=wd)
+        return torch.optim.RMSprop(params, lr=cfg["lr"], alpha=cfg.get("alpha", 0.99), eps=cfg.get("eps", 1e-8), momentum=cfg.get("momentum", 0.0),
+                                   weight_decay=wd, centered=cfg.get("centered", False), maximize=maximize)
     raise ValueError(f"unknown optimizer {name}")
 
 

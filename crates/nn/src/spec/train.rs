@@ -182,7 +182,15 @@ impl SpecTrainer {
             Some(count) => Some(RandomSubset::new(&params, count, spec.seed ^ 0x7261_6e64).map_err(|e| invalid("training.trainRandom", e.to_string()))?),
         };
         let optimizer = Optimizer::new(
-            spec.optimizer.unwrap_or(OptimizerConfig::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }),
+            spec.optimizer.unwrap_or(OptimizerConfig::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                amsgrad: false,
+                maximize: false,
+            }),
             params.clone(),
         )?;
         let subsets = training.subset_ratio.map(|r| {
