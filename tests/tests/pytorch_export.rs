@@ -67,11 +67,25 @@ const CONV1D_SINK: &str = r#"{
   ]
 }"#;
 
+/// The layers' PyTorch options that change the module's arguments.
+const OPTIONS_SINK: &str = r#"{
+  "name": "options-sink", "seed": 12, "input": [3, 4, 5],
+  "layers": [
+    { "type": "layer_norm", "normalizedShape": [4, 5] },
+    { "type": "batch_norm", "momentum": null },
+    { "type": "layer_norm", "elementwiseAffine": false },
+    { "type": "batch_norm", "trackRunningStats": false },
+    { "type": "layer_norm", "bias": false },
+    { "type": "flatten" },
+    { "type": "linear", "out": 3 }
+  ]
+}"#;
+
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
     let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
-    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK].iter().map(|j| ModelSpec::from_json(j).unwrap()));
+    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK].iter().map(|j| ModelSpec::from_json(j).unwrap()));
     out
 }
 

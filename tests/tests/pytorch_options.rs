@@ -14,8 +14,8 @@ use std::process::Command;
 use nnlab_core::{Device, Tensor};
 use nnlab_nn::data::Target;
 use nnlab_nn::spec::{LossSpec, loss_of};
-use nnlab_nn::{Optimizer, OptimizerConfig, Param};
 use nnlab_nn::weights::{read_safetensors, to_safetensors};
+use nnlab_nn::{Optimizer, OptimizerConfig, Param};
 use nnlab_tests::{mismatch, torch_python};
 
 /// (name, the loss as a spec writes it, classes for a classification loss)
@@ -125,7 +125,8 @@ fn spec_losses_and_optimizers_match_the_exported_training_script() {
             // train.py imports the exported module; its losses and optimizers do not need it.
             std::fs::write(dir.join("model.py"), "class Model:\n    pass\n").unwrap();
             let value = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap();
-            let losses: Vec<_> = CASES.iter().map(|(name, json, classes)| serde_json::json!({ "name": name, "loss": value(json), "classes": classes })).collect();
+            let losses: Vec<_> =
+                CASES.iter().map(|(name, json, classes)| serde_json::json!({ "name": name, "loss": value(json), "classes": classes })).collect();
             let optimizers: Vec<_> = OPTIMIZERS.iter().map(|(name, json)| serde_json::json!({ "name": name, "optimizer": value(json) })).collect();
             let cases = serde_json::json!({ "losses": losses, "optimizers": optimizers });
             std::fs::write(dir.join("cases.json"), serde_json::to_string(&cases).unwrap()).unwrap();

@@ -167,16 +167,21 @@ fn spiral_batches() -> Batches {
 
 #[test]
 fn replay_carries_batchnorm_running_statistics() {
-    let build = move |dev: &Device| -> Result<Box<dyn Module>> {
-        let layers: Vec<Box<dyn Module>> = vec![
-            Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, dev)?),
-            Box::new(BatchNorm::new(8, true, dev)?),
-            Box::new(ActivationLayer::new(Activation::Tanh)),
-            Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, dev)?),
-        ];
-        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
-    };
-    replay_matches_eager("batchnorm", &build, &spiral_batches(), 8);
+    // With momentum and as a cumulative average (the factor 1 / batches changes every step).
+    for momentum in [Some(0.1), None] {
+        let build = move |dev: &Device| -> Result<Box<dyn Module>> {
+            let mut bn = BatchNorm::new(8, true, dev)?;
+            bn.momentum = momentum;
+            let layers: Vec<Box<dyn Module>> = vec![
+                Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, dev)?),
+                Box::new(bn),
+                Box::new(ActivationLayer::new(Activation::Tanh)),
+                Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, dev)?),
+            ];
+            Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+        };
+        replay_matches_eager(if momentum.is_some() { "batchnorm" } else { "batchnorm cumulative" }, &build, &spiral_batches(), 8);
+    }
 }
 
 #[test]

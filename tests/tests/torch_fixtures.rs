@@ -190,6 +190,35 @@ fn normalisation() {
 }
 
 #[test]
+fn normalisation_options() {
+    for case in ["layernorm_shape", "layernorm_no_affine", "layernorm_no_bias"] {
+        let fx = Fixture::load(case);
+        let shape: Vec<usize> = match fx.arg("normalized_shape") {
+            Value::Array(a) => a.iter().map(|v| v.as_u64().unwrap() as usize).collect(),
+            v => vec![v.as_u64().unwrap() as usize],
+        };
+        let flag = |key: &str| fx.arg(key).as_bool().unwrap_or(true);
+        let m = LayerNorm::with(&shape, flag("elementwise_affine"), flag("bias"), &CPU).unwrap();
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+    }
+    for case in ["batchnorm_cumulative", "batchnorm_untracked_eval"] {
+        let fx = Fixture::load(case);
+        let mut m = BatchNorm::new(fx.usize("num_features"), true, &CPU).unwrap();
+        m.momentum = fx.arg("momentum").as_f64().map(|v| v as f32);
+        m.track_running_stats = fx.arg("track_running_stats").as_bool().unwrap_or(true);
+        for (name, b) in m.buffers() {
+            b.set(fx.tensor(&format!("param.{name}")));
+        }
+        m.set_training(fx.config["mode"] == "train");
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+        for name in fx.list("after") {
+            let (_, b) = m.buffers().into_iter().find(|(n, _)| format!("after.{n}") == name).unwrap();
+            fx.expect(&name, &b.get(), FORWARD);
+        }
+    }
+}
+
+#[test]
 fn activations() {
     let cases: [(&str, UnaryCase); 8] = [
         ("act_relu6", Box::new(|x| Activation::Relu6.apply(x))),

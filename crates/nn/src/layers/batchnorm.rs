@@ -1,7 +1,9 @@
 //! BatchNorm1d ([N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]), as
 //! torch.nn defines them: batch statistics (biased variance) in training, with
 //! running_mean/running_var updated by `momentum` (running_var from the unbiased
-//! variance); running statistics in evaluation; optional affine weight and bias.
+//! variance; with no momentum, their cumulative average over the batches seen);
+//! running statistics in evaluation unless `track_running_stats` is off, in
+//! which case batch statistics always; optional affine weight and bias.
 
 use std::cell::Cell;
 
@@ -12,7 +14,10 @@ use crate::{Buffer, Module, Param};
 pub struct BatchNorm {
     pub num_features: usize,
     pub eps: f32,
-    pub momentum: f32,
+    /// The running statistics' update factor; `None` averages every batch equally.
+    pub momentum: Option<f32>,
+    /// Keep running statistics (and use them in evaluation).
+    pub track_running_stats: bool,
     pub weight: Option<Param>,
     pub bias: Option<Param>,
     pub running_mean: Buffer,
@@ -32,7 +37,8 @@ impl BatchNorm {
         Ok(BatchNorm {
             num_features,
             eps: 1e-5,
-            momentum: 0.1,
+            momentum: Some(0.1),
+            track_running_stats: true,
             weight,
             bias,
             running_mean: Buffer::new(Tensor::zeros(&[num_features], device)?),
@@ -59,22 +65,28 @@ impl Module for BatchNorm {
         }
         let cs = self.channel_shape(x);
         let axes: Vec<isize> = (0..x.rank() as isize).filter(|&a| a != 1).collect();
-        let (mean, var) = if self.training.get() {
+        let (mean, var) = if self.training.get() || !self.track_running_stats {
             let count = x.numel() / self.num_features;
             if count < 2 {
                 return Err(Error::InvalidArgument { op: "BatchNorm", reason: "training needs more than one value per channel".into() });
             }
             let mean = x.mean(&axes, true)?;
             let var = x.sub(&mean)?.square()?.mean(&axes, true)?;
-            {
+            if self.training.get() && self.track_running_stats {
                 let _g = no_grad();
-                let m = self.momentum;
+                let batches = self.num_batches_tracked.get().add_scalar(1.0)?;
+                // The cumulative average moves by 1 / batches, read from the
+                // counter tensor so that a replayed step follows it.
+                let toward = |running: Tensor, batch: Tensor| -> Result<Tensor> {
+                    match self.momentum {
+                        Some(m) => running.mul_scalar(1.0 - m)?.add(&batch.mul_scalar(m)?),
+                        None => running.add(&batch.sub(&running)?.mul(&batches.recip()?)?),
+                    }
+                };
                 let unbiased = var.mul_scalar(count as f32 / (count - 1) as f32)?.reshape(&[self.num_features])?;
-                let rm = self.running_mean.get().mul_scalar(1.0 - m)?.add(&mean.reshape(&[self.num_features])?.mul_scalar(m)?)?;
-                let rv = self.running_var.get().mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
-                self.running_mean.set(rm);
-                self.running_var.set(rv);
-                self.num_batches_tracked.set(self.num_batches_tracked.get().add_scalar(1.0)?);
+                self.running_mean.set(toward(self.running_mean.get(), mean.reshape(&[self.num_features])?)?);
+                self.running_var.set(toward(self.running_var.get(), unbiased)?);
+                self.num_batches_tracked.set(batches);
             }
             (mean, var)
         } else {
@@ -95,6 +107,9 @@ impl Module for BatchNorm {
     }
 
     fn buffers(&self) -> Vec<(String, Buffer)> {
+        if !self.track_running_stats {
+            return Vec::new();
+        }
         vec![
             ("running_mean".into(), self.running_mean.clone()),
             ("running_var".into(), self.running_var.clone()),

@@ -121,8 +121,12 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
         LayerSpec::Flatten => Box::new(Flatten),
         LayerSpec::Dropout { p } => Box::new(Dropout::new(p, seed ^ 0xd0d0 ^ s as u64)?),
         LayerSpec::Embedding { num, dim } => Box::new(Embedding::new(num, dim, seed, s, device)?),
-        LayerSpec::BatchNorm { affine } => Box::new(BatchNorm::new(input[0], affine, device)?),
-        LayerSpec::LayerNorm => Box::new(LayerNorm::new(*input.last().expect("checked"), device)?),
+        LayerSpec::BatchNorm { affine, momentum, track_running_stats } => {
+            let mut bn = BatchNorm::new(input[0], affine, device)?;
+            (bn.momentum, bn.track_running_stats) = (momentum, track_running_stats);
+            Box::new(bn)
+        }
+        LayerSpec::LayerNorm { elementwise_affine, bias, .. } => Box::new(LayerNorm::with(&spec.layer_norm_shape(input), elementwise_affine, bias, device)?),
         LayerSpec::Activation { function, slope } => Box::new(ActivationLayer { function, slope }),
         LayerSpec::Residual { ref body, ref shortcut, scale, activation } => Box::new(Residual {
             body: sequence(body, input, seed, stream, device)?,

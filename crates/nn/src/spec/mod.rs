@@ -224,9 +224,25 @@ pub enum LayerSpec {
     BatchNorm {
         #[serde(default = "yes")]
         affine: bool,
+        /// The running statistics' update factor; null averages all batches equally.
+        #[serde(default = "bn_momentum", skip_serializing_if = "is_bn_momentum")]
+        momentum: Option<f32>,
+        /// Keep running statistics for evaluation; without them evaluation
+        /// uses each batch's statistics too.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        track_running_stats: bool,
     },
-    /// Over the last axis.
-    LayerNorm,
+    /// Over the trailing axes of `normalizedShape` (the last axis when absent).
+    LayerNorm {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        normalized_shape: Option<Vec<usize>>,
+        /// A learned weight and bias of the normalised shape.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        elementwise_affine: bool,
+        /// The bias, when there is an elementwise affine.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
     Activation {
         #[serde(rename = "fn")]
         function: Activation,
@@ -342,6 +358,15 @@ pub enum LayerSpec {
     },
 }
 
+fn bn_momentum() -> Option<f32> {
+    Some(0.1)
+}
+fn is_bn_momentum(m: &Option<f32>) -> bool {
+    *m == Some(0.1)
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
 fn one_size() -> Size2 {
     Size2::One(1)
 }
@@ -356,6 +381,14 @@ fn relu() -> Activation {
 }
 
 impl LayerSpec {
+    /// A layer norm's normalised trailing axes on `input` (the last axis unless given).
+    pub(crate) fn layer_norm_shape(&self, input: &[usize]) -> Vec<usize> {
+        match self {
+            LayerSpec::LayerNorm { normalized_shape: Some(shape), .. } => shape.clone(),
+            _ => input.last().map(|&d| vec![d]).unwrap_or_default(),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             LayerSpec::Linear { .. } => "linear",
@@ -370,7 +403,7 @@ impl LayerSpec {
             LayerSpec::Dropout { .. } => "dropout",
             LayerSpec::Embedding { .. } => "embedding",
             LayerSpec::BatchNorm { .. } => "batch_norm",
-            LayerSpec::LayerNorm => "layer_norm",
+            LayerSpec::LayerNorm { .. } => "layer_norm",
             LayerSpec::Activation { .. } => "activation",
             LayerSpec::Residual { .. } => "residual",
             LayerSpec::InvertedResidual { .. } => "inverted_residual",

@@ -225,8 +225,17 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
         LayerSpec::Flatten => "nn.Flatten()".into(),
         LayerSpec::Dropout { p } => format!("nn.Dropout({p:?})"),
         LayerSpec::Embedding { num, dim } => format!("nn.Embedding({num}, {dim})"),
-        LayerSpec::BatchNorm { affine } => format!("nn.BatchNorm{}d({}, affine={})", if input.len() == 3 { 2 } else { 1 }, input[0], py_bool(*affine)),
-        LayerSpec::LayerNorm => format!("nn.LayerNorm({})", input.last().unwrap_or(&0)),
+        LayerSpec::BatchNorm { affine, momentum, track_running_stats } => format!(
+            "nn.BatchNorm{}d({}, affine={}, momentum={}, track_running_stats={})",
+            if input.len() == 3 { 2 } else { 1 },
+            input[0],
+            py_bool(*affine),
+            momentum.map_or("None".to_string(), |m| format!("{m:?}")),
+            py_bool(*track_running_stats)
+        ),
+        LayerSpec::LayerNorm { elementwise_affine, bias, .. } => {
+            format!("nn.LayerNorm({:?}, elementwise_affine={}, bias={})", spec.layer_norm_shape(input), py_bool(*elementwise_affine), py_bool(*bias))
+        }
         LayerSpec::Activation { function, slope } => activation(*function, *slope),
         LayerSpec::Residual { body, shortcut, scale, activation: act } => format!(
             "Residual({}, {}, {scale:?}, {})",

@@ -226,15 +226,28 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             at_least(path, "dim", dim, 1)?;
             (vec![input[0], dim], prod(&[num, dim]))
         }
-        LayerSpec::BatchNorm { affine } => {
+        LayerSpec::BatchNorm { affine, momentum, .. } => {
             if !(1..=3).contains(&input.len()) {
                 return Err(invalid(path, format!("batch norm expects [C], [C, L] or [C, H, W], got {input:?}")));
             }
+            if let Some(m) = momentum
+                && !(0.0..=1.0).contains(&m)
+            {
+                return Err(invalid(&format!("{path}.momentum"), format!("must be from 0 to 1, or null for a cumulative average (got {m})")));
+            }
             (input.to_vec(), if affine { prod(&[2, input[0]]) } else { 0 })
         }
-        LayerSpec::LayerNorm => {
-            let Some(&last) = input.last() else { return Err(invalid(path, "layer norm needs at least one input axis")) };
-            (input.to_vec(), prod(&[2, last]))
+        LayerSpec::LayerNorm { ref normalized_shape, elementwise_affine, bias } => {
+            if input.is_empty() {
+                return Err(invalid(path, "layer norm needs at least one input axis"));
+            }
+            if let Some(shape) = normalized_shape
+                && (shape.is_empty() || shape.len() > input.len() || input[input.len() - shape.len()..] != shape[..])
+            {
+                return Err(invalid(&format!("{path}.normalizedShape"), format!("must be the input's last axes (the input is {input:?}), got {shape:?}")));
+            }
+            let size = prod(&spec.layer_norm_shape(input));
+            (input.to_vec(), if elementwise_affine { prod(&[1 + bias as usize, size]) } else { 0 })
         }
         LayerSpec::Activation { slope, .. } => {
             if let Some(s) = slope
