@@ -81,11 +81,21 @@ const OPTIONS_SINK: &str = r#"{
   ]
 }"#;
 
+/// The embedding's PyTorch options.
+const EMBEDDING_OPTIONS: &str = r#"{
+  "name": "embedding-options", "seed": 13, "input": [6],
+  "layers": [
+    { "type": "embedding", "num": 12, "dim": 5, "paddingIdx": 0, "maxNorm": 1.0 },
+    { "type": "flatten" },
+    { "type": "linear", "out": 2 }
+  ]
+}"#;
+
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
     let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
-    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK].iter().map(|j| ModelSpec::from_json(j).unwrap()));
+    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS].iter().map(|j| ModelSpec::from_json(j).unwrap()));
     out
 }
 

@@ -169,6 +169,18 @@ fn embedding() {
 }
 
 #[test]
+fn embedding_options() {
+    for case in ["embedding_padding_idx", "embedding_padding_idx_negative", "embedding_max_norm"] {
+        let fx = Fixture::load(case);
+        let m = Embedding::with(10, 4, fx.arg("padding_idx").as_i64(), fx.arg("max_norm").as_f64().map(|v| v as f32), 0, 0, &CPU).unwrap();
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+    }
+    // A new padding row starts at zero.
+    let m = Embedding::with(10, 4, Some(-3), None, 0, 0, &CPU).unwrap();
+    assert_eq!(pollster::block_on(m.weight.get().narrow(0, 7, 1).unwrap().to_vec()).unwrap(), vec![0.0; 4]);
+}
+
+#[test]
 fn normalisation() {
     for case in ["batchnorm1d_train", "batchnorm1d_eval", "batchnorm2d_train", "batchnorm2d_noaffine"] {
         let fx = Fixture::load(case);

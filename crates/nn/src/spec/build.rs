@@ -120,7 +120,7 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
         LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool2d),
         LayerSpec::Flatten => Box::new(Flatten),
         LayerSpec::Dropout { p } => Box::new(Dropout::new(p, seed ^ 0xd0d0 ^ s as u64)?),
-        LayerSpec::Embedding { num, dim } => Box::new(Embedding::new(num, dim, seed, s, device)?),
+        LayerSpec::Embedding { num, dim, padding_idx, max_norm } => Box::new(Embedding::with(num, dim, padding_idx, max_norm, seed, s, device)?),
         LayerSpec::BatchNorm { affine, momentum, track_running_stats } => {
             let mut bn = BatchNorm::new(input[0], affine, device)?;
             (bn.momentum, bn.track_running_stats) = (momentum, track_running_stats);

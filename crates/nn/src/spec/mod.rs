@@ -219,6 +219,12 @@ pub enum LayerSpec {
     Embedding {
         num: usize,
         dim: usize,
+        /// A row that starts at zero and gets no gradient (negative counts from the end).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        padding_idx: Option<i64>,
+        /// Rows read by a lookup are first rescaled to at most this norm.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_norm: Option<f32>,
     },
     /// BatchNorm1d on [C] or [C, L], BatchNorm2d on [C, H, W].
     BatchNorm {

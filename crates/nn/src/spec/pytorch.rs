@@ -224,7 +224,11 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
         LayerSpec::GlobalAvgPool => "GlobalAvgPool()".into(),
         LayerSpec::Flatten => "nn.Flatten()".into(),
         LayerSpec::Dropout { p } => format!("nn.Dropout({p:?})"),
-        LayerSpec::Embedding { num, dim } => format!("nn.Embedding({num}, {dim})"),
+        LayerSpec::Embedding { num, dim, padding_idx, max_norm } => format!(
+            "nn.Embedding({num}, {dim}, padding_idx={}, max_norm={})",
+            padding_idx.map_or("None".to_string(), |p| p.to_string()),
+            max_norm.map_or("None".to_string(), |m| format!("{m:?}"))
+        ),
         LayerSpec::BatchNorm { affine, momentum, track_running_stats } => format!(
             "nn.BatchNorm{}d({}, affine={}, momentum={}, track_running_stats={})",
             if input.len() == 3 { 2 } else { 1 },

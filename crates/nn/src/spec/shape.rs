@@ -220,10 +220,20 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             }
             (input.to_vec(), 0)
         }
-        LayerSpec::Embedding { num, dim } => {
+        LayerSpec::Embedding { num, dim, padding_idx, max_norm } => {
             rank(path, "an embedding", input, 1, "[time] token ids")?;
             at_least(path, "num", num, 1)?;
             at_least(path, "dim", dim, 1)?;
+            if let Some(p) = padding_idx
+                && !(-(num.min(i64::MAX as usize) as i64)..num.min(i64::MAX as usize) as i64).contains(&p)
+            {
+                return Err(invalid(&format!("{path}.paddingIdx"), format!("must name one of the {num} rows: from -{num} to {} (got {p})", num - 1)));
+            }
+            if let Some(m) = max_norm
+                && !(m.is_finite() && m > 0.0)
+            {
+                return Err(invalid(&format!("{path}.maxNorm"), format!("must be above 0 (got {m})")));
+            }
             (vec![input[0], dim], prod(&[num, dim]))
         }
         LayerSpec::BatchNorm { affine, momentum, .. } => {
