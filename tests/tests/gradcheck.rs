@@ -180,9 +180,13 @@ fn conv2d_stride_padding_dilation_groups() {
 #[test]
 fn pooling() {
     coverage::start();
-    let p = Pool2dParams { kernel: [2, 3], stride: [2, 2], padding: [1, 1] };
+    let p = Pool2dParams::new([2, 3], [2, 2], [1, 1]);
     check_with("max_pool2d", vec![input(&[2, 2, 5, 6], 24)], |xs| xs[0].max_pool2d(p));
     check_with("avg_pool2d", vec![input(&[2, 2, 5, 6], 25)], |xs| xs[0].avg_pool2d(p));
+    let ceil = Pool2dParams { ceil_mode: true, count_include_pad: false, ..p };
+    check_with("avg_pool2d ceil mode, padding not counted", vec![input(&[2, 2, 5, 6], 25)], |xs| xs[0].avg_pool2d(ceil));
+    let dilated = Pool2dParams { dilation: [2, 1], ceil_mode: true, ..p };
+    check_with("max_pool2d dilated, ceil mode", vec![input(&[2, 2, 7, 6], 24)], |xs| xs[0].max_pool2d(dilated));
     covered(Gradients::Pooling);
 }
 

@@ -91,11 +91,38 @@ const EMBEDDING_OPTIONS: &str = r#"{
   ]
 }"#;
 
+/// Pooling's PyTorch options and adaptive pooling, 2D and 1D.
+const POOL_OPTIONS: &str = r#"{
+  "name": "pool-options", "seed": 14, "input": [2, 9, 11],
+  "layers": [
+    { "type": "max_pool2d", "kernel": 3, "stride": 2, "padding": 1, "dilation": [2, 1], "ceilMode": true },
+    { "type": "avg_pool2d", "kernel": 2, "stride": 1, "padding": 1, "ceilMode": true, "countIncludePad": false },
+    { "type": "adaptive_max_pool2d", "output": [3, 2] },
+    { "type": "adaptive_avg_pool2d", "output": 2 },
+    { "type": "flatten" },
+    { "type": "linear", "out": 3 }
+  ]
+}"#;
+
+const POOL1D_OPTIONS: &str = r#"{
+  "name": "pool1d-options", "seed": 15, "input": [2, 15],
+  "layers": [
+    { "type": "max_pool1d", "kernel": 3, "stride": 1, "dilation": 2, "ceilMode": true },
+    { "type": "avg_pool1d", "kernel": 2, "padding": 1, "countIncludePad": false },
+    { "type": "adaptive_max_pool1d", "output": 4 },
+    { "type": "adaptive_avg_pool1d", "output": 3 },
+    { "type": "flatten" },
+    { "type": "linear", "out": 2 }
+  ]
+}"#;
+
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
     let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
-    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS].iter().map(|j| ModelSpec::from_json(j).unwrap()));
+    out.extend(
+        [KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS, POOL_OPTIONS, POOL1D_OPTIONS].iter().map(|j| ModelSpec::from_json(j).unwrap()),
+    );
     out
 }
 

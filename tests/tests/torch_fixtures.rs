@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use nnlab_core::{Device, GradStore, Result, Tensor};
+use nnlab_core::{Device, GradStore, Pool2dParams, Result, Tensor};
 use nnlab_nn::layers::*;
 use nnlab_nn::loss::Reduction;
 use nnlab_nn::weights::{StoredTensor, read_safetensors};
@@ -159,6 +159,44 @@ fn pooling() {
     }
     let fx = Fixture::load("global_avgpool2d");
     fx.check(vec![], single(|x| GlobalAvgPool2d.forward(x)));
+}
+
+#[test]
+fn pooling_options() {
+    let cases = [
+        "maxpool2d_ceil_dilation",
+        "avgpool2d_ceil_padding_not_counted",
+        "avgpool2d_ceil_padding_counted",
+        "maxpool1d_dilation_ceil",
+        "avgpool1d_padding_not_counted",
+        "adaptive_avgpool2d",
+        "adaptive_maxpool2d",
+        "adaptive_avgpool1d_larger",
+        "adaptive_maxpool1d",
+    ];
+    for case in cases {
+        let fx = Fixture::load(case);
+        let module = fx.config["module"].as_str().unwrap();
+        let kind = if module.contains("Max") { PoolKind::Max } else { PoolKind::Avg };
+        let dims = if module.ends_with("1d") { 1 } else { 2 };
+        // 1D arguments as the 2D ones of a [1, length] window.
+        let axes =
+            |key: &str, default: usize| if dims == 1 { [if key == "stride" { 1 } else { default }, fx.pair(key, default)[1]] } else { fx.pair(key, default) };
+        let m: Box<dyn Module> = if module.starts_with("Adaptive") {
+            Box::new(AdaptivePool { kind, dims, output: if dims == 1 { [1, fx.usize("output_size")] } else { fx.pair("output_size", 1) } })
+        } else {
+            let kernel = axes("kernel_size", 1);
+            let stride = if fx.arg("stride").is_null() { kernel } else { axes("stride", 1) };
+            let params = Pool2dParams {
+                dilation: axes("dilation", 1),
+                ceil_mode: fx.arg("ceil_mode").as_bool().unwrap_or(false),
+                count_include_pad: fx.arg("count_include_pad").as_bool().unwrap_or(true),
+                ..Pool2dParams::new(kernel, stride, axes("padding", 0))
+            };
+            Box::new(Pool { kind, dims, params })
+        };
+        fx.check(vec![], single(|x| m.forward(x)));
+    }
 }
 
 #[test]

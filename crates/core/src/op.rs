@@ -85,11 +85,53 @@ impl Default for Conv2dParams {
     }
 }
 
+/// A pooling window per output position, as torch's MaxPool2d/AvgPool2d
+/// place them: taps at `o * stride - padding + k * dilation`, k < kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2dParams {
     pub kernel: [usize; 2],
     pub stride: [usize; 2],
     pub padding: [usize; 2],
+    /// Max pooling only (torch's average pooling has none).
+    pub dilation: [usize; 2],
+    /// Round the output size up: a last window may start in the input and run past it.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the window's taps with padding included
+    /// (torch's default), or else by the taps inside the input.
+    pub count_include_pad: bool,
+}
+
+impl Pool2dParams {
+    /// torch's defaults for the rest: no dilation, floor mode, padding counted.
+    pub fn new(kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Pool2dParams {
+        Pool2dParams { kernel, stride, padding, dilation: [1, 1], ceil_mode: false, count_include_pad: true }
+    }
+
+    /// The output size along axis `i` for an input of `input`, or None when
+    /// no window fits.
+    pub fn output_size(&self, i: usize, input: usize) -> Option<usize> {
+        let (k, s, p, d) = (self.kernel[i], self.stride[i], self.padding[i], self.dilation[i]);
+        if k == 0 || s == 0 || d == 0 {
+            return None;
+        }
+        let span = (input + 2 * p).checked_sub(d * (k - 1) + 1)?;
+        let mut out = if self.ceil_mode { span.div_ceil(s) + 1 } else { span / s + 1 };
+        // torch: the last window must start inside the input or its left padding.
+        if self.ceil_mode && (out - 1) * s >= input + p {
+            out -= 1;
+        }
+        Some(out)
+    }
+
+    /// The divisor of average pooling's window `o` along axis `i` (the
+    /// product over both axes divides the sum): its taps up to the padded
+    /// input's end, or only those inside the input.
+    pub fn average_span(&self, i: usize, o: usize, input: usize) -> usize {
+        let (k, s, p) = (self.kernel[i], self.stride[i], self.padding[i]);
+        let start = (o * s) as isize - p as isize;
+        let end = (start + k as isize).min((input + p) as isize);
+        if self.count_include_pad { (end - start).max(0) as usize } else { (end.min(input as isize) - start.max(0)).max(0) as usize }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -11,10 +11,6 @@ pub fn conv_out_size(input: usize, kernel: usize, stride: usize, padding: usize,
     (input + 2 * padding).checked_sub(span).map(|r| r / stride + 1)
 }
 
-pub fn pool_out_size(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    conv_out_size(input, kernel, stride, padding, 1)
-}
-
 /// Geometry shared by the forward pass and both gradients.
 struct Geom {
     n: usize,
@@ -172,12 +168,12 @@ pub fn conv2d_weight_grad(x: &[f32], xs: [usize; 4], gy: &[f32], ws: [usize; 4],
     dw
 }
 
-/// Calls `f(out_index, window)` where `window` lists the in-bounds input indices
-/// of each pooling window, plus the number of padded taps it skipped.
-fn for_each_window(xs: [usize; 4], p: Pool2dParams, mut f: impl FnMut(usize, &[usize])) -> [usize; 4] {
+/// Calls `f(out_index, [oy, ox], window)` where `window` lists the in-bounds
+/// input indices of each pooling window.
+fn for_each_window(xs: [usize; 4], p: Pool2dParams, mut f: impl FnMut(usize, [usize; 2], &[usize])) -> [usize; 4] {
     let [n, c, h, w] = xs;
-    let oh = pool_out_size(h, p.kernel[0], p.stride[0], p.padding[0]).unwrap_or(0);
-    let ow = pool_out_size(w, p.kernel[1], p.stride[1], p.padding[1]).unwrap_or(0);
+    let oh = p.output_size(0, h).unwrap_or(0);
+    let ow = p.output_size(1, w).unwrap_or(0);
     let mut window = Vec::with_capacity(p.kernel[0] * p.kernel[1]);
     for plane in 0..n * c {
         for oy in 0..oh {
@@ -185,14 +181,14 @@ fn for_each_window(xs: [usize; 4], p: Pool2dParams, mut f: impl FnMut(usize, &[u
                 window.clear();
                 for ky in 0..p.kernel[0] {
                     for kx in 0..p.kernel[1] {
-                        let iy = (oy * p.stride[0] + ky) as isize - p.padding[0] as isize;
-                        let ix = (ox * p.stride[1] + kx) as isize - p.padding[1] as isize;
+                        let iy = (oy * p.stride[0] + ky * p.dilation[0]) as isize - p.padding[0] as isize;
+                        let ix = (ox * p.stride[1] + kx * p.dilation[1]) as isize - p.padding[1] as isize;
                         if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
                             window.push(plane * h * w + iy as usize * w + ix as usize);
                         }
                     }
                 }
-                f((plane * oh + oy) * ow + ox, &window);
+                f((plane * oh + oy) * ow + ox, [oy, ox], &window);
             }
         }
     }
@@ -208,13 +204,13 @@ fn argmax_in(x: &[f32], window: &[usize]) -> Option<usize> {
 
 pub fn max_pool2d(x: &[f32], xs: [usize; 4], p: Pool2dParams) -> (Vec<f32>, [usize; 4]) {
     let mut out = Vec::new();
-    let shape = for_each_window(xs, p, |_, win| out.push(argmax_in(x, win).map_or(f32::NEG_INFINITY, |i| x[i])));
+    let shape = for_each_window(xs, p, |_, _, win| out.push(argmax_in(x, win).map_or(f32::NEG_INFINITY, |i| x[i])));
     (out, shape)
 }
 
 pub fn max_pool2d_backward(x: &[f32], xs: [usize; 4], gy: &[f32], p: Pool2dParams) -> Vec<f32> {
     let mut dx = vec![0.0; xs.iter().product()];
-    for_each_window(xs, p, |o, win| {
+    for_each_window(xs, p, |o, _, win| {
         if let Some(i) = argmax_in(x, win) {
             dx[i] += gy[o];
         }
@@ -222,20 +218,23 @@ pub fn max_pool2d_backward(x: &[f32], xs: [usize; 4], gy: &[f32], p: Pool2dParam
     dx
 }
 
-/// Average pooling counting padded taps (PyTorch's count_include_pad=True).
+/// The divisor of average pooling's window at `[oy, ox]` (see `Pool2dParams::average_span`).
+fn average_divisor(xs: [usize; 4], p: Pool2dParams, at: [usize; 2]) -> f32 {
+    (p.average_span(0, at[0], xs[2]) * p.average_span(1, at[1], xs[3])) as f32
+}
+
 pub fn avg_pool2d(x: &[f32], xs: [usize; 4], p: Pool2dParams) -> (Vec<f32>, [usize; 4]) {
-    let area = (p.kernel[0] * p.kernel[1]) as f32;
     let mut out = Vec::new();
-    let shape = for_each_window(xs, p, |_, win| out.push(win.iter().map(|&i| x[i]).sum::<f32>() / area));
+    let shape = for_each_window(xs, p, |_, at, win| out.push(win.iter().map(|&i| x[i]).sum::<f32>() / average_divisor(xs, p, at)));
     (out, shape)
 }
 
 pub fn avg_pool2d_backward(xs: [usize; 4], gy: &[f32], p: Pool2dParams) -> Vec<f32> {
-    let area = (p.kernel[0] * p.kernel[1]) as f32;
     let mut dx = vec![0.0; xs.iter().product()];
-    for_each_window(xs, p, |o, win| {
+    for_each_window(xs, p, |o, at, win| {
+        let share = gy[o] / average_divisor(xs, p, at);
         for &i in win {
-            dx[i] += gy[o] / area;
+            dx[i] += share;
         }
     });
     dx

@@ -37,8 +37,17 @@ fn conv_geometry(xs: [usize; 4], ws: [usize; 4], p: Conv2dParams) -> ConvGeometr
 }
 
 fn pool_geometry(xs: [usize; 4], p: Pool2dParams, average: bool) -> PoolGeometry {
-    let out = |i: usize| cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).unwrap_or(0);
-    PoolGeometry { input: xs, kernel: p.kernel, stride: p.stride, padding: p.padding, output: [out(0), out(1)], average }
+    let out = |i: usize| p.output_size(i, xs[2 + i]).unwrap_or(0);
+    PoolGeometry {
+        input: xs,
+        kernel: p.kernel,
+        stride: p.stride,
+        padding: p.padding,
+        dilation: p.dilation,
+        output: [out(0), out(1)],
+        average,
+        count_include_pad: p.count_include_pad,
+    }
 }
 
 fn dims4(t: &Tensor, op: &'static str) -> Result<[usize; 4]> {
@@ -203,23 +212,25 @@ impl Tensor {
         Tensor::from_vec(dw, &ws, &gy.device())
     }
 
-    fn pool_check(&self, p: &Pool2dParams, op: &'static str) -> Result<[usize; 4]> {
+    fn pool_check(&self, p: &Pool2dParams, op: &'static str, average: bool) -> Result<[usize; 4]> {
         let xs = dims4(self, op)?;
-        let ok = p.kernel.iter().all(|&k| k > 0)
-            && p.stride.iter().all(|&s| s > 0)
-            && (0..2).all(|i| 2 * p.padding[i] <= p.kernel[i] && cpu::pool_out_size(xs[2 + i], p.kernel[i], p.stride[i], p.padding[i]).is_some());
+        // torch: padding at most half the (dilated) window, so every window reads the input.
+        let ok = (0..2).all(|i| p.output_size(i, xs[2 + i]).is_some() && 2 * p.padding[i] <= p.dilation[i] * (p.kernel[i] - 1) + 1);
         if !ok {
             return Err(Error::InvalidArgument {
                 op,
-                reason: format!("kernel {:?}, stride {:?}, padding {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding),
+                reason: format!("kernel {:?}, stride {:?}, padding {:?}, dilation {:?} do not fit input {xs:?}", p.kernel, p.stride, p.padding, p.dilation),
             });
+        }
+        if average && p.dilation != [1, 1] {
+            return Err(Error::InvalidArgument { op, reason: "average pooling has no dilation".into() });
         }
         Ok(xs)
     }
 
     fn pool(&self, p: Pool2dParams, average: bool) -> Result<Tensor> {
         let name = if average { "avg_pool2d" } else { "max_pool2d" };
-        let xs = self.pool_check(&p, name)?;
+        let xs = self.pool_check(&p, name, average)?;
         let op = Some(if average { Op::AvgPool2d { x: self.clone(), p } } else { Op::MaxPool2d { x: self.clone(), p } });
         if let Some((ctx, xb)) = self.gpu_dense()? {
             let g = pool_geometry(xs, p, average);

@@ -28,7 +28,7 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use inverted_residual::InvertedResidual;
 pub use layernorm::LayerNorm;
-pub use pool::{GlobalAvgPool2d, Pool, PoolKind};
+pub use pool::{AdaptivePool, GlobalAvgPool2d, Pool, PoolKind};
 pub use positional::{LearnedPositionalEncoding, SinusoidalPositionalEncoding};
 pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
 pub use residual::Residual;

@@ -113,10 +113,17 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             let padding = pad.map_or(Padding::Same, Padding::Explicit);
             Box::new(Conv2d::new(input[0], out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups, bias, seed, s, device)?)
         }
-        LayerSpec::MaxPool1d { kernel, stride, padding } => Box::new(Pool::new1d(PoolKind::Max, kernel, stride, padding)),
-        LayerSpec::AvgPool1d { kernel, stride, padding } => Box::new(Pool::new1d(PoolKind::Avg, kernel, stride, padding)),
-        LayerSpec::MaxPool2d { kernel, stride, padding } => Box::new(Pool::new2d(PoolKind::Max, kernel.pair(), stride.map(|s| s.pair()), padding.pair())),
-        LayerSpec::AvgPool2d { kernel, stride, padding } => Box::new(Pool::new2d(PoolKind::Avg, kernel.pair(), stride.map(|s| s.pair()), padding.pair())),
+        LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
+            let (dims, kind, params) = spec.pool().expect("a pooling layer");
+            Box::new(Pool { kind, dims, params })
+        }
+        LayerSpec::AdaptiveAvgPool1d { .. }
+        | LayerSpec::AdaptiveMaxPool1d { .. }
+        | LayerSpec::AdaptiveAvgPool2d { .. }
+        | LayerSpec::AdaptiveMaxPool2d { .. } => {
+            let (dims, kind, output) = spec.adaptive_pool().expect("an adaptive pooling layer");
+            Box::new(AdaptivePool { kind, dims, output })
+        }
         LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool2d),
         LayerSpec::Flatten => Box::new(Flatten),
         LayerSpec::Dropout { p } => Box::new(Dropout::new(p, seed ^ 0xd0d0 ^ s as u64)?),

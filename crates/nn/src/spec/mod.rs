@@ -24,10 +24,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Activation;
+use crate::layers::PoolKind;
 use crate::loss::Reduction;
 use crate::optim::OptimizerConfig;
 use crate::schedule::Schedule;
-use nnlab_core::{Error, Result};
+use nnlab_core::{Error, Pool2dParams, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -186,6 +187,11 @@ pub enum LayerSpec {
         stride: Option<usize>,
         #[serde(default)]
         padding: usize,
+        #[serde(default = "unit", skip_serializing_if = "is_one")]
+        dilation: usize,
+        /// Round the output length up (a last window may run past the input).
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
     },
     AvgPool1d {
         kernel: usize,
@@ -193,6 +199,11 @@ pub enum LayerSpec {
         stride: Option<usize>,
         #[serde(default)]
         padding: usize,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+        /// Divide by the window's taps with the padding included (torch's default).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        count_include_pad: bool,
     },
     MaxPool2d {
         kernel: Size2,
@@ -200,6 +211,10 @@ pub enum LayerSpec {
         stride: Option<Size2>,
         #[serde(default = "zero_size")]
         padding: Size2,
+        #[serde(default = "one_size", skip_serializing_if = "is_one_size")]
+        dilation: Size2,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
     },
     AvgPool2d {
         kernel: Size2,
@@ -207,6 +222,24 @@ pub enum LayerSpec {
         stride: Option<Size2>,
         #[serde(default = "zero_size")]
         padding: Size2,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        count_include_pad: bool,
+    },
+    /// [C, L] -> [C, output]: windows [floor(o L / output), ceil((o + 1) L / output)).
+    AdaptiveAvgPool1d {
+        output: usize,
+    },
+    AdaptiveMaxPool1d {
+        output: usize,
+    },
+    /// [C, H, W] -> [C, output...], windows as the 1D ones along each axis.
+    AdaptiveAvgPool2d {
+        output: Size2,
+    },
+    AdaptiveMaxPool2d {
+        output: Size2,
     },
     /// [C, H, W] -> [C]
     GlobalAvgPool,
@@ -373,6 +406,15 @@ fn is_bn_momentum(m: &Option<f32>) -> bool {
 fn is_true(v: &bool) -> bool {
     *v
 }
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+fn is_one_size(v: &Size2) -> bool {
+    v.pair() == [1, 1]
+}
 fn one_size() -> Size2 {
     Size2::One(1)
 }
@@ -387,6 +429,42 @@ fn relu() -> Activation {
 }
 
 impl LayerSpec {
+    /// A pooling layer's spatial axes, kind and windows (1D pools as 2D ones of height 1).
+    pub(crate) fn pool(&self) -> Option<(usize, PoolKind, Pool2dParams)> {
+        let params = |kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2], ceil_mode, count_include_pad| Pool2dParams {
+            dilation,
+            ceil_mode,
+            count_include_pad,
+            ..Pool2dParams::new(kernel, stride, padding)
+        };
+        Some(match *self {
+            LayerSpec::MaxPool1d { kernel, stride, padding, dilation, ceil_mode } => {
+                (1, PoolKind::Max, params([1, kernel], [1, stride.unwrap_or(kernel)], [0, padding], [1, dilation], ceil_mode, true))
+            }
+            LayerSpec::AvgPool1d { kernel, stride, padding, ceil_mode, count_include_pad } => {
+                (1, PoolKind::Avg, params([1, kernel], [1, stride.unwrap_or(kernel)], [0, padding], [1, 1], ceil_mode, count_include_pad))
+            }
+            LayerSpec::MaxPool2d { kernel, stride, padding, dilation, ceil_mode } => {
+                (2, PoolKind::Max, params(kernel.pair(), stride.unwrap_or(kernel).pair(), padding.pair(), dilation.pair(), ceil_mode, true))
+            }
+            LayerSpec::AvgPool2d { kernel, stride, padding, ceil_mode, count_include_pad } => {
+                (2, PoolKind::Avg, params(kernel.pair(), stride.unwrap_or(kernel).pair(), padding.pair(), [1, 1], ceil_mode, count_include_pad))
+            }
+            _ => return None,
+        })
+    }
+
+    /// An adaptive pool's spatial axes, kind and output size (1D: [1, length]).
+    pub(crate) fn adaptive_pool(&self) -> Option<(usize, PoolKind, [usize; 2])> {
+        Some(match *self {
+            LayerSpec::AdaptiveAvgPool1d { output } => (1, PoolKind::Avg, [1, output]),
+            LayerSpec::AdaptiveMaxPool1d { output } => (1, PoolKind::Max, [1, output]),
+            LayerSpec::AdaptiveAvgPool2d { output } => (2, PoolKind::Avg, output.pair()),
+            LayerSpec::AdaptiveMaxPool2d { output } => (2, PoolKind::Max, output.pair()),
+            _ => return None,
+        })
+    }
+
     /// A layer norm's normalised trailing axes on `input` (the last axis unless given).
     pub(crate) fn layer_norm_shape(&self, input: &[usize]) -> Vec<usize> {
         match self {
@@ -404,6 +482,10 @@ impl LayerSpec {
             LayerSpec::AvgPool1d { .. } => "avg_pool1d",
             LayerSpec::MaxPool2d { .. } => "max_pool2d",
             LayerSpec::AvgPool2d { .. } => "avg_pool2d",
+            LayerSpec::AdaptiveAvgPool1d { .. } => "adaptive_avg_pool1d",
+            LayerSpec::AdaptiveMaxPool1d { .. } => "adaptive_max_pool1d",
+            LayerSpec::AdaptiveAvgPool2d { .. } => "adaptive_avg_pool2d",
+            LayerSpec::AdaptiveMaxPool2d { .. } => "adaptive_max_pool2d",
             LayerSpec::GlobalAvgPool => "global_avg_pool",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Dropout { .. } => "dropout",

@@ -10,6 +10,7 @@ use nnlab_core::Result;
 use super::shape::layer_shape;
 use super::{LayerSpec, ModelSpec, Nonlinearity, PaddingName, PaddingSpec, PositionalKind, SequenceOutput, infer};
 use crate::Activation;
+use crate::layers::PoolKind;
 
 /// Helper classes for layers torch.nn does not have, or whose forward differs.
 const PRELUDE: &str = r#"import math
@@ -213,14 +214,25 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
             tuple(dilation.pair()),
             py_bool(*bias)
         ),
-        LayerSpec::MaxPool1d { kernel, stride, padding } => format!("nn.MaxPool1d({kernel}, stride={}, padding={padding})", stride.unwrap_or(*kernel)),
-        LayerSpec::AvgPool1d { kernel, stride, padding } => format!("nn.AvgPool1d({kernel}, stride={}, padding={padding})", stride.unwrap_or(*kernel)),
-        LayerSpec::MaxPool2d { kernel, stride, padding } => {
-            format!("nn.MaxPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair()))
+        LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
+            let (dims, kind, p) = spec.pool().expect("a pooling layer");
+            let axes = |v: [usize; 2]| if dims == 1 { v[1].to_string() } else { tuple(v) };
+            let (name, last) = match kind {
+                PoolKind::Max => ("Max", format!("dilation={}", axes(p.dilation))),
+                PoolKind::Avg => ("Avg", format!("count_include_pad={}", py_bool(p.count_include_pad))),
+            };
+            format!(
+                "nn.{name}Pool{dims}d({}, stride={}, padding={}, ceil_mode={}, {last})",
+                axes(p.kernel),
+                axes(p.stride),
+                axes(p.padding),
+                py_bool(p.ceil_mode)
+            )
         }
-        LayerSpec::AvgPool2d { kernel, stride, padding } => {
-            format!("nn.AvgPool2d({}, stride={}, padding={})", tuple(kernel.pair()), tuple(stride.unwrap_or(*kernel).pair()), tuple(padding.pair()))
-        }
+        LayerSpec::AdaptiveAvgPool1d { output } => format!("nn.AdaptiveAvgPool1d({output})"),
+        LayerSpec::AdaptiveMaxPool1d { output } => format!("nn.AdaptiveMaxPool1d({output})"),
+        LayerSpec::AdaptiveAvgPool2d { output } => format!("nn.AdaptiveAvgPool2d({})", tuple(output.pair())),
+        LayerSpec::AdaptiveMaxPool2d { output } => format!("nn.AdaptiveMaxPool2d({})", tuple(output.pair())),
         LayerSpec::GlobalAvgPool => "GlobalAvgPool()".into(),
         LayerSpec::Flatten => "nn.Flatten()".into(),
         LayerSpec::Dropout { p } => format!("nn.Dropout({p:?})"),

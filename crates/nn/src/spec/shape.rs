@@ -2,7 +2,7 @@
 //! from the spec alone (nothing is allocated), with errors that name the path
 //! of the offending field.
 
-use nnlab_core::{Error, Result};
+use nnlab_core::{Error, Pool2dParams, Result};
 use serde::Serialize;
 
 use super::{LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput, limits};
@@ -116,20 +116,25 @@ fn conv2d_shape(
     Ok((vec![out, h, w], prod(&[out, c / groups, kernel[0], kernel[1]])))
 }
 
-fn pool_shape(path: &str, input: &[usize], dims: usize, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Result<Vec<usize>> {
+fn pool_shape(path: &str, input: &[usize], dims: usize, p: Pool2dParams) -> Result<Vec<usize>> {
     if dims == 1 {
         rank(path, "a 1D pool", input, 2, "[channels, length]")?;
     } else {
         rank(path, "a 2D pool", input, 3, "[channels, height, width]")?;
     }
-    at_least(path, "kernel", kernel[0].min(kernel[1]), 1)?;
-    at_least(path, "stride", stride[0].min(stride[1]), 1)?;
-    if 2 * padding[0] > kernel[0] || 2 * padding[1] > kernel[1] {
+    at_least(path, "kernel", p.kernel[0].min(p.kernel[1]), 1)?;
+    at_least(path, "stride", p.stride[0].min(p.stride[1]), 1)?;
+    at_least(path, "dilation", p.dilation[0].min(p.dilation[1]), 1)?;
+    let reach = |i: usize| p.dilation[i].saturating_mul(p.kernel[i] - 1).saturating_add(1);
+    if 2 * p.padding[0] > reach(0) || 2 * p.padding[1] > reach(1) {
         return Err(invalid(&format!("{path}.padding"), "must be at most half the kernel size"));
     }
     let mut out = vec![input[0]];
     for axis in (2 - dims)..2 {
-        out.push(out_size(path, input[axis + dims - 1], kernel[axis], stride[axis], padding[axis], 1)?);
+        let size = input[axis + dims - 1];
+        // Check the window fits with the convolution rule, then size the output as pooling does.
+        out_size(path, size, p.kernel[axis], 1, p.padding[axis], p.dilation[axis])?;
+        out.push(p.output_size(axis, size).ok_or_else(|| invalid(path, format!("no window fits an input of {size}")))?);
     }
     Ok(out)
 }
@@ -203,11 +208,25 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             let (o, p) = conv2d_shape(path, input, out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups)?;
             (o, sum(&[p, if bias { out } else { 0 }]))
         }
-        LayerSpec::MaxPool1d { kernel, stride, padding } | LayerSpec::AvgPool1d { kernel, stride, padding } => {
-            (pool_shape(path, input, 1, [1, kernel], [1, stride.unwrap_or(kernel)], [0, padding])?, 0)
+        LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
+            let (dims, _, params) = spec.pool().expect("a pooling layer");
+            (pool_shape(path, input, dims, params)?, 0)
         }
-        LayerSpec::MaxPool2d { kernel, stride, padding } | LayerSpec::AvgPool2d { kernel, stride, padding } => {
-            (pool_shape(path, input, 2, kernel.pair(), stride.unwrap_or(kernel).pair(), padding.pair())?, 0)
+        LayerSpec::AdaptiveAvgPool1d { .. }
+        | LayerSpec::AdaptiveMaxPool1d { .. }
+        | LayerSpec::AdaptiveAvgPool2d { .. }
+        | LayerSpec::AdaptiveMaxPool2d { .. } => {
+            let (dims, _, output) = spec.adaptive_pool().expect("an adaptive pooling layer");
+            if dims == 1 {
+                rank(path, "a 1D adaptive pool", input, 2, "[channels, length]")?;
+            } else {
+                rank(path, "a 2D adaptive pool", input, 3, "[channels, height, width]")?;
+            }
+            at_least(path, "output", output[0].min(output[1]), 1)?;
+            limits::at_most(path, "output", output[0].max(output[1]), limits::MAX_CHANNELS)?;
+            let mut out = vec![input[0]];
+            out.extend(&output[2 - dims..]);
+            (out, 0)
         }
         LayerSpec::GlobalAvgPool => {
             rank(path, "global average pooling", input, 3, "[channels, height, width]")?;
