@@ -8,7 +8,7 @@
 //! rounding, tight enough that a wrong rule (a missing factor, a sign, a wrong
 //! axis) fails by orders of magnitude.
 
-use nnlab_core::{Conv2dParams, Pool2dParams, Result, Tensor, no_grad};
+use nnlab_core::{Conv2dParams, PadMode, Pool2dParams, Result, Tensor, no_grad};
 use nnlab_tests::coverage::{self, Gradients};
 use nnlab_tests::{cpu_tensor, distinct, mismatch, uniform};
 
@@ -217,6 +217,9 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     check_with("permute", vec![input(&[2, 3, 4], 35)], |xs| xs[0].permute(&[2, 0, 1]));
     check_with("broadcast_to", vec![input(&[3, 1], 36)], |xs| xs[0].broadcast_to(&[2, 3, 4]));
     check_with("pad", vec![input(&[2, 3], 37)], |xs| xs[0].pad(&[(1, 0), (2, 1)]));
+    for mode in [PadMode::Constant(0.5), PadMode::Reflect, PadMode::Replicate, PadMode::Circular] {
+        check_with(&format!("pad {mode:?}"), vec![input(&[3, 4], 37)], |xs| xs[0].pad_mode(&[(2, 1), (1, 3)], mode));
+    }
     check_with("cumsum", vec![input(&[3, 4], 38)], |xs| xs[0].cumsum(1));
     check_with("lstm cell", vec![input(&[3, 8], 42), input(&[3, 2], 43)], |xs| Tensor::lstm_cell(&xs[0], &xs[1]));
     check_with("lstm cell of strided gates", vec![input(&[8, 3], 44), input(&[3, 2], 45)], |xs| Tensor::lstm_cell(&xs[0].t()?, &xs[1]));

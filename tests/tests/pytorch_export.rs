@@ -116,12 +116,39 @@ const POOL1D_OPTIONS: &str = r#"{
   ]
 }"#;
 
+/// Padding layers, convolutions' padding modes and log-softmax.
+const PAD_OPTIONS: &str = r#"{
+  "name": "pad-options", "seed": 16, "input": [2, 6, 7],
+  "layers": [
+    { "type": "pad", "padding": [1, 2, 0, 1], "value": 0.5 },
+    { "type": "pad", "padding": 1, "mode": "reflect" },
+    { "type": "conv2d", "out": 3, "kernel": 3, "padding": "same", "paddingMode": "circular" },
+    { "type": "pad", "padding": [2, 0, 1, 1], "mode": "replicate" },
+    { "type": "conv2d", "out": 2, "kernel": 2, "padding": 1, "paddingMode": "reflect" },
+    { "type": "flatten" },
+    { "type": "linear", "out": 4 },
+    { "type": "activation", "fn": "log_softmax" }
+  ]
+}"#;
+
+const PAD1D_OPTIONS: &str = r#"{
+  "name": "pad1d-options", "seed": 17, "input": [2, 9],
+  "layers": [
+    { "type": "pad", "padding": [2, 1], "mode": "circular" },
+    { "type": "conv1d", "out": 2, "kernel": 3, "padding": "same", "paddingMode": "replicate" },
+    { "type": "flatten" },
+    { "type": "linear", "out": 2 }
+  ]
+}"#;
+
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
     let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
     out.extend(
-        [KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS, POOL_OPTIONS, POOL1D_OPTIONS].iter().map(|j| ModelSpec::from_json(j).unwrap()),
+        [KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS, POOL_OPTIONS, POOL1D_OPTIONS, PAD_OPTIONS, PAD1D_OPTIONS]
+            .iter()
+            .map(|j| ModelSpec::from_json(j).unwrap()),
     );
     out
 }

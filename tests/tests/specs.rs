@@ -225,6 +225,7 @@ fn layer_types() -> impl Strategy<Value = &'static str> {
         "adaptive_max_pool1d",
         "adaptive_avg_pool2d",
         "adaptive_max_pool2d",
+        "pad",
         "global_avg_pool",
         "flatten",
         "dropout",

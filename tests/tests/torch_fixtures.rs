@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use nnlab_core::{Device, GradStore, Pool2dParams, Result, Tensor};
+use nnlab_core::{Device, GradStore, PadMode, Pool2dParams, Result, Tensor};
 use nnlab_nn::layers::*;
 use nnlab_nn::loss::Reduction;
 use nnlab_nn::weights::{StoredTensor, read_safetensors};
@@ -197,6 +197,43 @@ fn pooling_options() {
         };
         fx.check(vec![], single(|x| m.forward(x)));
     }
+}
+
+#[test]
+fn padding_modes_and_log_softmax() {
+    let mode_of = |name: &str| match name {
+        "reflect" | "ReflectionPad" => PadMode::Reflect,
+        "replicate" | "ReplicationPad" => PadMode::Replicate,
+        "circular" | "CircularPad" => PadMode::Circular,
+        _ => PadMode::Constant(0.0),
+    };
+    for case in ["pad_constant2d", "pad_reflect2d", "pad_replicate1d", "pad_circular2d"] {
+        let fx = Fixture::load(case);
+        let module = fx.config["module"].as_str().unwrap();
+        let sides: Vec<usize> = fx.arg("padding").as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        // torch lists (left, right) of the last axis first.
+        let pads = sides.chunks(2).rev().map(|p| (p[0], p[1])).collect();
+        let mode = match mode_of(&module[..module.len() - 2]) {
+            PadMode::Constant(_) => PadMode::Constant(fx.arg("value").as_f64().unwrap() as f32),
+            m => m,
+        };
+        let m = Pad { pads, mode };
+        fx.check(vec![], single(|x| m.forward(x)));
+    }
+    for case in ["conv2d_padding_reflect", "conv2d_padding_replicate_same"] {
+        let fx = Fixture::load(case);
+        let padding = if fx.arg("padding") == "same" { Padding::Same } else { Padding::Explicit(fx.pair("padding", 0)) };
+        let mut m =
+            Conv2d::new(fx.usize("in_channels"), fx.usize("out_channels"), fx.pair("kernel_size", 1), [1, 1], padding, [1, 1], 1, true, 0, 0, &CPU).unwrap();
+        m.padding_mode = mode_of(fx.arg("padding_mode").as_str().unwrap());
+        fx.check(m.parameters(), single(|x| m.forward(x)));
+    }
+    let fx = Fixture::load("conv1d_padding_circular_same");
+    let mut m = Conv1d::new(2, 3, 4, 1, 0, 1, 1, true, 0, 0, &CPU).unwrap().same().unwrap();
+    m.padding_mode = PadMode::Circular;
+    fx.check(m.parameters(), single(|x| m.forward(x)));
+    let fx = Fixture::load("act_log_softmax");
+    fx.check(vec![], single(|x| Activation::LogSoftmax.apply(x)));
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod random;
 mod tensor;
 
 pub use backprop::{GradStore, NoGradGuard, no_grad};
+pub use composite::PadMode;
 pub use device::{Device, Storage};
 pub use error::{Error, Result};
 pub use layout::Layout;

@@ -22,6 +22,8 @@ pub enum Activation {
     Sigmoid,
     /// Softmax over the last axis.
     Softmax,
+    /// Log-softmax over the last axis.
+    LogSoftmax,
     Linear,
 }
 
@@ -42,6 +44,7 @@ impl Activation {
             Activation::Tanh => x.tanh(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Softmax => x.softmax(-1),
+            Activation::LogSoftmax => x.log_softmax(-1),
             Activation::Linear => Ok(x.clone()),
         }
     }

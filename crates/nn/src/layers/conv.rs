@@ -1,7 +1,7 @@
 //! Conv1d and Conv2d as torch.nn defines them: weight [out, in / groups, k...],
 //! bias [out], default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both.
 
-use nnlab_core::{Conv2dParams, Device, Error, Result, Tensor};
+use nnlab_core::{Conv2dParams, Device, Error, PadMode, Result, Tensor};
 
 use crate::init::{self, Init};
 use crate::{Module, Param};
@@ -19,6 +19,8 @@ pub struct Conv2d {
     pub bias: Option<Param>,
     pub stride: [usize; 2],
     pub padding: Padding,
+    /// How the padding is filled (torch's padding_mode; zeros by default).
+    pub padding_mode: PadMode,
     pub dilation: [usize; 2],
     pub groups: usize,
 }
@@ -57,7 +59,7 @@ impl Conv2d {
         } else {
             None
         };
-        Ok(Conv2d { weight, bias, stride, padding, dilation, groups })
+        Ok(Conv2d { weight, bias, stride, padding, padding_mode: PadMode::Constant(0.0), dilation, groups })
     }
 
     pub fn kernel(&self) -> [usize; 2] {
@@ -67,17 +69,29 @@ impl Conv2d {
 }
 
 /// Shared forward of both convolutions on [N, C, H, W] with a [O, C/g, KH, KW] weight.
-fn convolve(x: &Tensor, w: &Tensor, bias: Option<&Param>, stride: [usize; 2], padding: Padding, dilation: [usize; 2], groups: usize) -> Result<Tensor> {
+/// The convolution's geometry besides its weight.
+struct Geometry {
+    stride: [usize; 2],
+    padding: Padding,
+    padding_mode: PadMode,
+    dilation: [usize; 2],
+    groups: usize,
+}
+
+fn convolve(x: &Tensor, w: &Tensor, bias: Option<&Param>, g: Geometry) -> Result<Tensor> {
     let k = [w.shape()[2], w.shape()[3]];
-    let (x, padding) = match padding {
-        Padding::Explicit(p) => (x.clone(), p),
+    let zeros = g.padding_mode == PadMode::Constant(0.0);
+    let (x, padding) = match g.padding {
+        // Zeros are the convolution kernel's own padding.
+        Padding::Explicit(p) if zeros => (x.clone(), p),
+        Padding::Explicit(p) => (x.pad_mode(&[(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], g.padding_mode)?, [0, 0]),
         Padding::Same => {
-            let total = [dilation[0] * (k[0] - 1), dilation[1] * (k[1] - 1)];
+            let total = [g.dilation[0] * (k[0] - 1), g.dilation[1] * (k[1] - 1)];
             let pads = [(0, 0), (0, 0), (total[0] / 2, total[0] - total[0] / 2), (total[1] / 2, total[1] - total[1] / 2)];
-            (x.pad(&pads)?, [0, 0])
+            (x.pad_mode(&pads, g.padding_mode)?, [0, 0])
         }
     };
-    x.conv2d_bias(w, bias.map(|b| b.get()).as_ref(), Conv2dParams { stride, padding, dilation, groups })
+    x.conv2d_bias(w, bias.map(|b| b.get()).as_ref(), Conv2dParams { stride: g.stride, padding, dilation: g.dilation, groups: g.groups })
 }
 
 fn conv_parameters(weight: &Param, bias: &Option<Param>) -> Vec<(String, Param)> {
@@ -88,7 +102,8 @@ fn conv_parameters(weight: &Param, bias: &Option<Param>) -> Vec<(String, Param)>
 
 impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        convolve(x, &self.weight.get(), self.bias.as_ref(), self.stride, self.padding, self.dilation, self.groups)
+        let g = Geometry { stride: self.stride, padding: self.padding, padding_mode: self.padding_mode, dilation: self.dilation, groups: self.groups };
+        convolve(x, &self.weight.get(), self.bias.as_ref(), g)
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {
@@ -103,6 +118,7 @@ pub struct Conv1d {
     pub bias: Option<Param>,
     pub stride: usize,
     pub padding: Padding,
+    pub padding_mode: PadMode,
     pub dilation: usize,
     pub groups: usize,
 }
@@ -125,7 +141,7 @@ impl Conv1d {
         let c = Conv2d::new(inputs, outputs, [1, kernel], [1, stride], Padding::Explicit([0, padding]), [1, dilation], groups, bias, seed, stream, device)?;
         let w = c.weight.get();
         let weight = Param::new(w.reshape(&[outputs, inputs / groups, kernel])?);
-        Ok(Conv1d { weight, bias: c.bias, stride, padding: Padding::Explicit([0, padding]), dilation, groups })
+        Ok(Conv1d { weight, bias: c.bias, stride, padding: Padding::Explicit([0, padding]), padding_mode: PadMode::Constant(0.0), dilation, groups })
     }
 
     /// "same" padding (stride 1).
@@ -146,7 +162,9 @@ impl Module for Conv1d {
         let w = self.weight.get();
         let (s, k) = (x.shape(), w.shape());
         let w4 = w.reshape(&[k[0], k[1], 1, k[2]])?;
-        let y = convolve(&x.reshape(&[s[0], s[1], 1, s[2]])?, &w4, self.bias.as_ref(), [1, self.stride], self.padding, [1, self.dilation], self.groups)?;
+        let g =
+            Geometry { stride: [1, self.stride], padding: self.padding, padding_mode: self.padding_mode, dilation: [1, self.dilation], groups: self.groups };
+        let y = convolve(&x.reshape(&[s[0], s[1], 1, s[2]])?, &w4, self.bias.as_ref(), g)?;
         let ys = y.shape().to_vec();
         y.reshape(&[ys[0], ys[1], ys[3]])
     }

@@ -57,6 +57,7 @@ impl ConvBn {
             bias: Some(Param::new(bias)),
             stride: self.conv.stride,
             padding: self.conv.padding,
+            padding_mode: self.conv.padding_mode,
             dilation: self.conv.dilation,
             groups: self.conv.groups,
         })

@@ -34,7 +34,7 @@ pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
 pub use residual::Residual;
 pub use s4d::S4d;
 pub use sequential::Sequential;
-pub use shape_ops::{Flatten, LastStep, MeanOverTime, Tail};
+pub use shape_ops::{Flatten, LastStep, MeanOverTime, Pad, Tail};
 pub use transformer::TransformerEncoderLayer;
 
 use crate::Param;

@@ -1,7 +1,7 @@
-//! Layers without parameters that only reshape or select: Flatten, the last
-//! time step(s) of a sequence, and the mean over time. Batch axis first.
+//! Layers without parameters that only reshape, select or pad: Flatten, the
+//! last time step(s) of a sequence, the mean over time, padding. Batch axis first.
 
-use nnlab_core::{Result, Tensor};
+use nnlab_core::{Error, PadMode, Result, Tensor};
 
 use crate::{Module, Param};
 
@@ -50,6 +50,28 @@ impl Module for MeanOverTime {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.mean(&[1], false)
     }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+}
+
+/// Pads the trailing axes of [N, C, ...] by `pads` (before, after), first
+/// padded axis first, in `mode` (torch's ConstantPad/ReflectionPad/
+/// ReplicationPad/CircularPad layers).
+pub struct Pad {
+    pub pads: Vec<(usize, usize)>,
+    pub mode: PadMode,
+}
+
+impl Module for Pad {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.rank() < self.pads.len() {
+            return Err(Error::InvalidArgument { op: "pad", reason: format!("{} padded axes for input {:?}", self.pads.len(), x.shape()) });
+        }
+        let pads: Vec<(usize, usize)> = std::iter::repeat_n((0, 0), x.rank() - self.pads.len()).chain(self.pads.iter().copied()).collect();
+        x.pad_mode(&pads, self.mode)
+    }
+
     fn parameters(&self) -> Vec<(String, Param)> {
         Vec::new()
     }

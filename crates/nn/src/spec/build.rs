@@ -103,15 +103,22 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             let init = sigma_w.map_or(torch, |sigma_w| Init::Scaled { sigma_w });
             Box::new(Linear::new(*input.last().expect("checked"), out, bias, init, seed, s, device)?)
         }
-        LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias } => {
+        LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias, padding_mode } => {
             let pad = super::shape::resolve_padding("", padding, [1, stride])?;
-            let c = Conv1d::new(input[0], out, kernel, stride, pad.map_or(0, |p| p[1]), dilation, groups, bias, seed, s, device)?;
+            let mut c = Conv1d::new(input[0], out, kernel, stride, pad.map_or(0, |p| p[1]), dilation, groups, bias, seed, s, device)?;
+            c.padding_mode = padding_mode.with_value(0.0);
             Box::new(if pad.is_none() { c.same()? } else { c })
         }
-        LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias } => {
+        LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias, padding_mode } => {
             let pad = super::shape::resolve_padding("", padding, stride.pair())?;
             let padding = pad.map_or(Padding::Same, Padding::Explicit);
-            Box::new(Conv2d::new(input[0], out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups, bias, seed, s, device)?)
+            let mut c = Conv2d::new(input[0], out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups, bias, seed, s, device)?;
+            c.padding_mode = padding_mode.with_value(0.0);
+            Box::new(c)
+        }
+        LayerSpec::Pad { ref padding, mode, value } => {
+            let pads = padding.pairs(input.len() - 1).expect("checked");
+            Box::new(Pad { pads, mode: mode.with_value(value) })
         }
         LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
             let (dims, kind, params) = spec.pool().expect("a pooling layer");

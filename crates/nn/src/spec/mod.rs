@@ -85,6 +85,64 @@ impl Size2 {
     }
 }
 
+/// How padding is filled: zeros (or a constant), the input mirrored
+/// (reflect), its edge repeated (replicate), or wrapped around (circular).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaddingMode {
+    #[default]
+    Zeros,
+    Reflect,
+    Replicate,
+    Circular,
+}
+
+impl PaddingMode {
+    pub fn is_zeros(&self) -> bool {
+        *self == PaddingMode::Zeros
+    }
+
+    /// The core's mode, with `value` filling the zeros mode.
+    pub fn with_value(self, value: f32) -> nnlab_core::PadMode {
+        match self {
+            PaddingMode::Zeros => nnlab_core::PadMode::Constant(value),
+            PaddingMode::Reflect => nnlab_core::PadMode::Reflect,
+            PaddingMode::Replicate => nnlab_core::PadMode::Replicate,
+            PaddingMode::Circular => nnlab_core::PadMode::Circular,
+        }
+    }
+
+    /// torch's name for it.
+    pub fn torch_name(self) -> &'static str {
+        match self {
+            PaddingMode::Zeros => "zeros",
+            PaddingMode::Reflect => "reflect",
+            PaddingMode::Replicate => "replicate",
+            PaddingMode::Circular => "circular",
+        }
+    }
+}
+
+/// A pad layer's sizes: one for every side, or per side in torch's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PadSides {
+    All(usize),
+    Each(Vec<usize>),
+}
+
+impl PadSides {
+    /// (before, after) for each of the `axes` trailing axes, first axis
+    /// first; None when the list does not have two sizes per axis.
+    pub fn pairs(&self, axes: usize) -> Option<Vec<(usize, usize)>> {
+        match self {
+            PadSides::All(n) => Some(vec![(*n, *n); axes]),
+            PadSides::Each(v) if v.len() == 2 * axes => Some(v.chunks(2).rev().map(|p| (p[0], p[1])).collect()),
+            PadSides::Each(_) => None,
+        }
+    }
+}
+
 /// Zero padding: a size (per axis or for all), or "same" (stride 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -162,6 +220,9 @@ pub enum LayerSpec {
         dilation: usize,
         #[serde(default = "unit")]
         groups: usize,
+        /// How the padding is filled (torch's padding_mode).
+        #[serde(default, skip_serializing_if = "PaddingMode::is_zeros")]
+        padding_mode: PaddingMode,
         #[serde(default = "yes")]
         bias: bool,
     },
@@ -178,6 +239,9 @@ pub enum LayerSpec {
         dilation: Size2,
         #[serde(default = "unit")]
         groups: usize,
+        /// How the padding is filled (torch's padding_mode).
+        #[serde(default, skip_serializing_if = "PaddingMode::is_zeros")]
+        padding_mode: PaddingMode,
         #[serde(default = "yes")]
         bias: bool,
     },
@@ -240,6 +304,18 @@ pub enum LayerSpec {
     },
     AdaptiveMaxPool2d {
         output: Size2,
+    },
+    /// Pads the spatial axes of [C, L] or [C, H, W] (torch's ConstantPad,
+    /// ReflectionPad, ReplicationPad and CircularPad layers).
+    Pad {
+        /// One size for every side, or per side as torch orders them: (left,
+        /// right) for the last axis, then (top, bottom) for the one before.
+        padding: PadSides,
+        #[serde(default)]
+        mode: PaddingMode,
+        /// The fill of the zeros mode.
+        #[serde(default, skip_serializing_if = "is_zero_f")]
+        value: f32,
     },
     /// [C, H, W] -> [C]
     GlobalAvgPool,
@@ -409,6 +485,9 @@ fn is_true(v: &bool) -> bool {
 fn is_false(v: &bool) -> bool {
     !*v
 }
+fn is_zero_f(v: &f32) -> bool {
+    *v == 0.0
+}
 fn is_one(v: &usize) -> bool {
     *v == 1
 }
@@ -486,6 +565,7 @@ impl LayerSpec {
             LayerSpec::AdaptiveMaxPool1d { .. } => "adaptive_max_pool1d",
             LayerSpec::AdaptiveAvgPool2d { .. } => "adaptive_avg_pool2d",
             LayerSpec::AdaptiveMaxPool2d { .. } => "adaptive_max_pool2d",
+            LayerSpec::Pad { .. } => "pad",
             LayerSpec::GlobalAvgPool => "global_avg_pool",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Dropout { .. } => "dropout",

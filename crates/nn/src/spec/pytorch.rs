@@ -8,7 +8,7 @@ use std::fmt::Write;
 use nnlab_core::Result;
 
 use super::shape::layer_shape;
-use super::{LayerSpec, ModelSpec, Nonlinearity, PaddingName, PaddingSpec, PositionalKind, SequenceOutput, infer};
+use super::{LayerSpec, ModelSpec, Nonlinearity, PaddingMode, PaddingName, PaddingSpec, PositionalKind, SequenceOutput, infer};
 use crate::Activation;
 use crate::layers::PoolKind;
 
@@ -174,6 +174,7 @@ fn activation(a: Activation, slope: Option<f32>) -> String {
         Activation::Tanh => "nn.Tanh()".into(),
         Activation::Sigmoid => "nn.Sigmoid()".into(),
         Activation::Softmax => "nn.Softmax(dim=-1)".into(),
+        Activation::LogSoftmax => "nn.LogSoftmax(dim=-1)".into(),
         Activation::Linear => "nn.Identity()".into(),
     }
 }
@@ -198,21 +199,27 @@ fn py_bool(b: bool) -> &'static str {
 fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
     Ok(match spec {
         LayerSpec::Linear { out, bias, .. } => format!("nn.Linear({}, {out}, bias={})", input.last().unwrap_or(&0), py_bool(*bias)),
-        LayerSpec::Conv1d { out, kernel, stride, padding: p, dilation, groups, bias } => {
+        LayerSpec::Conv1d { out, kernel, stride, padding: p, dilation, groups, bias, padding_mode } => {
             let pad = match p {
                 PaddingSpec::Size(s) => s.pair()[1].to_string(),
                 other => padding(*other),
             };
-            format!("nn.Conv1d({}, {out}, {kernel}, stride={stride}, padding={pad}, dilation={dilation}, groups={groups}, bias={})", input[0], py_bool(*bias))
+            format!(
+                "nn.Conv1d({}, {out}, {kernel}, stride={stride}, padding={pad}, dilation={dilation}, groups={groups}, bias={}, padding_mode=\"{}\")",
+                input[0],
+                py_bool(*bias),
+                padding_mode.torch_name()
+            )
         }
-        LayerSpec::Conv2d { out, kernel, stride, padding: p, dilation, groups, bias } => format!(
-            "nn.Conv2d({}, {out}, {}, stride={}, padding={}, dilation={}, groups={groups}, bias={})",
+        LayerSpec::Conv2d { out, kernel, stride, padding: p, dilation, groups, bias, padding_mode } => format!(
+            "nn.Conv2d({}, {out}, {}, stride={}, padding={}, dilation={}, groups={groups}, bias={}, padding_mode=\"{}\")",
             input[0],
             tuple(kernel.pair()),
             tuple(stride.pair()),
             padding(*p),
             tuple(dilation.pair()),
-            py_bool(*bias)
+            py_bool(*bias),
+            padding_mode.torch_name()
         ),
         LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
             let (dims, kind, p) = spec.pool().expect("a pooling layer");
@@ -228,6 +235,18 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
                 axes(p.padding),
                 py_bool(p.ceil_mode)
             )
+        }
+        LayerSpec::Pad { padding, mode, value } => {
+            let axes = input.len().saturating_sub(1);
+            // torch's order: (left, right) of the last axis, then the axis before.
+            let sides: Vec<String> = padding.pairs(axes).unwrap_or_default().iter().rev().flat_map(|(b, a)| [b.to_string(), a.to_string()]).collect();
+            let sides = format!("({})", sides.join(", "));
+            match mode {
+                PaddingMode::Zeros => format!("nn.ConstantPad{axes}d({sides}, {value:?})"),
+                PaddingMode::Reflect => format!("nn.ReflectionPad{axes}d({sides})"),
+                PaddingMode::Replicate => format!("nn.ReplicationPad{axes}d({sides})"),
+                PaddingMode::Circular => format!("nn.CircularPad{axes}d({sides})"),
+            }
         }
         LayerSpec::AdaptiveAvgPool1d { output } => format!("nn.AdaptiveAvgPool1d({output})"),
         LayerSpec::AdaptiveMaxPool1d { output } => format!("nn.AdaptiveMaxPool1d({output})"),

@@ -5,7 +5,7 @@
 use nnlab_core::{Error, Pool2dParams, Result};
 use serde::Serialize;
 
-use super::{LayerSpec, ModelSpec, PaddingName, PaddingSpec, SequenceOutput, limits};
+use super::{LayerSpec, ModelSpec, PaddingMode, PaddingName, PaddingSpec, SequenceOutput, limits};
 
 /// Bounds that keep a spec from exhausting memory before anything runs.
 const MAX_PARAMS: usize = 50_000_000;
@@ -65,6 +65,47 @@ fn out_size(path: &str, input: usize, kernel: usize, stride: usize, pad: usize, 
         .filter(|_| stride > 0)
         .map(|r| r / stride + 1)
         .ok_or_else(|| invalid(path, format!("a window of {kernel} (dilation {dilation}) does not fit an input of {input} with padding {pad}")))
+}
+
+/// Reflect padding must stay shorter than the axis, circular at most as long.
+fn mode_fits(path: &str, field: &str, mode: PaddingMode, sizes: &[usize], pads: &[(usize, usize)]) -> Result<()> {
+    for (&n, &(before, after)) in sizes.iter().zip(pads) {
+        let ok = match mode {
+            PaddingMode::Zeros => true,
+            PaddingMode::Reflect => before.max(after) < n,
+            PaddingMode::Replicate => n > 0,
+            PaddingMode::Circular => before.max(after) <= n,
+        };
+        if !ok {
+            let mode = mode.torch_name();
+            return Err(invalid(&format!("{path}.{field}"), format!("{mode} padding of {} does not fit an axis of {n}", before.max(after))));
+        }
+    }
+    Ok(())
+}
+
+/// A convolution's padding, in its mode, on spatial `sizes` (the last one
+/// or two of the 2D geometry).
+fn conv_padding_fits(
+    path: &str,
+    mode: PaddingMode,
+    sizes: &[usize],
+    padding: PaddingSpec,
+    kernel: [usize; 2],
+    dilation: [usize; 2],
+    stride: [usize; 2],
+) -> Result<()> {
+    if mode.is_zeros() {
+        return Ok(());
+    }
+    let pads: [(usize, usize); 2] = match resolve_padding(path, padding, stride)? {
+        Some(p) => p.map(|v| (v, v)),
+        None => [0, 1].map(|i| {
+            let total = dilation[i].saturating_mul(kernel[i].saturating_sub(1));
+            (total / 2, total - total / 2)
+        }),
+    };
+    mode_fits(path, "paddingMode", mode, sizes, &pads[2 - sizes.len()..])
 }
 
 /// Explicit padding per axis, validating "same" (stride 1 only).
@@ -187,8 +228,9 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             *o.last_mut().expect("non-empty") = out;
             (o, sum(&[prod(&[last, out]), if bias { out } else { 0 }]))
         }
-        LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias } => {
+        LayerSpec::Conv1d { out, kernel, stride, padding, dilation, groups, bias, padding_mode } => {
             rank(path, "a 1D convolution", input, 2, "[channels, length]")?;
+            conv_padding_fits(path, padding_mode, &input[1..], padding, [1, kernel], [1, dilation], [1, stride])?;
             let (o, p) = conv2d_shape(
                 path,
                 &[input[0], 1, input[1]],
@@ -204,8 +246,9 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             )?;
             (vec![o[0], o[2]], sum(&[p, if bias { out } else { 0 }]))
         }
-        LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias } => {
+        LayerSpec::Conv2d { out, kernel, stride, padding, dilation, groups, bias, padding_mode } => {
             let (o, p) = conv2d_shape(path, input, out, kernel.pair(), stride.pair(), padding, dilation.pair(), groups)?;
+            conv_padding_fits(path, padding_mode, &input[1..], padding, kernel.pair(), dilation.pair(), stride.pair())?;
             (o, sum(&[p, if bias { out } else { 0 }]))
         }
         LayerSpec::MaxPool1d { .. } | LayerSpec::AvgPool1d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. } => {
@@ -226,6 +269,22 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             limits::at_most(path, "output", output[0].max(output[1]), limits::MAX_CHANNELS)?;
             let mut out = vec![input[0]];
             out.extend(&output[2 - dims..]);
+            (out, 0)
+        }
+        LayerSpec::Pad { ref padding, mode, value } => {
+            if !(2..=3).contains(&input.len()) {
+                return Err(invalid(path, format!("padding expects [C, L] or [C, H, W], got {input:?}")));
+            }
+            let axes = input.len() - 1;
+            let Some(pairs) = padding.pairs(axes) else {
+                return Err(invalid(&format!("{path}.padding"), format!("takes one size, or two per padded axis ({} here)", 2 * axes)));
+            };
+            if !value.is_finite() {
+                return Err(invalid(&format!("{path}.value"), "must be a finite number"));
+            }
+            mode_fits(path, "padding", mode, &input[1..], &pairs)?;
+            let mut out = vec![input[0]];
+            out.extend(input[1..].iter().zip(&pairs).map(|(&n, &(b, a))| sum(&[n, b, a])));
             (out, 0)
         }
         LayerSpec::GlobalAvgPool => {
