@@ -26,6 +26,19 @@ pub fn preset_files() -> Vec<(String, String)> {
     out
 }
 
+/// Specs that use the layers' PyTorch options (tests/fixtures/specs), as
+/// (file name, JSON text), sorted by name.
+pub fn option_specs() -> Vec<(String, String)> {
+    let dir = format!("{}/fixtures/specs", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures/specs exists")
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).expect("a readable spec")))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Deterministic values in [-1, 1) for tests (the core's Philox generator).
 pub fn uniform(shape: &[usize], seed: u64) -> Vec<f32> {
     nnlab_core::random::sample(shape.iter().product(), nnlab_core::random::RandomKind::Uniform { low: -1.0, high: 1.0 }, seed, 0)

@@ -67,89 +67,12 @@ const CONV1D_SINK: &str = r#"{
   ]
 }"#;
 
-/// The layers' PyTorch options that change the module's arguments.
-const OPTIONS_SINK: &str = r#"{
-  "name": "options-sink", "seed": 12, "input": [3, 4, 5],
-  "layers": [
-    { "type": "layer_norm", "normalizedShape": [4, 5] },
-    { "type": "batch_norm", "momentum": null },
-    { "type": "layer_norm", "elementwiseAffine": false },
-    { "type": "batch_norm", "trackRunningStats": false },
-    { "type": "layer_norm", "bias": false },
-    { "type": "flatten" },
-    { "type": "linear", "out": 3 }
-  ]
-}"#;
-
-/// The embedding's PyTorch options.
-const EMBEDDING_OPTIONS: &str = r#"{
-  "name": "embedding-options", "seed": 13, "input": [6],
-  "layers": [
-    { "type": "embedding", "num": 12, "dim": 5, "paddingIdx": 0, "maxNorm": 1.0 },
-    { "type": "flatten" },
-    { "type": "linear", "out": 2 }
-  ]
-}"#;
-
-/// Pooling's PyTorch options and adaptive pooling, 2D and 1D.
-const POOL_OPTIONS: &str = r#"{
-  "name": "pool-options", "seed": 14, "input": [2, 9, 11],
-  "layers": [
-    { "type": "max_pool2d", "kernel": 3, "stride": 2, "padding": 1, "dilation": [2, 1], "ceilMode": true },
-    { "type": "avg_pool2d", "kernel": 2, "stride": 1, "padding": 1, "ceilMode": true, "countIncludePad": false },
-    { "type": "adaptive_max_pool2d", "output": [3, 2] },
-    { "type": "adaptive_avg_pool2d", "output": 2 },
-    { "type": "flatten" },
-    { "type": "linear", "out": 3 }
-  ]
-}"#;
-
-const POOL1D_OPTIONS: &str = r#"{
-  "name": "pool1d-options", "seed": 15, "input": [2, 15],
-  "layers": [
-    { "type": "max_pool1d", "kernel": 3, "stride": 1, "dilation": 2, "ceilMode": true },
-    { "type": "avg_pool1d", "kernel": 2, "padding": 1, "countIncludePad": false },
-    { "type": "adaptive_max_pool1d", "output": 4 },
-    { "type": "adaptive_avg_pool1d", "output": 3 },
-    { "type": "flatten" },
-    { "type": "linear", "out": 2 }
-  ]
-}"#;
-
-/// Padding layers, convolutions' padding modes and log-softmax.
-const PAD_OPTIONS: &str = r#"{
-  "name": "pad-options", "seed": 16, "input": [2, 6, 7],
-  "layers": [
-    { "type": "pad", "padding": [1, 2, 0, 1], "value": 0.5 },
-    { "type": "pad", "padding": 1, "mode": "reflect" },
-    { "type": "conv2d", "out": 3, "kernel": 3, "padding": "same", "paddingMode": "circular" },
-    { "type": "pad", "padding": [2, 0, 1, 1], "mode": "replicate" },
-    { "type": "conv2d", "out": 2, "kernel": 2, "padding": 1, "paddingMode": "reflect" },
-    { "type": "flatten" },
-    { "type": "linear", "out": 4 },
-    { "type": "activation", "fn": "log_softmax" }
-  ]
-}"#;
-
-const PAD1D_OPTIONS: &str = r#"{
-  "name": "pad1d-options", "seed": 17, "input": [2, 9],
-  "layers": [
-    { "type": "pad", "padding": [2, 1], "mode": "circular" },
-    { "type": "conv1d", "out": 2, "kernel": 3, "padding": "same", "paddingMode": "replicate" },
-    { "type": "flatten" },
-    { "type": "linear", "out": 2 }
-  ]
-}"#;
-
 const TOL: (f32, f32) = (1e-4, 1e-3);
 
 fn specs() -> Vec<ModelSpec> {
     let mut out: Vec<ModelSpec> = nnlab_tests::preset_files().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()).collect();
-    out.extend(
-        [KITCHEN_SINK, CONV_SINK, CONV1D_SINK, OPTIONS_SINK, EMBEDDING_OPTIONS, POOL_OPTIONS, POOL1D_OPTIONS, PAD_OPTIONS, PAD1D_OPTIONS]
-            .iter()
-            .map(|j| ModelSpec::from_json(j).unwrap()),
-    );
+    out.extend([KITCHEN_SINK, CONV_SINK, CONV1D_SINK].iter().map(|j| ModelSpec::from_json(j).unwrap()));
+    out.extend(nnlab_tests::option_specs().iter().map(|(_, json)| ModelSpec::from_json(json).unwrap()));
     out
 }
 

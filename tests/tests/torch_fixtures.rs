@@ -386,6 +386,30 @@ fn attention_and_transformer() {
 }
 
 #[test]
+fn attention_options() {
+    for case in ["mha_kdim_vdim", "mha_no_bias_time_first", "mha_bias_kv_zero_attn", "mha_zero_attn_per_head"] {
+        let fx = Fixture::load(case);
+        let flag = |key: &str| fx.arg(key).as_bool().unwrap_or(false);
+        let dim = |key: &str| fx.arg(key).as_u64().map(|v| v as usize);
+        let options = AttentionOptions {
+            bias: flag("bias"),
+            add_bias_kv: flag("add_bias_kv"),
+            add_zero_attn: flag("add_zero_attn"),
+            kdim: dim("kdim"),
+            vdim: dim("vdim"),
+            batch_first: flag("batch_first"),
+        };
+        let m = MultiheadAttention::with(8, 2, options, 0, 0, &CPU).unwrap();
+        let average = fx.config["forward_kwargs"]["average_attn_weights"].as_bool().unwrap();
+        fx.check(m.parameters(), |x| {
+            let out = m.attend(&x[0], &x[1], &x[2], x.get(3), x.get(4))?;
+            let weights = if average { out.weights()? } else { out.head_weights };
+            Ok(vec![out.output, weights])
+        });
+    }
+}
+
+#[test]
 fn losses() {
     let plain: [(&str, LossCase); 5] = [
         ("loss_cross_entropy", |x| loss::cross_entropy(&x[0], &x[1], 0.1)),

@@ -20,7 +20,7 @@ pub mod shape_ops;
 pub mod transformer;
 
 pub use aaren::{Aaren, AarenState};
-pub use attention::MultiheadAttention;
+pub use attention::{AttentionOptions, MultiheadAttention, Projection};
 pub use batchnorm::BatchNorm;
 pub use conv::{Conv1d, Conv2d, Padding};
 pub use conv_bn::ConvBn;

@@ -64,7 +64,9 @@ impl Module for SelfAttention {
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
         let mask = causal_mask(self.causal, x)?;
         let a = self.inner.attend(x, x, x, None, mask.as_ref())?;
-        probes.record(ProbeKind::Attention, &a.head_weights);
+        // The view shows attention among the sequence's positions, not the appended keys.
+        let t = x.shape()[1];
+        probes.record(ProbeKind::Attention, &a.head_weights.narrow(3, 0, t)?);
         Ok(a.output)
     }
 }
@@ -165,7 +167,10 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
         LayerSpec::Lstm { hidden, layers, bidirectional, output } => {
             Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
         }
-        LayerSpec::Attention { heads, causal } => Box::new(SelfAttention { inner: MultiheadAttention::new(input[1], heads, seed, s, device)?, causal }),
+        LayerSpec::Attention { heads, causal, bias, add_bias_kv, add_zero_attn } => {
+            let options = AttentionOptions { bias, add_bias_kv, add_zero_attn, ..AttentionOptions::default() };
+            Box::new(SelfAttention { inner: MultiheadAttention::with(input[1], heads, options, seed, s, device)?, causal })
+        }
         LayerSpec::TransformerEncoder { heads, ff, dropout, activation, norm_first, causal } => {
             Box::new(TransformerLayer { inner: TransformerEncoderLayer::new(input[1], heads, ff, dropout, activation, norm_first, seed, s, device)?, causal })
         }

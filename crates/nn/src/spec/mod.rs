@@ -439,6 +439,15 @@ pub enum LayerSpec {
         heads: usize,
         #[serde(default)]
         causal: bool,
+        /// Biases in the input and output projections.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+        /// A learned key and value every position can attend to.
+        #[serde(default, skip_serializing_if = "is_false")]
+        add_bias_kv: bool,
+        /// A zero key and value every position can attend to.
+        #[serde(default, skip_serializing_if = "is_false")]
+        add_zero_attn: bool,
     },
     /// torch.nn.TransformerEncoderLayer on [T, E].
     TransformerEncoder {

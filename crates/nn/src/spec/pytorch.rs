@@ -86,8 +86,8 @@ def causal_mask(t, device):
 
 
 class SelfAttention(nn.MultiheadAttention):
-    def __init__(self, dim, heads, causal):
-        super().__init__(dim, heads, batch_first=True)
+    def __init__(self, dim, heads, causal, bias=True, add_bias_kv=False, add_zero_attn=False):
+        super().__init__(dim, heads, bias=bias, add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn, batch_first=True)
         self.causal = causal
 
     def forward(self, x):
@@ -307,7 +307,14 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
             input[1],
             py_bool(*bidirectional)
         ),
-        LayerSpec::Attention { heads, causal } => format!("SelfAttention({}, {heads}, {})", input[1], py_bool(*causal)),
+        LayerSpec::Attention { heads, causal, bias, add_bias_kv, add_zero_attn } => format!(
+            "SelfAttention({}, {heads}, {}, bias={}, add_bias_kv={}, add_zero_attn={})",
+            input[1],
+            py_bool(*causal),
+            py_bool(*bias),
+            py_bool(*add_bias_kv),
+            py_bool(*add_zero_attn)
+        ),
         LayerSpec::TransformerEncoder { heads, ff, dropout, activation: act, norm_first, causal } => {
             let a = match act {
                 Activation::Gelu => "gelu",

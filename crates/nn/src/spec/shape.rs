@@ -375,15 +375,16 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
         LayerSpec::Rnn { hidden, layers, bidirectional, output, .. } => recurrent(path, input, hidden, layers, bidirectional, output, 1)?,
         LayerSpec::Gru { hidden, layers, bidirectional, output } => recurrent(path, input, hidden, layers, bidirectional, output, 3)?,
         LayerSpec::Lstm { hidden, layers, bidirectional, output } => recurrent(path, input, hidden, layers, bidirectional, output, 4)?,
-        LayerSpec::Attention { heads, .. } => {
+        LayerSpec::Attention { heads, bias, add_bias_kv, .. } => {
             let (t, e) = sequence(path, "attention", input)?;
-            workspace(path, "score matrix", &[heads, t, t])?;
+            workspace(path, "score matrix", &[heads, t, t + 2])?;
             at_least(path, "heads", heads, 1)?;
             limits::at_most(path, "heads", heads, limits::MAX_HEADS)?;
             if e % heads != 0 {
                 return Err(invalid(&format!("{path}.heads"), format!("the {e} features must divide into {heads} heads")));
             }
-            (input.to_vec(), sum(&[prod(&[4, e, e]), prod(&[4, e])]))
+            let biases = if bias { prod(&[4, e]) } else { 0 };
+            (input.to_vec(), sum(&[prod(&[4, e, e]), biases, if add_bias_kv { prod(&[2, e]) } else { 0 }]))
         }
         LayerSpec::TransformerEncoder { heads, ff, dropout, .. } => {
             let (t, e) = sequence(path, "a transformer layer", input)?;
