@@ -386,6 +386,44 @@ fn attention_and_transformer() {
 }
 
 #[test]
+fn recurrent_options() {
+    let cases = ["rnn_no_bias_h0", "gru_h0_bidirectional", "gru_no_bias", "lstm_proj_h0_c0", "lstm_proj_bidirectional_no_bias", "lstm_dropout_eval"];
+    for case in cases {
+        let fx = Fixture::load(case);
+        let kind = match (fx.config["module"].as_str().unwrap(), fx.arg("nonlinearity").as_str()) {
+            ("RNN", Some("relu")) => RecurrentKind::RnnRelu,
+            ("RNN", _) => RecurrentKind::RnnTanh,
+            ("GRU", _) => RecurrentKind::Gru,
+            _ => RecurrentKind::Lstm,
+        };
+        let options = RecurrentOptions {
+            bias: fx.arg("bias").as_bool().unwrap_or(true),
+            dropout: fx.arg("dropout").as_f64().unwrap_or(0.0) as f32,
+            proj_size: fx.arg("proj_size").as_u64().unwrap_or(0) as usize,
+        };
+        let bidirectional = fx.arg("bidirectional").as_bool().unwrap_or(false);
+        let m =
+            Recurrent::with(kind, fx.usize("input_size"), fx.usize("hidden_size"), fx.usize("num_layers"), bidirectional, true, options, 0, 0, &CPU).unwrap();
+        m.set_training(fx.config["mode"] == "train");
+        fx.check(m.parameters(), |x| {
+            let out = m.run_from(&x[0], x.get(1), x.get(2))?;
+            Ok([Some(out.output), Some(out.h_n), out.c_n].into_iter().flatten().collect())
+        });
+    }
+    // Dropout between layers acts in training only, with a fresh mask each run.
+    let options = RecurrentOptions { dropout: 0.5, ..RecurrentOptions::default() };
+    let m = Recurrent::with(RecurrentKind::Lstm, 3, 5, 2, false, true, options, 0, 0, &CPU).unwrap();
+    let x = Tensor::from_vec((0..24).map(|i| (i as f32 * 0.37).sin()).collect(), &[2, 4, 3], &CPU).unwrap();
+    let output = |training: bool| {
+        m.set_training(training);
+        pollster::block_on(m.run(&x).unwrap().output.to_vec()).unwrap()
+    };
+    let (eval, eval_again, train, train_again) = (output(false), output(false), output(true), output(true));
+    assert_eq!(eval, eval_again, "no dropout in evaluation");
+    assert!(train != eval && train != train_again, "dropout in training, a new mask each time");
+}
+
+#[test]
 fn attention_options() {
     for case in ["mha_kdim_vdim", "mha_no_bias_time_first", "mha_bias_kv_zero_attn", "mha_zero_attn_per_head"] {
         let fx = Fixture::load(case);

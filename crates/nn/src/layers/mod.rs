@@ -30,7 +30,7 @@ pub use inverted_residual::InvertedResidual;
 pub use layernorm::LayerNorm;
 pub use pool::{AdaptivePool, GlobalAvgPool2d, Pool, PoolKind};
 pub use positional::{LearnedPositionalEncoding, SinusoidalPositionalEncoding};
-pub use recurrent::{Recurrent, RecurrentKind, RecurrentOutput};
+pub use recurrent::{Recurrent, RecurrentKind, RecurrentOptions, RecurrentOutput};
 pub use residual::Residual;
 pub use s4d::S4d;
 pub use sequential::Sequential;

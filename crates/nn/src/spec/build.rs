@@ -27,6 +27,9 @@ impl Module for RecurrentLayer {
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
     }
+    fn set_training(&self, training: bool) {
+        self.inner.set_training(training);
+    }
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
         let all = self.inner.run(x)?.output;
         probes.record(ProbeKind::Hidden, &all);
@@ -157,15 +160,24 @@ fn layer(spec: &LayerSpec, input: &[usize], seed: u64, stream: &Cell<u32>, devic
             let pad = super::shape::resolve_padding("", padding, [stride; 2])?;
             Box::new(ConvBn::new(input[0], out, kernel, stride, pad.map_or(Padding::Same, Padding::Explicit), groups, activation, seed, s, device)?)
         }
-        LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output } => {
+        LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output, bias, dropout } => {
             let kind = if nonlinearity == Nonlinearity::Relu { RecurrentKind::RnnRelu } else { RecurrentKind::RnnTanh };
-            Box::new(RecurrentLayer { inner: Recurrent::new(kind, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+            let options = RecurrentOptions { bias, dropout, proj_size: 0 };
+            Box::new(RecurrentLayer { inner: Recurrent::with(kind, input[1], hidden, layers, bidirectional, true, options, seed, s, device)?, output })
         }
-        LayerSpec::Gru { hidden, layers, bidirectional, output } => {
-            Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Gru, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+        LayerSpec::Gru { hidden, layers, bidirectional, output, bias, dropout } => {
+            let options = RecurrentOptions { bias, dropout, proj_size: 0 };
+            Box::new(RecurrentLayer {
+                inner: Recurrent::with(RecurrentKind::Gru, input[1], hidden, layers, bidirectional, true, options, seed, s, device)?,
+                output,
+            })
         }
-        LayerSpec::Lstm { hidden, layers, bidirectional, output } => {
-            Box::new(RecurrentLayer { inner: Recurrent::new(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, seed, s, device)?, output })
+        LayerSpec::Lstm { hidden, layers, bidirectional, output, bias, dropout, proj_size } => {
+            let options = RecurrentOptions { bias, dropout, proj_size };
+            Box::new(RecurrentLayer {
+                inner: Recurrent::with(RecurrentKind::Lstm, input[1], hidden, layers, bidirectional, true, options, seed, s, device)?,
+                output,
+            })
         }
         LayerSpec::Attention { heads, causal, bias, add_bias_kv, add_zero_attn } => {
             let options = AttentionOptions { bias, add_bias_kv, add_zero_attn, ..AttentionOptions::default() };

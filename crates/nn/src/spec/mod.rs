@@ -412,6 +412,12 @@ pub enum LayerSpec {
         nonlinearity: Nonlinearity,
         #[serde(default)]
         output: SequenceOutput,
+        /// Biases in every gate.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+        /// Dropout on each layer's output but the last, in training.
+        #[serde(default, skip_serializing_if = "is_zero_f")]
+        dropout: f32,
     },
     Gru {
         #[schemars(range(min = 1, max = limits::MAX_HIDDEN))]
@@ -422,6 +428,12 @@ pub enum LayerSpec {
         bidirectional: bool,
         #[serde(default)]
         output: SequenceOutput,
+        /// Biases in every gate.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+        /// Dropout on each layer's output but the last, in training.
+        #[serde(default, skip_serializing_if = "is_zero_f")]
+        dropout: f32,
     },
     Lstm {
         #[schemars(range(min = 1, max = limits::MAX_HIDDEN))]
@@ -432,6 +444,15 @@ pub enum LayerSpec {
         bidirectional: bool,
         #[serde(default)]
         output: SequenceOutput,
+        /// Biases in every gate.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+        /// Dropout on each layer's output but the last, in training.
+        #[serde(default, skip_serializing_if = "is_zero_f")]
+        dropout: f32,
+        /// Each hidden state projected to this width (0: none).
+        #[serde(default, skip_serializing_if = "is_zero_u")]
+        proj_size: usize,
     },
     /// Multi-head self-attention on [T, E].
     Attention {
@@ -496,6 +517,9 @@ fn is_false(v: &bool) -> bool {
 }
 fn is_zero_f(v: &f32) -> bool {
     *v == 0.0
+}
+fn is_zero_u(v: &usize) -> bool {
+    *v == 0
 }
 fn is_one(v: &usize) -> bool {
     *v == 1

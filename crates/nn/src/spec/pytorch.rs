@@ -288,24 +288,27 @@ fn layer(spec: &LayerSpec, input: &[usize]) -> Result<String> {
             padding(*p),
             act.map_or("nn.Identity()".to_string(), |a| activation(a, None))
         ),
-        LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output } => format!(
-            "recurrent(nn.RNN, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={}, nonlinearity='{}')",
+        LayerSpec::Rnn { hidden, layers, bidirectional, nonlinearity, output, bias, dropout } => format!(
+            "recurrent(nn.RNN, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={}, nonlinearity='{}', bias={}, dropout={dropout:?})",
             py_bool(*output == SequenceOutput::Last),
             input[1],
             py_bool(*bidirectional),
-            if *nonlinearity == Nonlinearity::Relu { "relu" } else { "tanh" }
+            if *nonlinearity == Nonlinearity::Relu { "relu" } else { "tanh" },
+            py_bool(*bias)
         ),
-        LayerSpec::Gru { hidden, layers, bidirectional, output } => format!(
-            "recurrent(nn.GRU, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={})",
+        LayerSpec::Gru { hidden, layers, bidirectional, output, bias, dropout } => format!(
+            "recurrent(nn.GRU, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={}, bias={}, dropout={dropout:?})",
             py_bool(*output == SequenceOutput::Last),
             input[1],
-            py_bool(*bidirectional)
+            py_bool(*bidirectional),
+            py_bool(*bias)
         ),
-        LayerSpec::Lstm { hidden, layers, bidirectional, output } => format!(
-            "recurrent(nn.LSTM, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={})",
+        LayerSpec::Lstm { hidden, layers, bidirectional, output, bias, dropout, proj_size } => format!(
+            "recurrent(nn.LSTM, {}, input_size={}, hidden_size={hidden}, num_layers={layers}, bidirectional={}, bias={}, dropout={dropout:?}, proj_size={proj_size})",
             py_bool(*output == SequenceOutput::Last),
             input[1],
-            py_bool(*bidirectional)
+            py_bool(*bidirectional),
+            py_bool(*bias)
         ),
         LayerSpec::Attention { heads, causal, bias, add_bias_kv, add_zero_attn } => format!(
             "SelfAttention({}, {heads}, {}, bias={}, add_bias_kv={}, add_zero_attn={})",

@@ -188,6 +188,15 @@ fn sequence(path: &str, kind: &str, input: &[usize]) -> Result<(usize, usize)> {
     Ok((input[0], input[1]))
 }
 
+/// A recurrent layer's options beyond its sizes.
+pub(super) struct RecurrentShape {
+    pub gates: usize,
+    pub bias: bool,
+    pub dropout: f32,
+    pub proj_size: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn recurrent(
     path: &str,
     input: &[usize],
@@ -195,20 +204,29 @@ fn recurrent(
     layers: usize,
     bidirectional: bool,
     output: SequenceOutput,
-    gates: usize,
+    r: RecurrentShape,
 ) -> Result<(Vec<usize>, usize)> {
     let (t, f) = sequence(path, "a recurrent layer", input)?;
     at_least(path, "hidden", hidden, 1)?;
     limits::at_most(path, "hidden", hidden, limits::MAX_HIDDEN)?;
     at_least(path, "layers", layers, 1)?;
+    if !(0.0..1.0).contains(&r.dropout) {
+        return Err(invalid(&format!("{path}.dropout"), format!("must be in [0, 1) (got {})", r.dropout)));
+    }
+    if r.proj_size >= hidden {
+        return Err(invalid(&format!("{path}.projSize"), format!("must be below hidden ({hidden}), or 0 for none (got {})", r.proj_size)));
+    }
     let dirs = if bidirectional { 2 } else { 1 };
-    let g = prod(&[gates, hidden]);
+    let state = if r.proj_size > 0 { r.proj_size } else { hidden };
+    let g = prod(&[r.gates, hidden]);
     let params = (0..layers.min(64)).fold(0usize, |acc, l| {
-        let inputs = if l == 0 { f } else { prod(&[hidden, dirs]) };
-        acc.saturating_add(prod(&[dirs, sum(&[prod(&[g, inputs]), prod(&[g, hidden]), prod(&[2, g])])]))
+        let inputs = if l == 0 { f } else { prod(&[state, dirs]) };
+        let biases = if r.bias { prod(&[2, g]) } else { 0 };
+        let projection = if r.proj_size > 0 { prod(&[r.proj_size, hidden]) } else { 0 };
+        acc.saturating_add(prod(&[dirs, sum(&[prod(&[g, inputs]), prod(&[g, state]), biases, projection])]))
     });
     let params = if layers > 64 { usize::MAX } else { params };
-    let width = prod(&[dirs, hidden]);
+    let width = prod(&[dirs, state]);
     Ok((if output == SequenceOutput::Last { vec![width] } else { vec![t, width] }, params))
 }
 
@@ -372,9 +390,15 @@ fn layer(spec: &LayerSpec, input: &[usize], path: &str, reports: &mut Vec<LayerR
             let (o, p) = conv2d_shape(path, input, out, [kernel; 2], [stride; 2], padding, [1, 1], groups)?;
             (o, sum(&[p, prod(&[2, out])]))
         }
-        LayerSpec::Rnn { hidden, layers, bidirectional, output, .. } => recurrent(path, input, hidden, layers, bidirectional, output, 1)?,
-        LayerSpec::Gru { hidden, layers, bidirectional, output } => recurrent(path, input, hidden, layers, bidirectional, output, 3)?,
-        LayerSpec::Lstm { hidden, layers, bidirectional, output } => recurrent(path, input, hidden, layers, bidirectional, output, 4)?,
+        LayerSpec::Rnn { hidden, layers, bidirectional, output, bias, dropout, .. } => {
+            recurrent(path, input, hidden, layers, bidirectional, output, RecurrentShape { gates: 1, bias, dropout, proj_size: 0 })?
+        }
+        LayerSpec::Gru { hidden, layers, bidirectional, output, bias, dropout } => {
+            recurrent(path, input, hidden, layers, bidirectional, output, RecurrentShape { gates: 3, bias, dropout, proj_size: 0 })?
+        }
+        LayerSpec::Lstm { hidden, layers, bidirectional, output, bias, dropout, proj_size } => {
+            recurrent(path, input, hidden, layers, bidirectional, output, RecurrentShape { gates: 4, bias, dropout, proj_size })?
+        }
         LayerSpec::Attention { heads, bias, add_bias_kv, .. } => {
             let (t, e) = sequence(path, "attention", input)?;
             workspace(path, "score matrix", &[heads, t, t + 2])?;
