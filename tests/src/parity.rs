@@ -401,6 +401,7 @@ async fn spatial(s: &mut Suite) {
         let x = (distinct(&[2, 3, 7, 9], 34), vec![2, 3, 7, 9]);
         s.check(&format!("max_pool2d {name}"), std::slice::from_ref(&x), EXACT, &|t| t[0].max_pool2d(p)).await;
         s.check(&format!("max_pool2d backward {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].max_pool2d(p))).await;
+        s.check(&format!("max_pool2d indices {name}"), std::slice::from_ref(&x), EXACT, &|t| t[0].max_pool2d_indices(p)).await;
         if average {
             s.check(&format!("avg_pool2d {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| t[0].avg_pool2d(p)).await;
             s.check(&format!("avg_pool2d backward {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].avg_pool2d(p))).await;

@@ -200,6 +200,23 @@ fn pooling_options() {
 }
 
 #[test]
+fn max_pooling_indices() {
+    let fx = Fixture::load("maxpool2d_indices");
+    let m = Pool { kind: PoolKind::Max, dims: 2, params: Pool2dParams::new([3, 3], [2, 2], [1, 1]) };
+    fx.check(vec![], |x| {
+        let (out, indices) = m.forward_with_indices(&x[0])?;
+        Ok(vec![out, indices])
+    });
+    let fx = Fixture::load("maxpool1d_indices");
+    let params = Pool2dParams { dilation: [1, 2], ceil_mode: true, ..Pool2dParams::new([1, 2], [1, 2], [0, 0]) };
+    let m = Pool { kind: PoolKind::Max, dims: 1, params };
+    fx.check(vec![], |x| {
+        let (out, indices) = m.forward_with_indices(&x[0])?;
+        Ok(vec![out, indices])
+    });
+}
+
+#[test]
 fn padding_modes_and_log_softmax() {
     let mode_of = |name: &str| match name {
         "reflect" | "ReflectionPad" => PadMode::Reflect,

@@ -208,6 +208,15 @@ pub fn max_pool2d(x: &[f32], xs: [usize; 4], p: Pool2dParams) -> (Vec<f32>, [usi
     (out, shape)
 }
 
+/// The position of each window's maximum within its plane (row-major over
+/// H, W), as torch's return_indices gives it; -1 for an empty window.
+pub fn max_pool2d_indices(x: &[f32], xs: [usize; 4], p: Pool2dParams) -> (Vec<f32>, [usize; 4]) {
+    let plane = xs[2] * xs[3];
+    let mut out = Vec::new();
+    let shape = for_each_window(xs, p, |_, _, win| out.push(argmax_in(x, win).map_or(-1.0, |i| (i % plane) as f32)));
+    (out, shape)
+}
+
 pub fn max_pool2d_backward(x: &[f32], xs: [usize; 4], gy: &[f32], p: Pool2dParams) -> Vec<f32> {
     let mut dx = vec![0.0; xs.iter().product()];
     for_each_window(xs, p, |o, _, win| {

@@ -7,7 +7,9 @@ mod elementwise;
 mod index;
 mod matmul;
 
-pub use conv::{avg_pool2d, avg_pool2d_backward, conv_out_size, conv2d, conv2d_input_grad, conv2d_weight_grad, max_pool2d, max_pool2d_backward};
+pub use conv::{
+    avg_pool2d, avg_pool2d_backward, conv_out_size, conv2d, conv2d_input_grad, conv2d_weight_grad, max_pool2d, max_pool2d_backward, max_pool2d_indices,
+};
 pub use elementwise::{binary, cmp, unary, unary_backward};
 pub use index::{concat, cumsum, index_select, pad, scatter_add};
 pub use matmul::{MatSpec, matmul};

@@ -245,6 +245,18 @@ impl Tensor {
         self.pool(p, false)
     }
 
+    /// Where each window's maximum sits in its [H, W] plane (torch's
+    /// return_indices), as whole numbers; not differentiable.
+    pub fn max_pool2d_indices(&self, p: Pool2dParams) -> Result<Tensor> {
+        let xs = self.pool_check(&p, "max_pool2d", false)?;
+        if let Some((ctx, xb)) = self.gpu_dense()? {
+            let g = pool_geometry(xs, p, false);
+            return Ok(Tensor::from_storage(Storage::Gpu(ctx.pool2d_indices(&g, &xb)?), &[xs[0], xs[1], g.output[0], g.output[1]], None));
+        }
+        let (out, shape) = cpu::max_pool2d_indices(&self.cpu_contiguous("max_pool2d")?, xs, p);
+        Ok(Tensor::from_storage(Storage::Cpu(out), &shape, None))
+    }
+
     pub fn avg_pool2d(&self, p: Pool2dParams) -> Result<Tensor> {
         self.pool(p, true)
     }

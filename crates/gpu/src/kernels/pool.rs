@@ -63,6 +63,18 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// Each max-pooling window's argmax within its plane (-1 if empty).
+    pub fn pool2d_indices(&self, g: &PoolGeometry, x: &GpuBuffer) -> Result<GpuBuffer> {
+        let count = g.input[0] * g.input[1] * g.output[0] * g.output[1];
+        let out = self.alloc(count)?;
+        if count > 0 {
+            let pipeline = self.pipeline("pool_indices", || format!("{}\n{}{}", common(), PoolMeta::wgsl(), include_str!("pool.wgsl")));
+            let desc = self.meta(PoolMeta::of(g, count).words())?;
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], count as u32);
+        }
+        Ok(out)
+    }
+
     pub fn pool2d_backward(&self, g: &PoolGeometry, x: &GpuBuffer, gy: &GpuBuffer) -> Result<GpuBuffer> {
         let count: usize = g.input.iter().product();
         let out = self.alloc(count)?;

@@ -66,6 +66,17 @@ fn pool_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     out[i] = acc / average_divisor(oh, ow);
 }
 
+// The position of each max-pooling window's argmax within its plane.
+@compute @workgroup_size(64)
+fn pool_indices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= params.count) { return; }
+    let OH = params.oh; let OW = params.ow;
+    let ow = i % OW; let oh = (i / OW) % OH; let plane = i / (OW * OH);
+    let at = window_argmax(plane, oh, ow);
+    out[i] = select(f32(at - plane * params.h * params.w), -1.0, at == 0xffffffffu);
+}
+
 // The windows along one axis whose taps include input position i (padded
 // position i + pad): o * stride = i + pad - k * dilation for some k < kernel.
 fn first_window(i: u32, stride: u32, pad: u32, kernel: u32, dil: u32) -> u32 {

@@ -49,6 +49,19 @@ fn from_2d(y: Tensor, dims: usize) -> Result<Tensor> {
     }
 }
 
+impl Pool {
+    /// Max pooling's output and, as torch's return_indices, where each
+    /// maximum sits in its input plane ([H, W] row-major; the position along
+    /// L in 1D), as whole numbers.
+    pub fn forward_with_indices(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        if self.kind != PoolKind::Max {
+            return Err(Error::InvalidArgument { op: "pool", reason: "only max pooling has indices".into() });
+        }
+        let x4 = as_2d(x, self.dims, "pool")?;
+        Ok((from_2d(x4.max_pool2d(self.params)?, self.dims)?, from_2d(x4.max_pool2d_indices(self.params)?, self.dims)?))
+    }
+}
+
 impl Module for Pool {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let x4 = as_2d(x, self.dims, "pool")?;
