@@ -9,7 +9,7 @@ import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchE
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
 import { experimentGallery, experimentCard, experimentMatchesNative, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
-import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints } from './page.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
@@ -23,6 +23,8 @@ if (wanted('page')) {
   await scenario('links', () => links(browser));
   await scenario('csv upload', () => csvUpload(browser));
   await scenario('draw points', () => drawPoints(browser));
+  await scenario('loss options', () => lossOptions(browser));
+  await scenario('loss options on a phone', () => lossOptions(browser, 375));
   await scenario('phone', () => phone(browser));
   await scenario('no webgpu', () => noWebGpu());
 }

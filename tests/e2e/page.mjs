@@ -264,3 +264,43 @@ export async function drawPoints(browser) {
     `points in the link ${JSON.stringify(link)}, step ${stepped.metrics.step} -> ${after.metrics.step}`);
   await page.context().close();
 }
+
+// The loss's PyTorch arguments set from the form: class weights as a list of
+// numbers, a reduction, an ignored class. They reach the link and the run
+// trains; a weight list of the wrong length is explained at the field and the
+// model is kept.
+export async function lossOptions(browser, width = 1280) {
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu', { width });
+  await ready(page, 'digits-cnn');
+  const lossField = (label) => page.locator(`label:has(> span:text-is("${label}"))`).filter({ has: page.locator('input, select') });
+  await lossField('Loss').locator('select').selectOption('cross_entropy');
+  await until(page, (r) => r.status === 'ready', { what: 'choosing the loss' });
+  const weights = lossField('Weight').locator('input').first();
+  await typeInto(weights, '1, 1, 1, 2, 1, 1, 1, 1, 1, 0.5');
+  await lossField('Reduction').locator('select').selectOption('sum');
+  await typeInto(lossField('Ignore Index').locator('input').first(), '3');
+  // The edits land in order, and the link follows them (it may hold an older setup, or none, meanwhile).
+  const linked = () => page.evaluate(async () => {
+    const s = new URLSearchParams(location.hash.slice(1)).get('s');
+    return s ? (await window.nnlab.lab.decodeSetup(s)).spec.loss : null;
+  });
+  let loss = null;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
+    loss = await linked().catch(() => null);
+    if (loss?.reduction === 'sum' && loss?.ignoreIndex === 3 && loss?.weight?.length === 10) break;
+  }
+  await page.click('#play');
+  let s = await until(page, (r) => r.metrics?.step >= 40, { what: 'training with the loss options' });
+  await page.click('#play');
+  s = await until(page, (r) => r.status === 'ready', { what: 'pausing' });
+  const finite = Number.isFinite(s.metrics.trainLoss) && Number.isFinite(s.metrics.testLoss);
+  await shot(page, width < 600 ? 'loss-options-phone' : 'loss-options');
+  // A list that does not fit the ten classes.
+  await typeInto(weights, '1, 2');
+  const problem = await page.locator('.problem', { hasText: 'class weights' }).first().innerText({ timeout: 30_000 });
+  const kept = (await linkSpec(page)).loss?.weight?.length === 10 && (await runState(page)).metrics.step === s.metrics.step;
+  record(`the loss's class weights, reduction and ignored class set in the form reach the link and train${width < 600 ? ' (375 px)' : ''}; a wrong weight count is explained and the model kept`,
+    loss?.weight?.[3] === 2 && loss.reduction === 'sum' && loss.ignoreIndex === 3 && finite && /10 classes/.test(problem) && kept,
+    `loss ${JSON.stringify(loss)}, step ${s.metrics.step}, train loss ${s.metrics.trainLoss?.toFixed(3)}, test loss ${s.metrics.testLoss?.toFixed(3)}, "${problem}", kept ${kept}`);
+  await page.context().close();
+}

@@ -23,10 +23,6 @@ impl Reduction {
             Reduction::None => Ok(values.clone()),
         }
     }
-
-    pub fn is_mean(&self) -> bool {
-        *self == Reduction::Mean
-    }
 }
 
 /// `F.cross_entropy`'s options; the default is PyTorch's.

@@ -18,14 +18,14 @@ pub enum OptimizerConfig {
         momentum: f32,
         /// Scales the gradient's share of the momentum buffer by 1 - dampening
         /// (from the second step on, as torch does).
-        #[serde(default, skip_serializing_if = "is_zero")]
+        #[serde(default)]
         dampening: f32,
         #[serde(default)]
         nesterov: bool,
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
         /// Ascend the objective instead.
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         maximize: bool,
     },
     Adam {
@@ -39,9 +39,9 @@ pub enum OptimizerConfig {
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
         /// Divide by the largest second moment seen so far (Reddi et al. 2018).
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         amsgrad: bool,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         maximize: bool,
     },
     #[serde(rename = "adamw")]
@@ -56,9 +56,9 @@ pub enum OptimizerConfig {
         #[serde(default = "adamw_decay", rename = "weightDecay")]
         weight_decay: f32,
         /// Divide by the largest second moment seen so far (Reddi et al. 2018).
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         amsgrad: bool,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         maximize: bool,
     },
     Rmsprop {
@@ -72,9 +72,9 @@ pub enum OptimizerConfig {
         #[serde(default, rename = "weightDecay")]
         weight_decay: f32,
         /// Normalise by the gradient's estimated variance rather than its second moment.
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         centered: bool,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         maximize: bool,
     },
 }
@@ -93,12 +93,6 @@ fn adamw_decay() -> f32 {
 }
 fn rms_alpha() -> f32 {
     0.99
-}
-fn is_zero(v: &f32) -> bool {
-    *v == 0.0
-}
-fn is_false(v: &bool) -> bool {
-    !v
 }
 
 impl OptimizerConfig {

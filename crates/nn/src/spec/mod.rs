@@ -221,7 +221,7 @@ pub enum LayerSpec {
         #[serde(default = "unit")]
         groups: usize,
         /// How the padding is filled (torch's padding_mode).
-        #[serde(default, skip_serializing_if = "PaddingMode::is_zeros")]
+        #[serde(default)]
         padding_mode: PaddingMode,
         #[serde(default = "yes")]
         bias: bool,
@@ -240,7 +240,7 @@ pub enum LayerSpec {
         #[serde(default = "unit")]
         groups: usize,
         /// How the padding is filled (torch's padding_mode).
-        #[serde(default, skip_serializing_if = "PaddingMode::is_zeros")]
+        #[serde(default)]
         padding_mode: PaddingMode,
         #[serde(default = "yes")]
         bias: bool,
@@ -251,10 +251,10 @@ pub enum LayerSpec {
         stride: Option<usize>,
         #[serde(default)]
         padding: usize,
-        #[serde(default = "unit", skip_serializing_if = "is_one")]
+        #[serde(default = "unit")]
         dilation: usize,
         /// Round the output length up (a last window may run past the input).
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         ceil_mode: bool,
     },
     AvgPool1d {
@@ -263,10 +263,10 @@ pub enum LayerSpec {
         stride: Option<usize>,
         #[serde(default)]
         padding: usize,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         ceil_mode: bool,
         /// Divide by the window's taps with the padding included (torch's default).
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         count_include_pad: bool,
     },
     MaxPool2d {
@@ -275,9 +275,9 @@ pub enum LayerSpec {
         stride: Option<Size2>,
         #[serde(default = "zero_size")]
         padding: Size2,
-        #[serde(default = "one_size", skip_serializing_if = "is_one_size")]
+        #[serde(default = "one_size")]
         dilation: Size2,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         ceil_mode: bool,
     },
     AvgPool2d {
@@ -286,9 +286,9 @@ pub enum LayerSpec {
         stride: Option<Size2>,
         #[serde(default = "zero_size")]
         padding: Size2,
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         ceil_mode: bool,
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         count_include_pad: bool,
     },
     /// [C, L] -> [C, output]: windows [floor(o L / output), ceil((o + 1) L / output)).
@@ -314,7 +314,7 @@ pub enum LayerSpec {
         #[serde(default)]
         mode: PaddingMode,
         /// The fill of the zeros mode.
-        #[serde(default, skip_serializing_if = "is_zero_f")]
+        #[serde(default)]
         value: f32,
     },
     /// [C, H, W] -> [C]
@@ -340,11 +340,11 @@ pub enum LayerSpec {
         #[serde(default = "yes")]
         affine: bool,
         /// The running statistics' update factor; null averages all batches equally.
-        #[serde(default = "bn_momentum", skip_serializing_if = "is_bn_momentum")]
+        #[serde(default = "bn_momentum")]
         momentum: Option<f32>,
         /// Keep running statistics for evaluation; without them evaluation
         /// uses each batch's statistics too.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         track_running_stats: bool,
     },
     /// Over the trailing axes of `normalizedShape` (the last axis when absent).
@@ -352,10 +352,10 @@ pub enum LayerSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         normalized_shape: Option<Vec<usize>>,
         /// A learned weight and bias of the normalised shape.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         elementwise_affine: bool,
         /// The bias, when there is an elementwise affine.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         bias: bool,
     },
     Activation {
@@ -413,10 +413,10 @@ pub enum LayerSpec {
         #[serde(default)]
         output: SequenceOutput,
         /// Biases in every gate.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         bias: bool,
         /// Dropout on each layer's output but the last, in training.
-        #[serde(default, skip_serializing_if = "is_zero_f")]
+        #[serde(default)]
         dropout: f32,
     },
     Gru {
@@ -429,10 +429,10 @@ pub enum LayerSpec {
         #[serde(default)]
         output: SequenceOutput,
         /// Biases in every gate.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         bias: bool,
         /// Dropout on each layer's output but the last, in training.
-        #[serde(default, skip_serializing_if = "is_zero_f")]
+        #[serde(default)]
         dropout: f32,
     },
     Lstm {
@@ -445,13 +445,13 @@ pub enum LayerSpec {
         #[serde(default)]
         output: SequenceOutput,
         /// Biases in every gate.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         bias: bool,
         /// Dropout on each layer's output but the last, in training.
-        #[serde(default, skip_serializing_if = "is_zero_f")]
+        #[serde(default)]
         dropout: f32,
         /// Each hidden state projected to this width (0: none).
-        #[serde(default, skip_serializing_if = "is_zero_u")]
+        #[serde(default)]
         proj_size: usize,
     },
     /// Multi-head self-attention on [T, E].
@@ -461,13 +461,13 @@ pub enum LayerSpec {
         #[serde(default)]
         causal: bool,
         /// Biases in the input and output projections.
-        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[serde(default = "yes")]
         bias: bool,
         /// A learned key and value every position can attend to.
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         add_bias_kv: bool,
         /// A zero key and value every position can attend to.
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[serde(default)]
         add_zero_attn: bool,
     },
     /// torch.nn.TransformerEncoderLayer on [T, E].
@@ -505,27 +505,6 @@ pub enum LayerSpec {
 
 fn bn_momentum() -> Option<f32> {
     Some(0.1)
-}
-fn is_bn_momentum(m: &Option<f32>) -> bool {
-    *m == Some(0.1)
-}
-fn is_true(v: &bool) -> bool {
-    *v
-}
-fn is_false(v: &bool) -> bool {
-    !*v
-}
-fn is_zero_f(v: &f32) -> bool {
-    *v == 0.0
-}
-fn is_zero_u(v: &usize) -> bool {
-    *v == 0
-}
-fn is_one(v: &usize) -> bool {
-    *v == 1
-}
-fn is_one_size(v: &Size2) -> bool {
-    v.pair() == [1, 1]
 }
 fn one_size() -> Size2 {
     Size2::One(1)
@@ -795,24 +774,24 @@ pub enum LossSpec {
         /// One weight per class.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weight: Option<Vec<f32>>,
-        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        #[serde(default)]
         reduction: Reduction,
     },
     Mse {
-        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        #[serde(default)]
         reduction: Reduction,
     },
     Huber {
         #[serde(default = "unit_f")]
         delta: f32,
-        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        #[serde(default)]
         reduction: Reduction,
     },
     BceWithLogits {
         /// The weight of positive examples, one per output (torch's `pos_weight`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pos_weight: Option<Vec<f32>>,
-        #[serde(default, skip_serializing_if = "Reduction::is_mean")]
+        #[serde(default)]
         reduction: Reduction,
     },
     /// Abrahamyan et al.'s bias loss: cross-entropy weighted per example by
