@@ -149,20 +149,14 @@ impl MultiheadAttention {
                 return Err(Error::InvalidArgument { op: "MultiheadAttention", reason: format!("expected [N, T, {w}], got {:?}", t.shape()) });
             }
         }
+        let self_attention = query.id() == key.id() && key.id() == value.id();
         if !self.batch_first {
             let first = |t: &Tensor| t.permute(&[1, 0, 2]);
-            let mut out = self.attend_batch_first(
-                &first(query)?,
-                &first(key)?,
-                &first(value)?,
-                key_padding_mask,
-                attn_mask,
-                query.id() == key.id() && key.id() == value.id(),
-            )?;
+            let mut out = self.attend_batch_first(&first(query)?, &first(key)?, &first(value)?, key_padding_mask, attn_mask, self_attention)?;
             out.output = out.output.permute(&[1, 0, 2])?;
             return Ok(out);
         }
-        self.attend_batch_first(query, key, value, key_padding_mask, attn_mask, query.id() == key.id() && key.id() == value.id())
+        self.attend_batch_first(query, key, value, key_padding_mask, attn_mask, self_attention)
     }
 
     fn attend_batch_first(

@@ -69,6 +69,13 @@ impl Conv2d {
 }
 
 /// Shared forward of both convolutions on [N, C, H, W] with a [O, C/g, KH, KW] weight.
+/// "Same" padding along one axis: the (before, after) that keep the length at
+/// stride 1, the odd one after (as torch splits it).
+pub fn same_padding(kernel: usize, dilation: usize) -> (usize, usize) {
+    let total = dilation.saturating_mul(kernel.saturating_sub(1));
+    (total / 2, total - total / 2)
+}
+
 /// The convolution's geometry besides its weight.
 struct Geometry {
     stride: [usize; 2],
@@ -86,8 +93,7 @@ fn convolve(x: &Tensor, w: &Tensor, bias: Option<&Param>, g: Geometry) -> Result
         Padding::Explicit(p) if zeros => (x.clone(), p),
         Padding::Explicit(p) => (x.pad_mode(&[(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], g.padding_mode)?, [0, 0]),
         Padding::Same => {
-            let total = [g.dilation[0] * (k[0] - 1), g.dilation[1] * (k[1] - 1)];
-            let pads = [(0, 0), (0, 0), (total[0] / 2, total[0] - total[0] / 2), (total[1] / 2, total[1] - total[1] / 2)];
+            let pads = [(0, 0), (0, 0), same_padding(k[0], g.dilation[0]), same_padding(k[1], g.dilation[1])];
             (x.pad_mode(&pads, g.padding_mode)?, [0, 0])
         }
     };

@@ -22,7 +22,7 @@ pub mod transformer;
 pub use aaren::{Aaren, AarenState};
 pub use attention::{AttentionOptions, MultiheadAttention, Projection};
 pub use batchnorm::BatchNorm;
-pub use conv::{Conv1d, Conv2d, Padding};
+pub use conv::{Conv1d, Conv2d, Padding, same_padding};
 pub use conv_bn::ConvBn;
 pub use dropout::Dropout;
 pub use embedding::Embedding;

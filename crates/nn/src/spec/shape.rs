@@ -100,10 +100,7 @@ fn conv_padding_fits(
     }
     let pads: [(usize, usize); 2] = match resolve_padding(path, padding, stride)? {
         Some(p) => p.map(|v| (v, v)),
-        None => [0, 1].map(|i| {
-            let total = dilation[i].saturating_mul(kernel[i].saturating_sub(1));
-            (total / 2, total - total / 2)
-        }),
+        None => [0, 1].map(|i| crate::layers::same_padding(kernel[i], dilation[i])),
     };
     mode_fits(path, "paddingMode", mode, sizes, &pads[2 - sizes.len()..])
 }
