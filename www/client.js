@@ -107,6 +107,13 @@ export class Lab {
   setBackend(backend) { return this.request('backend', { backend }); }
   predict(x, n) { return this.request('predict', { x, n }); }
   grid(res) { return this.request('grid', { res }); }
+  // A sequence model token by token: `x` holds the next `tokens` tokens of
+  // `n` sequences ([n, tokens, token shape]); every layer carries its state
+  // from the tokens fed before (`reset` starts new sequences, and so does
+  // training). Resolves to {position, outputs, outputShape, states}: the
+  // outputs for the sequences up to each token, the states after the last.
+  feedTokens(x, n, tokens, { reset = false } = {}) { return this.request('tokens', { x, n, tokens, reset }); }
+  resetTokens() { return this.request('tokens', { reset: true, tokens: 0 }); }
   // What the model does inside, on its current weights: probes of a test
   // example ({example: {split, index}}) or of an input ({input: [...]}), and
   // {confusion, predictions, parameters, sparsity, filters: true} parts.

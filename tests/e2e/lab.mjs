@@ -1,12 +1,13 @@
 // End-to-end checks of the lab page in headless Chromium (WebGPU on
 // SwiftShader, and the CPU backend) and headless Firefox ESR (no WebGPU):
-//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,pfn,experiments,cpu,webgpu,firefox]
+//   NNLAB_URL=http://127.0.0.1:8123/ node tests/e2e/lab.mjs [--only page,keep,inspect,tokens,pfn,experiments,cpu,webgpu,firefox]
 // Env: NNLAB_URL (required), CHROMIUM and FIREFOX (browser binaries),
 // SCREENSHOT_DIR (default target/e2e).
 import { launch, launchFirefox, summary, scenario } from './harness.mjs';
 import { everyPreset } from './presets.mjs';
 import { reloadRestores, badImports, sharedLink, embedded, embedDialog, pytorchExport, exampleTutorial, storageFull, savedList } from './keep.mjs';
 import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
+import { tokenByToken, tokensFirefox } from './tokens.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
 import { experimentGallery, experimentCard, experimentMatchesNative, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
 import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions } from './page.mjs';
@@ -44,6 +45,7 @@ if (wanted('inspect')) {
   await scenario('sequence views', () => sequenceViews(browser));
   await scenario('draw a digit', () => drawADigit(browser, 'drawing a 1 with the mouse: the trained digits CNN says 1, with the native probabilities (Chromium)'));
 }
+if (wanted('inspect') || wanted('tokens')) await scenario('token by token', () => tokenByToken(browser));
 if (wanted('pfn')) {
   await scenario('pfn view', () => pfnView(browser));
   await scenario('pfn bad input', () => pfnBadInput(browser));
@@ -72,6 +74,7 @@ if (wanted('firefox')) {
   await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
   if (wanted('pfn')) await scenario('firefox pfn view', () => pfnFirefox(firefox));
   if (wanted('experiments')) await scenario('firefox experiment card', () => experimentFirefox(firefox));
+  if (wanted('inspect') || wanted('tokens')) await scenario('firefox token by token', () => tokensFirefox(firefox));
   if (wanted('inspect')) await scenario('firefox draw a digit', () => drawADigit(firefox, 'drawing a 1 with the mouse in Firefox ESR (CPU): the trained digits CNN says 1, with the native probabilities'));
   await everyPreset(firefox, 'cpu');
   await firefox.close();

@@ -329,6 +329,8 @@ export function watch(request) {
 }
 // A one-off inspection (a drawing's probes while the user draws).
 export const inspect = (request) => lab.inspect(request);
+export const predict = (x, n) => lab.predict(x, n);
+export const feedTokens = (x, n, tokens, options) => lab.feedTokens(x, n, tokens, options);
 export function setDrawing(values) {
   run.drawing.value = values;
 }

@@ -17,6 +17,10 @@
 //   backend   {backend}               -> {backend, note}  (same weights, optimizer state and step)
 //   predict   {x: Float32Array, n}    -> Float32Array
 //   grid      {res}                   -> Float32Array
+//   tokens    {x: Float32Array, n, tokens, reset?} -> TokenRun ({position, outputs, outputShape, states}): the next
+//                                        `tokens` tokens of `n` sequences, the layers' states carried on from
+//                                        the tokens fed before (training starts new sequences; `reset` does too);
+//                                        {reset: true, tokens: 0} only forgets them -> null
 //   inspect   {request}               -> Inspection (probes, confusion, predictions, histograms, sparsity, filters:
 //                                        see InspectRequest in the wasm module's types); the run is not changed
 //   watch     {request}               -> Inspection or null: from now on every metrics event carries the
@@ -61,7 +65,7 @@
 // (a newer request replaced this one) or 'worker' (the worker failed to load).
 
 export const REQUESTS = Object.freeze([
-  'ready', 'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'inspect', 'watch', 'state', 'save',
+  'ready', 'open', 'infer', 'schema', 'csv', 'play', 'pause', 'step', 'backend', 'predict', 'grid', 'tokens', 'inspect', 'watch', 'state', 'save',
   'pytorch', 'readFile', 'decodeSetup', 'close', 'loseDevice',
   'pfnOpen', 'pfnPredict', 'pfnCurve', 'pfnDraw', 'pfnClassify', 'pfnTrainStart', 'pfnTrain', 'pfnEvaluate',
   'experimentOpen', 'experimentTrain', 'experimentReport', 'experimentClose',

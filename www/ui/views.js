@@ -5,10 +5,10 @@
 // with every metrics event: a folded view costs the training nothing.
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
-import { state, run, hidden, setView, editPoints, watch, inspect, setDrawing } from '../app/store.js';
+import { state, run, hidden, setView, editPoints, watch, inspect, setDrawing, predict, feedTokens } from '../app/store.js';
 import { VIEWS } from '../viz/registry.js';
 
-const actions = { editPoints, setView, inspect, setDrawing };
+const actions = { editPoints, setView, inspect, setDrawing, predict, feedTokens };
 
 function ViewHost({ view, data, open }) {
   const box = useRef(null);

@@ -15,8 +15,9 @@ import features from './features.js';
 import filters from './filters.js';
 import attention from './attention.js';
 import hidden from './hidden.js';
+import tokens from './tokens.js';
 import graph from './graph.js';
 import sparsity from './sparsity.js';
 import histograms from './histograms.js';
 
-export const VIEWS = [boundary, predictions, samples, curves, confusion, draw, features, filters, attention, hidden, graph, sparsity, histograms];
+export const VIEWS = [boundary, predictions, samples, curves, confusion, draw, features, filters, attention, hidden, tokens, graph, sparsity, histograms];

@@ -120,6 +120,11 @@ const handlers = {
   backend: (m) => serial(() => setBackend(m)),
   predict: (m) => serial(async () => new Float32Array(await current().session.predict(m.x, m.n))),
   grid: (m) => serial(async () => new Float32Array(await current().session.grid(m.res))),
+  tokens: (m) => serial(() => {
+    const { session } = current();
+    if (m.reset) session.resetTokens();
+    return m.reset && !m.tokens ? null : session.feedTokens(m.x, m.n, m.tokens);
+  }),
   inspect: (m) => serial(() => current().session.inspect(m.request ?? {})),
   watch: (m) => serial(() => {
     watch = m.request && Object.keys(m.request).length ? m.request : null;

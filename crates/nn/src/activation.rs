@@ -77,6 +77,10 @@ impl Module for ActivationLayer {
             (f, _) => f.apply(x),
         }
     }
+    /// Acts on each position alone.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         Vec::new()
     }

@@ -21,6 +21,7 @@ pub mod sampling;
 pub mod schedule;
 pub mod spec;
 pub mod step_plan;
+pub mod tokens;
 pub mod weights;
 
 pub use activation::Activation;
@@ -29,8 +30,9 @@ pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Buffer, Param};
 pub use probe::{ProbeKind, Probes};
 pub use step_plan::{StepInput, StepPlan};
+pub use tokens::Carry;
 
-use nnlab_core::{Result, Tensor};
+use nnlab_core::{Error, Result, Tensor};
 
 /// Other ways to compute a trained model's outputs, each equal to the
 /// standard one up to rounding.
@@ -75,5 +77,13 @@ pub trait Module {
     /// for containers, each child's output under its path.
     fn probe(&self, x: &Tensor, _probes: &mut Probes) -> Result<Tensor> {
         self.forward(x)
+    }
+    /// The output at the next position of the sequences: `x` is that token
+    /// ([N, 1, ...]), `carry` what this layer kept of the tokens before it
+    /// (empty at the start); see tokens.rs. Layers that need the whole
+    /// sequence at once (convolutions over time, pooling, bidirectional or
+    /// non-causal layers) keep this refusal.
+    fn forward_token(&self, _x: &Tensor, _carry: &mut Carry) -> Result<Tensor> {
+        Err(Error::InvalidArgument { op: "token by token", reason: "this layer needs the whole sequence at once".into() })
     }
 }

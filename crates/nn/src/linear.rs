@@ -37,6 +37,10 @@ impl Module for Linear {
         }
     }
 
+    /// Acts on each position alone.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         let mut out = vec![("weight".to_string(), self.weight.clone())];
         if let Some(b) = &self.bias {

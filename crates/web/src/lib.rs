@@ -10,6 +10,8 @@
 //! s.train(100);
 //! const m = await s.metrics();                   // {step, epoch, trainLoss, testLoss, ...}
 //! await s.setBackend('webgpu');                  // same weights and optimizer state
+//! const r = await s.feedTokens(token, 1, 1);     // a sequence model token by token, its state carried
+//! s.resetTokens();                               // the next token starts a new sequence
 //! s.free();
 //! ```
 //!
@@ -57,7 +59,13 @@ export interface NnlabError extends Error {
   message: string;
 }
 export interface LayerReport { path: string; kind: string; output: number[]; params: number }
-export interface ModelReport { input: number[]; output: number[]; params: number; layers: LayerReport[] }
+/** How many top-level layers run token by token (0: the model can't; `path` and `reason` say why). */
+export interface TokenSupport { layers: number; sequenceOutput: boolean; path: string | null; reason: string | null }
+export interface ModelReport { input: number[]; output: number[]; params: number; layers: LayerReport[]; tokens: TokenSupport }
+/** One layer's state carried between tokens: [sequences, size] values. */
+export interface CarriedState { path: string; kind: string; size: number; values: number[] }
+/** The outputs for the sequences up to each token fed ([tokens, sequences, ...outputShape]) and the states after the last. */
+export interface TokenRun { position: number; outputs: number[]; outputShape: number[]; states: CarriedState[] }
 export interface Metrics {
   step: number; epoch: number; trainLoss: number; testLoss: number;
   trainAccuracy: number | null; testAccuracy: number | null;

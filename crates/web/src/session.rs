@@ -194,6 +194,28 @@ impl Session {
         })
     }
 
+    /// Runs a sequence model token by token: `x` holds the next `tokens`
+    /// tokens of each of `sequences` sequences ([sequences, tokens, token
+    /// shape]); every layer carries its state on from the tokens fed by
+    /// earlier calls. Resolves to the outputs for the sequences up to each
+    /// token and the states after the last. Training or loading a state
+    /// starts new sequences (`position` says how many tokens the states hold).
+    #[wasm_bindgen(js_name = feedTokens, unchecked_return_type = "Promise<TokenRun>")]
+    pub fn feed_tokens(&self, x: Float32Array, sequences: u32, tokens: u32) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.try_borrow_mut().map_err(|_| busy("session"))?;
+            to_js(&t.feed_tokens(&x.to_vec(), sequences as usize, tokens as usize).await.map_err(js_error)?)
+        })
+    }
+
+    /// Forgets the states carried between `feedTokens` calls.
+    #[wasm_bindgen(js_name = resetTokens)]
+    pub fn reset_tokens(&self) -> Result<(), JsValue> {
+        self.trainer.try_borrow_mut().map_err(|_| busy("session"))?.reset_tokens();
+        Ok(())
+    }
+
     /// What the inspection views show (probes of an example or a drawing,
     /// the confusion matrix, predictions, histograms, sparsity, filters), on
     /// the current weights; the run is not changed.

@@ -1,7 +1,7 @@
 // Types of the nnlab package. The wasm module's own declarations (Session,
 // ModelSpec, Metrics, NnlabError, ...) come from pkg/nnlab_web.d.ts.
-import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, InspectRequest, Inspection } from './pkg/nnlab_web.js';
-export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError, InspectRequest, Inspection } from './pkg/nnlab_web.js';
+import type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, InspectRequest, Inspection, TokenRun } from './pkg/nnlab_web.js';
+export type { ModelSpec, ModelReport, Metrics, DatasetPreview, TrainerState, NnlabError, InspectRequest, Inspection, TokenRun, TokenSupport, CarriedState } from './pkg/nnlab_web.js';
 export { default as init, Session, inferShapes, specSchema, csvPreview, decodeSetup, readSessionFile, webgpuInfo } from './pkg/nnlab_web.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
@@ -9,7 +9,7 @@ export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 /** Parts of the lab page a link can hide (the README has the table). */
 export type Part = 'header' | 'text' | 'presets' | 'data' | 'model' | 'training' | 'controls' | 'stats' | 'keep'
   | 'view-options' | 'boundary' | 'predictions' | 'samples' | 'curves' | 'confusion' | 'draw' | 'features' | 'filters'
-  | 'attention' | 'hidden' | 'graph' | 'sparsity' | 'histograms';
+  | 'attention' | 'hidden' | 'tokens' | 'graph' | 'sparsity' | 'histograms';
 
 export interface EmbedOptions {
   /** The lab page's address (default: the index.html two folders above this package, as the nnlab site serves it). */
@@ -110,6 +110,13 @@ export class Lab {
   predict(x: Float32Array, n: number): Promise<Float32Array>;
   /** For models of 2D points: res x res outputs over [-1, 1]^2, row 0 at the top. */
   grid(res: number): Promise<Float32Array>;
+  /**
+   * A sequence model token by token (when `report.tokens.layers > 0`): `x` holds the next `tokens` tokens of `n`
+   * sequences ([n, tokens, token shape]); every layer carries its state on from the tokens fed before. Training
+   * starts new sequences, and so does `reset` (`position` says how many tokens the states hold).
+   */
+  feedTokens(x: Float32Array, n: number, tokens: number, options?: { reset?: boolean }): Promise<TokenRun>;
+  resetTokens(): Promise<null>;
   /** What the model does inside on its current weights: probes of an example or an input, and the parts asked for. */
   inspect(request: InspectRequest): Promise<Inspection>;
   /** From now on every 'metrics' event carries `inspection` for `request` ({} stops); resolves to the first. */

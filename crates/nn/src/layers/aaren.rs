@@ -15,7 +15,7 @@ use nnlab_core::{Device, Error, Result, Tensor};
 
 use crate::init::Init;
 use crate::layers::prefixed;
-use crate::{Inference, Linear, Module, Param, ProbeKind, Probes};
+use crate::{Carry, Inference, Linear, Module, Param, ProbeKind, Probes};
 
 /// Scores lie in (-SCORE_CAP, SCORE_CAP).
 pub const SCORE_CAP: f32 = 30.0;
@@ -135,6 +135,19 @@ impl Module for Aaren {
     fn set_inference(&self, mode: Inference) -> Result<()> {
         self.recurrent.set(mode == Inference::Recurrent);
         Ok(())
+    }
+
+    /// One `step`; the carry holds m, u and w.
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        self.check(x, 3)?;
+        let n = x.shape()[0];
+        let state = match &carry.tensors[..] {
+            [m, u, w] => AarenState { m: m.clone(), u: u.clone(), w: w.clone() },
+            _ => self.initial_state(n, &x.device())?,
+        };
+        let (y, next) = self.step(&x.reshape(&[n, self.dim])?, &state)?;
+        carry.tensors = vec![next.m, next.u, next.w];
+        y.reshape(&[n, 1, self.dim])
     }
 
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {

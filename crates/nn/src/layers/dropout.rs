@@ -36,6 +36,10 @@ impl Module for Dropout {
         x.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.p))
     }
 
+    /// Acts on each position alone.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         Vec::new()
     }

@@ -72,6 +72,10 @@ impl Module for Embedding {
         rows.reshape(&shape)
     }
 
+    /// Acts on each position alone.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         vec![("weight".to_string(), self.weight.clone())]
     }

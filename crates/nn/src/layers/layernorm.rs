@@ -52,6 +52,10 @@ impl Module for LayerNorm {
         y.reshape(x.shape())
     }
 
+    /// Acts on each position alone.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         let mut out = Vec::new();
         out.extend(self.weight.iter().map(|w| ("weight".to_string(), w.clone())));

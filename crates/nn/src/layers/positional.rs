@@ -3,7 +3,19 @@
 
 use nnlab_core::{Device, Error, Result, Tensor};
 
-use crate::{Module, Param};
+use crate::{Carry, Module, Param};
+
+/// `x` [N, 1, d] plus row `carry.position` of `table`, counting the token.
+fn add_at_position(x: &Tensor, table: &Tensor, carry: &mut Carry, op: &'static str) -> Result<Tensor> {
+    let (max_len, d) = (table.shape()[0], table.shape()[1]);
+    check(x, max_len, d, op)?;
+    if carry.position >= max_len {
+        return Err(Error::InvalidArgument { op, reason: format!("the sequence is longer than its maxLen of {max_len} positions") });
+    }
+    let y = x.add(&table.narrow(0, carry.position, 1)?)?;
+    carry.position += 1;
+    Ok(y)
+}
 
 fn check(x: &Tensor, max_len: usize, d: usize, op: &'static str) -> Result<usize> {
     if x.rank() != 3 || x.shape()[2] != d || x.shape()[1] > max_len {
@@ -37,6 +49,10 @@ impl Module for SinusoidalPositionalEncoding {
         x.add(&self.table.narrow(0, 0, t)?)
     }
 
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        add_at_position(x, &self.table, carry, "sinusoidal positional encoding")
+    }
+
     fn parameters(&self) -> Vec<(String, Param)> {
         Vec::new()
     }
@@ -57,6 +73,10 @@ impl Module for LearnedPositionalEncoding {
         let w = self.weight.get();
         let t = check(x, w.shape()[0], w.shape()[1], "learned positional encoding")?;
         x.add(&w.narrow(0, 0, t)?)
+    }
+
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        add_at_position(x, &self.weight.get(), carry, "learned positional encoding")
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

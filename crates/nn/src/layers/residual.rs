@@ -5,7 +5,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::{Sequential, prefixed};
-use crate::{Activation, Buffer, Inference, Module, Param, Probes};
+use crate::{Activation, Buffer, Carry, Inference, Module, Param, Probes};
 
 pub struct Residual {
     pub body: Sequential,
@@ -28,6 +28,11 @@ impl Residual {
 impl Module for Residual {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.join(self.body.forward(x)?, self.shortcut.forward(x)?)
+    }
+
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        let body = self.body.forward_token(x, carry.child(".body"))?;
+        self.join(body, self.shortcut.forward_token(x, carry.child(".shortcut"))?)
     }
 
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {

@@ -15,7 +15,7 @@
 
 use nnlab_core::{Conv2dParams, Device, Error, Result, Tensor};
 
-use crate::{Module, Param, ProbeKind, Probes};
+use crate::{Carry, Module, Param, ProbeKind, Probes};
 
 pub struct S4d {
     pub channels: usize,
@@ -186,6 +186,18 @@ impl S4d {
 impl Module for S4d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_conv(x)
+    }
+
+    /// One recurrent `step`; the carry holds the modes' real and imaginary parts.
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        let (n, _) = self.check(x)?;
+        let state = match &carry.tensors[..] {
+            [re, im] => Complex { re: re.clone(), im: im.clone() },
+            _ => self.initial_state(n, &x.device())?,
+        };
+        let (y, next) = self.step(&x.reshape(&[n, self.channels])?, &state)?;
+        carry.tensors = vec![next.re, next.im];
+        y.reshape(&[n, 1, self.channels])
     }
 
     /// The output channels over time are the layer's visible state.

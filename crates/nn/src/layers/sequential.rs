@@ -3,7 +3,7 @@
 use nnlab_core::{Result, Tensor};
 
 use crate::layers::prefixed;
-use crate::{Buffer, Inference, Module, Param, ProbeKind, Probes};
+use crate::{Buffer, Carry, Inference, Module, Param, ProbeKind, Probes};
 
 #[derive(Default)]
 pub struct Sequential {
@@ -19,6 +19,10 @@ impl Sequential {
 impl Module for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.layers.iter().try_fold(x.clone(), |h, layer| layer.forward(&h))
+    }
+
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        self.layers.iter().enumerate().try_fold(x.clone(), |h, (i, layer)| layer.forward_token(&h, carry.child(&format!("[{i}]"))))
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

@@ -25,6 +25,10 @@ impl Module for LastStep {
         let t = x.dim(1)?;
         x.narrow(1, t - 1, 1)?.flatten_from(1)
     }
+    /// A token is the last step of the sequence so far.
+    fn forward_token(&self, x: &Tensor, _carry: &mut crate::Carry) -> Result<Tensor> {
+        self.forward(x)
+    }
     fn parameters(&self) -> Vec<(String, Param)> {
         Vec::new()
     }

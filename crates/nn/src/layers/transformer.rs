@@ -70,10 +70,30 @@ impl TransformerEncoderLayer {
     /// `forward_masked` computes with an attention mask that hides the other
     /// keys, without projecting or scoring them (a PFN's context and queries).
     pub fn forward_context(&self, x: &Tensor, context: usize) -> Result<Tensor> {
-        let attend = |h: &Tensor| -> Result<Tensor> {
+        self.around_attention(x, |h| {
             let kv = h.narrow(1, 0, context)?;
             self.dropouts[0].forward(&self.self_attn.attend(h, &kv, &kv, None, None)?.output)
-        };
+        })
+    }
+
+    /// The next token x [N, 1, d_model] of a causal layer: it attends to
+    /// itself and the tokens in `seen` (what attention read of each,
+    /// [N, t, d_model]), which it joins. What `forward_masked` with a causal
+    /// mask gives at that position.
+    pub fn forward_next(&self, x: &Tensor, seen: &mut Option<Tensor>) -> Result<Tensor> {
+        self.around_attention(x, |h| {
+            let kv = match seen.take() {
+                Some(before) => Tensor::concat(&[before, h.clone()], 1)?,
+                None => h.clone(),
+            };
+            *seen = Some(kv.clone());
+            self.dropouts[0].forward(&self.self_attn.attend(h, &kv, &kv, None, None)?.output)
+        })
+    }
+
+    /// The layer around an attention block `attend` (given what attention
+    /// reads: the input, or its norm1 with `norm_first`).
+    fn around_attention(&self, x: &Tensor, attend: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
         if self.norm_first {
             let x = x.add(&attend(&self.norm1.forward(x)?)?)?;
             x.add(&self.feed_forward(&self.norm2.forward(&x)?)?)

@@ -3,12 +3,13 @@
 
 use std::cell::Cell;
 
-use nnlab_core::{Device, Result, Tensor};
+use nnlab_core::{Device, Error, Result, Tensor};
 
 use super::{LayerSpec, ModelReport, ModelSpec, Nonlinearity, PositionalKind, SequenceOutput, infer};
 use crate::activation::ActivationLayer;
 use crate::init::Init;
 use crate::layers::*;
+use crate::tokens::Carry;
 use crate::{Buffer, Linear, Module, Param, ProbeKind, Probes};
 
 /// A recurrent layer returning all steps or the last (batch-first).
@@ -29,6 +30,20 @@ impl Module for RecurrentLayer {
     }
     fn set_training(&self, training: bool) {
         self.inner.set_training(training);
+    }
+    /// The carry holds h (and c) batch first: [N, layers, width].
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        if self.inner.bidirectional {
+            return Err(Error::InvalidArgument { op: "token by token", reason: "a bidirectional layer reads the sequence from its end too".into() });
+        }
+        let first = |t: &Tensor| t.permute(&[1, 0, 2])?.contiguous();
+        let states: Vec<Tensor> = carry.tensors.iter().map(first).collect::<Result<_>>()?;
+        let out = self.inner.run_from(x, states.first(), states.get(1))?;
+        carry.tensors = std::iter::once(&out.h_n).chain(out.c_n.as_ref()).map(first).collect::<Result<_>>()?;
+        match self.output {
+            SequenceOutput::Sequence => Ok(out.output),
+            SequenceOutput::Last => out.output.flatten_from(1),
+        }
     }
     fn probe(&self, x: &Tensor, probes: &mut Probes) -> Result<Tensor> {
         let all = self.inner.run(x)?.output;
@@ -51,6 +66,10 @@ fn causal_mask(causal: bool, x: &Tensor) -> Result<Option<Tensor>> {
     Ok(Some(Tensor::from_vec(m, &[t, t], &x.device())?))
 }
 
+fn not_causal() -> Error {
+    Error::InvalidArgument { op: "token by token", reason: "every position attends to later ones unless the layer is causal".into() }
+}
+
 struct SelfAttention {
     inner: MultiheadAttention,
     causal: bool,
@@ -60,6 +79,18 @@ impl Module for SelfAttention {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mask = causal_mask(self.causal, x)?;
         Ok(self.inner.attend(x, x, x, None, mask.as_ref())?.output)
+    }
+    /// Causal only: the carry holds every token so far ([N, t, E]).
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        if !self.causal {
+            return Err(not_causal());
+        }
+        let kv = match carry.tensors.pop() {
+            Some(before) => Tensor::concat(&[before, x.clone()], 1)?,
+            None => x.clone(),
+        };
+        carry.tensors = vec![kv.clone()];
+        Ok(self.inner.attend(x, &kv, &kv, None, None)?.output)
     }
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
@@ -83,6 +114,16 @@ impl Module for TransformerLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mask = causal_mask(self.causal, x)?;
         self.inner.forward_masked(x, None, mask.as_ref())
+    }
+    /// Causal only: the carry holds what attention read of every token so far.
+    fn forward_token(&self, x: &Tensor, carry: &mut Carry) -> Result<Tensor> {
+        if !self.causal {
+            return Err(not_causal());
+        }
+        let mut seen = carry.tensors.pop();
+        let y = self.inner.forward_next(x, &mut seen)?;
+        carry.tensors.extend(seen);
+        Ok(y)
     }
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()

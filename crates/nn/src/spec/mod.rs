@@ -13,6 +13,7 @@ pub mod saved;
 mod shape;
 pub mod share;
 mod state;
+pub mod tokens;
 mod train;
 
 pub use build::{build, state_dict};

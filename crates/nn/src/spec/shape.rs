@@ -27,6 +27,8 @@ pub struct ModelReport {
     pub output: Vec<usize>,
     pub params: usize,
     pub layers: Vec<LayerReport>,
+    /// Whether (and how far) the model runs token by token.
+    pub tokens: super::tokens::TokenSupport,
 }
 
 /// Saturating product: parameter counts of absurd specs must fail the size
@@ -497,5 +499,5 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelReport> {
     }
     let mut layers = Vec::new();
     let (output, params) = sequence_of(&spec.layers, &spec.input, "layers", &mut layers)?;
-    Ok(ModelReport { input: spec.input.clone(), output, params, layers })
+    Ok(ModelReport { input: spec.input.clone(), output, params, layers, tokens: super::tokens::token_support(spec) })
 }

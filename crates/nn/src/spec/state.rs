@@ -76,6 +76,7 @@ impl SpecTrainer {
     /// spec: every tensor present, with its shape, finite. Nothing changes
     /// unless all of it checks out.
     pub fn import_state(&mut self, state: &TrainerState) -> Result<()> {
+        self.reset_tokens();
         // Counters a run of any length stays far below; larger ones are tampered.
         if state.step > MAX_SAVED_STEP || u64::from(state.optimizer_steps) > MAX_SAVED_STEP.min(u32::MAX as u64 / 2) {
             return Err(invalid("state.step", format!("{} steps ({} optimizer steps) is beyond any run", state.step, state.optimizer_steps)));

@@ -138,6 +138,8 @@ pub struct SpecTrainer {
     inference: Inference,
     /// With the bias loss: the top-level layer whose output it weighs.
     pub(super) bias_features: Option<usize>,
+    /// The states carried between `feed_tokens` calls (see tokens.rs).
+    pub(super) tokens: Option<super::tokens::TokenCarry>,
 }
 
 impl SpecTrainer {
@@ -225,6 +227,7 @@ impl SpecTrainer {
             eval_sets: RefCell::new(Vec::new()),
             inference: Inference::Standard,
             bias_features,
+            tokens: None,
         })
     }
 
@@ -254,6 +257,7 @@ impl SpecTrainer {
     /// One optimizer step on the next mini-batch. Records GPU work without
     /// waiting for it.
     pub fn step(&mut self) -> Result<()> {
+        self.tokens = None;
         let (train, subsets, device) = (&self.data.train, &mut self.subsets, &self.device);
         let (xb, yb) = self.batches.next(
             self.training.batch_size,
