@@ -12,6 +12,7 @@ spec's. Writes the trained weights to trained.safetensors.
 import argparse
 import json
 import os
+import sys
 import warnings
 
 import torch
@@ -191,6 +192,11 @@ def main():
         # saving can abort at exit ("terminate called without an active exception").
         dist.barrier()
         dist.destroy_process_group()
+        # gloo's threads can still abort the interpreter's own shutdown now and
+        # then; everything is written, so leave without it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
