@@ -18,7 +18,8 @@ const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 const WORKLOADS = [['mlp-spiral', 'W1'], ['cnn-28', 'W2'], ['lstm-seq', 'W3'], ['transformer-block', 'W4'],
   ['matmul-256', 'W5'], ['matmul-512', 'W5'], ['matmul-1024', 'W5']].filter(([, g]) => !only || only.includes(g));
 const picked = process.env.BENCH_CONTENDERS ? process.env.BENCH_CONTENDERS.split(',') : null;
-const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['tfjs', 'wasm'], ['tfjs', 'cpu']]
+// nnlab-cpu runs the build the page loads (relaxed SIMD where the browser has it), nnlab-cpu-simd128 the plain one.
+const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['nnlab', 'cpu-simd128'], ['tfjs', 'wasm'], ['tfjs', 'cpu']]
   .filter(([c, b]) => !picked || picked.includes(`${c}-${b}`));
 
 const browser = await chromium.launch({
@@ -84,14 +85,15 @@ for (const r of rows) {
 // Speed-ups: nnlab's WebGPU path against TF.js's, nnlab's CPU path against TF.js's best CPU-side backend.
 const find = (c, b, w) => rows.find((r) => r.contender === c && r.backend === b && r.workload === w && !r.error);
 const ratio = (theirs, ours, mode) => (ours && theirs ? (theirs[mode].median / ours[mode].median).toFixed(1) + 'x' : 'n/a');
-console.log('\n| workload | nnlab-webgpu vs tfjs-webgpu (sync / async) | nnlab-cpu vs best of tfjs-wasm, tfjs-cpu (sync / async) |');
-console.log('| --- | ---: | ---: |');
+console.log('\n| workload | nnlab-webgpu vs tfjs-webgpu (sync / async) | nnlab-cpu vs best of tfjs-wasm, tfjs-cpu (sync / async) | nnlab-cpu-simd128 vs the same |');
+console.log('| --- | ---: | ---: | ---: |');
 for (const [workload, group] of WORKLOADS) {
   const best = ['wasm', 'cpu'].map((b) => find('tfjs', b, workload)).filter(Boolean)
     .sort((a, b) => a.sync.median - b.sync.median)[0];
   const gpu = [find('tfjs', 'webgpu', workload), find('nnlab', 'webgpu', workload)];
   const cpu = [best, find('nnlab', 'cpu', workload)];
-  console.log(`| ${group} ${workload} | ${ratio(...gpu, 'sync')} / ${ratio(...gpu, 'async')} | ${ratio(...cpu, 'sync')} / ${ratio(...cpu, 'async')}${best ? ` (tfjs-${best.backend})` : ''} |`);
+  const plain = [best, find('nnlab', 'cpu-simd128', workload)];
+  console.log(`| ${group} ${workload} | ${ratio(...gpu, 'sync')} / ${ratio(...gpu, 'async')} | ${ratio(...cpu, 'sync')} / ${ratio(...cpu, 'async')}${best ? ` (tfjs-${best.backend})` : ''} | ${ratio(...plain, 'sync')} / ${ratio(...plain, 'async')} |`);
 }
 
 const out = process.env.BENCH_JSON;

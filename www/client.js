@@ -15,8 +15,12 @@
 import { EVENTS, toError } from './shared/protocol.js';
 
 export class Lab {
-  constructor({ workerUrl = new URL('./worker/main.js', import.meta.url) } = {}) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
+  // `wasm: 'simd128'` runs the plain build where the browser could run the
+  // relaxed-SIMD one (www/shared/wasm.js).
+  constructor({ workerUrl = new URL('./worker/main.js', import.meta.url), wasm = null } = {}) {
+    const url = new URL(workerUrl, import.meta.url);
+    if (wasm) url.searchParams.set('wasm', wasm);
+    this.worker = new Worker(url, { type: 'module' });
     this.pending = new Map();
     this.listeners = new Map(EVENTS.map((e) => [e, new Set()]));
     this.nextId = 1;

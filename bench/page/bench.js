@@ -2,12 +2,14 @@
 // window.runBench, under the protocol in protocol.js. bench/run.mjs drives it.
 /* global tf */
 import init, { BenchRunner } from './pkg/nnlab_web.js';
+import { chooseBuild, initArgs } from './wasm.js';
 import { WORKLOADS, measure, workloadData } from './protocol.js';
 import { tfjsContender } from './tfjs.js';
 
+// 'cpu' loads the build the page would (relaxed SIMD where the browser has it), 'cpu-simd128' the plain one.
 async function nnlabContender(id, backend) {
-  await init();
-  const r = await BenchRunner.create(id, backend);
+  await init(initArgs(chooseBuild(backend === 'cpu-simd128' ? 'simd128' : null), new URL('./pkg/', location.href)));
+  const r = await BenchRunner.create(id, backend === 'cpu-simd128' ? 'cpu' : backend);
   return { contender: { step: () => r.step(), read: () => r.read() }, checksum: r.checksum() };
 }
 

@@ -10,7 +10,7 @@ import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { tokenByToken, tokensFirefox } from './tokens.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
 import { experimentGallery, experimentCard, experimentMatchesNative, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
-import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions } from './page.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions, wasmBuilds } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
@@ -28,6 +28,7 @@ if (wanted('page')) {
   await scenario('loss options on a phone', () => lossOptions(browser, 375));
   await scenario('phone', () => phone(browser));
   await scenario('no webgpu', () => noWebGpu());
+  await scenario('wasm builds', () => wasmBuilds(browser));
 }
 if (wanted('keep')) {
   await scenario('reload restores', () => reloadRestores(browser, 'a reload restores the run: same step, curves back, and the next step\'s loss bit-exact (Chromium, CPU)'));

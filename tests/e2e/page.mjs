@@ -304,3 +304,25 @@ export async function lossOptions(browser, width = 1280) {
     `loss ${JSON.stringify(loss)}, step ${s.metrics.step}, train loss ${s.metrics.trainLoss?.toFixed(3)}, test loss ${s.metrics.testLoss?.toFixed(3)}, "${problem}", kept ${kept}`);
   await page.context().close();
 }
+
+// The two builds of the wasm module: Chromium loads the relaxed-SIMD one,
+// `?wasm=simd128` the plain one; both train the digits CNN (its convolutions
+// and dense layers are the GEMM the builds differ in) to the same accuracy.
+export async function wasmBuilds(browser) {
+  const results = [];
+  for (const query of ['', '?wasm=simd128']) {
+    const page = await open(browser, `${query}#preset=digits-cnn&backend=cpu`);
+    await ready(page, `digits-cnn ${query || 'default'}`);
+    const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
+    await page.evaluate(() => window.nnlab.lab.step(150));
+    const s = await until(page, (x) => x.metrics?.step === 150 && !x.metrics.sampled, { what: 'digits-cnn trained 150 steps' });
+    const adapter = await page.evaluate(() => document.querySelector('#backend-used').title);
+    results.push({ build, adapter, accuracy: s.metrics.testAccuracy, loss: s.metrics.testLoss });
+    await page.context().close();
+  }
+  const [relaxed, plain] = results;
+  record('the page loads the relaxed-SIMD module in Chromium and the plain one with ?wasm=simd128, and says which',
+    relaxed.build === 'relaxed-simd' && plain.build === 'simd128' && relaxed.adapter === 'WebAssembly, relaxed SIMD' && plain.adapter === 'WebAssembly, SIMD', JSON.stringify(results));
+  record('digits-cnn trains the same on both builds (150 CPU steps)', relaxed.accuracy >= 0.8 && plain.accuracy >= 0.8 && Math.abs(relaxed.loss - plain.loss) < 0.05,
+    `accuracy ${relaxed.accuracy} / ${plain.accuracy}, loss ${relaxed.loss} / ${plain.loss}`);
+}

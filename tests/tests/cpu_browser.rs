@@ -32,3 +32,34 @@ async fn a_moved_run_continues_bit_exactly_in_the_browser() {
     let (ma, mb) = (a.metrics().await.unwrap(), b.metrics().await.unwrap());
     assert_eq!((ma.step, ma.train_loss.to_bits()), (mb.step, mb.train_loss.to_bits()));
 }
+
+/// The browser's packed simd128 GEMM against a plain f64 sum: edge tiles,
+/// transposed operands, a batch, K past one packed block and N past one panel run.
+#[wasm_bindgen_test]
+async fn the_wasm_gemm_computes_products() {
+    use nnlab_core::Tensor;
+    for (batch, m, k, n, transposed) in
+        [(1, 1, 1, 1, false), (1, 5, 3, 7, false), (1, 37, 53, 29, true), (3, 9, 17, 10, false), (1, 13, 300, 1030, true), (2, 97, 5, 8, false)]
+    {
+        let a = nnlab_tests::uniform(&[batch, m, k], 1);
+        let b = nnlab_tests::uniform(&[batch, k, n], 2);
+        let ta = Tensor::from_vec(a.clone(), &[batch, m, k], &Device::Cpu).unwrap();
+        // A transposed B is stored [n, k] and read through a view.
+        let tb = if transposed {
+            let bt: Vec<f32> = (0..batch * n * k).map(|i| b[(i / (n * k)) * k * n + (i % k) * n + (i / k) % n]).collect();
+            Tensor::from_vec(bt, &[batch, n, k], &Device::Cpu).unwrap().transpose(1, 2).unwrap()
+        } else {
+            Tensor::from_vec(b.clone(), &[batch, k, n], &Device::Cpu).unwrap()
+        };
+        let got = ta.matmul(&tb).unwrap().to_vec().await.unwrap();
+        for bi in 0..batch {
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = (0..k).map(|p| a[bi * m * k + i * k + p] as f64 * b[bi * k * n + p * n + j] as f64).sum();
+                    let g = got[bi * m * n + i * n + j] as f64;
+                    assert!((g - want).abs() <= 1e-4 * (1.0 + want.abs()), "[{batch}, {m}, {k}, {n}] at ({bi}, {i}, {j}): {g} vs {want}");
+                }
+            }
+        }
+    }
+}

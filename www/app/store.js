@@ -303,6 +303,7 @@ export function setBackend(backend) {
     const r = await lab.setBackend(backend);
     batch(() => {
       run.backend.value = r.backend;
+      run.adapter.value = r.adapter ?? null;
       run.note.value = r.note ?? (backend === 'auto' ? 'Auto keeps the current backend for this run; Reset times both again.' : '');
     });
   });

@@ -6,15 +6,17 @@
 // session they concern, so the page drops events of sessions it replaced.
 //
 // Requests (args -> result):
-//   ready     {}                      -> {at}: when the wasm module was ready (epoch ms), not queued behind other work
+//   ready     {}                      -> {at, build}: when the wasm module was ready (epoch ms), not queued behind
+//                                        other work, and which build runs ('relaxed-simd' or 'simd128')
 //   open      {spec, backend: 'auto'|'webgpu'|'cpu', state?} or {file: Uint8Array, backend}
 //                                     -> {session, spec, backend, note, adapter, report, dataset, metrics}
+//                                        (adapter: the GPU's description, or the CPU build's)
 //             (the current run is replaced only once the new one opened)
 //   infer     {spec}                  -> ModelReport (shapes, parameter counts; nothing is built)
 //   schema    {}                      -> the spec's JSON Schema
 //   csv       {text}                  -> {columns, numeric, distinct, rows, count} (a CSV upload's first look)
 //   play      {}  pause {}  step {n}  -> {step}   (training runs in the worker; progress comes as events)
-//   backend   {backend}               -> {backend, note}  (same weights, optimizer state and step)
+//   backend   {backend}               -> {backend, note, adapter}  (same weights, optimizer state and step)
 //   predict   {x: Float32Array, n}    -> Float32Array
 //   grid      {res}                   -> Float32Array
 //   tokens    {x: Float32Array, n, tokens, reset?} -> TokenRun ({position, outputs, outputShape, states}): the next

@@ -3,6 +3,7 @@
 // one serial queue, and reports progress as events.
 import init, { Session, csvPreview, decodeSetup, inferShapes, readSessionFile, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
 import { toFailure } from '../shared/protocol.js';
+import { chooseBuild, initArgs } from '../shared/wasm.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
 import { pfnHandlers } from './pfn.js';
@@ -14,9 +15,12 @@ let adapter;            // webgpuInfo(): a description, or null without WebGPU
 let controls = 0;       // play/pause arrival counter: a later one supersedes an earlier one still queued
 let watch = null;       // the inspection the page's open views want with every metrics event
 
+// The relaxed-SIMD module where the browser has it (`?wasm=simd128` on the
+// worker's address asks for the plain one).
+const build = chooseBuild(new URL(self.location.href).searchParams.get('wasm'));
 // Every wasm call goes through one queue: a Session must never be freed or
 // replaced while one of its async methods is still running.
-const loaded = init();
+const loaded = init(initArgs(build, new URL('../pkg/', import.meta.url)));
 let queue = loaded;
 function serial(task) {
   const result = queue.then(task);
@@ -35,6 +39,11 @@ async function gpuAdapter() {
     adapter = await Promise.race([Promise.resolve().then(webgpuInfo), timeout]).catch(() => null) ?? null;
   }
   return adapter;
+}
+
+// What runs a backend: the GPU's description, or the CPU build's.
+async function describe(backend) {
+  return backend === 'webgpu' ? gpuAdapter() : `WebAssembly, ${build === 'relaxed-simd' ? 'relaxed SIMD' : 'SIMD'}`;
 }
 
 function current() {
@@ -70,7 +79,7 @@ async function open({ spec, backend, state, file }) {
   // The first metrics come with the reply: events of a session only count
   // once the page knows its id.
   const { data: metrics } = await run.collectMetrics();
-  return { session: run.id, spec, backend: session.backend, note, adapter: session.backend === 'webgpu' ? gpu : null, report, dataset, metrics };
+  return { session: run.id, spec, backend: session.backend, note, adapter: await describe(session.backend), report, dataset, metrics };
 }
 
 async function setBackend({ backend }) {
@@ -85,12 +94,12 @@ async function setBackend({ backend }) {
   }
   await r.sendMetrics();
   if (wasPlaying) r.play();
-  return { backend: r.backend, note };
+  return { backend: r.backend, note, adapter: await describe(r.backend) };
 }
 
 const handlers = {
   // When the wasm module is ready (epoch milliseconds), ahead of any queued work.
-  ready: () => loaded.then(() => ({ at: performance.timeOrigin + performance.now() })),
+  ready: () => loaded.then(() => ({ at: performance.timeOrigin + performance.now(), build })),
   open: (m) => serial(() => open(m)),
   infer: (m) => serial(() => inferShapes(m.spec)),
   schema: () => serial(() => specSchema()),

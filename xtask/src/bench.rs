@@ -76,6 +76,7 @@ fn browser(args: &[&String]) -> Result {
     }
     site::copy_dir(&root().join("bench/page"), &dir)?;
     site::copy_dir(&root().join("www-dist/pkg"), &dir.join("pkg"))?;
+    std::fs::copy(root().join("www/shared/wasm.js"), dir.join("wasm.js")).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir.join("tfjs")).map_err(|e| e.to_string())?;
     for file in TFJS_FILES {
         let from = root().join("bench/node_modules/@tensorflow").join(file);

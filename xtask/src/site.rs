@@ -1,4 +1,5 @@
-//! Builds the lab page into www-dist/: the wasm API (release, SIMD) through
+//! Builds the lab page into www-dist/: the wasm API (release; simd128, and
+//! a second module with relaxed SIMD) through
 //! wasm-pack (with its TypeScript declarations) and wasm-opt into pkg/, a
 //! copy of the static files in www/, the UI and chart libraries from npm
 //! (node_modules) into vendor/, the presets and the spec schema into models/,
@@ -29,45 +30,19 @@ pub fn build() -> Result {
     // staging folder, which Trunk then moves to www-dist/ itself.
     let staging = std::env::var_os("TRUNK_STAGING_DIR").map(std::path::PathBuf::from);
     let dist = staging.clone().unwrap_or_else(|| root().join("www-dist"));
-    // wasm-pack builds the module and its bindings (with the wasm-bindgen on
-    // PATH, never downloading one); wasm-opt 132 from npm optimises it.
+    // The module twice: for every browser with simd128, and with relaxed SIMD
+    // (fused multiply-add in the CPU backend's GEMM), which the worker loads
+    // where the browser validates it (www/shared/wasm.js). Same source, same
+    // bindings: one JS glue serves both.
     let built = root().join("target/wasm-pack");
-    exec(
-        Command::new("wasm-pack")
-            .args([
-                "build",
-                "crates/web",
-                "--target",
-                "web",
-                "--release",
-                "--mode",
-                "no-install",
-                "--no-opt",
-                "--no-pack",
-                "--out-name",
-                "nnlab_web",
-                "--out-dir",
-            ])
-            .arg(&built)
-            .current_dir(root()),
-    )?;
-    // Its .gitignore would keep the module out of a published package.
-    let _ = std::fs::remove_file(built.join(".gitignore"));
-    let bg = built.join("nnlab_web_bg.wasm");
-    exec(
-        Command::new("wasm-opt")
-            .arg("-O3")
-            .arg("--enable-simd")
-            .arg("--enable-bulk-memory")
-            .arg("--enable-nontrapping-float-to-int")
-            .arg("--enable-sign-ext")
-            .arg("--enable-mutable-globals")
-            .arg("--enable-reference-types")
-            .arg("--enable-multivalue")
-            .arg(&bg)
-            .arg("-o")
-            .arg(&bg),
-    )?;
+    wasm_pack(&built, None)?;
+    let relaxed = root().join("target/wasm-pack-relaxed");
+    wasm_pack(&relaxed, Some(("target/wasm-relaxed", "-C target-feature=+simd128,+relaxed-simd")))?;
+    let glue = |dir: &Path| std::fs::read(dir.join("nnlab_web.js")).map_err(|e| e.to_string());
+    if glue(&built)? != glue(&relaxed)? {
+        return Err("the relaxed-SIMD build's JS bindings differ from the plain build's".into());
+    }
+    std::fs::copy(relaxed.join("nnlab_web_bg.wasm"), built.join("nnlab_web_relaxed_bg.wasm")).map_err(|e| e.to_string())?;
     if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
@@ -86,6 +61,39 @@ pub fn build() -> Result {
     compress_dir(&dist)?;
     println!("site built in {}", dist.display());
     Ok(())
+}
+
+/// wasm-pack builds the module and its bindings into `out` (with the
+/// wasm-bindgen on PATH, never downloading one); wasm-opt 132 from npm
+/// optimises it. `variant`: a target folder of its own and the rustflags.
+fn wasm_pack(out: &Path, variant: Option<(&str, &str)>) -> Result {
+    let mut cmd = Command::new("wasm-pack");
+    cmd.args(["build", "crates/web", "--target", "web", "--release", "--mode", "no-install", "--no-opt", "--no-pack", "--out-name", "nnlab_web", "--out-dir"])
+        .arg(out);
+    if let Some((target, flags)) = variant {
+        cmd.env("CARGO_TARGET_DIR", root().join(target)).env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
+    }
+    exec(&mut cmd)?;
+    // Its .gitignore would keep the module out of a published package.
+    let _ = std::fs::remove_file(out.join(".gitignore"));
+    let bg = out.join("nnlab_web_bg.wasm");
+    exec(
+        Command::new("wasm-opt")
+            .args([
+                "-O3",
+                "--enable-simd",
+                "--enable-relaxed-simd",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )
 }
 
 /// The npm libraries and the model presets, beside the page's own files.

@@ -45,24 +45,41 @@ pub fn matmul(a: &[f32], sa: MatSpec, b: &[f32], sb: MatSpec, batch: usize, m: u
         let out = &mut c[bi * m * n..(bi + 1) * m * n];
         // SAFETY: every index read is <= last_a / last_b (checked above), and the
         // output slice is exactly m*n contiguous elements.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                alpha,
-                a.as_ptr().add(sa.batch_offset(bi)),
-                sa.row_stride as isize,
-                sa.col_stride as isize,
-                b.as_ptr().add(sb.batch_offset(bi)),
-                sb.row_stride as isize,
-                sb.col_stride as isize,
-                0.0,
-                out.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
+        unsafe { sgemm(m, k, n, alpha, a.as_ptr().add(sa.batch_offset(bi)), sa, b.as_ptr().add(sb.batch_offset(bi)), sb, out.as_mut_ptr()) };
     }
     c
+}
+
+/// One C (m x n, contiguous, zeroed) = alpha * A @ B: wasm simd128's packed
+/// kernel in the browser, `matrixmultiply`'s natively.
+///
+/// # Safety
+/// As `matmul` checks: every element the views reach is inside its slice.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm(m: usize, k: usize, n: usize, alpha: f32, a: *const f32, sa: MatSpec, b: *const f32, sb: MatSpec, c: *mut f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe {
+        use super::gemm_wasm::{View, sgemm};
+        let view = |ptr, s: MatSpec| View { ptr, rows: s.row_stride as isize, cols: s.col_stride as isize };
+        sgemm(m, k, n, alpha, view(a, sa), view(b, sb), c, n);
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            sa.row_stride as isize,
+            sa.col_stride as isize,
+            b,
+            sb.row_stride as isize,
+            sb.col_stride as isize,
+            0.0,
+            c,
+            n as isize,
+            1,
+        );
+    }
 }

@@ -4,6 +4,8 @@
 
 mod conv;
 mod elementwise;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod gemm_wasm;
 mod index;
 mod matmul;
 
