@@ -8,6 +8,7 @@
 //! is one fused instruction where the machine has one.
 
 use core::arch::wasm32::*;
+use std::cell::RefCell;
 
 const MR: usize = 6;
 const NR: usize = 8;
@@ -51,16 +52,35 @@ fn madd(a: v128, b: v128, acc: v128) -> v128 {
 /// be readable, and C must hold m rows of `ldc` >= n floats.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sgemm(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, c: *mut f32, ldc: usize) {
-    let mut packed_b = vec![0.0f32; KC * NC.min(n).div_ceil(NR) * NR];
-    let mut packed_a = vec![0.0f32; MC.min(m).div_ceil(MR) * MR * KC];
+    thread_local! {
+        // The packed panels, kept between calls: training multiplies the same
+        // shapes every step, and packing writes every element it reads.
+        static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+    PACKED.with(|p| {
+        let (packed_a, packed_b) = &mut *p.borrow_mut();
+        let grow = |v: &mut Vec<f32>, len: usize| {
+            if v.len() < len {
+                v.resize(len, 0.0)
+            }
+        };
+        grow(packed_b, KC.min(k) * NC.min(n).div_ceil(NR) * NR);
+        grow(packed_a, MC.min(m).div_ceil(MR) * MR * KC.min(k));
+        unsafe { blocked(m, k, n, alpha, a, b, c, ldc, packed_a, packed_b) }
+    })
+}
+
+/// The loops around the micro-kernel, with room for the packed panels.
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked(m: usize, k: usize, n: usize, alpha: f32, a: View, b: View, c: *mut f32, ldc: usize, packed_a: &mut [f32], packed_b: &mut [f32]) {
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            unsafe { pack_b(&mut packed_b, b, pc, kc, jc, nc) };
+            unsafe { pack_b(packed_b, b, pc, kc, jc, nc) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                unsafe { pack_a(&mut packed_a, a, ic, mc, pc, kc) };
+                unsafe { pack_a(packed_a, a, ic, mc, pc, kc) };
                 for jr in (0..nc).step_by(NR) {
                     let pb = packed_b[jr * kc..].as_ptr();
                     for ir in (0..mc).step_by(MR) {
