@@ -10,6 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const url = process.env.BENCH_URL;
+// The same page without the cross-origin isolation headers: what runs there
+// is single-threaded (TF.js's wasm backend included).
+const plainUrl = process.env.BENCH_PLAIN_URL || url;
 if (!url) {
   console.error('Set BENCH_URL to the address serving the benchmark page');
   process.exit(2);
@@ -18,9 +21,14 @@ const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 const WORKLOADS = [['mlp-spiral', 'W1'], ['cnn-28', 'W2'], ['lstm-seq', 'W3'], ['transformer-block', 'W4'],
   ['matmul-256', 'W5'], ['matmul-512', 'W5'], ['matmul-1024', 'W5']].filter(([, g]) => !only || only.includes(g));
 const picked = process.env.BENCH_CONTENDERS ? process.env.BENCH_CONTENDERS.split(',') : null;
-// nnlab-cpu runs the build the page loads (relaxed SIMD where the browser has it), nnlab-cpu-simd128 the plain one.
-const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['nnlab', 'cpu-simd128'], ['tfjs', 'wasm'], ['tfjs', 'cpu']]
-  .filter(([c, b]) => !picked || picked.includes(`${c}-${b}`));
+// [contender, backend, isolated page?, name]. nnlab-cpu runs the single-threaded
+// build the page loads un-isolated (relaxed SIMD where the browser has it),
+// nnlab-cpu-simd128 the plain one, nnlab-cpu-threads the threaded build;
+// tfjs-wasm runs un-isolated (one thread), tfjs-wasm-threads isolated (its pool).
+const CONTENDERS = [['nnlab', 'webgpu'], ['tfjs', 'webgpu'], ['nnlab', 'cpu'], ['nnlab', 'cpu-simd128'], ['tfjs', 'wasm'], ['tfjs', 'cpu'],
+  ['nnlab', 'cpu-threads', true], ['tfjs', 'wasm', true]]
+  .map(([c, b, isolated = false]) => [c, b, isolated, `${c}-${b}${isolated && c === 'tfjs' ? '-threads' : ''}`])
+  .filter(([, , , name]) => !picked || picked.includes(name));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -46,21 +54,21 @@ if (process.env.BENCH_PROFILE) {
 }
 const rows = [];
 for (const [workload, group] of WORKLOADS) {
-  for (const [contender, backend] of CONTENDERS) {
-    const name = `${contender}-${backend} ${group} ${workload}`;
+  for (const [contender, backend, isolated, label] of CONTENDERS) {
+    const name = `${label} ${group} ${workload}`;
     // A fresh page per run: no state (or GPU memory) carries over between contenders.
     const page = await browser.newPage();
     page.setDefaultTimeout(300_000);
     try {
-      await page.goto(url);
+      await page.goto(isolated ? url : plainUrl);
       await page.waitForFunction(() => document.body.dataset.ready === 'yes');
-      const row = await page.evaluate((job) => window.runBench(job), { contender, backend, workload });
+      const row = { label, ...(await page.evaluate((job) => window.runBench(job), { contender, backend, workload })) };
       rows.push(row);
       const gf = row.gflops ? `, ${row.gflops.sync.toFixed(2)} / ${row.gflops.async.toFixed(2)} GFLOPS` : '';
       console.log(`${name}: ${row.sync.median.toFixed(3)} / ${row.async.median.toFixed(3)} ms/step (sync / async), N=${row.steps}${gf}`);
     } catch (e) {
       const error = String(e.message || e).split('\n')[0];
-      rows.push({ contender, backend, workload, group, error });
+      rows.push({ label, contender, backend, workload, group, error });
       console.log(`${name}: not run: ${error}`);
     } finally {
       await page.close();
@@ -71,30 +79,32 @@ await browser.close();
 
 const fmt = (ms) => `${ms.toFixed(3)} (${(1000 / ms).toFixed(ms < 10 ? 0 : 2)})`;
 console.log(`\nHeadless ${version}, median ms/step (steps/s) over 3 repeats\n`);
-console.log('| contender | workload | N | first step ms | sync | async | GFLOPS sync / async |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| contender | threads | workload | N | first step ms | sync | async | GFLOPS sync / async |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   if (r.error) {
-    console.log(`| ${r.contender}-${r.backend} | ${r.group} ${r.workload} | | | ${r.error} | | |`);
+    console.log(`| ${r.label} | | ${r.group} ${r.workload} | | | ${r.error} | | |`);
     continue;
   }
   const gf = r.gflops ? `${r.gflops.sync.toFixed(2)} / ${r.gflops.async.toFixed(2)}` : '';
-  console.log(`| ${r.contender}-${r.backend} | ${r.group} ${r.workload} | ${r.steps} | ${r.firstStepMs.toFixed(1)} | ${fmt(r.sync.median)} | ${fmt(r.async.median)} | ${gf} |`);
+  console.log(`| ${r.label} | ${r.threads} | ${r.group} ${r.workload} | ${r.steps} | ${r.firstStepMs.toFixed(1)} | ${fmt(r.sync.median)} | ${fmt(r.async.median)} | ${gf} |`);
 }
 
-// Speed-ups: nnlab's WebGPU path against TF.js's, nnlab's CPU path against TF.js's best CPU-side backend.
-const find = (c, b, w) => rows.find((r) => r.contender === c && r.backend === b && r.workload === w && !r.error);
+// Speed-ups: nnlab's WebGPU path against TF.js's; nnlab's CPU path against
+// TF.js's best CPU-side backend, one thread against one thread (un-isolated)
+// and the pools against each other (isolated, the same thread count).
+const find = (label, w) => rows.find((r) => r.label === label && r.workload === w && !r.error);
 const ratio = (theirs, ours, mode) => (ours && theirs ? (theirs[mode].median / ours[mode].median).toFixed(1) + 'x' : 'n/a');
-console.log('\n| workload | nnlab-webgpu vs tfjs-webgpu (sync / async) | nnlab-cpu vs best of tfjs-wasm, tfjs-cpu (sync / async) | nnlab-cpu-simd128 vs the same |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const [workload, group] of WORKLOADS) {
-  const best = ['wasm', 'cpu'].map((b) => find('tfjs', b, workload)).filter(Boolean)
-    .sort((a, b) => a.sync.median - b.sync.median)[0];
-  const gpu = [find('tfjs', 'webgpu', workload), find('nnlab', 'webgpu', workload)];
-  const cpu = [best, find('nnlab', 'cpu', workload)];
-  const plain = [best, find('nnlab', 'cpu-simd128', workload)];
-  console.log(`| ${group} ${workload} | ${ratio(...gpu, 'sync')} / ${ratio(...gpu, 'async')} | ${ratio(...cpu, 'sync')} / ${ratio(...cpu, 'async')}${best ? ` (tfjs-${best.backend})` : ''} | ${ratio(...plain, 'sync')} / ${ratio(...plain, 'async')} |`);
+const both = ([theirs, ours]) => `${ratio(theirs, ours, 'sync')} / ${ratio(theirs, ours, 'async')}`;
+const fastest = (w, ...labels) => labels.map((l) => find(l, w)).filter(Boolean).sort((a, b) => a.sync.median - b.sync.median)[0];
+console.log('\n| workload | nnlab-webgpu vs tfjs-webgpu | nnlab-cpu vs best of tfjs-wasm, tfjs-cpu (1 thread) | nnlab-cpu-simd128 vs the same | nnlab-cpu-threads vs best of tfjs-wasm-threads, tfjs-cpu |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [w, group] of WORKLOADS) {
+  const single = fastest(w, 'tfjs-wasm', 'tfjs-cpu');
+  const pooled = fastest(w, 'tfjs-wasm-threads', 'tfjs-cpu');
+  console.log(`| ${group} ${w} | ${both([find('tfjs-webgpu', w), find('nnlab-webgpu', w)])} | ${both([single, find('nnlab-cpu', w)])}${single ? ` (${single.label})` : ''} | ${both([single, find('nnlab-cpu-simd128', w)])} | ${both([pooled, find('nnlab-cpu-threads', w)])}${pooled ? ` (${pooled.label})` : ''} |`);
 }
+console.log('\n(sync / async in every cell)');
 
 const out = process.env.BENCH_JSON;
 if (out) {

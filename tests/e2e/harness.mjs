@@ -7,6 +7,9 @@ import puppeteer from 'puppeteer-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 
 export const url = process.env.NNLAB_URL;
+// The same files served without the cross-origin isolation headers (a host
+// that does not send them): the page runs the single-threaded build there.
+export const plainUrl = process.env.NNLAB_PLAIN_URL;
 if (!url) {
   console.error('Set NNLAB_URL to the address serving www-dist, e.g. http://127.0.0.1:8123/');
   process.exit(2);
@@ -47,14 +50,14 @@ export async function launchFirefox() {
   return { firefox: true, raw, close: () => raw.close() };
 }
 
-async function openFirefox(browser, hash, width) {
+async function openFirefox(browser, hash, width, base) {
   const ctx = await browser.raw.createBrowserContext();
   const page = await ctx.newPage();
   await page.setViewport({ width, height: 900 });
   page.on('pageerror', (err) => problems.pageErrors.push(`firefox: ${err}`));
   page.on('console', (msg) => { if (PANIC.test(msg.text())) problems.panics.push(msg.text()); });
   await page.evaluateOnNewDocument(watchLongTasks);
-  await page.goto(`${url}${hash}`);
+  await page.goto(`${base}${hash}`);
   return {
     click: (selector) => page.click(selector),
     reload: () => page.reload(),
@@ -82,8 +85,8 @@ function watchLongTasks() {
 }
 
 // A fresh page (and, unless given one, a fresh profile) at `hash`.
-export async function open(browser, hash, { width = 1280, context = null } = {}) {
-  if (browser.firefox) return openFirefox(browser, hash, width);
+export async function open(browser, hash, { width = 1280, context = null, base = url } = {}) {
+  if (browser.firefox) return openFirefox(browser, hash, width, base);
   const ctx = context ?? await browser.newContext({ viewport: { width, height: 900 } });
   const page = await ctx.newPage();
   page.on('console', (msg) => { if (PANIC.test(msg.text())) problems.panics.push(msg.text()); });
@@ -93,7 +96,7 @@ export async function open(browser, hash, { width = 1280, context = null } = {})
   });
   // Long tasks on the main thread (the page must stay responsive while training).
   await page.addInitScript(watchLongTasks);
-  await page.goto(`${url}${hash}`);
+  await page.goto(`${base}${hash}`);
   return page;
 }
 

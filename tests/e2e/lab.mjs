@@ -10,7 +10,7 @@ import { digitsViews, sequenceViews, drawADigit } from './inspect.mjs';
 import { tokenByToken, tokensFirefox } from './tokens.mjs';
 import { pfnView, pfnBadInput, pfnPhone, pfnFirefox, pfnClassification, pfnTrainOwn, pfnEmbedded } from './pfn.mjs';
 import { experimentGallery, experimentCard, experimentMatchesNative, experimentPhone, experimentLeaveAndBadLink, experimentWebGpu, experimentFirefox } from './experiments.mjs';
-import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions, wasmBuilds } from './page.mjs';
+import { builder, backendSwitch, lostDevice, links, typeThenClick, noWebGpu, phone, firefoxFallsBack, csvUpload, drawPoints, lossOptions, wasmBuilds, firefoxBuilds } from './page.mjs';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 const wanted = (name) => !only || only.includes(name);
@@ -72,6 +72,7 @@ await browser.close();
 if (wanted('firefox')) {
   const firefox = await launchFirefox();
   await scenario('firefox without WebGPU', () => firefoxFallsBack(firefox));
+  await scenario('firefox wasm builds', () => firefoxBuilds(firefox));
   await scenario('firefox reload restores', () => reloadRestores(firefox, 'a reload restores the run bit-exactly in Firefox ESR (CPU, IndexedDB)'));
   if (wanted('pfn')) await scenario('firefox pfn view', () => pfnFirefox(firefox));
   if (wanted('experiments')) await scenario('firefox experiment card', () => experimentFirefox(firefox));

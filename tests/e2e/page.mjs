@@ -2,7 +2,7 @@
 // clicking at once, switching backend mid-run, losing the GPU, following
 // links (good, tampered and old ones), a phone-sized screen, and a browser
 // without WebGPU.
-import { launch, open, until, ready, record, shot, sleep, runState, longSpiral } from './harness.mjs';
+import { launch, open, until, ready, record, shot, sleep, runState, longSpiral, url, plainUrl } from './harness.mjs';
 
 const layer = (page, i) => page.locator(`li[data-path="layers[${i}]"]`);
 const fieldIn = (scope, label) => scope.locator(`label:has(> span:text-is("${label}")) input`).first();
@@ -308,21 +308,46 @@ export async function lossOptions(browser, width = 1280) {
 // The two builds of the wasm module: Chromium loads the relaxed-SIMD one,
 // `?wasm=simd128` the plain one; both train the digits CNN (its convolutions
 // and dense layers are the GEMM the builds differ in) to the same accuracy.
+// digits-cnn on the CPU from `base` + `query`: the build the worker loaded and
+// the test loss after `steps` steps.
+async function trainOnBuild(browser, base, query, steps) {
+  const page = await open(browser, `${query}#preset=digits-cnn&backend=cpu`, { base });
+  await ready(page, `digits-cnn at ${base}${query}`);
+  const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
+  const isolated = await page.evaluate(() => self.crossOriginIsolated);
+  await page.evaluate((n) => window.nnlab.lab.step(n), steps);
+  const s = await until(page, (x) => x.metrics?.step === steps && !x.metrics.sampled, { what: `digits-cnn trained ${steps} steps (${base}${query})` });
+  const adapter = await page.evaluate(() => document.querySelector('#backend-used').title);
+  await page.context().close();
+  return { isolated, build, adapter, accuracy: s.metrics.testAccuracy, loss: s.metrics.testLoss };
+}
+
+// Firefox ESR: the single-threaded build where the page is not isolated, the
+// threaded one where it is, the same numbers from both.
+export async function firefoxBuilds(firefox) {
+  if (!plainUrl) return record('NNLAB_PLAIN_URL serves the site without the isolation headers', false, 'set NNLAB_PLAIN_URL (cargo xtask test does)');
+  const plain = await trainOnBuild(firefox, plainUrl, '', 100);
+  const isolated = await trainOnBuild(firefox, url, '', 100);
+  record('Firefox ESR runs the single-threaded build un-isolated and the threaded one isolated, to the same loss (100 CPU steps)',
+    !plain.isolated && plain.build !== 'threads' && isolated.build === 'threads' && plain.accuracy >= 0.7 && plain.loss === isolated.loss,
+    JSON.stringify({ plain, isolated }));
+}
+
 export async function wasmBuilds(browser) {
-  const results = [];
-  for (const query of ['', '?wasm=simd128']) {
-    const page = await open(browser, `${query}#preset=digits-cnn&backend=cpu`);
-    await ready(page, `digits-cnn ${query || 'default'}`);
-    const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
-    await page.evaluate(() => window.nnlab.lab.step(150));
-    const s = await until(page, (x) => x.metrics?.step === 150 && !x.metrics.sampled, { what: 'digits-cnn trained 150 steps' });
-    const adapter = await page.evaluate(() => document.querySelector('#backend-used').title);
-    results.push({ build, adapter, accuracy: s.metrics.testAccuracy, loss: s.metrics.testLoss });
-    await page.context().close();
+  if (!plainUrl) return record('NNLAB_PLAIN_URL serves the site without the isolation headers', false, 'set NNLAB_PLAIN_URL (cargo xtask test does)');
+  const results = {};
+  for (const [name, base, query] of [['isolated', url, ''], ['plain', plainUrl, ''], ['simd128', url, '?wasm=simd128']]) {
+    results[name] = await trainOnBuild(browser, base, query, 150);
   }
-  const [relaxed, plain] = results;
-  record('the page loads the relaxed-SIMD module in Chromium and the plain one with ?wasm=simd128, and says which',
-    relaxed.build === 'relaxed-simd' && plain.build === 'simd128' && relaxed.adapter === 'WebAssembly, relaxed SIMD' && plain.adapter === 'WebAssembly, SIMD', JSON.stringify(results));
-  record('digits-cnn trains the same on both builds (150 CPU steps)', relaxed.accuracy >= 0.8 && plain.accuracy >= 0.8 && Math.abs(relaxed.loss - plain.loss) < 0.05,
-    `accuracy ${relaxed.accuracy} / ${plain.accuracy}, loss ${relaxed.loss} / ${plain.loss}`);
+  const { isolated, plain, simd128 } = results;
+  record('served isolated, the page runs the threaded build and says so; without the headers, the single-threaded relaxed-SIMD one; ?wasm=simd128 the plain one',
+    isolated.isolated && isolated.build === 'threads' && isolated.adapter === 'WebAssembly, relaxed SIMD, threads'
+      && !plain.isolated && plain.build === 'relaxed-simd' && plain.adapter === 'WebAssembly, relaxed SIMD'
+      && simd128.build === 'simd128' && simd128.adapter === 'WebAssembly, SIMD', JSON.stringify(results));
+  // Split across threads, each product block runs the same kernel over the
+  // same K order as on one thread: the numbers are the same, not just close.
+  record('digits-cnn trains to the same loss on the threaded and the single-threaded build (150 CPU steps)',
+    isolated.accuracy >= 0.8 && isolated.loss === plain.loss, `loss ${isolated.loss} threaded, ${plain.loss} one thread`);
+  record('and close to it on the plain simd128 build', simd128.accuracy >= 0.8 && Math.abs(simd128.loss - plain.loss) < 0.05,
+    `accuracy ${simd128.accuracy}, loss ${simd128.loss}`);
 }

@@ -3,7 +3,7 @@
 // chunk at a time at the page's request, so the page interleaves them and
 // draws their curves side by side; the card's table and checks come from the
 // runs' final metrics. Every call goes through the worker's one queue.
-import { Session, experimentPlan, experimentReport } from '../pkg/nnlab_web.js';
+import { Session, experimentPlan, experimentReport } from './wasm.js';
 import { toFailure } from '../shared/protocol.js';
 
 // While a run trains, its metric comes from a fixed sample of each split; at

@@ -1,9 +1,9 @@
 // The training worker: owns the wasm module and at most one training run,
 // answers the page's requests (shared/protocol.js) in arrival order through
 // one serial queue, and reports progress as events.
-import init, { Session, csvPreview, decodeSetup, inferShapes, readSessionFile, specSchema, webgpuInfo } from '../pkg/nnlab_web.js';
+import { Session, build, csvPreview, decodeSetup, inferShapes, loaded, readSessionFile, specSchema, webgpuInfo } from './wasm.js';
 import { toFailure } from '../shared/protocol.js';
-import { chooseBuild, initArgs } from '../shared/wasm.js';
+import { describeBuild } from '../shared/wasm.js';
 import { Run } from './loop.js';
 import { chooseBackend } from './probe.js';
 import { pfnHandlers } from './pfn.js';
@@ -15,12 +15,8 @@ let adapter;            // webgpuInfo(): a description, or null without WebGPU
 let controls = 0;       // play/pause arrival counter: a later one supersedes an earlier one still queued
 let watch = null;       // the inspection the page's open views want with every metrics event
 
-// The relaxed-SIMD module where the browser has it (`?wasm=simd128` on the
-// worker's address asks for the plain one).
-const build = chooseBuild(new URL(self.location.href).searchParams.get('wasm'));
 // Every wasm call goes through one queue: a Session must never be freed or
 // replaced while one of its async methods is still running.
-const loaded = init(initArgs(build, new URL('../pkg/', import.meta.url)));
 let queue = loaded;
 function serial(task) {
   const result = queue.then(task);
@@ -43,7 +39,7 @@ async function gpuAdapter() {
 
 // What runs a backend: the GPU's description, or the CPU build's.
 async function describe(backend) {
-  return backend === 'webgpu' ? gpuAdapter() : `WebAssembly, ${build === 'relaxed-simd' ? 'relaxed SIMD' : 'SIMD'}`;
+  return backend === 'webgpu' ? gpuAdapter() : describeBuild(build);
 }
 
 function current() {

@@ -3,7 +3,7 @@
 // regression view's curves, points drawn from a GP, and a PFN trained here.
 // PFN models live beside the training run and are independent of it; their
 // calls still go through the worker's one queue, in arrival order.
-import { PfnModel, PfnTraining, tableBaseline } from '../pkg/nnlab_web.js';
+import { PfnModel, PfnTraining, tableBaseline } from './wasm.js';
 
 const NAME = /^pfn-[a-z0-9-]{1,40}$/;
 const models = new Map();   // name -> Promise<PfnModel>

@@ -60,7 +60,7 @@ pub fn run(args: &[String]) -> Result {
 /// `{PREFIX}_URL` set to the site and `{PREFIX}_JSON` to target/bench/`json`.
 fn page_bench(script: &str, prefix: &str, json: &str) -> Result {
     site::build()?;
-    let url = serve::in_background(root().join("www-dist"))?;
+    let url = serve::in_background(root().join("www-dist"), serve::Isolation::On)?;
     let mut cmd = Command::new("node");
     cmd.arg(script).env(format!("{prefix}_URL"), &url).env(format!("{prefix}_JSON"), root().join("target/bench").join(json));
     exec(&mut cmd)
@@ -76,6 +76,7 @@ fn browser(args: &[&String]) -> Result {
     }
     site::copy_dir(&root().join("bench/page"), &dir)?;
     site::copy_dir(&root().join("www-dist/pkg"), &dir.join("pkg"))?;
+    site::copy_dir(&root().join("www-dist/pkg-threads"), &dir.join("pkg-threads"))?;
     std::fs::copy(root().join("www/shared/wasm.js"), dir.join("wasm.js")).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir.join("tfjs")).map_err(|e| e.to_string())?;
     for file in TFJS_FILES {
@@ -83,8 +84,11 @@ fn browser(args: &[&String]) -> Result {
         let name = Path::new(file).file_name().expect("a file name");
         std::fs::copy(&from, dir.join("tfjs").join(name)).map_err(|e| format!("copying {}: {e}", from.display()))?;
     }
-    let url = serve::in_background(dir)?;
+    // Threaded contenders run on the isolated server, the others on both.
+    let url = serve::in_background(dir.clone(), serve::Isolation::On)?;
+    let plain = serve::in_background(dir, serve::Isolation::Off)?;
     let mut cmd = Command::new("node");
+    cmd.env("BENCH_PLAIN_URL", &plain);
     if args.iter().any(|a| *a == "--profile") {
         cmd.env("BENCH_PROFILE", "1");
     }

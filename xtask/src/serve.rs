@@ -1,5 +1,10 @@
 //! A small static file server for www-dist/ on 127.0.0.1 (std only: the site
 //! is static files, and the end-to-end test needs a server it can start itself).
+//!
+//! It makes the page cross-origin isolated (COOP + COEP), which is what lets
+//! the worker load the threaded wasm build: SharedArrayBuffer exists only
+//! there. `Isolation::Off` serves the same files without those headers, as a
+//! host that does not send them would (the single-threaded build runs).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,7 +24,7 @@ pub fn command(args: &[String]) -> Result {
     setup::run(setup::Scope::Site)?;
     site::build()?;
     println!("nnlab playground: http://{}/  (Ctrl-C to stop)", listener.local_addr().map_err(|e| e.to_string())?);
-    serve_forever(listener, root().join("www-dist"));
+    serve_forever(listener, root().join("www-dist"), Isolation::On);
     Ok(())
 }
 
@@ -27,22 +32,33 @@ pub fn bind(port: u16) -> Result<TcpListener> {
     TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    On,
+    Off,
+}
+
 /// Serves `dir` on a free port from a background thread; returns its address.
-pub fn in_background(dir: PathBuf) -> Result<String> {
+pub fn in_background(dir: PathBuf, isolation: Isolation) -> Result<String> {
     let listener = bind(0)?;
     let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
-    std::thread::spawn(move || serve_forever(listener, dir));
+    std::thread::spawn(move || serve_forever(listener, dir, isolation));
     Ok(url)
 }
 
-pub fn serve_forever(listener: TcpListener, dir: PathBuf) {
+pub fn serve_forever(listener: TcpListener, dir: PathBuf, isolation: Isolation) {
     for stream in listener.incoming().flatten() {
         let dir = dir.clone();
         std::thread::spawn(move || {
-            let _ = handle(stream, &dir);
+            let _ = handle(stream, &dir, isolation);
         });
     }
 }
+
+/// COOP and COEP isolate the page; CORP lets an isolated host page (a
+/// tutorial that embeds the lab) load these files from another origin.
+const ISOLATION_HEADERS: &str =
+    "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\nCross-Origin-Resource-Policy: cross-origin\r\n";
 
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
@@ -57,7 +73,7 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
+fn handle(mut stream: TcpStream, dir: &Path, isolation: Isolation) -> std::io::Result<()> {
     let mut request = String::new();
     let mut reader = BufReader::new(stream.try_clone()?);
     reader.read_line(&mut request)?;
@@ -86,11 +102,12 @@ fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
         Ok(body) if gzip => (Ok(body), "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"),
         _ => (std::fs::read(&file), ""),
     };
+    let isolate = if isolation == Isolation::On { ISOLATION_HEADERS } else { "" };
     match body {
         Ok(body) if safe => {
             write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}{isolate}Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
                 content_type(&file),
                 body.len()
             )?;

@@ -24,6 +24,7 @@ pub fn run(scope: Scope) -> Result {
         lint_tools()?;
     }
     wasm_target()?;
+    std_source()?;
     wasm_bindgen_cli()?;
     wasm_pack()?;
     npm_packages(&root(), ".bin/wasm-opt")
@@ -69,6 +70,16 @@ fn wasm_target() -> Result {
         return Ok(());
     }
     exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The standard library's source: the threaded wasm build compiles std with
+/// atomics (`-Z build-std`), which the shipped wasm32 std lacks.
+fn std_source() -> Result {
+    let sysroot = output("rustc", &["--print", "sysroot"]).unwrap_or_default();
+    if Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/std").exists() {
+        return Ok(());
+    }
+    exec(Command::new("rustup").args(["component", "add", "rust-src"]))
 }
 
 fn wasm_bindgen_cli() -> Result {

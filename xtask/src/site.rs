@@ -1,7 +1,7 @@
-//! Builds the lab page into www-dist/: the wasm API (release; simd128, and
-//! a second module with relaxed SIMD) through
-//! wasm-pack (with its TypeScript declarations) and wasm-opt into pkg/, a
-//! copy of the static files in www/, the UI and chart libraries from npm
+//! Builds the lab page into www-dist/: the wasm API (release; simd128, a
+//! second module with relaxed SIMD, and a threaded package in pkg-threads/)
+//! through wasm-pack (with its TypeScript declarations) and wasm-opt into
+//! pkg/, a copy of the static files in www/, the UI and chart libraries from npm
 //! (node_modules) into vendor/, the presets and the spec schema into models/,
 //! the nnlab npm package into npm/nnlab/, the example tutorial into
 //! examples/, and a gzip copy of every text and wasm file for the server.
@@ -35,24 +35,30 @@ pub fn build() -> Result {
     // where the browser validates it (www/shared/wasm.js). Same source, same
     // bindings: one JS glue serves both.
     let built = root().join("target/wasm-pack");
-    wasm_pack(&built, None)?;
+    wasm_pack(&built, &Variant::PLAIN)?;
     let relaxed = root().join("target/wasm-pack-relaxed");
-    wasm_pack(&relaxed, Some(("target/wasm-relaxed", "-C target-feature=+simd128,+relaxed-simd")))?;
+    wasm_pack(&relaxed, &Variant::RELAXED)?;
     let glue = |dir: &Path| std::fs::read(dir.join("nnlab_web.js")).map_err(|e| e.to_string());
     if glue(&built)? != glue(&relaxed)? {
         return Err("the relaxed-SIMD build's JS bindings differ from the plain build's".into());
     }
     std::fs::copy(relaxed.join("nnlab_web_bg.wasm"), built.join("nnlab_web_relaxed_bg.wasm")).map_err(|e| e.to_string())?;
+    // The threaded build has bindings of its own (shared memory, the worker
+    // pool's start-up script), so it is a package of its own: pkg-threads/.
+    let threads = root().join("target/wasm-pack-threads");
+    wasm_pack(&threads, &Variant::THREADS)?;
     if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
     copy_dir(&built, &dist.join("pkg"))?;
+    copy_dir(&threads, &dist.join("pkg-threads"))?;
     copy_dir(&root().join("www"), &dist)?;
     copy_assets(&dist)?;
     // The npm package (www/npm/nnlab: package.json, index.js, embed.js,
     // types) gets the client, the worker and the module beside it.
     let package = dist.join("npm/nnlab");
     copy_dir(&built, &package.join("pkg"))?;
+    copy_dir(&threads, &package.join("pkg-threads"))?;
     for part in ["shared", "worker"] {
         copy_dir(&root().join("www").join(part), &package.join(part))?;
     }
@@ -63,15 +69,53 @@ pub fn build() -> Result {
     Ok(())
 }
 
+/// One build of the wasm module: its own target folder (so the builds do
+/// not invalidate each other's caches), its code-generation flags, and what
+/// else cargo is told.
+struct Variant {
+    target: &'static str,
+    rustflags: &'static str,
+    cargo: &'static [&'static str],
+    bootstrap: bool,
+}
+
+impl Variant {
+    /// simd128: every browser with WebAssembly SIMD (the .cargo/config flags).
+    const PLAIN: Variant = Variant { target: "target", rustflags: "", cargo: &[], bootstrap: false };
+    /// Relaxed SIMD's fused multiply-add in the GEMM.
+    const RELAXED: Variant = Variant { target: "target/wasm-relaxed", rustflags: "-C target-feature=+simd128,+relaxed-simd", cargo: &[], bootstrap: false };
+    /// Relaxed SIMD, atomics and shared memory (imported, so the pool's
+    /// workers share it; it must declare its maximum: 4 GiB, as much as a
+    /// single-threaded module may grow to; the thread-local storage symbols
+    /// exported for wasm-bindgen's thread start-up). std
+    /// itself is rebuilt with atomics (`-Z build-std`; RUSTC_BOOTSTRAP lets
+    /// the stable toolchain take the flag).
+    const THREADS: Variant = Variant {
+        target: "target/wasm-threads",
+        rustflags: "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+            -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+            -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base",
+        cargo: &["--features", "threads", "-Z", "build-std=panic_abort,std"],
+        bootstrap: true,
+    };
+}
+
 /// wasm-pack builds the module and its bindings into `out` (with the
 /// wasm-bindgen on PATH, never downloading one); wasm-opt 132 from npm
-/// optimises it. `variant`: a target folder of its own and the rustflags.
-fn wasm_pack(out: &Path, variant: Option<(&str, &str)>) -> Result {
+/// optimises it.
+fn wasm_pack(out: &Path, variant: &Variant) -> Result {
     let mut cmd = Command::new("wasm-pack");
     cmd.args(["build", "crates/web", "--target", "web", "--release", "--mode", "no-install", "--no-opt", "--no-pack", "--out-name", "nnlab_web", "--out-dir"])
-        .arg(out);
-    if let Some((target, flags)) = variant {
-        cmd.env("CARGO_TARGET_DIR", root().join(target)).env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
+        .arg(out)
+        .env("CARGO_TARGET_DIR", root().join(variant.target));
+    if !variant.rustflags.is_empty() {
+        cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", variant.rustflags);
+    }
+    if !variant.cargo.is_empty() {
+        cmd.arg("--").args(variant.cargo);
+    }
+    if variant.bootstrap {
+        cmd.env("RUSTC_BOOTSTRAP", "1");
     }
     exec(&mut cmd)?;
     // Its .gitignore would keep the module out of a published package.
@@ -83,6 +127,7 @@ fn wasm_pack(out: &Path, variant: Option<(&str, &str)>) -> Result {
                 "-O3",
                 "--enable-simd",
                 "--enable-relaxed-simd",
+                "--enable-threads",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
                 "--enable-sign-ext",

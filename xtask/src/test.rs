@@ -31,6 +31,10 @@ pub fn run(args: &[String]) -> Result {
     native.args(["test", "--workspace", "--exclude", "xtask"]);
     env(&mut native);
     exec(&mut native)?;
+    // The products split across a thread pool (the browser's threaded build
+    // runs the same code on Web Workers).
+    exec(Command::new("cargo").args(["test", "-p", "nnlab-core", "--features", "threads", "--lib"]))?;
+    exec(Command::new("cargo").args(["clippy", "-p", "nnlab-core", "--features", "threads", "--all-targets", "--", "-D", "warnings"]))?;
     if skip_browser {
         return Ok(());
     }
@@ -46,9 +50,12 @@ pub fn run(args: &[String]) -> Result {
     exec(&mut browser)?;
 
     site::build()?;
-    let url = serve::in_background(root().join("www-dist"))?;
+    // The page as `cargo xtask serve` serves it (isolated: the threaded
+    // build), and as a host without the isolation headers would.
+    let url = serve::in_background(root().join("www-dist"), serve::Isolation::On)?;
+    let plain = serve::in_background(root().join("www-dist"), serve::Isolation::Off)?;
     let mut e2e = Command::new("node");
-    e2e.arg("tests/e2e/lab.mjs").env("NNLAB_URL", &url).env("SCREENSHOT_DIR", root().join("target/e2e"));
+    e2e.arg("tests/e2e/lab.mjs").env("NNLAB_URL", &url).env("NNLAB_PLAIN_URL", &plain).env("SCREENSHOT_DIR", root().join("target/e2e"));
     env(&mut e2e);
     exec(&mut e2e)?;
     println!("all tests passed; screenshots in target/e2e/");

@@ -34,6 +34,10 @@ use wasm_bindgen::prelude::*;
 pub use bench::BenchRunner;
 pub use pfn::{PfnModel, PfnTraining, table_baseline};
 pub use session::Session;
+/// The threaded build's `initThreadPool(n)`: start n workers for the CPU
+/// backend's large products, once, right after `init()`.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
 
 thread_local! {
     /// One WebGPU device per worker, opened on first use and reused by every session.
