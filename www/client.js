@@ -15,8 +15,9 @@
 import { EVENTS, toError } from './shared/protocol.js';
 
 export class Lab {
-  // `wasm: 'simd128'` runs the plain build where the browser could run the
-  // relaxed-SIMD one (www/shared/wasm.js).
+  // `wasm`: 'threads', 'relaxed-simd' or 'simd128' asks for that build where
+  // the browser and the page can run it (www/shared/wasm.js); by default the
+  // best they can (threads only in a cross-origin isolated page).
   constructor({ workerUrl = new URL('./worker/main.js', import.meta.url), wasm = null } = {}) {
     const url = new URL(workerUrl, import.meta.url);
     if (wasm) url.searchParams.set('wasm', wasm);

@@ -43,7 +43,7 @@ effect(() => {
   for (const a of document.querySelectorAll('header.top nav a')) a.toggleAttribute('aria-current', a.dataset.mode === mode.value);
 });
 
-// `?wasm=simd128` (before the #) runs the plain build where relaxed SIMD would load.
+// `?wasm=simd128` (or relaxed-simd, threads; before the #) asks for a wasm build.
 const lab = new Lab({ wasm: new URLSearchParams(location.search).get('wasm') });
 window.nnlab = { lab, run, state, kept, saveNow, testing, pfn, pfnRun, pfnTesting, pfnTable: table, pfnTraining: training, experiments };
 useLab(lab);

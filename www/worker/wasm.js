@@ -10,12 +10,19 @@ export let Session, csvPreview, decodeSetup, inferShapes, readSessionFile, specS
 export let experimentPlan, experimentReport, PfnModel, PfnTraining, tableBaseline;
 
 const root = new URL('../', import.meta.url);
+const POOL_START_MS = 10_000;
 
 async function load(which) {
   const glue = await import(new URL(gluePath(which), root).href);
   await glue.default(initArgs(which, new URL('pkg/', root)));
   // The threaded build's pool: a worker per core, started before any work.
-  if (which === 'threads') await glue.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
+  // A start that never finishes (a browser that drops a starting worker)
+  // must not leave the page loading forever.
+  if (which === 'threads') {
+    let timer;
+    const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the thread pool did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS); });
+    await Promise.race([glue.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1)), late]).finally(() => clearTimeout(timer));
+  }
   return glue;
 }
 

@@ -93,9 +93,14 @@ export type PfnPrediction =
   | { type: 'classes'; datasets: { probs: number[][] }[] };
 export interface PfnClassified { accuracy: number; predicted: number[]; features: number; classes: number; train: number; test: number; ms: number }
 
+/** The wasm builds: threaded (relaxed SIMD, shared memory), relaxed SIMD, plain simd128. */
+export type WasmBuild = 'threads' | 'relaxed-simd' | 'simd128';
+
 /** A model training in a Web Worker (the lab page uses exactly this). Every failure rejects with an NnlabError. */
 export class Lab {
-  constructor(options?: { workerUrl?: URL | string });
+  /** `wasm` asks for a build where the browser and the page can run it; by
+   * default the best they can ('threads' only in a cross-origin isolated page). */
+  constructor(options?: { workerUrl?: URL | string; wasm?: WasmBuild | null });
   open(spec: ModelSpec | string, options?: { backend?: BackendChoice; state?: TrainerState | null; file?: Uint8Array | null }): Promise<OpenInfo>;
   on(event: 'metrics', fn: (e: MetricsEvent) => void): () => void;
   on(event: 'playing', fn: (e: { playing: boolean }) => void): () => void;
@@ -132,8 +137,8 @@ export class Lab {
   decodeSetup(text: string): Promise<{ spec: ModelSpec; page: object }>;
   close(): Promise<null>;
   terminate(): void;
-  /** When the wasm module was ready (epoch milliseconds). */
-  ready(): Promise<{ at: number }>;
+  /** When the wasm module was ready (epoch milliseconds), and which build runs. */
+  ready(): Promise<{ at: number; build: WasmBuild }>;
   /** A shipped PFN (models/NAME.safetensors: 'pfn-gp', 'pfn-gp-ls', 'pfn-tabular'), loaded once. */
   pfnOpen(name: string): Promise<{ spec: object; maxContext: number; features: number; classes: number | null; buckets: number | null; domain: [number, number] | null }>;
   pfnPredict(name: string, request: PfnPredictRequest): Promise<PfnPrediction>;
