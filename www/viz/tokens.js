@@ -34,6 +34,7 @@ export default {
     let whole = null;        // the whole sequence's output, when `fed` is exactly the example
     let busy = false;
     let pending = [];        // tokens clicked in while others were on their way
+    let sending = [];        // the tokens of the call on its way now
     let shownStep = null;    // the weights the outputs are of
     let lastRefresh = 0;
     let key = '';            // the run and example the tokens belong to
@@ -69,11 +70,13 @@ export default {
       return Array.from({ length: t }, (_, k) => Array.from(x.subarray((i * t + k) * f, (i * t + k + 1) * f)));
     };
     const inputs = () => [...editor.querySelectorAll('input')];
+    // Where the next token clicked in goes: after those fed, on their way and waiting.
+    const position = () => fed.length + sending.length + pending.length;
     // The token the editor holds: the example's next one unless typed over.
     let editorFor = '';
     const fillEditor = () => {
       // Refilled only for a new position: what a person typed stays while the views redraw.
-      const at = fed.length + pending.length;
+      const at = position();
       if (editorFor === `${key}|${at}`) return;
       editorFor = `${key}|${at}`;
       const f = tokenWidth(current);
@@ -90,14 +93,14 @@ export default {
       inputs().forEach((box, j) => { box.value = box.dataset.shown = String(+upcoming[j].toPrecision(4)); });
     };
     const typed = () => {
-      const upcoming = exampleTokens(current)[fed.length + pending.length] ?? new Array(tokenWidth(current)).fill(0);
+      const upcoming = exampleTokens(current)[position()] ?? new Array(tokenWidth(current)).fill(0);
       const boxes = inputs();
       const edited = (b) => b.value !== b.dataset.shown && b.value !== '' && Number.isFinite(Number(b.value));
       return boxes.length ? boxes.map((b, j) => (edited(b) ? Number(b.value) : upcoming[j])) : upcoming;
     };
 
     const clear = () => {
-      fed = []; pending = []; outputs = []; states = []; whole = null; problem = ''; grew = new Set();
+      fed = []; pending = []; sending = []; outputs = []; states = []; whole = null; problem = ''; grew = new Set();
     };
 
     // Clicks queue their tokens; one call at a time takes all that waited.
@@ -113,6 +116,7 @@ export default {
       if (busy || !current || !(pending.length || (again && fed.length))) return;
       const more = pending;
       pending = [];
+      sending = more;
       busy = true;
       const data = current;
       const mine = key;
@@ -133,6 +137,7 @@ export default {
         const before = new Map(states.map((s) => [s.path, s.size]));
         outputs = fresh ? fromThisCall : [...outputs, ...fromThisCall];
         fed = [...fed, ...more];
+        sending = [];
         grew = new Set(r.states.filter((s) => before.has(s.path) && s.size > before.get(s.path)).map((s) => s.path));
         states = r.states;
         shownStep = step;
@@ -143,6 +148,7 @@ export default {
         problem = e.message;
       } finally {
         busy = false;
+        sending = [];
         lastRefresh = performance.now();
       }
       if (mine === key && current) {
@@ -164,7 +170,7 @@ export default {
     next.addEventListener('click', () => enqueue([typed()]));
     rest.addEventListener('click', () => {
       const all = exampleTokens(current);
-      const at = fed.length + pending.length;
+      const at = position();
       enqueue(at < all.length ? all.slice(at) : [typed()]);
     });
     reset.addEventListener('click', () => {
