@@ -292,16 +292,19 @@ export async function lossOptions(browser, width = 1280) {
   await page.click('#play');
   let s = await until(page, (r) => r.metrics?.step >= 40, { what: 'training with the loss options' });
   await page.click('#play');
-  s = await until(page, (r) => r.status === 'ready', { what: 'pausing' });
+  // Paused once the full metrics come: a chunk of steps already queued when
+  // Pause arrived still runs before them.
+  s = await until(page, (r) => r.status === 'ready' && !r.metrics.sampled, { what: 'pausing' });
   const finite = Number.isFinite(s.metrics.trainLoss) && Number.isFinite(s.metrics.testLoss);
   await shot(page, width < 600 ? 'loss-options-phone' : 'loss-options');
   // A list that does not fit the ten classes.
   await typeInto(weights, '1, 2');
   const problem = await page.locator('.problem', { hasText: 'class weights' }).first().innerText({ timeout: 30_000 });
-  const kept = (await linkSpec(page)).loss?.weight?.length === 10 && (await runState(page)).metrics.step === s.metrics.step;
+  const [linkedWeights, stepNow] = [(await linkSpec(page)).loss?.weight?.length, (await runState(page)).metrics.step];
+  const kept = linkedWeights === 10 && stepNow === s.metrics.step;
   record(`the loss's class weights, reduction and ignored class set in the form reach the link and train${width < 600 ? ' (375 px)' : ''}; a wrong weight count is explained and the model kept`,
     loss?.weight?.[3] === 2 && loss.reduction === 'sum' && loss.ignoreIndex === 3 && finite && /10 classes/.test(problem) && kept,
-    `loss ${JSON.stringify(loss)}, step ${s.metrics.step}, train loss ${s.metrics.trainLoss?.toFixed(3)}, test loss ${s.metrics.testLoss?.toFixed(3)}, "${problem}", kept ${kept}`);
+    `loss ${JSON.stringify(loss)}, step ${s.metrics.step}, train loss ${s.metrics.trainLoss?.toFixed(3)}, test loss ${s.metrics.testLoss?.toFixed(3)}, "${problem}", kept ${kept} (link's weights ${linkedWeights}, step ${stepNow})`);
   await page.context().close();
 }
 
