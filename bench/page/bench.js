@@ -55,7 +55,10 @@ window.runBench = async ({ contender, backend, workload }) => {
   }
   result ??= await measure(c);
   const gflops = spec.n ? (ms) => (2 * spec.n ** 3) / (ms / 1e3) / 1e9 : null;
-  const threads = backend === 'cpu-threads' || (backend === 'wasm' && self.crossOriginIsolated) ? navigator.hardwareConcurrency : 1;
+  // TF.js sizes its pool when the module loads (half the logical cores, at
+  // most 4), whatever setThreadsCount asks: report what it runs.
+  const threads = backend === 'cpu-threads' ? navigator.hardwareConcurrency
+    : backend === 'wasm' ? tf.wasm.getThreadsCount() : 1;
   return { contender, backend, workload, group: spec.group, threads, ...result,
     gflops: gflops && { sync: gflops(result.sync.median), async: gflops(result.async.median) } };
 };

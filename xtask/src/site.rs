@@ -79,11 +79,14 @@ struct Variant {
     bootstrap: bool,
 }
 
+/// The relaxed-SIMD module's flags (the browser tests build with them too).
+pub const RELAXED_RUSTFLAGS: &str = "-C target-feature=+simd128,+relaxed-simd";
+
 impl Variant {
     /// simd128: every browser with WebAssembly SIMD (the .cargo/config flags).
     const PLAIN: Variant = Variant { target: "target", rustflags: "", cargo: &[], bootstrap: false };
     /// Relaxed SIMD's fused multiply-add in the GEMM.
-    const RELAXED: Variant = Variant { target: "target/wasm-relaxed", rustflags: "-C target-feature=+simd128,+relaxed-simd", cargo: &[], bootstrap: false };
+    const RELAXED: Variant = Variant { target: "target/wasm-relaxed", rustflags: RELAXED_RUSTFLAGS, cargo: &[], bootstrap: false };
     /// Relaxed SIMD, atomics and shared memory (imported, so the pool's
     /// workers share it; it must declare its maximum: 4 GiB, as much as a
     /// single-threaded module may grow to; the thread-local storage symbols
