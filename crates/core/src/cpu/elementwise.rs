@@ -7,7 +7,7 @@
 use crate::layout::Layout;
 use crate::{BinaryOp, CmpOp, UnaryOp};
 
-use super::{erf, sigmoid};
+use super::{erf, sigmoid, tanh};
 
 /// sqrt(2 / pi), the tanh GELU's scale.
 const GELU_C: f32 = 0.797_884_6;
@@ -42,7 +42,7 @@ macro_rules! per_unary_op {
                 $body
             }
             UnaryOp::Tanh => {
-                let $f = |x: f32| x.tanh();
+                let $f = tanh;
                 $body
             }
             UnaryOp::Sigmoid => {
@@ -58,7 +58,7 @@ macro_rules! per_unary_op {
                 $body
             }
             UnaryOp::GeluTanh => {
-                let $f = |x: f32| 0.5 * x * (1.0 + (GELU_C * (x + 0.044715 * x * x * x)).tanh());
+                let $f = |x: f32| 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
                 $body
             }
             UnaryOp::Sin => {
@@ -119,7 +119,7 @@ macro_rules! per_unary_derivative {
                 $body
             }
             UnaryOp::Tanh => {
-                let $derivative = |x: f32| 1.0 - x.tanh() * x.tanh();
+                let $derivative = |x: f32| 1.0 - tanh(x) * tanh(x);
                 $body
             }
             UnaryOp::Sigmoid => {
@@ -139,7 +139,7 @@ macro_rules! per_unary_derivative {
             }
             UnaryOp::GeluTanh => {
                 let $derivative = |x: f32| {
-                    let t = (GELU_C * (x + 0.044715 * x * x * x)).tanh();
+                    let t = tanh(GELU_C * (x + 0.044715 * x * x * x));
                     let du = GELU_C * (1.0 + 3.0 * 0.044715 * x * x);
                     0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
                 };

@@ -3,6 +3,7 @@
 //! dispatch. Gates are in PyTorch's order (input, forget, cell, output).
 
 use super::{Data, common_device};
+use crate::cpu::tanh;
 use crate::{Error, Op, Result, Storage, Tensor};
 
 fn sigmoid(x: f32) -> f32 {
@@ -12,7 +13,7 @@ fn sigmoid(x: f32) -> f32 {
 /// The activated gates (i, f, g, o) of unit j of row r of gates [N, 4H].
 fn activated(gv: &[f32], r: usize, j: usize, h: usize) -> (f32, f32, f32, f32) {
     let at = |k: usize| gv[r * 4 * h + k * h + j];
-    (sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3)))
+    (sigmoid(at(0)), sigmoid(at(1)), tanh(at(2)), sigmoid(at(3)))
 }
 
 fn check(gates: &Tensor, c: &Tensor) -> Result<(usize, usize)> {
@@ -41,7 +42,7 @@ impl Tensor {
                     for j in 0..h {
                         let (i, f, g, o) = activated(&gv, r, j, h);
                         let c1 = f * cv[r * h + j] + i * g;
-                        out[r * h + j] = o * c1.tanh();
+                        out[r * h + j] = o * tanh(c1);
                         out[n * h + r * h + j] = c1;
                     }
                 }
@@ -73,7 +74,7 @@ impl Tensor {
                         let (i, f, g, o) = activated(&gv, r, j, h);
                         let cp = cv[r * h + j];
                         let c1 = f * cp + i * g;
-                        let t = c1.tanh();
+                        let t = tanh(c1);
                         let (dh, dc_out) = (dv[r * h + j], dv[n * h + r * h + j]);
                         let dc = dc_out + dh * o * (1.0 - t * t);
                         let row = &mut out[r * 5 * h..(r + 1) * 5 * h];
