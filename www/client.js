@@ -63,7 +63,7 @@ export class Lab {
   request(type, args = {}, transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, type });
       this.worker.postMessage({ id, type, ...args }, transfer);
     });
   }

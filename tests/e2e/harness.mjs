@@ -122,7 +122,8 @@ export function runState(page) {
     const r = window.nnlab?.run;
     if (!r) return null;
     return { status: r.status.value, metrics: r.metrics.value && { ...r.metrics.value, grid: undefined },
-      note: r.note.value, error: r.error.value, backend: r.backend.value, report: r.report.value };
+      note: r.note.value, error: r.error.value, backend: r.backend.value, report: r.report.value,
+      waiting: [...(window.nnlab.lab?.pending.values() ?? [])].map((p) => p.type) };
   });
 }
 
@@ -136,7 +137,7 @@ export async function until(page, test, { timeout = 120_000, what = 'the page' }
     if (s?.status === 'error') throw new Error(`${what}: stopped with ${s.error?.path ? `${s.error.path}: ` : ''}${s.error?.message}`);
     await sleep(200);
   }
-  throw new Error(`${what}: timed out after ${timeout / 1000} s (status ${s?.status}, step ${s?.metrics?.step}, note ${JSON.stringify(s?.note)})`);
+  throw new Error(`${what}: timed out after ${timeout / 1000} s (status ${s?.status}, step ${s?.metrics?.step}, note ${JSON.stringify(s?.note)}, waiting on the worker for ${s?.waiting?.join(', ') || 'nothing'})`);
 }
 
 export const ready = (page, what) => until(page, (s) => s.status === 'ready', { what });
@@ -156,6 +157,7 @@ const SCENARIO_LIMIT = 15 * 60_000;
 
 export async function scenario(name, fn, limit = SCENARIO_LIMIT) {
   let timer;
+  const start = Date.now();
   const stalled = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no result after ${limit / 60_000} minutes`)), limit); });
   try {
     await Promise.race([fn(), stalled]);
@@ -163,6 +165,8 @@ export async function scenario(name, fn, limit = SCENARIO_LIMIT) {
     record(name, false, e.message);
   } finally {
     clearTimeout(timer);
+    // Where the run's time goes (CI has a time limit).
+    console.log(`  (${name}: ${((Date.now() - start) / 1000).toFixed(1)} s)`);
   }
 }
 

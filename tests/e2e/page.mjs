@@ -353,4 +353,24 @@ export async function wasmBuilds(browser) {
     isolated.accuracy >= 0.8 && isolated.loss === plain.loss, `loss ${isolated.loss} threaded, ${plain.loss} one thread`);
   record('and close to it on the plain simd128 build', simd128.accuracy >= 0.8 && Math.abs(simd128.loss - plain.loss) < 0.05,
     `accuracy ${simd128.accuracy}, loss ${simd128.loss}`);
+  await stalledThreads(browser);
+}
+
+// A threaded start that never finishes (here its module never arrives) must
+// not leave the page loading: the worker runs the single-threaded build.
+async function stalledThreads(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.route('**/pkg-threads/*.wasm', () => {});
+  const start = Date.now();
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu', { context });
+  await ready(page, 'digits-cnn with the threaded module held back');
+  const seconds = (Date.now() - start) / 1000;
+  const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
+  await page.evaluate(() => window.nnlab.lab.step(20));
+  const s = await until(page, (x) => x.metrics?.step === 20 && !x.metrics.sampled, { what: 'digits-cnn after the threaded start gave up' });
+  const adapter = await page.evaluate(() => document.querySelector('#backend-used').title);
+  await context.close();
+  record('a threaded start that never finishes gives way to the single-threaded build, which trains',
+    build === 'relaxed-simd' && adapter === 'WebAssembly, relaxed SIMD' && Number.isFinite(s.metrics.testLoss),
+    `build ${build} ("${adapter}") ready after ${seconds.toFixed(1)} s, test loss ${s.metrics.testLoss?.toFixed(3)} after 20 steps`);
 }

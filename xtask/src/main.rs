@@ -50,7 +50,10 @@ pub fn root() -> PathBuf {
 pub fn exec(cmd: &mut Command) -> Result {
     let shown = format!("{cmd:?}");
     println!("$ {shown}");
+    let start = std::time::Instant::now();
     let status = cmd.current_dir(root()).env("PATH", tool_path()).status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    // Where a run's time goes, for keeping CI's within its limit.
+    println!("({:.0} s)", start.elapsed().as_secs_f64());
     if status.success() { Ok(()) } else { Err(format!("{shown} failed with {status}")) }
 }
 
