@@ -340,10 +340,12 @@ fn grad_of(t: &[Tensor], which: usize, f: impl Fn(&[Tensor]) -> Result<Tensor>) 
 }
 
 async fn spatial(s: &mut Suite) {
-    let convs: [(&str, [usize; 4], [usize; 4], Conv2dParams); 5] = [
+    let convs: [(&str, [usize; 4], [usize; 4], Conv2dParams); 6] = [
         ("plain", [2, 3, 7, 9], [5, 3, 3, 3], Conv2dParams::default()),
         ("strided dilated grouped", [2, 4, 9, 8], [6, 2, 3, 2], Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }),
         ("depthwise", [1, 5, 33, 7], [5, 1, 3, 3], Conv2dParams { padding: [1, 1], groups: 5, ..Default::default() }),
+        // Two blocks of 16 output columns, the second ragged.
+        ("depthwise strided dilated", [2, 3, 5, 40], [3, 1, 2, 5], Conv2dParams { stride: [1, 2], padding: [1, 3], dilation: [2, 1], groups: 3 }),
         // 4 output channels per group: the forward pass computes them together.
         ("grouped in blocks of 4 channels", [2, 4, 9, 7], [8, 2, 3, 3], Conv2dParams { stride: [2, 1], padding: [1, 1], dilation: [2, 1], groups: 2 }),
         // Ragged channel and tap blocks, a width stride that skips input columns.

@@ -25,6 +25,11 @@ kernel_meta!(
 );
 
 impl ConvGeometry {
+    /// One input and one output channel per group.
+    fn is_depthwise(&self) -> bool {
+        self.groups == self.input[1] && self.groups == self.weight[0]
+    }
+
     fn meta(&self, threads: usize) -> ConvMeta {
         let [n, c, h, w] = self.input.map(|v| v as u32);
         let [o, _, kh, kw] = self.weight.map(|v| v as u32);
@@ -57,7 +62,7 @@ impl GpuContext {
             });
             let desc = self.meta(g.meta(threads).words())?;
             let mut bindings = vec![&desc, a.raw(), b.raw(), out.raw()];
-            if entry == "conv2d_forward" {
+            if entry == "conv2d_forward" || entry == "depthwise_forward" {
                 bindings.push(bias.unwrap_or(b).raw());
             }
             self.dispatch(&pipeline, &bindings, threads as u32);
@@ -70,6 +75,10 @@ impl GpuContext {
         let [n, _, _, _] = g.input;
         let [oh, ow] = g.output;
         let count = n * g.weight[0] * oh * ow;
+        if g.is_depthwise() {
+            // One invocation per 16 output columns of a channel.
+            return self.conv("depthwise_forward", g, x, w, bias, count, n * g.groups * oh * ow.div_ceil(16));
+        }
         // One invocation per 4 output columns x 4 output channels of a group.
         let threads = n * g.groups * (g.weight[0] / g.groups).div_ceil(4) * oh * ow.div_ceil(4);
         self.conv("conv2d_forward", g, x, w, bias, count, threads)
@@ -78,6 +87,11 @@ impl GpuContext {
     pub fn conv2d_input_grad(&self, g: &ConvGeometry, gy: &GpuBuffer, w: &GpuBuffer) -> Result<GpuBuffer> {
         let [n, c, h, w_] = g.input;
         let count = n * c * h * w_;
+        // Its stride-1 form only: with a stride, the 16 columns' divisions
+        // made a shader that lost the device on Chromium's SwiftShader.
+        if g.is_depthwise() && g.stride == [1, 1] {
+            return self.conv("depthwise_input_grad", g, gy, w, None, count, n * c * h * w_.div_ceil(16));
+        }
         // One invocation per 4 input columns x 4 input channels of a group.
         let threads = n * g.groups * (c / g.groups).div_ceil(4) * h * w_.div_ceil(4);
         self.conv("conv2d_input_grad", g, gy, w, None, count, threads)

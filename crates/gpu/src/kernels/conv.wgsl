@@ -80,6 +80,44 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     store_block(at, plane_len, channels, min(OW - ow0, 4u), r0, r1, r2, r3);
 }
 
+// Depthwise forward (one input and one output channel per group, where
+// conv2d_forward would use one lane of four): 16 neighbouring output columns
+// of one (n, channel, oh) in four vec4s, each tap's weight shared by all 16.
+// The sum runs over the taps in conv2d_forward's order, so the results are
+// the same. One invocation per (n, channel, oh, block of 16 ow).
+@compute @workgroup_size(64)
+fn depthwise_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = index(gid, nwg);
+    if (t >= params.threads) { return; }
+    let C = params.c; let H = params.h; let W = params.w;
+    let KH = params.kh; let KW = params.kw; let OH = params.oh; let OW = params.ow;
+    let S = i32(params.stride_w); let DH = params.dil_h; let DW = params.dil_w;
+    let owb = (OW + 15u) / 16u;
+    let ow0 = (t % owb) * 16u; let oh = (t / owb) % OH; let c = (t / (owb * OH)) % C; let n = t / (owb * OH * C);
+    let ih0 = i32(oh * params.stride_h) - i32(params.pad_h);
+    let iw0 = i32(ow0) * S - i32(params.pad_w);
+    var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
+    let plane = (n * C + c) * H;
+    for (var kh = 0u; kh < KH; kh++) {
+        let ih = ih0 + i32(kh * DH);
+        if (ih < 0 || ih >= i32(H)) { continue; }
+        let row = (plane + u32(ih)) * W;
+        for (var kw = 0u; kw < KW; kw++) {
+            let wv = vec4<f32>(b[(c * KH + kh) * KW + kw]);
+            let iw = iw0 + i32(kw * DW);
+            r0 = fma(vec4<f32>(a_at(row, iw, W), a_at(row, iw + S, W), a_at(row, iw + 2 * S, W), a_at(row, iw + 3 * S, W)), wv, r0);
+            r1 = fma(vec4<f32>(a_at(row, iw + 4 * S, W), a_at(row, iw + 5 * S, W), a_at(row, iw + 6 * S, W), a_at(row, iw + 7 * S, W)), wv, r1);
+            r2 = fma(vec4<f32>(a_at(row, iw + 8 * S, W), a_at(row, iw + 9 * S, W), a_at(row, iw + 10 * S, W), a_at(row, iw + 11 * S, W)), wv, r2);
+            r3 = fma(vec4<f32>(a_at(row, iw + 12 * S, W), a_at(row, iw + 13 * S, W), a_at(row, iw + 14 * S, W), a_at(row, iw + 15 * S, W)), wv, r3);
+        }
+    }
+    if (HAS_BIAS) {
+        let bv = vec4<f32>(bias[c]);
+        r0 += bv; r1 += bv; r2 += bv; r3 += bv;
+    }
+    store_16(((n * C + c) * OH + oh) * OW + ow0, min(OW - ow0, 16u), r0, r1, r2, r3);
+}
+
 // out[at + j * plane_len + i] = r_i[j] for the block's valid rows i and columns j.
 fn store_block(at: u32, plane_len: u32, channels: u32, rows: u32, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
     for (var j = 0u; j < channels; j++) {
@@ -144,6 +182,47 @@ fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     }
     let at = ((n * C + g * cg + cc) * H + ih) * W + iw0;
     store_block(at, H * W, min(cg - cc, 4u), min(W - iw0, 4u), r0, r1, r2, r3);
+}
+
+// Depthwise input gradient at stride 1: 16 neighbouring input columns of
+// one (n, channel, ih), the sum over the taps in conv2d_input_grad's order.
+// One invocation per (n, channel, ih, block of 16 iw).
+@compute @workgroup_size(64)
+fn depthwise_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = index(gid, nwg);
+    if (t >= params.threads) { return; }
+    let C = params.c; let H = params.h; let W = params.w;
+    let KH = params.kh; let KW = params.kw; let OH = params.oh; let OW = params.ow;
+    let DH = params.dil_h; let DW = params.dil_w;
+    let iwb = (W + 15u) / 16u;
+    let iw0 = (t % iwb) * 16u; let ih = (t / iwb) % H; let c = (t / (iwb * H)) % C; let n = t / (iwb * H * C);
+    let th0 = i32(ih + params.pad_h);
+    let tw0 = i32(iw0 + params.pad_w);
+    var r0 = vec4<f32>(); var r1 = vec4<f32>(); var r2 = vec4<f32>(); var r3 = vec4<f32>();
+    for (var kh = 0u; kh < KH; kh++) {
+        let th = th0 - i32(kh * DH);
+        if (th < 0 || th >= i32(OH)) { continue; }
+        let row = ((n * C + c) * OH + u32(th)) * OW;
+        for (var kw = 0u; kw < KW; kw++) {
+            let wv = vec4<f32>(b[(c * KH + kh) * KW + kw]);
+            let tw = tw0 - i32(kw * DW);
+            r0 = fma(vec4<f32>(a_at(row, tw, OW), a_at(row, tw + 1, OW), a_at(row, tw + 2, OW), a_at(row, tw + 3, OW)), wv, r0);
+            r1 = fma(vec4<f32>(a_at(row, tw + 4, OW), a_at(row, tw + 5, OW), a_at(row, tw + 6, OW), a_at(row, tw + 7, OW)), wv, r1);
+            r2 = fma(vec4<f32>(a_at(row, tw + 8, OW), a_at(row, tw + 9, OW), a_at(row, tw + 10, OW), a_at(row, tw + 11, OW)), wv, r2);
+            r3 = fma(vec4<f32>(a_at(row, tw + 12, OW), a_at(row, tw + 13, OW), a_at(row, tw + 14, OW), a_at(row, tw + 15, OW)), wv, r3);
+        }
+    }
+    store_16(((n * C + c) * H + ih) * W + iw0, min(W - iw0, 16u), r0, r1, r2, r3);
+}
+
+// out[at + k] = the k-th of the 16 values r0..r3 hold, for k < count.
+fn store_16(at: u32, count: u32, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
+    for (var i = 0u; i < 4u; i++) {
+        if (i < count) { out[at + i] = r0[i]; }
+        if (i + 4u < count) { out[at + i + 4u] = r1[i]; }
+        if (i + 8u < count) { out[at + i + 8u] = r2[i]; }
+        if (i + 12u < count) { out[at + i + 12u] = r3[i]; }
+    }
 }
 
 // One example's share of the weight gradient: rows are 4 kernel taps
