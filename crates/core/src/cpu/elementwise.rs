@@ -119,11 +119,17 @@ macro_rules! per_unary_derivative {
                 $body
             }
             UnaryOp::Tanh => {
-                let $derivative = |x: f32| 1.0 - tanh(x) * tanh(x);
+                let $derivative = |x: f32| {
+                    let t = tanh(x);
+                    1.0 - t * t
+                };
                 $body
             }
             UnaryOp::Sigmoid => {
-                let $derivative = |x: f32| sigmoid(x) * (1.0 - sigmoid(x));
+                let $derivative = |x: f32| {
+                    let s = sigmoid(x);
+                    s * (1.0 - s)
+                };
                 $body
             }
             UnaryOp::Relu => {

@@ -31,30 +31,55 @@ pub fn erf(x: f32) -> f32 {
     libm::erff(x)
 }
 
-/// tanh through one `exp`: libm's `tanhf` goes through `expm1f`, which made
-/// the tanh of an LSTM's cells half of its CPU training step (natively, with
-/// glibc; the wasm build's libm port is the same algorithm). Below 1/4 an odd
-/// Taylor polynomial (error under 1e-10); above, 1 - 2 / (e^2|x| + 1), whose
-/// error stays under 1e-7 absolute and 5e-7 relative (f32's own rounding is
-/// 6e-8).
+/// e^x without a call into libm, so loops over it vectorise (the LSTM cell's
+/// gates, sigmoid and tanh): Cody-Waite reduction x = n ln2 + r with |r| <=
+/// ln2 / 2, Cephes' degree-6 polynomial for e^r (within 2 ulp of the exact
+/// value), and 2^n built from n's bits. n is rounded by adding 1.5 * 2^23,
+/// which leaves n in the sum's low mantissa bits. The input is clamped to
+/// where e^x is a normal f32, so callers that need infinity or a subnormal
+/// (the Exp op) keep std's `exp`; a NaN stays NaN.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.37);
+    // Not `mul_add`: without FMA in the target (wasm) that is a libm call.
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 0.166_666_65;
+    let p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    e_r * f32::from_bits(n_bits.wrapping_add(127) << 23)
+}
+
+/// tanh through one `exp`: below 1/4 an odd Taylor polynomial (error under
+/// 1e-10); above, 1 - 2 / (e^2|x| + 1), whose error stays under 1e-7
+/// absolute and 5e-7 relative (f32's own rounding is 6e-8). Both sides are
+/// computed and one selected, so a loop over it has no branch.
+#[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     let a = x.abs();
-    let t = if a < 0.25 {
-        let s = a * a;
-        a * (1.0 + s * (-1.0 / 3.0 + s * (2.0 / 15.0 + s * (-17.0 / 315.0 + s * (62.0 / 2835.0 - s * (1382.0 / 155_925.0))))))
-    } else {
-        1.0 - 2.0 / ((2.0 * a).exp() + 1.0)
-    };
+    let s = a * a;
+    let small = a * (1.0 + s * (-1.0 / 3.0 + s * (2.0 / 15.0 + s * (-17.0 / 315.0 + s * (62.0 / 2835.0 - s * (1382.0 / 155_925.0))))));
+    let large = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+    let t = if a < 0.25 { small } else { large };
     t.copysign(x)
 }
 
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+/// 1 / (1 + e^-x) through e^-|x|, which cannot overflow; branch-free like
+/// `tanh`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    let e = exp(-x.abs());
+    let s = 1.0 / (1.0 + e);
+    if x >= 0.0 { s } else { e * s }
 }
 
 pub fn select(m: &[f32], lm: &Layout, t: &[f32], lt: &Layout, f: &[f32], lf: &Layout) -> Vec<f32> {
@@ -137,5 +162,32 @@ mod tests {
         assert_eq!(super::tanh(-0.0).to_bits(), (-0.0f32).to_bits());
         assert_eq!(super::tanh(100.0), 1.0);
         assert!(super::tanh(f32::NAN).is_nan());
+    }
+
+    /// `exp` against f64's over its whole clamped range, in ulps of the
+    /// exact value; `sigmoid` everywhere it is not 0 or 1 in f32, absolute.
+    #[test]
+    fn exp_and_sigmoid_are_within_their_bounds() {
+        let mut worst_ulps = 0.0f64;
+        for i in -87_000..=88_000 {
+            let x = i as f32 / 1000.0 + 3e-4;
+            let want = (x as f64).exp();
+            let ulp = (want as f32).next_up() as f64 - want as f32 as f64;
+            worst_ulps = worst_ulps.max((super::exp(x) as f64 - want).abs() / ulp);
+        }
+        assert!(worst_ulps <= 2.0, "{worst_ulps} ulps");
+        assert!(super::exp(f32::NAN).is_nan());
+        assert_eq!(super::exp(0.0), 1.0);
+        let mut worst = 0.0f64;
+        for i in -120_000..=120_000 {
+            let x = i as f32 / 1000.0;
+            let want = 1.0 / (1.0 + (-(x as f64)).exp());
+            worst = worst.max((super::sigmoid(x) as f64 - want).abs());
+        }
+        assert!(worst <= 1e-7, "sigmoid off by {worst:e}");
+        assert_eq!(super::sigmoid(f32::INFINITY), 1.0);
+        // e^-87.3, where `exp` clamps: the smallest normal f32 but one.
+        assert!((0.0..1.3e-38).contains(&super::sigmoid(f32::NEG_INFINITY)));
+        assert!(super::sigmoid(f32::NAN).is_nan());
     }
 }
