@@ -159,6 +159,17 @@ impl MultiheadAttention {
         self.attend_batch_first(query, key, value, key_padding_mask, attn_mask, self_attention)
     }
 
+    /// Causal self-attention continued: the positions `x` [N, T, E] (batch
+    /// first) join those `seen` before, and attend to all of them.
+    pub fn attend_next(&self, x: &Tensor, seen: &mut Option<Tensor>) -> Result<Tensor> {
+        let kv = match seen.take() {
+            Some(before) => Tensor::concat(&[before, x.clone()], 1)?,
+            None => x.clone(),
+        };
+        *seen = Some(kv.clone());
+        Ok(self.attend(x, &kv, &kv, None, None)?.output)
+    }
+
     fn attend_batch_first(
         &self,
         query: &Tensor,

@@ -81,14 +81,7 @@ impl TransformerEncoderLayer {
     /// [N, t, d_model]), which it joins. What `forward_masked` with a causal
     /// mask gives at that position.
     pub fn forward_next(&self, x: &Tensor, seen: &mut Option<Tensor>) -> Result<Tensor> {
-        self.around_attention(x, |h| {
-            let kv = match seen.take() {
-                Some(before) => Tensor::concat(&[before, h.clone()], 1)?,
-                None => h.clone(),
-            };
-            *seen = Some(kv.clone());
-            self.dropouts[0].forward(&self.self_attn.attend(h, &kv, &kv, None, None)?.output)
-        })
+        self.around_attention(x, |h| self.dropouts[0].forward(&self.self_attn.attend_next(h, seen)?))
     }
 
     /// The layer around an attention block `attend` (given what attention

@@ -85,12 +85,10 @@ impl Module for SelfAttention {
         if !self.causal {
             return Err(not_causal());
         }
-        let kv = match carry.tensors.pop() {
-            Some(before) => Tensor::concat(&[before, x.clone()], 1)?,
-            None => x.clone(),
-        };
-        carry.tensors = vec![kv.clone()];
-        Ok(self.inner.attend(x, &kv, &kv, None, None)?.output)
+        let mut seen = carry.tensors.pop();
+        let out = self.inner.attend_next(x, &mut seen);
+        carry.tensors = seen.into_iter().collect();
+        out
     }
     fn parameters(&self) -> Vec<(String, Param)> {
         self.inner.parameters()
