@@ -3,11 +3,10 @@
 // numbers and checks `nnlab experiment run` computes natively for the same
 // card; a run opens in the lab; leaving stops the card; a bad card name gets
 // a message with the gallery still there.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, record, shot, sleep, until } from './harness.mjs';
+import { open, record, shot, sleep, until, nnlab } from './harness.mjs';
 
 const CARDS = readdirSync('models/experiments').filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
 
@@ -36,7 +35,7 @@ function native(card) {
 
 function runNative(card) {
   const out = join(mkdtempSync(join(tmpdir(), 'nnlab-card-')), 'card.json');
-  execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', 'experiment', 'run', `models/experiments/${card}.json`, '--json', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  nnlab(['experiment', 'run', `models/experiments/${card}.json`, '--json', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   return JSON.parse(readFileSync(out, 'utf8'))[0];
 }
 

@@ -4,6 +4,7 @@
 // of passes and failures with a screenshot each.
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 
 export const url = process.env.NNLAB_URL;
@@ -16,6 +17,14 @@ if (!url) {
 }
 export const dir = process.env.SCREENSHOT_DIR || 'target/e2e';
 mkdirSync(dir, { recursive: true });
+
+// The native CLI with `args`: the binary named by NNLAB_CLI (`cargo xtask
+// test` passes the one its Rust tests just built), else through `cargo run`,
+// which builds it first when the suite runs on its own.
+export function nnlab(args, options = {}) {
+  const cli = process.env.NNLAB_CLI;
+  return cli ? execFileSync(cli, args, options) : execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', ...args], options);
+}
 
 const PANIC = /panicked at|RuntimeError: unreachable/;
 export const results = [];

@@ -2,11 +2,10 @@
 // shows the numbers the native side computes for the same weights (the
 // session file the page saves, run through `nnlab inspect` on the CPU).
 // Drawing a 1 with the mouse makes the trained digits CNN say 1.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, until, ready, record, shot, drawStroke, sleep } from './harness.mjs';
+import { open, until, ready, record, shot, drawStroke, sleep, nnlab } from './harness.mjs';
 
 const ALL = { confusion: true, predictions: true, parameters: true, sparsity: true, filters: true };
 const close = (a, b, rel = 1e-3) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
@@ -17,7 +16,7 @@ async function native(page, request) {
   const bytes = await page.evaluate(async () => Array.from((await window.nnlab.lab.saveFile(null)).bytes));
   const file = join(mkdtempSync(join(tmpdir(), 'nnlab-inspect-')), 'run.safetensors');
   writeFileSync(file, Buffer.from(bytes));
-  const out = execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', 'inspect', file, JSON.stringify(request)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = nnlab(['inspect', file, JSON.stringify(request)], { encoding: 'utf8', maxBuffer: 1 << 28 });
   return JSON.parse(out);
 }
 

@@ -5,11 +5,10 @@
 // model takes over when the lengthscale is unknown; bad input (tampered
 // links, points outside the domain, too many points, bad numbers, bad API
 // calls) gets a message and loses nothing.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, record, shot, sleep } from './harness.mjs';
+import { open, record, shot, sleep, nnlab } from './harness.mjs';
 
 // Waits until the view shows curves of the points as they are now.
 async function settled(page, what, timeout = 60_000) {
@@ -40,7 +39,7 @@ const finite = (v) => Number.isFinite(v);
 function native(model, dataset) {
   const dir = mkdtempSync(join(tmpdir(), 'nnlab-pfn-'));
   writeFileSync(join(dir, 'in.json'), JSON.stringify({ datasets: [dataset] }));
-  execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', 'pfn', 'predict', '--model', model, '--input', join(dir, 'in.json'), '--output', join(dir, 'out.json')]);
+  nnlab(['pfn', 'predict', '--model', model, '--input', join(dir, 'in.json'), '--output', join(dir, 'out.json')]);
   return JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
 }
 
@@ -207,7 +206,7 @@ export async function pfnFirefox(firefox) {
 
 // What `nnlab pfn classify` says for one split (the page's: seed 0).
 function nativeClassify(table, train) {
-  const out = execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', 'pfn', 'classify', '--model', 'pfn-tabular', `models/tables/${table}.csv`, '--train', String(train), '--splits', '1'], { encoding: 'utf8' });
+  const out = nnlab(['pfn', 'classify', '--model', 'pfn-tabular', `models/tables/${table}.csv`, '--train', String(train), '--splits', '1'], { encoding: 'utf8' });
   const row = out.split('\n').find((l) => l.startsWith(table));
   const [, , pfn, logistic, mlp] = row.trim().split(/\s+/).map(Number);
   return { pfn, logistic, mlp };

@@ -4,11 +4,10 @@
 // tokens are the ones fed, training and a backend switch run the tokens
 // again on the new weights, and models that need the whole sequence don't
 // offer the view.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, until, ready, record, sleep, dir } from './harness.mjs';
+import { open, until, ready, record, sleep, dir, nnlab } from './harness.mjs';
 
 const VIEW = '[data-view="tokens"]';
 const status = (page) => page.evaluate((v) => {
@@ -32,7 +31,7 @@ async function statusUntil(page, test, what, timeout = 60_000) {
 function nativePrediction(bytes, index) {
   const file = join(mkdtempSync(join(tmpdir(), 'nnlab-tokens-')), 'run.safetensors');
   writeFileSync(file, Buffer.from(bytes));
-  const out = JSON.parse(execFileSync('cargo', ['run', '-q', '-p', 'nnlab-cli', '--', 'inspect', file, JSON.stringify({ predictions: true })], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  const out = JSON.parse(nnlab(['inspect', file, JSON.stringify({ predictions: true })], { encoding: 'utf8', maxBuffer: 1 << 28 }));
   const per = out.predictions.outputs.length / out.predictions.count;
   return out.predictions.outputs.slice(index * per, (index + 1) * per);
 }

@@ -66,6 +66,10 @@ pub fn run(args: &[String]) -> Result {
     let plain = serve::in_background(root().join("www-dist"), serve::Isolation::Off)?;
     let mut e2e = Command::new("node");
     e2e.arg("tests/e2e/lab.mjs").env("NNLAB_URL", &url).env("NNLAB_PLAIN_URL", &plain).env("SCREENSHOT_DIR", root().join("target/e2e"));
+    // The CLI the native tests built and ran (crates/cli/tests), rather than
+    // `cargo run -p nnlab-cli`, whose features for that package alone would
+    // build it again.
+    e2e.env("NNLAB_CLI", root().join("target/debug/nnlab"));
     env(&mut e2e);
     exec(&mut e2e)?;
     println!("all tests passed; screenshots in target/e2e/");
