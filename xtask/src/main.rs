@@ -48,13 +48,42 @@ pub fn root() -> PathBuf {
 /// Runs a command in the workspace root with PATH preferring project tools,
 /// failing with a message naming it.
 pub fn exec(cmd: &mut Command) -> Result {
+    spawn(cmd)?.wait()
+}
+
+/// A command started by `spawn`, running while the caller goes on.
+pub struct Running {
+    child: std::process::Child,
+    shown: String,
+    start: std::time::Instant,
+    /// What the timing line names, for a command others ran beside.
+    label: Option<String>,
+}
+
+/// Starts a command as `exec` runs it, without waiting for it.
+pub fn spawn(cmd: &mut Command) -> Result<Running> {
     let shown = format!("{cmd:?}");
     println!("$ {shown}");
     let start = std::time::Instant::now();
-    let status = cmd.current_dir(root()).env("PATH", tool_path()).status().map_err(|e| format!("could not start {shown}: {e}"))?;
-    // Where a run's time goes, for keeping CI's within its limit.
-    println!("({:.0} s)", start.elapsed().as_secs_f64());
-    if status.success() { Ok(()) } else { Err(format!("{shown} failed with {status}")) }
+    let child = cmd.current_dir(root()).env("PATH", tool_path()).spawn().map_err(|e| format!("could not start {shown}: {e}"))?;
+    Ok(Running { child, shown, start, label: None })
+}
+
+impl Running {
+    pub fn named(self, label: String) -> Running {
+        Running { label: Some(label), ..self }
+    }
+
+    pub fn wait(mut self) -> Result {
+        let status = self.child.wait().map_err(|e| format!("waiting for {}: {e}", self.shown))?;
+        // Where a run's time goes, for keeping CI's within its limit.
+        let seconds = self.start.elapsed().as_secs_f64();
+        match &self.label {
+            Some(label) => println!("({seconds:.0} s: {label})"),
+            None => println!("({seconds:.0} s)"),
+        }
+        if status.success() { Ok(()) } else { Err(format!("{} failed with {status}", self.shown)) }
+    }
 }
 
 /// Output of a command, or None when it cannot run.

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use crate::{Result, exec, root};
+use crate::{Result, Running, exec, root, spawn};
 
 /// npm files the page imports (see the import map in www/index.html).
 const VENDOR: [(&str, &str); 9] = [
@@ -34,19 +34,24 @@ pub fn build() -> Result {
     // (fused multiply-add in the CPU backend's GEMM), which the worker loads
     // where the browser validates it (www/shared/wasm.js). Same source, same
     // bindings: one JS glue serves both.
+    // Each module's wasm-opt (one core, a minute or two) runs while the next
+    // module compiles.
     let built = root().join("target/wasm-pack");
-    wasm_pack(&built, &Variant::PLAIN)?;
+    let plain_opt = wasm_pack(&built, &Variant::PLAIN)?;
     let relaxed = root().join("target/wasm-pack-relaxed");
-    wasm_pack(&relaxed, &Variant::RELAXED)?;
+    let relaxed_opt = wasm_pack(&relaxed, &Variant::RELAXED)?;
+    // The threaded build has bindings of its own (shared memory, the worker
+    // pool's start-up script), so it is a package of its own: pkg-threads/.
+    let threads = root().join("target/wasm-pack-threads");
+    let threads_opt = wasm_pack(&threads, &Variant::THREADS)?;
+    for optimising in [plain_opt, relaxed_opt, threads_opt] {
+        optimising.wait()?;
+    }
     let glue = |dir: &Path| std::fs::read(dir.join("nnlab_web.js")).map_err(|e| e.to_string());
     if glue(&built)? != glue(&relaxed)? {
         return Err("the relaxed-SIMD build's JS bindings differ from the plain build's".into());
     }
     std::fs::copy(relaxed.join("nnlab_web_bg.wasm"), built.join("nnlab_web_relaxed_bg.wasm")).map_err(|e| e.to_string())?;
-    // The threaded build has bindings of its own (shared memory, the worker
-    // pool's start-up script), so it is a package of its own: pkg-threads/.
-    let threads = root().join("target/wasm-pack-threads");
-    wasm_pack(&threads, &Variant::THREADS)?;
     if staging.is_none() && dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
     }
@@ -105,8 +110,8 @@ impl Variant {
 
 /// wasm-pack builds the module and its bindings into `out` (with the
 /// wasm-bindgen on PATH, never downloading one); wasm-opt 132 from npm
-/// optimises it.
-fn wasm_pack(out: &Path, variant: &Variant) -> Result {
+/// optimises it in place, started here and left running.
+fn wasm_pack(out: &Path, variant: &Variant) -> Result<Running> {
     let mut cmd = Command::new("wasm-pack");
     cmd.args(["build", "crates/web", "--target", "web", "--release", "--mode", "no-install", "--no-opt", "--no-pack", "--out-name", "nnlab_web", "--out-dir"])
         .arg(out)
@@ -124,7 +129,7 @@ fn wasm_pack(out: &Path, variant: &Variant) -> Result {
     // Its .gitignore would keep the module out of a published package.
     let _ = std::fs::remove_file(out.join(".gitignore"));
     let bg = out.join("nnlab_web_bg.wasm");
-    exec(
+    spawn(
         Command::new("wasm-opt")
             .args([
                 "-O3",
@@ -142,6 +147,7 @@ fn wasm_pack(out: &Path, variant: &Variant) -> Result {
             .arg("-o")
             .arg(&bg),
     )
+    .map(|running| running.named(format!("wasm-opt {}", bg.display())))
 }
 
 /// The npm libraries and the model presets, beside the page's own files.
