@@ -8,10 +8,17 @@ use nnlab_core::Device;
 use nnlab_nn::spec::{ModelSpec, SpecTrainer};
 use wasm_bindgen_test::*;
 
+// The threaded build blocks while a product runs on the pool, which a
+// page's main thread may not do: it runs the tests in a worker, as the lab
+// runs its training.
+#[cfg(not(feature = "threads"))]
 wasm_bindgen_test_configure!(run_in_browser);
+#[cfg(feature = "threads")]
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
 async fn a_preset_trains_on_the_cpu_in_the_browser() {
+    nnlab_tests::threads::pool().await;
     let spec = ModelSpec::from_json(include_str!("../../models/playground-xor.json")).unwrap();
     let mut t = SpecTrainer::new(&spec, Device::Cpu).await.unwrap();
     t.train_to_end().unwrap();
@@ -23,6 +30,7 @@ async fn a_preset_trains_on_the_cpu_in_the_browser() {
 /// page's backend switch and, later, its saved sessions rely on it).
 #[wasm_bindgen_test]
 async fn a_moved_run_continues_bit_exactly_in_the_browser() {
+    nnlab_tests::threads::pool().await;
     let spec = ModelSpec::from_json(include_str!("../../models/digits-cnn.json")).unwrap();
     let mut a = SpecTrainer::new(&spec, Device::Cpu).await.unwrap();
     a.train(7).unwrap();
@@ -37,6 +45,7 @@ async fn a_moved_run_continues_bit_exactly_in_the_browser() {
 /// transposed operands, a batch, K past one packed block and N past one panel run.
 #[wasm_bindgen_test]
 async fn the_wasm_gemm_computes_products() {
+    nnlab_tests::threads::pool().await;
     use nnlab_core::Tensor;
     for (batch, m, k, n, transposed) in
         [(1, 1, 1, 1, false), (1, 5, 3, 7, false), (1, 37, 53, 29, true), (3, 9, 17, 10, false), (1, 13, 300, 1030, true), (2, 97, 5, 8, false)]

@@ -6,13 +6,20 @@ use nnlab_core::{Device, GpuContext, Tensor};
 use nnlab_tests::coverage::Family;
 use wasm_bindgen_test::*;
 
+// The threaded build blocks while a product runs on the pool, which a
+// page's main thread may not do: it runs the tests in a worker, as the lab
+// runs its training.
+#[cfg(not(feature = "threads"))]
 wasm_bindgen_test_configure!(run_in_browser);
+#[cfg(feature = "threads")]
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// One test per parity family (tests/src/parity.rs), each reporting all of its failing cases.
 macro_rules! gpu_matches_cpu_in_the_browser {
     ($($test:ident: $family:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
         async fn $test() {
+            nnlab_tests::threads::pool().await;
             let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium needs --enable-unsafe-webgpu and SwiftShader flags)");
             let report = nnlab_tests::parity::run_family(&ctx, Family::$family).await;
             report.assert_clean(Family::$family, &format!("{} in the browser", ctx.info()));
@@ -33,6 +40,7 @@ gpu_matches_cpu_in_the_browser!(
 
 #[wasm_bindgen_test]
 async fn readback_awaits_without_blocking() {
+    nnlab_tests::threads::pool().await;
     let ctx = GpuContext::new().await.unwrap();
     let t = Tensor::arange(5, &Device::Gpu(ctx)).unwrap().mul_scalar(2.0).unwrap();
     assert_eq!(t.to_vec().await.unwrap(), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
@@ -42,6 +50,7 @@ async fn readback_awaits_without_blocking() {
 /// kernels, replays in Chromium as eager steps run.
 #[wasm_bindgen_test]
 async fn a_fused_step_plan_replays_like_eager_steps() {
+    nnlab_tests::threads::pool().await;
     use nnlab_nn::layers::{Recurrent, RecurrentKind, Sequential};
     use nnlab_nn::{Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
     let device = Device::Gpu(GpuContext::new().await.unwrap());

@@ -87,25 +87,25 @@ struct Variant {
 /// The relaxed-SIMD module's flags (the browser tests build with them too).
 pub const RELAXED_RUSTFLAGS: &str = "-C target-feature=+simd128,+relaxed-simd";
 
+/// The threaded module's flags, and its tests': relaxed SIMD, atomics and
+/// shared memory (imported, so the pool's workers share it; it must declare
+/// its maximum: 4 GiB, as much as a single-threaded module may grow to; the
+/// thread-local storage symbols exported for wasm-bindgen's thread
+/// start-up). std itself is rebuilt with atomics (`-Z build-std`, which
+/// RUSTC_BOOTSTRAP lets the stable toolchain take).
+pub const THREADS_RUSTFLAGS: &str = "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+    -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base";
+pub const BUILD_STD: &str = "build-std=panic_abort,std";
+
 impl Variant {
     /// simd128: every browser with WebAssembly SIMD (the .cargo/config flags).
     const PLAIN: Variant = Variant { target: "target", rustflags: "", cargo: &[], bootstrap: false };
     /// Relaxed SIMD's fused multiply-add in the GEMM.
     const RELAXED: Variant = Variant { target: "target/wasm-relaxed", rustflags: RELAXED_RUSTFLAGS, cargo: &[], bootstrap: false };
-    /// Relaxed SIMD, atomics and shared memory (imported, so the pool's
-    /// workers share it; it must declare its maximum: 4 GiB, as much as a
-    /// single-threaded module may grow to; the thread-local storage symbols
-    /// exported for wasm-bindgen's thread start-up). std
-    /// itself is rebuilt with atomics (`-Z build-std`; RUSTC_BOOTSTRAP lets
-    /// the stable toolchain take the flag).
-    const THREADS: Variant = Variant {
-        target: "target/wasm-threads",
-        rustflags: "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
-            -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
-            -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base",
-        cargo: &["--features", "threads", "-Z", "build-std=panic_abort,std"],
-        bootstrap: true,
-    };
+    /// The thread pool's build (see THREADS_RUSTFLAGS).
+    const THREADS: Variant =
+        Variant { target: "target/wasm-threads", rustflags: THREADS_RUSTFLAGS, cargo: &["--features", "threads", "-Z", BUILD_STD], bootstrap: true };
 }
 
 /// wasm-pack builds the module and its bindings into `out` (with the

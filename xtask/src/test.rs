@@ -1,8 +1,9 @@
 //! The formatter and the linter first, then every test, in order of cost:
-//! native Rust tests (CPU, and wgpu on lavapipe),
+//! native Rust tests (CPU, and wgpu on lavapipe; again with the thread pool),
 //! the GPU parity suite inside headless Chromium (wasm-bindgen-test, WebGPU on
-//! SwiftShader), then the end-to-end tests of the built page in headless
-//! Chromium (WebGPU and CPU) and Firefox ESR (CPU).
+//! SwiftShader) on each of the three wasm builds, then the end-to-end tests
+//! of the built page in headless Chromium (WebGPU and CPU) and Firefox ESR
+//! (CPU).
 
 use std::process::Command;
 
@@ -32,8 +33,12 @@ pub fn run(args: &[String]) -> Result {
     env(&mut native);
     exec(&mut native)?;
     // The products split across a thread pool (the browser's threaded build
-    // runs the same code on Web Workers).
-    exec(Command::new("cargo").args(["test", "-p", "nnlab-core", "--features", "threads", "--lib"]))?;
+    // runs the same code on Web Workers): the core's tests, the gradient
+    // checks and the parity suite again.
+    let mut threads = Command::new("cargo");
+    threads.args(["test", "-p", "nnlab-core", "-p", "nnlab-tests", "--features", "threads", "--lib", "--test", "gradcheck", "--test", "parity_native"]);
+    env(&mut threads);
+    exec(&mut threads)?;
     exec(Command::new("cargo").args(["clippy", "-p", "nnlab-core", "--features", "threads", "--all-targets", "--", "-D", "warnings"]))?;
     if skip_browser {
         return Ok(());
@@ -57,6 +62,15 @@ pub fn run(args: &[String]) -> Result {
         browser()
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", site::RELAXED_RUSTFLAGS)
             .env("CARGO_TARGET_DIR", root().join("target/wasm-relaxed-tests")),
+    )?;
+    // The threaded build the isolated page loads: the same tests in a worker,
+    // on a pool of Web Workers (tests/src/threads.rs).
+    exec(
+        browser()
+            .args(["--features", "threads", "-Z", site::BUILD_STD])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", site::THREADS_RUSTFLAGS)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_DIR", root().join("target/wasm-threads-tests")),
     )?;
 
     site::build()?;
