@@ -7,6 +7,9 @@
 //! gradients must agree within atol = rtol = 5e-3 — loose enough for f32
 //! rounding, tight enough that a wrong rule (a missing factor, a sign, a wrong
 //! axis) fails by orders of magnitude.
+//!
+//! Compiled to wasm, the same checks run in the browser, on each of the
+//! three builds (`cargo xtask test`), as `in_the_browser`'s tests.
 
 use nnlab_core::{Conv2dParams, PadMode, Pool2dParams, Result, Tensor, no_grad};
 use nnlab_tests::coverage::{self, Gradients};
@@ -76,7 +79,7 @@ fn constant(data: Vec<f32>, shape: &[usize]) -> (Vec<f32>, Vec<usize>, bool) {
     (data, shape.to_vec(), false)
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn unary_ops_on_contiguous_and_transposed_inputs() {
     coverage::start();
     type F = fn(&Tensor) -> Result<Tensor>;
@@ -108,7 +111,7 @@ fn unary_ops_on_contiguous_and_transposed_inputs() {
     covered(Gradients::Unary);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn binary_ops_with_broadcasting_and_strides() {
     coverage::start();
     type F = fn(&Tensor, &Tensor) -> Result<Tensor>;
@@ -122,7 +125,7 @@ fn binary_ops_with_broadcasting_and_strides() {
     covered(Gradients::Binary);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn where_select() {
     coverage::start();
     let mask = constant(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
@@ -130,7 +133,7 @@ fn where_select() {
     covered(Gradients::Where);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn reductions_over_axes() {
     coverage::start();
     for (axes, keep) in [(vec![0isize], false), (vec![1], true), (vec![0, 2], false), (vec![-1], true), (vec![0, 1, 2], false)] {
@@ -143,7 +146,7 @@ fn reductions_over_axes() {
     covered(Gradients::Reductions);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn matmul_batched_broadcast_and_transposed() {
     coverage::start();
     check_with("matmul", vec![input(&[3, 4], 10), input(&[4, 5], 11)], |xs| xs[0].matmul(&xs[1]));
@@ -155,7 +158,7 @@ fn matmul_batched_broadcast_and_transposed() {
     covered(Gradients::Matmul);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn matmul_with_bias() {
     coverage::start();
     check_with("matmul_bias", vec![input(&[3, 4], 27), input(&[4, 5], 28), input(&[5], 29)], |xs| xs[0].matmul_bias(&xs[1], &xs[2]));
@@ -165,7 +168,7 @@ fn matmul_with_bias() {
     covered(Gradients::MatmulBias);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn conv2d_stride_padding_dilation_groups() {
     coverage::start();
     let p = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
@@ -177,7 +180,7 @@ fn conv2d_stride_padding_dilation_groups() {
     covered(Gradients::Convolution);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn pooling() {
     coverage::start();
     let p = Pool2dParams::new([2, 3], [2, 2], [1, 1]);
@@ -190,7 +193,7 @@ fn pooling() {
     covered(Gradients::Pooling);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     coverage::start();
     let idx = constant(vec![2.0, 0.0, 2.0, 1.0], &[4]);
@@ -228,7 +231,7 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     covered(Gradients::Indexing);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn stable_composites() {
     coverage::start();
     check_with("softmax", vec![input(&[3, 5], 41)], |xs| xs[0].softmax(-1));
@@ -244,7 +247,7 @@ fn stable_composites() {
     covered(Gradients::Normalisations);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn composites_stay_finite_for_large_logits() {
     let x = cpu_tensor(vec![1000.0, 0.0, -1000.0], &[1, 3]);
     let v = pollster::block_on(x.log_softmax(-1).unwrap().to_vec()).unwrap();
@@ -252,7 +255,7 @@ fn composites_stay_finite_for_large_logits() {
     assert!((v[0]).abs() < 1e-6 && (v[1] + 1000.0).abs() < 1e-3);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn gradients_accumulate_and_detach_stops_them() {
     let x = cpu_tensor(vec![2.0], &[1]).requires_grad_();
     let y = x.mul(&x).unwrap().add(&x.mul_scalar(3.0).unwrap()).unwrap(); // x^2 + 3x
@@ -267,7 +270,7 @@ fn gradients_accumulate_and_detach_stops_them() {
 
 /// x @ W^T (a linear layer) leaves W's gradient contiguous, so the optimizer
 /// reads it without a copy.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn a_transposed_weight_gets_a_contiguous_gradient() {
     for x_shape in [&[3, 4][..], &[2, 3, 4]] {
         let x = cpu_tensor(distinct(x_shape, 50), x_shape);
@@ -277,4 +280,38 @@ fn a_transposed_weight_gets_a_contiguous_gradient() {
         assert_eq!(g.shape(), &[5, 4]);
         assert!(g.layout().is_contiguous(), "x {x_shape:?}: gradient strides {:?}", g.layout().strides);
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod in_the_browser {
+    #[cfg(not(feature = "threads"))]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+    #[cfg(feature = "threads")]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+    macro_rules! in_the_browser {
+        ($($check:ident),* $(,)?) => {$(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $check() {
+                nnlab_tests::threads::pool().await;
+                super::$check();
+            }
+        )*};
+    }
+
+    in_the_browser!(
+        unary_ops_on_contiguous_and_transposed_inputs,
+        binary_ops_with_broadcasting_and_strides,
+        where_select,
+        reductions_over_axes,
+        matmul_batched_broadcast_and_transposed,
+        matmul_with_bias,
+        conv2d_stride_padding_dilation_groups,
+        pooling,
+        gather_scatter_concat_slice_pad_cumsum_lstm,
+        stable_composites,
+        composites_stay_finite_for_large_logits,
+        gradients_accumulate_and_detach_stops_them,
+        a_transposed_weight_gets_a_contiguous_gradient,
+    );
 }

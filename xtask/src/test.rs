@@ -46,7 +46,19 @@ pub fn run(args: &[String]) -> Result {
 
     let browser = || {
         let mut cmd = Command::new("cargo");
-        cmd.args(["test", "-p", "nnlab-tests", "--target", "wasm32-unknown-unknown", "--test", "parity_browser", "--test", "cpu_browser"]);
+        cmd.args([
+            "test",
+            "-p",
+            "nnlab-tests",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "parity_browser",
+            "--test",
+            "cpu_browser",
+            "--test",
+            "gradcheck",
+        ]);
         env(&mut cmd);
         cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
