@@ -11,9 +11,10 @@ const CHUNK_MS = 40;
 const METRICS_MS = 200;
 const SNAPSHOT_MS = 1000;
 const GRID_RES = 50;
-// While training, metrics come from a fixed sample of each split; on pause,
-// at the end of the budget and after Step, from the whole sets.
-const SAMPLE = 512;
+// While training (and when an untrained model opens), metrics come from a
+// fixed sample of each split; on pause, at the end of the budget and after
+// Step, from the whole sets.
+export const SAMPLE = 512;
 
 // Chained promises only yield to microtasks; a real task boundary lets
 // messages in between two training chunks.
@@ -144,8 +145,10 @@ export class Run {
       }
     }
     this.lastMetricsAt = performance.now();
-    // Only the sampled metrics pace the loop (the full ones come on pause).
-    if (limit != null) this.metricsCost = this.lastMetricsAt - began;
+    // Only the sampled metrics of training pace the loop: the full ones come
+    // on pause, and those of an opening model include its kernels' first
+    // compilation.
+    if (limit != null && this.playing) this.metricsCost = this.lastMetricsAt - began;
     return { data, transfer };
   }
 

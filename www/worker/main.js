@@ -4,7 +4,7 @@
 import { Session, build, csvPreview, decodeSetup, inferShapes, loaded, readSessionFile, specSchema, webgpuInfo } from './wasm.js';
 import { toFailure } from '../shared/protocol.js';
 import { describeBuild } from '../shared/wasm.js';
-import { Run } from './loop.js';
+import { Run, SAMPLE } from './loop.js';
 import { chooseBackend } from './probe.js';
 import { pfnHandlers } from './pfn.js';
 import { experimentHandlers } from './experiment.js';
@@ -73,8 +73,10 @@ async function open({ spec, backend, state, file }) {
   run = new Run({ id: ++sessions, session, serial, post, budget, watch, planar: report.input.length === 1 && report.input[0] === 2 });
   const dataset = session.dataset(4000);
   // The first metrics come with the reply: events of a session only count
-  // once the page knows its id.
-  const { data: metrics } = await run.collectMetrics();
+  // once the page knows its id. An untrained model's come from the sample
+  // training uses: evaluating a large test set (long-adding-s4d's 2,000
+  // sequences of 200) on a slow GPU took most of the time to open it.
+  const { data: metrics } = await run.collectMetrics(session.step > 0 ? undefined : SAMPLE);
   return { session: run.id, spec, backend: session.backend, note, adapter: await describe(session.backend), report, dataset, metrics };
 }
 
