@@ -14,19 +14,33 @@
 // with kind 'aborted'.
 import { EVENTS, toError } from './shared/protocol.js';
 
+// A worker that may start the threaded build and has not loaded a module by
+// then is replaced by a single-threaded one, its requests sent again. The
+// worker gives up on a slow threaded start itself after 30 s
+// (worker/wasm.js), but not where it is blocked: the thread pool's start
+// waits synchronously for every pool worker, so one the browser never runs
+// stops the training worker's timers too.
+const LOAD_MS = 45_000;
+
 export class Lab {
   // `wasm`: 'threads', 'relaxed-simd' or 'simd128' asks for that build where
   // the browser and the page can run it (www/shared/wasm.js); by default the
   // best they can (threads only in a cross-origin isolated page).
   constructor({ workerUrl = new URL('./worker/main.js', import.meta.url), wasm = null } = {}) {
-    const url = new URL(workerUrl, import.meta.url);
-    if (wasm) url.searchParams.set('wasm', wasm);
-    this.worker = new Worker(url, { type: 'module' });
+    this.workerUrl = new URL(workerUrl, import.meta.url);
     this.pending = new Map();
     this.listeners = new Map(EVENTS.map((e) => [e, new Set()]));
     this.nextId = 1;
     this.session = null;     // id of the session events are accepted for
     this.opens = 0;          // the newest open; older ones resolve as aborted
+    this.start(wasm);
+  }
+
+  start(wasm) {
+    const url = new URL(this.workerUrl);
+    if (wasm) url.searchParams.set('wasm', wasm);
+    this.worker = new Worker(url, { type: 'module' });
+    if (globalThis.crossOriginIsolated && (!wasm || wasm === 'threads')) this.loadTimer = setTimeout(() => this.restart(), LOAD_MS);
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (e) => {
       const failure = { kind: 'worker', path: null, message: `The training worker could not start${e.message ? ` (${e.message})` : ''}.` };
@@ -36,7 +50,20 @@ export class Lab {
     };
   }
 
+  // The single-threaded worker in place of one that did not load in time:
+  // nothing had started there, so every request waiting is sent again.
+  restart() {
+    console.warn(`nnlab: the training worker did not load within ${LOAD_MS / 1000} s; starting a single-threaded one`);
+    this.worker.terminate();
+    this.start('relaxed-simd');
+    for (const [id, { type, args }] of this.pending) this.worker.postMessage({ id, type, ...args });
+  }
+
   receive(m) {
+    if (m.event === 'loaded') {
+      clearTimeout(this.loadTimer);
+      return;
+    }
     if (m.event) {
       if (m.session === this.session) this.emit(m.event, m);
       return;
@@ -63,7 +90,7 @@ export class Lab {
   request(type, args = {}, transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, type });
+      this.pending.set(id, { resolve, reject, type, args });
       this.worker.postMessage({ id, type, ...args }, transfer);
     });
   }
@@ -155,5 +182,8 @@ export class Lab {
   experimentReport(results) { return this.request('experimentReport', { results }); }
   experimentClose() { return this.request('experimentClose'); }
   close() { this.session = null; return this.request('close'); }
-  terminate() { this.worker.terminate(); }
+  terminate() {
+    clearTimeout(this.loadTimer);
+    this.worker.terminate();
+  }
 }

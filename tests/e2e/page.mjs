@@ -354,6 +354,7 @@ export async function wasmBuilds(browser) {
   record('and close to it on the plain simd128 build', simd128.accuracy >= 0.8 && Math.abs(simd128.loss - plain.loss) < 0.05,
     `accuracy ${simd128.accuracy}, loss ${simd128.loss}`);
   await stalledThreads(browser);
+  await stalledWorker(browser);
 }
 
 // A threaded start that never finishes (here its module never arrives) must
@@ -373,4 +374,23 @@ async function stalledThreads(browser) {
   record('a threaded start that never finishes gives way to the single-threaded build, which trains',
     build === 'relaxed-simd' && adapter === 'WebAssembly, relaxed SIMD' && Number.isFinite(s.metrics.testLoss),
     `build ${build} ("${adapter}") ready after ${seconds.toFixed(1)} s, test loss ${s.metrics.testLoss?.toFixed(3)} after 20 steps`);
+}
+
+// A training worker that never loads (here its script never arrives; in a
+// browser, one blocked inside the thread pool's start) is replaced by the
+// page with a single-threaded one, which answers what the page had asked.
+async function stalledWorker(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.route((u) => u.pathname.endsWith('/worker/main.js') && !u.search, () => {});
+  const start = Date.now();
+  const page = await open(browser, '#preset=digits-cnn&backend=cpu', { context });
+  await ready(page, 'digits-cnn with the first training worker held back');
+  const seconds = (Date.now() - start) / 1000;
+  const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
+  await page.evaluate(() => window.nnlab.lab.step(20));
+  const s = await until(page, (x) => x.metrics?.step === 20 && !x.metrics.sampled, { what: 'digits-cnn in the replacing worker' });
+  await context.close();
+  record('a training worker that never loads is replaced by a single-threaded one, which opens the model and trains',
+    build === 'relaxed-simd' && seconds >= 45 && Number.isFinite(s.metrics.testLoss),
+    `build ${build} ready after ${seconds.toFixed(1)} s, test loss ${s.metrics.testLoss?.toFixed(3)} after 20 steps`);
 }

@@ -152,6 +152,10 @@ const handlers = {
   ...Object.fromEntries(Object.entries({ ...pfnHandlers, ...experimentHandlers }).map(([type, handle]) => [type, (m) => handle(m, serial)])),
 };
 
+// Tells the page the module is loaded (client.js replaces a worker that
+// does not say so in time).
+loaded.then(() => post({ event: 'loaded', build }), () => {});
+
 onmessage = ({ data: m }) => {
   const handler = handlers[m?.type];
   if (m?.id == null) return;
