@@ -357,40 +357,40 @@ export async function wasmBuilds(browser) {
   await stalledWorker(browser);
 }
 
-// A threaded start that never finishes (here its module never arrives) must
-// not leave the page loading: the worker runs the single-threaded build.
-async function stalledThreads(browser) {
+// digits-cnn opened on the CPU with the requests matching `held` never
+// answered, then 20 steps: the build it ended on, its backend's tooltip,
+// the seconds to ready and the metrics after the steps.
+async function heldBack(browser, held, what) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.route('**/pkg-threads/*.wasm', () => {});
+  await context.route(held, () => {});
   const start = Date.now();
   const page = await open(browser, '#preset=digits-cnn&backend=cpu', { context });
-  await ready(page, 'digits-cnn with the threaded module held back');
+  await ready(page, `digits-cnn with ${what} held back`);
   const seconds = (Date.now() - start) / 1000;
   const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
   await page.evaluate(() => window.nnlab.lab.step(20));
-  const s = await until(page, (x) => x.metrics?.step === 20 && !x.metrics.sampled, { what: 'digits-cnn after the threaded start gave up' });
+  const s = await until(page, (x) => x.metrics?.step === 20 && !x.metrics.sampled, { what: `digits-cnn after ${what} was held back` });
   const adapter = await page.evaluate(() => document.querySelector('#backend-used').title);
   await context.close();
+  return { build, adapter, seconds, metrics: s.metrics };
+}
+
+// A threaded start that never finishes (here its module never arrives) must
+// not leave the page loading: the worker runs the single-threaded build.
+async function stalledThreads(browser) {
+  const { build, adapter, seconds, metrics } = await heldBack(browser, '**/pkg-threads/*.wasm', 'the threaded module');
   record('a threaded start that never finishes gives way to the single-threaded build, which trains',
-    build === 'relaxed-simd' && adapter === 'WebAssembly, relaxed SIMD' && Number.isFinite(s.metrics.testLoss),
-    `build ${build} ("${adapter}") ready after ${seconds.toFixed(1)} s, test loss ${s.metrics.testLoss?.toFixed(3)} after 20 steps`);
+    build === 'relaxed-simd' && adapter === 'WebAssembly, relaxed SIMD' && Number.isFinite(metrics.testLoss),
+    `build ${build} ("${adapter}") ready after ${seconds.toFixed(1)} s, test loss ${metrics.testLoss?.toFixed(3)} after 20 steps`);
 }
 
 // A training worker that never loads (here its script never arrives; in a
 // browser, one blocked inside the thread pool's start) is replaced by the
 // page with a single-threaded one, which answers what the page had asked.
 async function stalledWorker(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.route((u) => u.pathname.endsWith('/worker/main.js') && !u.search, () => {});
-  const start = Date.now();
-  const page = await open(browser, '#preset=digits-cnn&backend=cpu', { context });
-  await ready(page, 'digits-cnn with the first training worker held back');
-  const seconds = (Date.now() - start) / 1000;
-  const build = await page.evaluate(async () => (await window.nnlab.lab.ready()).build);
-  await page.evaluate(() => window.nnlab.lab.step(20));
-  const s = await until(page, (x) => x.metrics?.step === 20 && !x.metrics.sampled, { what: 'digits-cnn in the replacing worker' });
-  await context.close();
+  const held = (u) => u.pathname.endsWith('/worker/main.js') && !u.search;
+  const { build, adapter, seconds, metrics } = await heldBack(browser, held, 'the first training worker');
   record('a training worker that never loads is replaced by a single-threaded one, which opens the model and trains',
-    build === 'relaxed-simd' && seconds >= 45 && Number.isFinite(s.metrics.testLoss),
-    `build ${build} ready after ${seconds.toFixed(1)} s, test loss ${s.metrics.testLoss?.toFixed(3)} after 20 steps`);
+    build === 'relaxed-simd' && adapter === 'WebAssembly, relaxed SIMD' && seconds >= 45 && Number.isFinite(metrics.testLoss),
+    `build ${build} ("${adapter}") ready after ${seconds.toFixed(1)} s, test loss ${metrics.testLoss?.toFixed(3)} after 20 steps`);
 }
