@@ -40,6 +40,7 @@ op_kinds!(
     Cumsum,
     Contiguous,
     LstmCell,
+    Recurrence,
     CrossEntropy,
     Rows,
 );
@@ -66,6 +67,7 @@ pub fn kind_of(op: &Op) -> OpKind {
         Op::Cumsum { .. } => OpKind::Cumsum,
         Op::Contiguous(..) => OpKind::Contiguous,
         Op::LstmCell { .. } => OpKind::LstmCell,
+        Op::Recurrence { .. } => OpKind::Recurrence,
         Op::CrossEntropy { .. } => OpKind::CrossEntropy,
         Op::Rows { .. } => OpKind::Rows,
     }
@@ -96,7 +98,8 @@ pub enum Gradients {
     MatmulBias,
     Convolution,
     Pooling,
-    /// Gathers, scatters, slices, views, copies, padding, prefix sums and the LSTM cell.
+    /// Gathers, scatters, slices, views, copies, padding, prefix sums, the LSTM
+    /// cell and recurrences.
     Indexing,
     /// Softmax, layer norm and cross-entropy.
     Normalisations,
@@ -114,7 +117,7 @@ pub fn coverage(kind: OpKind) -> (Family, Gradients) {
         OpKind::Conv2d => (Family::Spatial, Gradients::Convolution),
         OpKind::MaxPool2d | OpKind::AvgPool2d => (Family::Spatial, Gradients::Pooling),
         OpKind::IndexSelect | OpKind::ScatterAdd | OpKind::Concat | OpKind::Narrow | OpKind::Pad | OpKind::Cumsum => (Family::Movement, Gradients::Indexing),
-        OpKind::LstmCell => (Family::Spatial, Gradients::Indexing),
+        OpKind::LstmCell | OpKind::Recurrence => (Family::Spatial, Gradients::Indexing),
         OpKind::Reshape | OpKind::Permute | OpKind::Expand | OpKind::Contiguous => (Family::Movement, Gradients::Indexing),
         OpKind::CrossEntropy | OpKind::Rows => (Family::Spatial, Gradients::Normalisations),
     }

@@ -385,6 +385,7 @@ async fn spatial(s: &mut Suite) {
     s.check("lstm cell", &lstm, TRANSCENDENTAL, &|t| Tensor::lstm_cell(&t[0], &t[1])).await;
     s.check("lstm cell gates grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 0, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
     s.check("lstm cell state grad", &lstm, TRANSCENDENTAL, &|t| grad_of(t, 1, |t| Tensor::lstm_cell(&t[0], &t[1]))).await;
+    recurrences(s).await;
     s.check("conv2d of a sliced input", &[data(&[3, 2, 6, 6], 32), data(&[4, 2, 3, 3], 33)], ACCUMULATE, &|t| {
         t[0].narrow(0, 1, 2)?.conv2d(&t[1], Conv2dParams::default())
     })
@@ -407,6 +408,28 @@ async fn spatial(s: &mut Suite) {
         if average {
             s.check(&format!("avg_pool2d {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| t[0].avg_pool2d(p)).await;
             s.check(&format!("avg_pool2d backward {name}"), std::slice::from_ref(&x), ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].avg_pool2d(p))).await;
+        }
+    }
+}
+
+/// Each cell's recurrence, forward and every input's gradient, on 7 steps of
+/// 5 rows of 33 units (every gate block ragged against a 32-wide workgroup),
+/// one direction reversed, and the input projections of a batch-first
+/// sequence (rows and steps strided). Sums of 33 products per step, carried
+/// over 7 steps: the matmul tolerance.
+async fn recurrences(s: &mut Suite) {
+    use nnlab_core::CellKind;
+    let kinds = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let (t, n, h, gh) = (7, 5, 33, kind.gates() * 33);
+        let seed = 80 + 10 * i as u64;
+        let inputs = [data(&[n, t, gh], seed), data(&[gh, h], seed + 1), data(&[gh], seed + 2), data(&[kind.states(), n, h], seed + 3)];
+        let reverse = i % 2 == 1;
+        // Small weights keep the 33-term sums inside the gates' working range.
+        let f = move |x: &[Tensor]| Tensor::recurrence(kind, &x[0].transpose(0, 1)?, &x[1].mul_scalar(0.3)?, Some(&x[2]), &x[3], reverse);
+        s.check(&format!("{kind:?} recurrence"), &inputs, ACCUMULATE, &f).await;
+        for (which, part) in [(0, "inputs"), (1, "recurrent weights"), (2, "recurrent bias"), (3, "initial state")] {
+            s.check(&format!("{kind:?} recurrence grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
         }
     }
 }

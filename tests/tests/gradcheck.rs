@@ -11,7 +11,7 @@
 //! Compiled to wasm, the same checks run in the browser, on each of the
 //! three builds (`cargo xtask test`), as `in_the_browser`'s tests.
 
-use nnlab_core::{Conv2dParams, PadMode, Pool2dParams, Result, Tensor, no_grad};
+use nnlab_core::{CellKind, Conv2dParams, PadMode, Pool2dParams, Result, Tensor, no_grad};
 use nnlab_tests::coverage::{self, Gradients};
 use nnlab_tests::{cpu_tensor, distinct, mismatch, uniform};
 
@@ -194,7 +194,7 @@ fn pooling() {
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
-fn gather_scatter_concat_slice_pad_cumsum_lstm() {
+fn gather_scatter_concat_slice_pad_cumsum_lstm_recurrence() {
     coverage::start();
     let idx = constant(vec![2.0, 0.0, 2.0, 1.0], &[4]);
     check_with("index_select", vec![input(&[3, 5], 26), idx.clone()], |xs| xs[0].index_select(0, &xs[1]));
@@ -226,6 +226,13 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm() {
     check_with("cumsum", vec![input(&[3, 4], 38)], |xs| xs[0].cumsum(1));
     check_with("lstm cell", vec![input(&[3, 8], 42), input(&[3, 2], 43)], |xs| Tensor::lstm_cell(&xs[0], &xs[1]));
     check_with("lstm cell of strided gates", vec![input(&[8, 3], 44), input(&[3, 2], 45)], |xs| Tensor::lstm_cell(&xs[0].t()?, &xs[1]));
+    let kinds = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let (g, s) = (kind.gates() * 2, kind.states());
+        let inputs = vec![input(&[3, 2, g], 50 + i as u64), input(&[g, 2], 60 + i as u64), input(&[g], 70 + i as u64), input(&[s, 2, 2], 80 + i as u64)];
+        let reverse = i % 2 == 0;
+        check_with(&format!("{kind:?} recurrence"), inputs, move |xs| Tensor::recurrence(kind, &xs[0], &xs[1], Some(&xs[2]), &xs[3], reverse));
+    }
     check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
     check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
     covered(Gradients::Indexing);
@@ -308,7 +315,7 @@ mod in_the_browser {
         matmul_with_bias,
         conv2d_stride_padding_dilation_groups,
         pooling,
-        gather_scatter_concat_slice_pad_cumsum_lstm,
+        gather_scatter_concat_slice_pad_cumsum_lstm_recurrence,
         stable_composites,
         composites_stay_finite_for_large_logits,
         gradients_accumulate_and_detach_stops_them,

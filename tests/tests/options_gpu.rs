@@ -2,8 +2,9 @@
 //! the same on the GPU (wgpu, lavapipe here) as on the CPU: outputs and the
 //! gradients of every parameter.
 
-use nnlab_core::{Device, GpuContext, Tensor};
+use nnlab_core::{Device, GpuContext, Op, Tensor};
 use nnlab_nn::Module;
+use nnlab_nn::layers::{Recurrent, RecurrentKind};
 use nnlab_nn::spec::{LayerSpec, ModelSpec, build};
 use nnlab_tests::{mismatch, option_specs};
 
@@ -47,5 +48,69 @@ fn layer_options_agree_on_gpu_and_cpu() {
             }
         }
         eprintln!("{file}: {} tensors agree", cpu.len());
+    }
+}
+
+/// Whether the graph that produced `t` holds a recurrence (one kernel for a
+/// layer's steps) rather than the steps one by one.
+fn ran_as_recurrence(t: &Tensor) -> bool {
+    let mut stack = vec![t.clone()];
+    while let Some(t) = stack.pop() {
+        match t.op() {
+            Some(Op::Recurrence { .. }) => return true,
+            Some(op) => stack.extend(op.inputs().into_iter().cloned()),
+            None => {}
+        }
+    }
+    false
+}
+
+/// Each recurrent layer on both sides of the adapter's bound for one
+/// recurrence kernel (the smallest hidden size past it runs step by step):
+/// outputs, final states and every gradient (parameters, h0 and c0) equal
+/// the CPU's, bidirectional, two layers, batch-first, from given states.
+#[test]
+fn recurrent_layers_agree_on_both_sides_of_the_one_kernel_bound() {
+    let ctx = pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let gpu = Device::Gpu(ctx.clone());
+    let (batch, steps, features) = (5, 3, 4);
+    for kind in [RecurrentKind::RnnTanh, RecurrentKind::RnnRelu, RecurrentKind::Gru, RecurrentKind::Lstm] {
+        let past = (1..4096).find(|&h| !ctx.recurrence_fits(kind.cell(), h, batch)).expect("a bound below 4096 units");
+        for hidden in [6, past] {
+            let run = |device: &Device| {
+                let layer = Recurrent::new(kind, features, hidden, 2, true, true, 7, 1, device).unwrap();
+                let x = Tensor::rand_uniform(&[batch, steps, features], -1.0, 1.0, 3, 0, device).unwrap();
+                let state = |seed| Tensor::rand_uniform(&[4, batch, hidden], -0.5, 0.5, seed, 0, device).unwrap().requires_grad_();
+                let (h0, c0) = (state(4), state(5));
+                let out = layer.run_from(&x, Some(&h0), (kind == RecurrentKind::Lstm).then_some(&c0)).unwrap();
+                let fused = ran_as_recurrence(&out.output);
+                let mut loss = out.output.square().unwrap().sum_all().unwrap().add(&out.h_n.sum_all().unwrap()).unwrap();
+                if let Some(c_n) = &out.c_n {
+                    loss = loss.add(&c_n.mul_scalar(0.5).unwrap().sum_all().unwrap()).unwrap();
+                }
+                let grads = loss.backward().unwrap();
+                let mut tensors = vec![
+                    ("output".to_string(), values(&out.output)),
+                    ("h_n".to_string(), values(&out.h_n)),
+                    ("grad h0".to_string(), values(grads.get(&h0).unwrap())),
+                ];
+                if kind == RecurrentKind::Lstm {
+                    tensors.push(("grad c0".to_string(), values(grads.get(&c0).unwrap())));
+                }
+                for (name, p) in layer.parameters() {
+                    tensors.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
+                }
+                (fused, tensors)
+            };
+            let ((_, cpu), (fused, gpu)) = (run(&Device::Cpu), run(&gpu));
+            assert_eq!(fused, hidden < past, "{kind:?} with {hidden} units: one kernel {fused}, bound {past}");
+            for ((what, a), (_, b)) in cpu.iter().zip(&gpu) {
+                assert_eq!(a.len(), b.len(), "{kind:?} {hidden}: {what}");
+                if let Some((i, x, y)) = mismatch(b, a, 1e-4, 1e-3) {
+                    panic!("{kind:?} with {hidden} units: {what}[{i}] GPU {x} vs CPU {y}");
+                }
+            }
+            eprintln!("{kind:?} with {hidden} units ({}): {} tensors agree", if fused { "one kernel" } else { "step by step" }, cpu.len());
+        }
     }
 }

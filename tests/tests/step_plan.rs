@@ -132,10 +132,12 @@ fn replay_follows_every_optimizer_option() {
     }
 }
 
-/// A GRU cell is a graph of elementwise ops (gates, blend); the chains whose
-/// intermediates the backward pass does not keep become single kernels.
+/// A GRU step (one recurrence kernel each way on a GPU) replays like eager
+/// steps; a BatchNorm layer is a graph of elementwise ops (statistics,
+/// normalisation), and the chains whose intermediates the backward pass does
+/// not keep become single kernels.
 #[test]
-fn elementwise_chains_fuse_in_a_gru_step() {
+fn a_gru_step_replays_and_elementwise_chains_fuse() {
     let (_, batches) = workload_batches("W3");
     let build = |d: &Device| -> Result<Box<dyn Module>> {
         let layers: Vec<Box<dyn Module>> = vec![
@@ -144,8 +146,24 @@ fn elementwise_chains_fuse_in_a_gru_step() {
         ];
         Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
     };
-    let (dispatches, fused) = replay_matches_eager("GRU", &build, &batches, 4);
-    assert!(fused > 0, "no elementwise chain of the GRU step was fused ({dispatches} dispatches)");
+    replay_matches_eager("GRU", &build, &batches, 4);
+    let (dispatches, fused) = replay_matches_eager("batchnorm", &batchnorm_mlp(Some(0.1)), &spiral_batches(), 4);
+    assert!(fused > 0, "no elementwise chain of the BatchNorm step was fused ({dispatches} dispatches)");
+}
+
+/// Linear, BatchNorm (with this momentum; None: a cumulative average), tanh, linear.
+fn batchnorm_mlp(momentum: Option<f32>) -> impl Fn(&Device) -> Result<Box<dyn Module>> {
+    move |dev: &Device| {
+        let mut bn = BatchNorm::new(8, true, dev)?;
+        bn.momentum = momentum;
+        let layers: Vec<Box<dyn Module>> = vec![
+            Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, dev)?),
+            Box::new(bn),
+            Box::new(ActivationLayer::new(Activation::Tanh)),
+            Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, dev)?),
+        ];
+        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+    }
 }
 
 fn mlp_with(extra: impl Fn() -> Result<Box<dyn Module>> + 'static) -> Build {
@@ -169,18 +187,7 @@ fn spiral_batches() -> Batches {
 fn replay_carries_batchnorm_running_statistics() {
     // With momentum and as a cumulative average (the factor 1 / batches changes every step).
     for momentum in [Some(0.1), None] {
-        let build = move |dev: &Device| -> Result<Box<dyn Module>> {
-            let mut bn = BatchNorm::new(8, true, dev)?;
-            bn.momentum = momentum;
-            let layers: Vec<Box<dyn Module>> = vec![
-                Box::new(Linear::new(2, 8, true, Init::GlorotUniform, 1, 0, dev)?),
-                Box::new(bn),
-                Box::new(ActivationLayer::new(Activation::Tanh)),
-                Box::new(Linear::new(8, 2, true, Init::GlorotUniform, 1, 1, dev)?),
-            ];
-            Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
-        };
-        replay_matches_eager(if momentum.is_some() { "batchnorm" } else { "batchnorm cumulative" }, &build, &spiral_batches(), 8);
+        replay_matches_eager(if momentum.is_some() { "batchnorm" } else { "batchnorm cumulative" }, &batchnorm_mlp(momentum), &spiral_batches(), 8);
     }
 }
 

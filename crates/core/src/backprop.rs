@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
-use crate::{BinaryOp, Op, ReduceOp, Result, Tensor, TensorId};
+use crate::{BinaryOp, CellKind, Op, ReduceOp, Result, Tensor, TensorId};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -321,5 +321,44 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             let h4 = gates.shape()[1];
             vec![(gates, both.narrow(1, 0, h4)?), (c, both.narrow(1, h4, h4 / 4)?)]
         }
+        Op::Recurrence { kind, gx, w_hh, b_hh, state0, reverse } => recurrence_grads(*kind, [gx, w_hh, state0], b_hh.as_ref(), *reverse, out, g)?,
     })
+}
+
+/// The gradients of a recurrence (one backward kernel for the gates and the
+/// initial state), then the recurrent weights' as one product over every
+/// step: sum over t of the gate gradient at t times the state before t.
+fn recurrence_grads<'a>(
+    kind: CellKind,
+    [gx, w_hh, state0]: [&'a Tensor; 3],
+    b_hh: Option<&'a Tensor>,
+    reverse: bool,
+    states: &Tensor,
+    g: &Tensor,
+) -> Result<Vec<(&'a Tensor, Tensor)>> {
+    let (t, n, h) = (gx.shape()[0], gx.shape()[1], w_hh.shape()[1]);
+    let gh = kind.gates() * h;
+    let flat = Tensor::recurrence_backward(kind, gx, w_hh, b_hh, state0, reverse, states, g)?;
+    let width = kind.gradient_width(h);
+    let gates = flat.narrow(0, 0, t * n * width)?.reshape(&[t * n, width])?;
+    // A GRU's recurrent projection has its own gradient, after the input's.
+    let recurrent = gates.narrow(1, width - gh, gh)?;
+    let mut grads = Vec::new();
+    grad_for(&mut grads, gx, || gates.narrow(1, 0, gh)?.reshape(&[t, n, gh]))?;
+    grad_for(&mut grads, state0, || flat.narrow(0, t * n * width, kind.states() * n * h)?.reshape(&[kind.states(), n, h]))?;
+    grad_for(&mut grads, w_hh, || {
+        // The state before each step, in time order: h0 first, or last when reversed.
+        let hs = states.narrow(0, 0, 1)?.reshape(&[t, n, h])?;
+        let h0 = state0.narrow(0, 0, 1)?;
+        let before = match (t, reverse) {
+            (1, _) => h0,
+            (_, false) => Tensor::concat(&[h0, hs.narrow(0, 0, t - 1)?], 0)?,
+            (_, true) => Tensor::concat(&[hs.narrow(0, 1, t - 1)?, h0], 0)?,
+        };
+        recurrent.t()?.matmul(&before.reshape(&[t * n, h])?)
+    })?;
+    if let Some(b) = b_hh {
+        grad_for(&mut grads, b, || recurrent.sum(&[0], false))?;
+    }
+    Ok(grads)
 }

@@ -19,5 +19,5 @@ pub use device::{Device, Storage};
 pub use error::{Error, Result};
 pub use layout::Layout;
 pub use nnlab_gpu::{AdamParams, GpuBuffer, GpuContext, Plan, SgdParams};
-pub use op::{BinaryOp, CmpOp, Conv2dParams, Op, Pool2dParams, ReduceOp, RowOp, UnaryOp};
+pub use op::{BinaryOp, CellKind, CmpOp, Conv2dParams, Op, Pool2dParams, ReduceOp, RowOp, UnaryOp};
 pub use tensor::{Tensor, TensorId};

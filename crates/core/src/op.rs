@@ -2,6 +2,8 @@
 //! gradients are tracked) so that `backprop.rs` can apply its backward rule;
 //! adding a variant forces a backward arm there (the match is exhaustive).
 
+pub use nnlab_gpu::CellKind;
+
 use crate::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -203,6 +205,17 @@ pub enum Op {
         gates: Tensor,
         c: Tensor,
     },
+    /// A recurrent layer's steps (ops/recurrence.rs): the states [S, T, N, H]
+    /// from input projections gx [T, N, G*H], recurrent weights [G*H, H], a
+    /// recurrent bias and the initial state [S, N, H].
+    Recurrence {
+        kind: CellKind,
+        gx: Tensor,
+        w_hh: Tensor,
+        b_hh: Option<Tensor>,
+        state0: Tensor,
+        reverse: bool,
+    },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy {
         logits: Tensor,
@@ -233,6 +246,7 @@ impl Op {
             | Op::Cumsum { x, .. } => vec![x],
             Op::Conv2d { x, w, b, .. } => [x, w].into_iter().chain(b.as_ref()).collect(),
             Op::LstmCell { gates, c } => vec![gates, c],
+            Op::Recurrence { gx, w_hh, b_hh, state0, .. } => [gx, w_hh, state0].into_iter().chain(b_hh.as_ref()).collect(),
             Op::CrossEntropy { logits, labels } => vec![logits, labels],
             Op::IndexSelect { x, index, .. } => vec![x, index],
             Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],

@@ -21,6 +21,7 @@ pub use kernels::matmul::MatrixView;
 pub use kernels::optim::{AdamParams, SgdParams};
 pub use kernels::pool::PoolGeometry;
 pub use kernels::random::RandomKind;
+pub use kernels::recurrence::{CellKind, RecurrenceInputs};
 pub use kernels::reduce::ReduceKernel;
 pub use kernels::rows::RowKernel;
 pub use plan::Plan;

@@ -8,6 +8,7 @@ mod linalg;
 mod lstm;
 mod optim;
 mod random;
+mod recurrence;
 mod reduce;
 mod rows;
 mod shape;

@@ -20,6 +20,8 @@ pub(crate) enum Variant {
     Rows { op: u32, affine: bool },
     /// A concatenation of this many parts.
     Parts(usize),
+    /// A recurrence's cell and hidden size (its arrays and workgroup size).
+    Recurrence { kind: u32, hidden: usize },
 }
 
 impl GpuContext {

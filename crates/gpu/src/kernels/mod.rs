@@ -11,6 +11,7 @@ pub mod matmul;
 pub mod optim;
 pub mod pool;
 pub mod random;
+pub mod recurrence;
 pub mod reduce;
 pub mod rows;
 pub(crate) mod strided;

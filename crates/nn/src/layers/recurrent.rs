@@ -3,10 +3,12 @@
 //! LSTM: i, f, g, o), parameter names (`weight_ih_l0`, `bias_hh_l1_reverse`, ...)
 //! and init U(-1/sqrt(hidden), 1/sqrt(hidden)); torch's `bias`, `dropout`
 //! (between stacked layers, in training), LSTM `proj_size` (`weight_hr_l0`),
-//! initial states h0 and c0 and final states h_n and c_n. Unrolled over time
-//! from primitives.
+//! initial states h0 and c0 and final states h_n and c_n. On a GPU each
+//! layer and direction runs as one recurrence (`Tensor::recurrence`: one
+//! dispatch forward, one backward) where its size fits one workgroup per row;
+//! elsewhere it is unrolled over time from primitives.
 
-use nnlab_core::{Device, Error, Result, Tensor};
+use nnlab_core::{CellKind, Device, Error, Result, Tensor};
 
 use crate::layers::Dropout;
 use crate::{Module, Param};
@@ -37,12 +39,57 @@ pub enum RecurrentKind {
 
 impl RecurrentKind {
     fn gates(self) -> usize {
+        self.cell().gates()
+    }
+
+    /// The cell a recurrence of this kind applies.
+    pub fn cell(self) -> CellKind {
         match self {
-            RecurrentKind::RnnTanh | RecurrentKind::RnnRelu => 1,
-            RecurrentKind::Gru => 3,
-            RecurrentKind::Lstm => 4,
+            RecurrentKind::RnnTanh => CellKind::RnnTanh,
+            RecurrentKind::RnnRelu => CellKind::RnnRelu,
+            RecurrentKind::Gru => CellKind::Gru,
+            RecurrentKind::Lstm => CellKind::Lstm,
         }
     }
+}
+
+/// A layer's output: each step's [N, D*H], or (where the layer ran as
+/// recurrences) per direction all steps [T, N, H] (time-major) and the last
+/// step [N, H], each a view of the recurrence's states, so that using only
+/// the last step costs one zero-padded gradient, not two.
+enum Outputs {
+    Steps(Vec<Tensor>),
+    Whole { all: Vec<Tensor>, last: Vec<Tensor> },
+}
+
+impl Outputs {
+    /// The last time step's output, [N, D*H].
+    fn last(self) -> Result<Tensor> {
+        match self {
+            Outputs::Steps(mut steps) => Ok(steps.pop().expect("a non-empty sequence")),
+            Outputs::Whole { mut last, .. } if last.len() == 1 => Ok(last.pop().expect("one direction")),
+            Outputs::Whole { last, .. } => Tensor::concat(&last, 1),
+        }
+    }
+
+    /// Every step's output, [T, N, D*H].
+    fn stacked(self) -> Result<Tensor> {
+        match self {
+            Outputs::Whole { mut all, .. } if all.len() == 1 => Ok(all.pop().expect("one direction")),
+            Outputs::Whole { all, .. } => Tensor::concat(&all, 2),
+            Outputs::Steps(steps) => {
+                let stacked: Vec<Tensor> = steps.iter().map(|o| o.unsqueeze(0)).collect::<Result<_>>()?;
+                Tensor::concat(&stacked, 0)
+            }
+        }
+    }
+}
+
+/// The final states of every layer and direction (h, and an LSTM's c).
+#[derive(Default)]
+struct Finals {
+    h: Vec<Tensor>,
+    c: Vec<Tensor>,
 }
 
 /// Weights of one layer in one direction.
@@ -205,31 +252,26 @@ impl Recurrent {
     /// state width]) and, for an LSTM, `c0` ([layers * directions, N,
     /// hidden]); zeros where not given. Gradients flow into both.
     pub fn run_from(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> Result<RecurrentOutput> {
-        let (steps, h_n, c_n) = self.run_steps(x, h0, c0)?;
-        let batch = steps[0].shape()[0];
-        let width = self.state_width() * self.directions();
-        let stacked: Vec<Tensor> = steps.iter().map(|h| h.reshape(&[1, batch, width])).collect::<Result<_>>()?;
-        let output = Tensor::concat(&stacked, 0)?;
+        let (outputs, finals) = self.run_steps(x, h0, c0)?;
+        let output = outputs.stacked()?;
         let output = if self.batch_first { output.transpose(0, 1)?.contiguous()? } else { output };
         let stack = |states: &[Tensor]| -> Result<Tensor> {
             let s: Vec<Tensor> = states.iter().map(|t| t.unsqueeze(0)).collect::<Result<_>>()?;
             Tensor::concat(&s, 0)
         };
-        let c_n = if c_n.is_empty() { None } else { Some(stack(&c_n)?) };
-        Ok(RecurrentOutput { output, h_n: stack(&h_n)?, c_n })
+        let c_n = if finals.c.is_empty() { None } else { Some(stack(&finals.c)?) };
+        Ok(RecurrentOutput { output, h_n: stack(&finals.h)?, c_n })
     }
 
     /// The last layer's output at the last time step ([N, D*H]), what
     /// `run(x).output` holds at t = T-1, without stacking every step (which
     /// would cost a copy per step forward and a gradient per step backward).
     pub fn last_output(&self, x: &Tensor) -> Result<Tensor> {
-        let (mut steps, _, _) = self.run_steps(x, None, None)?;
-        Ok(steps.pop().expect("a non-empty sequence"))
+        self.run_steps(x, None, None)?.0.last()
     }
 
-    /// The last layer's output per time step ([N, D*H] each, in time order)
-    /// and the final h (and c) of every layer and direction.
-    fn run_steps(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> Result<(Vec<Tensor>, Vec<Tensor>, Vec<Tensor>)> {
+    /// The last layer's output and the final h (and c) of every layer and direction.
+    fn run_steps(&self, x: &Tensor, h0: Option<&Tensor>, c0: Option<&Tensor>) -> Result<(Outputs, Finals)> {
         if x.rank() != 3 || x.shape()[2] != self.input_size {
             let expect = if self.batch_first { "[N, T, features]" } else { "[T, N, features]" };
             return Err(Error::InvalidArgument {
@@ -261,20 +303,21 @@ impl Recurrent {
             Some(s) => s.narrow(0, k, 1)?.reshape(&[batch, width]),
             None => Tensor::zeros(&[batch, width], &device),
         };
+        let fused = matches!(device, Device::Gpu(_)) && self.proj_size == 0 && Tensor::recurrence_fits(&device, self.kind.cell(), self.hidden, batch);
         // The current layer's input sequence, and its time axis.
         let (mut seq, mut seq_time_axis) = (x.clone(), time_axis);
-        let mut outputs: Vec<Tensor> = Vec::new();
-        let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
+        let mut finals = Finals::default();
+        let mut outputs = Outputs::Steps(Vec::new());
         for layer in 0..self.layers {
+            if fused && seq_time_axis != 0 {
+                // Time-major rows, so the projections are the recurrence's [T, N, G*H].
+                (seq, seq_time_axis) = (seq.transpose(0, 1)?.contiguous()?, 0);
+            }
             let features = seq.shape()[2];
             let mut per_direction = Vec::new();
             for dir in 0..self.directions() {
                 let k = layer * self.directions() + dir;
                 let cell = &self.cells[k];
-                let mut h = initial(h0, k, self.state_width())?;
-                let mut c = (self.kind == RecurrentKind::Lstm).then(|| initial(c0, k, self.hidden)).transpose()?;
-                let mut outs = vec![None; steps];
-                let order: Vec<usize> = if dir == 0 { (0..steps).collect() } else { (0..steps).rev().collect() };
                 // RNNs and LSTMs add both biases to one sum: add them together once.
                 // (A GRU applies b_hh inside its reset gate.)
                 let bias = match (&cell.b_ih, &cell.b_hh) {
@@ -291,39 +334,100 @@ impl Recurrent {
                     None => flat.matmul(&cell.w_ih.get().t()?)?,
                 };
                 let projections = rows.reshape(&[seq.shape()[0], seq.shape()[1], gate_width])?;
-                for (i, &t) in order.iter().enumerate() {
-                    let gx = projections.narrow(seq_time_axis, t, 1)?.reshape(&[batch, gate_width])?;
-                    // From a zero state the first step skips the state's product.
-                    let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0 && h0.is_none())?;
-                    outs[t] = Some(nh.clone());
-                    h = nh;
-                    c = nc;
+                if fused {
+                    // From zero states, one buffer of zeros rather than a concat of two.
+                    let state0 = match (h0, c0) {
+                        (None, None) => Tensor::zeros(&[self.kind.cell().states(), batch, self.hidden], &device)?,
+                        _ if self.kind == RecurrentKind::Lstm => {
+                            Tensor::concat(&[initial(h0, k, self.hidden)?.unsqueeze(0)?, initial(c0, k, self.hidden)?.unsqueeze(0)?], 0)?
+                        }
+                        _ => initial(h0, k, self.hidden)?.unsqueeze(0)?,
+                    };
+                    let (all, last) = self.recurrence(cell, &projections, &state0, dir == 1, &mut finals)?;
+                    per_direction.push(Outputs::Whole { all: vec![all], last: vec![last] });
+                } else {
+                    let h = initial(h0, k, self.state_width())?;
+                    let c = (self.kind == RecurrentKind::Lstm).then(|| initial(c0, k, self.hidden)).transpose()?;
+                    per_direction.push(Outputs::Steps(self.unrolled(cell, &projections, seq_time_axis, (h, c), dir == 1, h0.is_none(), &mut finals)?));
                 }
-                h_n.push(h);
-                c_n.extend(c);
-                per_direction.push(outs.into_iter().map(|o| o.expect("every step ran")).collect::<Vec<_>>());
             }
-            outputs = (0..steps)
-                .map(|t| {
-                    if per_direction.len() == 1 {
-                        Ok(per_direction[0][t].clone())
-                    } else {
-                        Tensor::concat(&[per_direction[0][t].clone(), per_direction[1][t].clone()], 1)
-                    }
-                })
-                .collect::<Result<_>>()?;
+            outputs = merge(per_direction)?;
             if layer + 1 < self.layers {
                 // The next layer's input, time-major [T, N, D*H].
-                let stacked: Vec<Tensor> = outputs.iter().map(|o| o.reshape(&[1, batch, o.shape()[1]])).collect::<Result<_>>()?;
-                seq = Tensor::concat(&stacked, 0)?;
+                seq = std::mem::replace(&mut outputs, Outputs::Steps(Vec::new())).stacked()?;
                 if let Some(d) = &self.dropout {
                     seq = d.forward(&seq)?;
                 }
                 seq_time_axis = 0;
             }
         }
-        Ok((outputs, h_n, c_n))
+        Ok((outputs, finals))
     }
+
+    /// One layer and direction as one recurrence from its projections [T, N,
+    /// G*H] and initial states [S, N, H]: its hidden states [T, N, H] and
+    /// those of the last time step [N, H].
+    fn recurrence(&self, cell: &Cell, projections: &Tensor, state0: &Tensor, reverse: bool, finals: &mut Finals) -> Result<(Tensor, Tensor)> {
+        let (steps, batch, hs) = (projections.shape()[0], projections.shape()[1], self.hidden);
+        let b_hh = if self.kind == RecurrentKind::Gru { cell.b_hh.as_ref().map(Param::get) } else { None };
+        let states = Tensor::recurrence(self.kind.cell(), projections, &cell.w_hh.get(), b_hh.as_ref(), state0, reverse)?;
+        // Step t of plane s (h, then c) is row s * T + t of this view.
+        let rows = states.reshape(&[states.shape()[0] * steps, batch, hs])?;
+        let at = |row: usize| rows.narrow(0, row, 1)?.reshape(&[batch, hs]);
+        let last = if reverse { 0 } else { steps - 1 };
+        finals.h.push(at(last)?);
+        if self.kind == RecurrentKind::Lstm {
+            finals.c.push(at(steps + last)?);
+        }
+        Ok((rows.narrow(0, 0, steps)?, at(steps - 1)?))
+    }
+
+    /// One layer and direction unrolled over time: each step's output [N, H]
+    /// in time order. `zero_start`: h is the zero initial state, whose product
+    /// the first step skips.
+    #[allow(clippy::too_many_arguments)]
+    fn unrolled(
+        &self,
+        cell: &Cell,
+        projections: &Tensor,
+        time_axis: usize,
+        (mut h, mut c): (Tensor, Option<Tensor>),
+        reverse: bool,
+        zero_start: bool,
+        finals: &mut Finals,
+    ) -> Result<Vec<Tensor>> {
+        let steps = projections.shape()[time_axis];
+        let (batch, gate_width) = (projections.shape()[1 - time_axis], projections.shape()[2]);
+        let mut outs = vec![None; steps];
+        let order: Vec<usize> = if reverse { (0..steps).rev().collect() } else { (0..steps).collect() };
+        for (i, &t) in order.iter().enumerate() {
+            let gx = projections.narrow(time_axis, t, 1)?.reshape(&[batch, gate_width])?;
+            let (nh, nc) = self.step(cell, &gx, &h, c.as_ref(), i == 0 && zero_start)?;
+            outs[t] = Some(nh.clone());
+            h = nh;
+            c = nc;
+        }
+        finals.h.push(h);
+        finals.c.extend(c);
+        Ok(outs.into_iter().map(|o| o.expect("every step ran")).collect())
+    }
+}
+
+/// One layer's output from its directions': the forward's, or both side by side.
+fn merge(mut per_direction: Vec<Outputs>) -> Result<Outputs> {
+    if per_direction.len() == 1 {
+        return Ok(per_direction.pop().expect("one direction"));
+    }
+    let (backward, forward) = (per_direction.pop().expect("two directions"), per_direction.pop().expect("two directions"));
+    Ok(match (forward, backward) {
+        (Outputs::Whole { all: mut a, last: mut l }, Outputs::Whole { all, last }) => {
+            a.extend(all);
+            l.extend(last);
+            Outputs::Whole { all: a, last: l }
+        }
+        (Outputs::Steps(fwd), Outputs::Steps(bwd)) => Outputs::Steps(fwd.into_iter().zip(bwd).map(|(f, b)| Tensor::concat(&[f, b], 1)).collect::<Result<_>>()?),
+        _ => unreachable!("a layer's directions run the same way"),
+    })
 }
 
 impl Module for Recurrent {

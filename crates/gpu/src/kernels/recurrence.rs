@@ -1,0 +1,177 @@
+//! A recurrent layer's whole time loop in one dispatch per direction (see
+//! recurrence.wgsl): a workgroup walks the steps for 4 batch rows, keeping
+//! their states in workgroup memory, so a sequence costs one launch, not a
+//! product and a cell per step.
+
+use crate::context::{GpuBuffer, GpuContext, Result, Variant};
+use crate::kernels::{kernel_meta, op_codes};
+
+op_codes!(
+    /// The cell a recurrence applies at each step (gate order as in torch.nn).
+    CellKind, "CELL" {
+        /// h' = tanh(x + W h + b)
+        RnnTanh => "TANH",
+        /// h' = relu(x + W h + b)
+        RnnRelu => "RELU",
+        /// Gates r, z, n; the reset gate scales the recurrent part of n, bias included.
+        Gru => "GRU",
+        /// Gates i, f, g, o and a cell state.
+        Lstm => "LSTM",
+    }
+);
+
+impl CellKind {
+    /// Gate blocks of H rows in the input and recurrent projections.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::RnnTanh | CellKind::RnnRelu => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+
+    /// States carried from step to step: h, and an LSTM's c.
+    pub fn states(self) -> usize {
+        if self == CellKind::Lstm { 2 } else { 1 }
+    }
+
+    /// Columns of the backward's gate gradient: a GRU's input and recurrent
+    /// projections take different gradients (the reset gate scales the
+    /// latter's n block), the other cells' take the same.
+    pub fn gradient_width(self, hidden: usize) -> usize {
+        let g = self.gates() * hidden;
+        if self == CellKind::Gru { 2 * g } else { g }
+    }
+}
+
+kernel_meta!(
+    /// recurrence.wgsl's meta: batch rows, time steps, whether the steps run
+    /// from the last, whether a recurrent bias is bound, and element offsets
+    /// and strides (gx's steps and rows; its gates are contiguous).
+    pub(crate) RecurrenceMeta {
+        rows: u32,
+        steps: u32,
+        reverse: u32,
+        has_bias: u32,
+        gx_at: u32,
+        gx_t: u32,
+        gx_n: u32,
+        w_at: u32,
+        b_at: u32,
+        s0_at: u32,
+        states_at: u32,
+        grad_at: u32,
+    }
+);
+
+/// A buffer and the element offset a tensor starts at in it.
+pub type At<'a> = (&'a GpuBuffer, usize);
+
+/// The inputs of a recurrence.
+pub struct RecurrenceInputs<'a> {
+    pub kind: CellKind,
+    pub steps: usize,
+    pub rows: usize,
+    pub hidden: usize,
+    /// [T, N, G*H] with strides (`gx_strides`) over steps and rows.
+    pub gx: At<'a>,
+    pub gx_strides: [usize; 2],
+    /// [G*H, H], contiguous.
+    pub w_hh: At<'a>,
+    /// [G*H], added to the recurrent projection.
+    pub b_hh: Option<At<'a>>,
+    /// [S, N, H], contiguous: h0 (and c0).
+    pub state0: At<'a>,
+    pub reverse: bool,
+}
+
+impl GpuContext {
+    /// Whether this device runs a recurrence of `rows` rows and `hidden`
+    /// units as one workgroup per 4 rows: the backward's states and gate
+    /// gradients ((4 + 2G) * H vec4s) in workgroup memory, an invocation per
+    /// 4 gate rows within the workgroup size limits, and the workgroups
+    /// within a dispatch's.
+    pub fn recurrence_fits(&self, kind: CellKind, hidden: usize, rows: usize) -> bool {
+        let l = self.limits();
+        let threads = workgroup_size(kind.gates() * hidden);
+        hidden >= 1
+            && (4 + 2 * kind.gates()) * hidden * 16 <= l.max_compute_workgroup_storage_size as usize
+            && threads <= l.max_compute_invocations_per_workgroup as usize
+            && threads <= l.max_compute_workgroup_size_x as usize
+            && rows >= 1
+            && rows.div_ceil(ROWS) <= l.max_compute_workgroups_per_dimension as usize
+    }
+
+    /// Forward: [S, T, N, H], the state after each step (h, then an LSTM's c),
+    /// at each step's own time index. Backward (with the forward's `states`
+    /// and their upstream gradient `grad`, both [S, T, N, H] at the given
+    /// offsets): [T, N, W] gate gradients (W = `CellKind::gradient_width`),
+    /// then [S, N, H], the gradient of the initial state.
+    pub fn recurrence(&self, x: &RecurrenceInputs, backward: Option<[At; 2]>) -> Result<GpuBuffer> {
+        let (t, n, h, kind) = (x.steps, x.rows, x.hidden, x.kind);
+        let out_len = match backward {
+            None => kind.states() * t * n * h,
+            Some(_) => t * n * kind.gradient_width(h) + kind.states() * n * h,
+        };
+        let out = self.alloc(out_len)?;
+        if out_len == 0 {
+            return Ok(out);
+        }
+        let [states, grad] = backward.unwrap_or([(x.gx.0, 0), (x.gx.0, 0)]);
+        let meta = RecurrenceMeta {
+            rows: n as u32,
+            steps: t as u32,
+            reverse: x.reverse as u32,
+            has_bias: x.b_hh.is_some() as u32,
+            gx_at: x.gx.1 as u32,
+            gx_t: x.gx_strides[0] as u32,
+            gx_n: x.gx_strides[1] as u32,
+            w_at: x.w_hh.1 as u32,
+            b_at: x.b_hh.map_or(0, |b| b.1) as u32,
+            s0_at: x.state0.1 as u32,
+            states_at: states.1 as u32,
+            grad_at: grad.1 as u32,
+        };
+        let desc = self.uniform(meta.words())?;
+        let gh = kind.gates() * h;
+        let wg = workgroup_size(gh);
+        let header = format!(
+            "{}{}const H: u32 = {h}u;\nconst GH: u32 = {gh}u;\nconst GW: u32 = {}u;\nconst KIND: u32 = {}u;\nconst WG: u32 = {wg}u;\nconst R: u32 = {}u;\nconst U: u32 = {}u;\n{}",
+            RecurrenceMeta::wgsl_uniform(),
+            CellKind::wgsl_constants(),
+            kind.gradient_width(h),
+            kind as u32,
+            gh.div_ceil(wg),
+            h.div_ceil(wg),
+            include_str!("recurrence.wgsl"),
+        );
+        let variant = Variant::Recurrence { kind: kind as u32, hidden: h };
+        let bias = x.b_hh.map_or(x.w_hh.0, |b| b.0);
+        let common = [&desc, x.gx.0.raw(), x.w_hh.0.raw(), bias.raw(), x.state0.0.raw()];
+        let groups = (n.div_ceil(ROWS) as u32, 1, 1);
+        match backward {
+            None => {
+                let pipeline = self.pipeline_variant("recurrence_forward", variant, || format!("{header}{}", include_str!("recurrence_forward.wgsl")));
+                let mut bindings = common.to_vec();
+                bindings.push(out.raw());
+                self.dispatch_groups(&pipeline, &bindings, groups);
+            }
+            Some(_) => {
+                let pipeline = self.pipeline_variant("recurrence_backward", variant, || format!("{header}{}", include_str!("recurrence_backward.wgsl")));
+                let mut bindings = common.to_vec();
+                bindings.extend([states.0.raw(), grad.0.raw(), out.raw()]);
+                self.dispatch_groups(&pipeline, &bindings, groups);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Batch rows a workgroup carries (the components of a vec4).
+const ROWS: usize = 4;
+
+/// Invocations per workgroup: one per 4 gate rows, in whole subgroups of 32
+/// (each computes at most 4 rows: the kernel's four accumulators).
+fn workgroup_size(gate_rows: usize) -> usize {
+    gate_rows.div_ceil(4).next_multiple_of(32)
+}

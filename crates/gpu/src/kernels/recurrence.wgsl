@@ -1,0 +1,105 @@
+// What the forward and backward recurrences share. Generated before this:
+// the meta struct (uniform, `params`), the CELL_* codes, and H (hidden units),
+// GH (gate rows, G * H), GW (the backward's gate-gradient columns), KIND (the
+// cell), WG (invocations per workgroup), R = ceil(GH / WG) and U = ceil(H / WG).
+//
+// A workgroup walks every step for 4 batch rows, one per component of a
+// vec4 (rows past the batch repeat its last row and write nothing), so each
+// weight read serves 4 rows. Invocation k computes gate rows k, k + WG, ...
+// of the recurrent projection, then updates units k, k + WG, ... of the cell.
+// gx [T, N, GH] holds the input projections (strides params.gx_t and
+// params.gx_n; gates contiguous).
+
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> w_hh: array<f32>;
+@group(0) @binding(3) var<storage, read> b_hh: array<f32>;
+@group(0) @binding(4) var<storage, read> state0: array<f32>;
+
+// The state the step under way projects (4 rows per unit), and its
+// recurrent pre-activations (bias included).
+var<workgroup> hs: array<vec4<f32>, H>;
+var<workgroup> pre: array<vec4<f32>, GH>;
+
+fn sigm(x: vec4<f32>) -> vec4<f32> {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+// WGSL's tanh is undefined for large |x| on some drivers; this form is not.
+fn tanh_safe(x: vec4<f32>) -> vec4<f32> {
+    let e = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - e) / (1.0 + e);
+}
+
+// Row b of the workgroup's 4, clamped to the batch.
+fn row(base: u32, b: u32) -> u32 {
+    return min(base + b, params.rows - 1u);
+}
+
+// Gate column q of step t's input projection for the 4 rows.
+fn gx4(t: u32, base: u32, q: u32) -> vec4<f32> {
+    let at = params.gx_at + t * params.gx_t + q;
+    return vec4(gx[at + row(base, 0u) * params.gx_n], gx[at + row(base, 1u) * params.gx_n],
+                gx[at + row(base, 2u) * params.gx_n], gx[at + row(base, 3u) * params.gx_n]);
+}
+
+// Unit u of plane s (h or c) of the initial state for the 4 rows.
+fn state0_4(s: u32, base: u32, u: u32) -> vec4<f32> {
+    let at = params.s0_at + s * params.rows * H + u;
+    return vec4(state0[at + row(base, 0u) * H], state0[at + row(base, 1u) * H],
+                state0[at + row(base, 2u) * H], state0[at + row(base, 3u) * H]);
+}
+
+// One weight of gate row q (clamped into the matrix) at column j.
+fn weight(q: u32, j: u32) -> f32 {
+    return w_hh[params.w_at + min(q, GH - 1u) * H + j];
+}
+
+// Gate row g's recurrent pre-activation: the product a plus the bias.
+fn set_pre(g: u32, a: vec4<f32>) {
+    if (g < GH) {
+        var bias = 0.0;
+        if (params.has_bias == 1u) { bias = b_hh[params.b_at + g]; }
+        pre[g] = a + bias;
+    }
+}
+
+// pre = b_hh + w_hh hs for gate rows k, k + WG, ... (R of them; the
+// accumulators are named, since an array indexed in a loop lands in memory
+// on GPUs emulated on the CPU).
+fn project(k: u32) {
+    var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
+    for (var j = 0u; j < H; j++) {
+        let s = hs[j];
+        a0 += weight(k, j) * s;
+        if (R > 1u) { a1 += weight(k + WG, j) * s; }
+        if (R > 2u) { a2 += weight(k + 2u * WG, j) * s; }
+        if (R > 3u) { a3 += weight(k + 3u * WG, j) * s; }
+    }
+    set_pre(k, a0);
+    if (R > 1u) { set_pre(k + WG, a1); }
+    if (R > 2u) { set_pre(k + 2u * WG, a2); }
+    if (R > 3u) { set_pre(k + 3u * WG, a3); }
+}
+
+// The activated gates of unit u at step t for the 4 rows (recurrent part in
+// `pre`): i, f, g, o for an LSTM; r, z, n for a GRU; the output for an RNN.
+struct Gates { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
+
+fn gates(t: u32, base: u32, u: u32) -> Gates {
+    var g: Gates;
+    if (KIND == CELL_LSTM) {
+        g.a = sigm(gx4(t, base, u) + pre[u]);
+        g.b = sigm(gx4(t, base, H + u) + pre[H + u]);
+        g.c = tanh_safe(gx4(t, base, 2u * H + u) + pre[2u * H + u]);
+        g.d = sigm(gx4(t, base, 3u * H + u) + pre[3u * H + u]);
+    } else if (KIND == CELL_GRU) {
+        g.a = sigm(gx4(t, base, u) + pre[u]);
+        g.b = sigm(gx4(t, base, H + u) + pre[H + u]);
+        g.c = tanh_safe(gx4(t, base, 2u * H + u) + g.a * pre[2u * H + u]);
+    } else if (KIND == CELL_RELU) {
+        g.a = max(gx4(t, base, u) + pre[u], vec4(0.0));
+    } else {
+        g.a = tanh_safe(gx4(t, base, u) + pre[u]);
+    }
+    return g;
+}

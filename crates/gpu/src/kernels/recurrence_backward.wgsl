@@ -1,0 +1,121 @@
+// Backward through time: from the forward's states [S, T, N, H] and their
+// upstream gradient, out = [T, N, GW] gate gradients (for a GRU the input
+// projection's r, z, n, then the recurrent projection's), then [S, N, H], the
+// gradient of the initial state. Each step's gates are recomputed from the
+// state before it (in `hs`).
+
+@group(0) @binding(5) var<storage, read> states: array<f32>;
+@group(0) @binding(6) var<storage, read> grad: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+
+var<workgroup> cp: array<vec4<f32>, H>;
+// The gradient reaching the state before the step, and the cell state's.
+var<workgroup> dh: array<vec4<f32>, H>;
+var<workgroup> dc: array<vec4<f32>, H>;
+// The recurrent projection's gradient.
+var<workgroup> dg: array<vec4<f32>, GH>;
+
+fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
+    for (var b = 0u; b < 4u; b++) {
+        if (base + b < params.rows) { out[at + b * stride] = v[b]; }
+    }
+}
+
+// The 4 rows of a [.., N, H] tensor from `at` (row 0's element).
+fn states4(at: u32, base: u32) -> vec4<f32> {
+    return vec4(states[at + row(base, 0u) * H], states[at + row(base, 1u) * H], states[at + row(base, 2u) * H], states[at + row(base, 3u) * H]);
+}
+
+fn grad4(at: u32, base: u32) -> vec4<f32> {
+    return vec4(grad[at + row(base, 0u) * H], grad[at + row(base, 1u) * H], grad[at + row(base, 2u) * H], grad[at + row(base, 3u) * H]);
+}
+
+// One weight of w_hh's column j (clamped into the matrix) at gate row m.
+fn weight_t(m: u32, j: u32) -> f32 {
+    return w_hh[params.w_at + m * H + min(j, H - 1u)];
+}
+
+fn add_dh(u: u32, a: vec4<f32>) {
+    if (u < H) { dh[u] += a; }
+}
+
+@compute @workgroup_size(WG)
+fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let base = 4u * wid.x; let n = params.rows; let steps = params.steps;
+    let size = steps * n * H;
+    let rev = params.reverse == 1u;
+    for (var i = 0u; i < steps; i++) {
+        // Processing position p (the forward's p-th step) is at time t.
+        let p = steps - 1u - i;
+        let t = select(p, steps - 1u - p, rev);
+        for (var u = k; u < H; u += WG) {
+            if (p == 0u) {
+                hs[u] = state0_4(0u, base, u);
+                if (KIND == CELL_LSTM) { cp[u] = state0_4(1u, base, u); }
+            } else {
+                let tp = select(p - 1u, steps - p, rev);
+                let at = params.states_at + tp * n * H + u;
+                hs[u] = states4(at, base);
+                if (KIND == CELL_LSTM) { cp[u] = states4(at + size, base); }
+            }
+        }
+        workgroupBarrier();
+        project(k);
+        workgroupBarrier();
+        for (var u = k; u < H; u += WG) {
+            let at = params.grad_at + t * n * H + u;
+            let d = (t * n + base) * GW + u;
+            let dht = grad4(at, base) + dh[u];
+            let g = gates(t, base, u);
+            if (KIND == CELL_LSTM) {
+                let c1 = g.b * cp[u] + g.a * g.c;
+                let th = tanh_safe(c1);
+                let dct = grad4(at + size, base) + dc[u] + dht * g.d * (1.0 - th * th);
+                let di = dct * g.c * g.a * (1.0 - g.a);
+                let df = dct * cp[u] * g.b * (1.0 - g.b);
+                let dgg = dct * g.a * (1.0 - g.c * g.c);
+                let dout = dht * th * g.d * (1.0 - g.d);
+                put(d, GW, base, di); put(d + H, GW, base, df); put(d + 2u * H, GW, base, dgg); put(d + 3u * H, GW, base, dout);
+                dg[u] = di; dg[H + u] = df; dg[2u * H + u] = dgg; dg[3u * H + u] = dout;
+                dc[u] = dct * g.b;
+                dh[u] = vec4(0.0);
+            } else if (KIND == CELL_GRU) {
+                let dn = dht * (1.0 - g.b) * (1.0 - g.c * g.c);
+                let dr = dn * pre[2u * H + u] * g.a * (1.0 - g.a);
+                let dz = dht * (hs[u] - g.c) * g.b * (1.0 - g.b);
+                put(d, GW, base, dr); put(d + H, GW, base, dz); put(d + 2u * H, GW, base, dn);
+                put(d + GH, GW, base, dr); put(d + GH + H, GW, base, dz); put(d + GH + 2u * H, GW, base, dn * g.a);
+                dg[u] = dr; dg[H + u] = dz; dg[2u * H + u] = dn * g.a;
+                // What reaches the state before the step other than through w_hh.
+                dh[u] = dht * g.b;
+            } else {
+                var da = dht * (1.0 - g.a * g.a);
+                if (KIND == CELL_RELU) { da = select(vec4(0.0), dht, g.a > vec4(0.0)); }
+                put(d, GW, base, da);
+                dg[u] = da;
+                dh[u] = vec4(0.0);
+            }
+        }
+        workgroupBarrier();
+        // dh += dg w_hh for units k, k + WG, ... (U of them): the same units
+        // this invocation updated, so no other one reads them meanwhile.
+        var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
+        for (var m = 0u; m < GH; m++) {
+            let s = dg[m];
+            a0 += weight_t(m, k) * s;
+            if (U > 1u) { a1 += weight_t(m, k + WG) * s; }
+            if (U > 2u) { a2 += weight_t(m, k + 2u * WG) * s; }
+            if (U > 3u) { a3 += weight_t(m, k + 3u * WG) * s; }
+        }
+        add_dh(k, a0);
+        if (U > 1u) { add_dh(k + WG, a1); }
+        if (U > 2u) { add_dh(k + 2u * WG, a2); }
+        if (U > 3u) { add_dh(k + 3u * WG, a3); }
+        workgroupBarrier();
+    }
+    for (var u = k; u < H; u += WG) {
+        let at = steps * n * GW + base * H + u;
+        put(at, H, base, dh[u]);
+        if (KIND == CELL_LSTM) { put(at + n * H, H, base, dc[u]); }
+    }
+}

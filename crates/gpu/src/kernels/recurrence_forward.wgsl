@@ -1,0 +1,42 @@
+// Forward: out [S, T, N, H], the state after each step at its time index.
+
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+var<workgroup> cs: array<vec4<f32>, H>;
+
+// Writes v's rows at `at` (row base's element) and each row after it `stride` on.
+fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
+    for (var b = 0u; b < 4u; b++) {
+        if (base + b < params.rows) { out[at + b * stride] = v[b]; }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let base = 4u * wid.x; let n = params.rows; let steps = params.steps;
+    for (var u = k; u < H; u += WG) {
+        hs[u] = state0_4(0u, base, u);
+        if (KIND == CELL_LSTM) { cs[u] = state0_4(1u, base, u); }
+    }
+    workgroupBarrier();
+    for (var i = 0u; i < steps; i++) {
+        let t = select(i, steps - 1u - i, params.reverse == 1u);
+        project(k);
+        workgroupBarrier();
+        for (var u = k; u < H; u += WG) {
+            let g = gates(t, base, u);
+            var h1 = g.a;
+            if (KIND == CELL_LSTM) {
+                let c1 = g.b * cs[u] + g.a * g.c;
+                cs[u] = c1;
+                h1 = g.d * tanh_safe(c1);
+                put(((steps + t) * n + base) * H + u, H, base, c1);
+            } else if (KIND == CELL_GRU) {
+                h1 = g.c + g.b * (hs[u] - g.c);
+            }
+            hs[u] = h1;
+            put((t * n + base) * H + u, H, base, h1);
+        }
+        workgroupBarrier();
+    }
+}
