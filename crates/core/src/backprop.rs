@@ -321,7 +321,9 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             let h4 = gates.shape()[1];
             vec![(gates, both.narrow(1, 0, h4)?), (c, both.narrow(1, h4, h4 / 4)?)]
         }
-        Op::Recurrence { kind, gx, w_hh, b_hh, state0, reverse } => recurrence_grads(*kind, [gx, w_hh, state0], b_hh.as_ref(), *reverse, out, g)?,
+        Op::Recurrence { kind, gx, w_hh, b_hh, state0, reverse, saved } => {
+            recurrence_grads(*kind, [gx, w_hh, state0], b_hh.as_ref(), *reverse, [out, g], saved.as_ref())?
+        }
     })
 }
 
@@ -333,12 +335,12 @@ fn recurrence_grads<'a>(
     [gx, w_hh, state0]: [&'a Tensor; 3],
     b_hh: Option<&'a Tensor>,
     reverse: bool,
-    states: &Tensor,
-    g: &Tensor,
+    [states, g]: [&Tensor; 2],
+    saved: Option<&Tensor>,
 ) -> Result<Vec<(&'a Tensor, Tensor)>> {
     let (t, n, h) = (gx.shape()[0], gx.shape()[1], w_hh.shape()[1]);
     let gh = kind.gates() * h;
-    let flat = Tensor::recurrence_backward(kind, gx, w_hh, b_hh, state0, reverse, states, g)?;
+    let flat = Tensor::recurrence_backward(kind, gx, w_hh, b_hh, state0, reverse, [states, g], saved)?;
     let width = kind.gradient_width(h);
     let gates = flat.narrow(0, 0, t * n * width)?.reshape(&[t * n, width])?;
     // A GRU's recurrent projection has its own gradient, after the input's.

@@ -207,7 +207,8 @@ pub enum Op {
     },
     /// A recurrent layer's steps (ops/recurrence.rs): the states [S, T, N, H]
     /// from input projections gx [T, N, G*H], recurrent weights [G*H, H], a
-    /// recurrent bias and the initial state [S, N, H].
+    /// recurrent bias and the initial state [S, N, H]. `saved`: each step's
+    /// recurrent pre-activations, which a GPU forward keeps for the backward.
     Recurrence {
         kind: CellKind,
         gx: Tensor,
@@ -215,6 +216,7 @@ pub enum Op {
         b_hh: Option<Tensor>,
         state0: Tensor,
         reverse: bool,
+        saved: Option<Tensor>,
     },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy {

@@ -119,21 +119,22 @@ impl Tensor {
     /// from the last step to the first when `reverse`.
     pub fn recurrence(kind: CellKind, gx: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>, state0: &Tensor, reverse: bool) -> Result<Tensor> {
         let s = check(kind, gx, w_hh, b_hh, state0)?;
-        let op = Some(Op::Recurrence { kind, gx: gx.clone(), w_hh: w_hh.clone(), b_hh: b_hh.cloned(), state0: state0.clone(), reverse });
         let shape = [kind.states(), s.t, s.n, s.h];
-        let (gx, w, s0) = (gates_contiguous(gx)?, w_hh.contiguous()?, state0.contiguous()?);
+        let (gxc, w, s0) = (gates_contiguous(gx)?, w_hh.contiguous()?, state0.contiguous()?);
         let b = b_hh.map(Tensor::contiguous).transpose()?;
-        let storage = match gx.data() {
+        let (storage, saved) = match gxc.data() {
             Data::Gpu(ctx, _) => {
                 if !ctx.recurrence_fits(kind, s.h, s.n) {
                     return Err(Error::Unsupported { op: "recurrence of this size", backend: "webgpu" });
                 }
-                let inputs = gpu_inputs(kind, &s, &gx, &w, b.as_ref(), &s0, reverse).ok_or(Error::DeviceMismatch { op: "recurrence" })?;
-                Storage::Gpu(ctx.recurrence(&inputs, None)?)
+                let inputs = gpu_inputs(kind, &s, &gxc, &w, b.as_ref(), &s0, reverse).ok_or(Error::DeviceMismatch { op: "recurrence" })?;
+                let (states, saved) = ctx.recurrence_forward(&inputs)?;
+                (Storage::Gpu(states), Some(Tensor::from_storage(Storage::Gpu(saved), &[s.t, s.n, kind.gates() * s.h], None)))
             }
-            Data::Cpu(_) => Storage::Cpu(cpu_forward(kind, &s, &gx, &w, b.as_ref(), &s0, reverse)?),
+            Data::Cpu(_) => (Storage::Cpu(cpu_forward(kind, &s, &gxc, &w, b.as_ref(), &s0, reverse)?), None),
         };
-        Ok(Tensor::from_storage(storage, &shape, op))
+        let op = Op::Recurrence { kind, gx: gx.clone(), w_hh: w_hh.clone(), b_hh: b_hh.cloned(), state0: state0.clone(), reverse, saved };
+        Ok(Tensor::from_storage(storage, &shape, Some(op)))
     }
 
     /// Whether `recurrence` runs on `device` for this cell, hidden size and
@@ -146,11 +147,13 @@ impl Tensor {
         }
     }
 
-    /// The backward pass of `recurrence` for the upstream gradient `grad` of
-    /// its `states` [S, T, N, H]: a flat tensor holding [T, N, W] gate
+    /// The backward pass of `recurrence` for its `states` [S, T, N, H] and
+    /// their upstream gradient `grad`: a flat tensor holding [T, N, W] gate
     /// gradients (W = `kind.gradient_width(H)`: a GRU's input projection's
     /// r, z, n, then its recurrent projection's; the other cells' are one),
-    /// then [S, N, H], the initial state's gradient. Not differentiable itself.
+    /// then [S, N, H], the initial state's gradient. `saved`: what a GPU
+    /// forward kept of each step (`Op::Recurrence`), which a GPU needs; the
+    /// CPU computes it again. Not differentiable itself.
     #[allow(clippy::too_many_arguments)]
     pub fn recurrence_backward(
         kind: CellKind,
@@ -159,8 +162,8 @@ impl Tensor {
         b_hh: Option<&Tensor>,
         state0: &Tensor,
         reverse: bool,
-        states: &Tensor,
-        grad: &Tensor,
+        [states, grad]: [&Tensor; 2],
+        saved: Option<&Tensor>,
     ) -> Result<Tensor> {
         let s = check(kind, gx, w_hh, b_hh, state0)?;
         let shape = [kind.states(), s.t, s.n, s.h];
@@ -178,8 +181,20 @@ impl Tensor {
                 if !ctx.recurrence_fits(kind, s.h, s.n) {
                     return Err(Error::Unsupported { op: "recurrence of this size", backend: "webgpu" });
                 }
+                let saved = match saved.map(|t| (t.shape() == [s.t, s.n, kind.gates() * s.h]).then(|| t.contiguous()).transpose()) {
+                    Some(Ok(Some(t))) => t,
+                    Some(Err(e)) => return Err(e),
+                    _ => {
+                        return Err(Error::InvalidArgument {
+                            op: "recurrence_backward",
+                            reason: "a GPU needs the pre-activations its forward pass saved".into(),
+                        });
+                    }
+                };
+                let Data::Gpu(_, pb) = saved.data() else { return Err(Error::DeviceMismatch { op: "recurrence_backward" }) };
                 let inputs = gpu_inputs(kind, &s, &gx, &w, b.as_ref(), &s0, reverse).ok_or(Error::DeviceMismatch { op: "recurrence_backward" })?;
-                Storage::Gpu(ctx.recurrence(&inputs, Some([(sb, states.layout().offset), (gb, grad.layout().offset)]))?)
+                let at = |t: &Tensor| t.layout().offset;
+                Storage::Gpu(ctx.recurrence_backward(&inputs, [(sb, at(&states)), (pb, at(&saved)), (gb, at(&grad))])?)
             }
             _ => Storage::Cpu(cpu_backward(kind, &s, [&gx, &w, &s0, &states, &grad], b.as_ref(), reverse)?),
         };

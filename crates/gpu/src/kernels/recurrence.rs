@@ -60,6 +60,7 @@ kernel_meta!(
         b_at: u32,
         s0_at: u32,
         states_at: u32,
+        saved_at: u32,
         grad_at: u32,
     }
 );
@@ -102,25 +103,54 @@ impl GpuContext {
             && rows.div_ceil(ROWS) <= l.max_compute_workgroups_per_dimension as usize
     }
 
-    /// Forward: [S, T, N, H], the state after each step (h, then an LSTM's c),
-    /// at each step's own time index. Backward (with the forward's `states`
-    /// and their upstream gradient `grad`, both [S, T, N, H] at the given
-    /// offsets): [T, N, W] gate gradients (W = `CellKind::gradient_width`),
-    /// then [S, N, H], the gradient of the initial state.
-    pub fn recurrence(&self, x: &RecurrenceInputs, backward: Option<[At; 2]>) -> Result<GpuBuffer> {
+    /// The states [S, T, N, H] after each step (h, then an LSTM's c), at
+    /// each step's own time index, and each step's recurrent pre-activations
+    /// [T, N, G*H] (bias included), which the backward pass reads instead of
+    /// computing them again.
+    pub fn recurrence_forward(&self, x: &RecurrenceInputs) -> Result<(GpuBuffer, GpuBuffer)> {
         let (t, n, h, kind) = (x.steps, x.rows, x.hidden, x.kind);
-        let out_len = match backward {
-            None => kind.states() * t * n * h,
-            Some(_) => t * n * kind.gradient_width(h) + kind.states() * n * h,
-        };
-        let out = self.alloc(out_len)?;
-        if out_len == 0 {
-            return Ok(out);
+        let states = self.alloc(kind.states() * t * n * h)?;
+        let saved = self.alloc(t * n * kind.gates() * h)?;
+        if t * n * h > 0 {
+            let meta = self.recurrence_meta(x, [(&states, 0); 3])?;
+            let pipeline = self.pipeline_variant("recurrence_forward", variant(x), || format!("{}{}", header(x), include_str!("recurrence_forward.wgsl")));
+            let bias = x.b_hh.map_or(x.w_hh.0, |b| b.0);
+            let bindings = [&meta, x.gx.0.raw(), x.w_hh.0.raw(), bias.raw(), x.state0.0.raw(), states.raw(), saved.raw()];
+            self.dispatch_groups(&pipeline, &bindings, groups(n));
         }
-        let [states, grad] = backward.unwrap_or([(x.gx.0, 0), (x.gx.0, 0)]);
+        Ok((states, saved))
+    }
+
+    /// The backward pass from the forward's `states` and `saved`
+    /// pre-activations and the states' upstream gradient `grad`: [T, N, W]
+    /// gate gradients (W = `CellKind::gradient_width`), then [S, N, H], the
+    /// gradient of the initial state.
+    pub fn recurrence_backward(&self, x: &RecurrenceInputs, [states, saved, grad]: [At; 3]) -> Result<GpuBuffer> {
+        let (t, n, h, kind) = (x.steps, x.rows, x.hidden, x.kind);
+        let out = self.alloc(t * n * kind.gradient_width(h) + kind.states() * n * h)?;
+        if t * n * h > 0 {
+            let meta = self.recurrence_meta(x, [states, saved, grad])?;
+            let pipeline = self.pipeline_variant("recurrence_backward", variant(x), || format!("{}{}", header(x), include_str!("recurrence_backward.wgsl")));
+            // The bias is in the saved pre-activations: binding 3 goes unused.
+            let numbered = [
+                (0, &meta),
+                (1, x.gx.0.raw()),
+                (2, x.w_hh.0.raw()),
+                (4, x.state0.0.raw()),
+                (5, states.0.raw()),
+                (6, grad.0.raw()),
+                (7, out.raw()),
+                (8, saved.0.raw()),
+            ];
+            self.dispatch_numbered(&pipeline, &numbered, groups(n));
+        }
+        Ok(out)
+    }
+
+    fn recurrence_meta(&self, x: &RecurrenceInputs, [states, saved, grad]: [At; 3]) -> Result<wgpu::Buffer> {
         let meta = RecurrenceMeta {
-            rows: n as u32,
-            steps: t as u32,
+            rows: x.rows as u32,
+            steps: x.steps as u32,
             reverse: x.reverse as u32,
             has_bias: x.b_hh.is_some() as u32,
             gx_at: x.gx.1 as u32,
@@ -130,41 +160,43 @@ impl GpuContext {
             b_at: x.b_hh.map_or(0, |b| b.1) as u32,
             s0_at: x.state0.1 as u32,
             states_at: states.1 as u32,
+            saved_at: saved.1 as u32,
             grad_at: grad.1 as u32,
         };
-        let desc = self.uniform(meta.words())?;
-        let gh = kind.gates() * h;
-        let wg = workgroup_size(gh);
-        let header = format!(
-            "{}{}const H: u32 = {h}u;\nconst GH: u32 = {gh}u;\nconst GW: u32 = {}u;\nconst KIND: u32 = {}u;\nconst WG: u32 = {wg}u;\nconst R: u32 = {}u;\nconst U: u32 = {}u;\n{}",
-            RecurrenceMeta::wgsl_uniform(),
-            CellKind::wgsl_constants(),
-            kind.gradient_width(h),
-            kind as u32,
-            gh.div_ceil(wg),
-            h.div_ceil(wg),
-            include_str!("recurrence.wgsl"),
-        );
-        let variant = Variant::Recurrence { kind: kind as u32, hidden: h };
-        let bias = x.b_hh.map_or(x.w_hh.0, |b| b.0);
-        let common = [&desc, x.gx.0.raw(), x.w_hh.0.raw(), bias.raw(), x.state0.0.raw()];
-        let groups = (n.div_ceil(ROWS) as u32, 1, 1);
-        match backward {
-            None => {
-                let pipeline = self.pipeline_variant("recurrence_forward", variant, || format!("{header}{}", include_str!("recurrence_forward.wgsl")));
-                let mut bindings = common.to_vec();
-                bindings.push(out.raw());
-                self.dispatch_groups(&pipeline, &bindings, groups);
-            }
-            Some(_) => {
-                let pipeline = self.pipeline_variant("recurrence_backward", variant, || format!("{header}{}", include_str!("recurrence_backward.wgsl")));
-                let mut bindings = common.to_vec();
-                bindings.extend([states.0.raw(), grad.0.raw(), out.raw()]);
-                self.dispatch_groups(&pipeline, &bindings, groups);
-            }
-        }
-        Ok(out)
+        self.uniform(meta.words())
     }
+}
+
+fn variant(x: &RecurrenceInputs) -> Variant {
+    Variant::Recurrence { kind: x.kind as u32, hidden: x.hidden }
+}
+
+/// The source both entry points start with: the meta struct, the cell codes,
+/// the sizes as constants, recurrence.wgsl.
+fn header(x: &RecurrenceInputs) -> String {
+    let (h, kind) = (x.hidden, x.kind);
+    let gh = kind.gates() * h;
+    let wg = workgroup_size(gh);
+    let ub = h.div_ceil(4);
+    let parts = (wg / ub).clamp(1, kind.gates());
+    let constants = [
+        ("H", h),
+        ("GH", gh),
+        ("GW", kind.gradient_width(h)),
+        ("KIND", kind as usize),
+        ("WG", wg),
+        ("R", gh.div_ceil(wg)),
+        ("UB", ub),
+        ("MS", parts),
+        ("CH", gh.div_ceil(parts)),
+    ];
+    let constants: String = constants.iter().map(|(name, v)| format!("const {name}: u32 = {v}u;\n")).collect();
+    format!("{}{}{constants}{}", RecurrenceMeta::wgsl_uniform(), CellKind::wgsl_constants(), include_str!("recurrence.wgsl"))
+}
+
+/// One workgroup per 4 batch rows.
+fn groups(rows: usize) -> (u32, u32, u32) {
+    (rows.div_ceil(ROWS) as u32, 1, 1)
 }
 
 /// Batch rows a workgroup carries (the components of a vec4).

@@ -1,7 +1,9 @@
 // What the forward and backward recurrences share. Generated before this:
 // the meta struct (uniform, `params`), the CELL_* codes, and H (hidden units),
 // GH (gate rows, G * H), GW (the backward's gate-gradient columns), KIND (the
-// cell), WG (invocations per workgroup), R = ceil(GH / WG) and U = ceil(H / WG).
+// cell), WG (invocations per workgroup), R = ceil(GH / WG), and for the
+// backward's product with w_hh's transpose UB = ceil(H / 4) blocks of 4 units,
+// MS = min(WG / UB, G) parts of CH = ceil(GH / MS) gate rows.
 //
 // A workgroup walks every step for 4 batch rows, one per component of a
 // vec4 (rows past the batch repeat its last row and write nothing), so each

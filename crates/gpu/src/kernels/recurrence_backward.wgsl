@@ -1,12 +1,13 @@
-// Backward through time: from the forward's states [S, T, N, H] and their
-// upstream gradient, out = [T, N, GW] gate gradients (for a GRU the input
-// projection's r, z, n, then the recurrent projection's), then [S, N, H], the
-// gradient of the initial state. Each step's gates are recomputed from the
-// state before it (in `hs`).
+// Backward through time: from the forward's states [S, T, N, H], its saved
+// recurrent pre-activations [T, N, GH] and the states' upstream gradient,
+// out = [T, N, GW] gate gradients (for a GRU the input projection's r, z, n,
+// then the recurrent projection's), then [S, N, H], the gradient of the
+// initial state. `hs` holds the state before the step under way.
 
 @group(0) @binding(5) var<storage, read> states: array<f32>;
 @group(0) @binding(6) var<storage, read> grad: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read> saved: array<f32>;
 
 var<workgroup> cp: array<vec4<f32>, H>;
 // The gradient reaching the state before the step, and the cell state's.
@@ -35,8 +36,17 @@ fn weight_t(m: u32, j: u32) -> f32 {
     return w_hh[params.w_at + m * H + min(j, H - 1u)];
 }
 
-fn add_dh(u: u32, a: vec4<f32>) {
-    if (u < H) { dh[u] += a; }
+// Gate row g's saved pre-activations at step t into `pre`.
+fn load_pre(t: u32, base: u32, g: u32) {
+    if (g < GH) {
+        let at = params.saved_at + t * params.rows * GH + g;
+        pre[g] = vec4(saved[at + row(base, 0u) * GH], saved[at + row(base, 1u) * GH], saved[at + row(base, 2u) * GH], saved[at + row(base, 3u) * GH]);
+    }
+}
+
+// Part q of unit j's gradient from the states after it (MS * H <= GH).
+fn set_part(q: u32, j: u32, a: vec4<f32>) {
+    if (j < H) { pre[q * H + j] = a; }
 }
 
 @compute @workgroup_size(WG)
@@ -59,8 +69,10 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
                 if (KIND == CELL_LSTM) { cp[u] = states4(at + size, base); }
             }
         }
-        workgroupBarrier();
-        project(k);
+        load_pre(t, base, k);
+        if (R > 1u) { load_pre(t, base, k + WG); }
+        if (R > 2u) { load_pre(t, base, k + 2u * WG); }
+        if (R > 3u) { load_pre(t, base, k + 3u * WG); }
         workgroupBarrier();
         for (var u = k; u < H; u += WG) {
             let at = params.grad_at + t * n * H + u;
@@ -97,20 +109,31 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
             }
         }
         workgroupBarrier();
-        // dh += dg w_hh for units k, k + WG, ... (U of them): the same units
-        // this invocation updated, so no other one reads them meanwhile.
-        var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
-        for (var m = 0u; m < GH; m++) {
-            let s = dg[m];
-            a0 += weight_t(m, k) * s;
-            if (U > 1u) { a1 += weight_t(m, k + WG) * s; }
-            if (U > 2u) { a2 += weight_t(m, k + 2u * WG) * s; }
-            if (U > 3u) { a3 += weight_t(m, k + 3u * WG) * s; }
+        // dh += dg w_hh: invocation k sums the MS-th part k / UB of the gate
+        // rows for units 4 (k % UB) .. + 3 into `pre` (free until the next
+        // step), then units k, k + WG, ... add up their MS parts.
+        let part = k / UB;
+        if (part < MS) {
+            let j = 4u * (k % UB);
+            var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
+            for (var m = part * CH; m < min(part * CH + CH, GH); m++) {
+                let s = dg[m];
+                a0 += weight_t(m, j) * s;
+                a1 += weight_t(m, j + 1u) * s;
+                a2 += weight_t(m, j + 2u) * s;
+                a3 += weight_t(m, j + 3u) * s;
+            }
+            set_part(part, j, a0);
+            set_part(part, j + 1u, a1);
+            set_part(part, j + 2u, a2);
+            set_part(part, j + 3u, a3);
         }
-        add_dh(k, a0);
-        if (U > 1u) { add_dh(k + WG, a1); }
-        if (U > 2u) { add_dh(k + 2u * WG, a2); }
-        if (U > 3u) { add_dh(k + 3u * WG, a3); }
+        workgroupBarrier();
+        for (var u = k; u < H; u += WG) {
+            var sum = dh[u];
+            for (var q = 0u; q < MS; q++) { sum += pre[q * H + u]; }
+            dh[u] = sum;
+        }
         workgroupBarrier();
     }
     for (var u = k; u < H; u += WG) {

@@ -1,6 +1,8 @@
-// Forward: out [S, T, N, H], the state after each step at its time index.
+// Forward: out [S, T, N, H], the state after each step at its time index,
+// and saved [T, N, GH], each step's recurrent pre-activations.
 
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> saved: array<f32>;
 
 var<workgroup> cs: array<vec4<f32>, H>;
 
@@ -8,6 +10,16 @@ var<workgroup> cs: array<vec4<f32>, H>;
 fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
     for (var b = 0u; b < 4u; b++) {
         if (base + b < params.rows) { out[at + b * stride] = v[b]; }
+    }
+}
+
+// Gate row g's pre-activations at step t for the backward pass.
+fn save(t: u32, base: u32, g: u32) {
+    if (g < GH) {
+        let v = pre[g];
+        for (var b = 0u; b < 4u; b++) {
+            if (base + b < params.rows) { saved[(t * params.rows + base + b) * GH + g] = v[b]; }
+        }
     }
 }
 
@@ -23,6 +35,10 @@ fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgrou
         let t = select(i, steps - 1u - i, params.reverse == 1u);
         project(k);
         workgroupBarrier();
+        save(t, base, k);
+        if (R > 1u) { save(t, base, k + WG); }
+        if (R > 2u) { save(t, base, k + 2u * WG); }
+        if (R > 3u) { save(t, base, k + 3u * WG); }
         for (var u = k; u < H; u += WG) {
             let g = gates(t, base, u);
             var h1 = g.a;
