@@ -46,17 +46,24 @@ async fn readback_awaits_without_blocking() {
     assert_eq!(t.to_vec().await.unwrap(), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
 }
 
-/// A GRU step recorded as a plan, its elementwise chains fused into generated
-/// kernels, replays in Chromium as eager steps run.
+/// A step of a GRU (one recurrence kernel each way) and a BatchNorm layer,
+/// recorded as a plan with the BatchNorm's elementwise chains fused into
+/// generated kernels, replays in Chromium as eager steps run.
 #[wasm_bindgen_test]
 async fn a_fused_step_plan_replays_like_eager_steps() {
     nnlab_tests::threads::pool().await;
-    use nnlab_nn::layers::{Recurrent, RecurrentKind, Sequential};
-    use nnlab_nn::{Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
+    use nnlab_nn::activation::ActivationLayer;
+    use nnlab_nn::layers::{BatchNorm, Recurrent, RecurrentKind, Sequential};
+    use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
     let device = Device::Gpu(GpuContext::new().await.unwrap());
     let build = || -> Box<dyn Module> {
         let gru = Recurrent::new(RecurrentKind::Gru, 3, 6, 1, false, true, 7, 0, &device).unwrap().last_step_only();
-        Box::new(Sequential::new(vec![Box::new(gru), Box::new(Linear::new(6, 2, true, Init::GlorotUniform, 7, 1, &device).unwrap())]))
+        Box::new(Sequential::new(vec![
+            Box::new(gru),
+            Box::new(BatchNorm::new(6, true, &device).unwrap()),
+            Box::new(ActivationLayer::new(Activation::Tanh)),
+            Box::new(Linear::new(6, 2, true, Init::GlorotUniform, 7, 1, &device).unwrap()),
+        ]))
     };
     let adam = |m: &dyn Module| {
         Optimizer::new(
