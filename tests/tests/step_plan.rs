@@ -268,3 +268,31 @@ fn the_backward_pass_computes_no_gradient_for_the_data() {
     let (data, differentiated) = (dispatches(false), dispatches(true));
     assert!(data < differentiated, "{data} dispatches with a data input, {differentiated} with a differentiated one");
 }
+
+/// A recurrent layer's step costs the same dispatches at any sequence length
+/// (one recurrence kernel each way, not a product and a cell per step), for
+/// each cell, one direction and both.
+#[test]
+fn a_recurrent_step_costs_the_same_dispatches_at_any_length() {
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let y = Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[4], &device).unwrap();
+    for kind in [RecurrentKind::RnnTanh, RecurrentKind::Gru, RecurrentKind::Lstm] {
+        for bidirectional in [false, true] {
+            let dispatches = |steps: usize| {
+                let layers: Vec<Box<dyn Module>> = vec![
+                    Box::new(Recurrent::new(kind, 3, 8, 1, bidirectional, true, 5, 0, &device).unwrap().last_step_only()),
+                    Box::new(Linear::new(if bidirectional { 16 } else { 8 }, 2, true, Init::GlorotUniform, 5, 1, &device).unwrap()),
+                ];
+                let model = Sequential::new(layers);
+                let mut opt = adam(&model).unwrap();
+                let x = Tensor::rand_uniform(&[4, steps, 3], -1.0, 1.0, 9, 0, &device).unwrap();
+                let (_, plan) = StepPlan::record(&model, &mut opt, &[&x, &y], &cross_entropy).unwrap();
+                plan.unwrap().dispatches()
+            };
+            let (short, long) = (dispatches(3), dispatches(40));
+            assert_eq!(short, long, "{kind:?} (bidirectional {bidirectional}): {short} dispatches for 3 steps, {long} for 40");
+            eprintln!("{kind:?} (bidirectional {bidirectional}): {short} dispatches per step at any length");
+        }
+    }
+}
