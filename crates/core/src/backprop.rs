@@ -329,7 +329,8 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
 
 /// The gradients of a recurrence (one backward kernel for the gates and the
 /// initial state), then the recurrent weights' as one product over every
-/// step: sum over t of the gate gradient at t times the state before t.
+/// step: sum over t of the gate gradient at t times the state before t,
+/// which the states hold as one slice.
 fn recurrence_grads<'a>(
     kind: CellKind,
     [gx, w_hh, state0]: [&'a Tensor; 3],
@@ -349,14 +350,8 @@ fn recurrence_grads<'a>(
     grad_for(&mut grads, gx, || gates.narrow(1, 0, gh)?.reshape(&[t, n, gh]))?;
     grad_for(&mut grads, state0, || flat.narrow(0, t * n * width, kind.states() * n * h)?.reshape(&[kind.states(), n, h]))?;
     grad_for(&mut grads, w_hh, || {
-        // The state before each step, in time order: h0 first, or last when reversed.
-        let hs = states.narrow(0, 0, 1)?.reshape(&[t, n, h])?;
-        let h0 = state0.narrow(0, 0, 1)?;
-        let before = match (t, reverse) {
-            (1, _) => h0,
-            (_, false) => Tensor::concat(&[h0, hs.narrow(0, 0, t - 1)?], 0)?,
-            (_, true) => Tensor::concat(&[hs.narrow(0, 1, t - 1)?, h0], 0)?,
-        };
+        // The states before the steps, in time order: slots 0..T of h, or 1..=T reversed.
+        let before = states.narrow(0, 0, 1)?.narrow(1, reverse as usize, t)?;
         recurrent.t()?.matmul(&before.reshape(&[t * n, h])?)
     })?;
     if let Some(b) = b_hh {

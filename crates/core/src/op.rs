@@ -205,7 +205,7 @@ pub enum Op {
         gates: Tensor,
         c: Tensor,
     },
-    /// A recurrent layer's steps (ops/recurrence.rs): the states [S, T, N, H]
+    /// A recurrent layer's steps (ops/recurrence.rs): the states [S, T + 1, N, H]
     /// from input projections gx [T, N, G*H], recurrent weights [G*H, H], a
     /// recurrent bias and the initial state [S, N, H]. `saved`: each step's
     /// recurrent pre-activations, which a GPU forward keeps for the backward.

@@ -110,16 +110,46 @@ fn time(p: usize, steps: usize, reverse: bool) -> usize {
     if reverse { steps - 1 - p } else { p }
 }
 
+/// Where the states [S, T + 1, N, H] keep each state: slot t + 1 the state
+/// after time t and slot 0 the initial one, or reversed, slot t the state
+/// after time t and slot T the initial one (recurrence.wgsl's `state_at`).
+struct Slots {
+    s: Sizes,
+    reverse: bool,
+}
+
+impl Slots {
+    /// The first element of row r's state in plane p (h, c) and slot j.
+    fn at(&self, p: usize, j: usize, r: usize) -> usize {
+        ((p * (self.s.t + 1) + j) * self.s.n + r) * self.s.h
+    }
+
+    fn after(&self, t: usize) -> usize {
+        t + 1 - self.reverse as usize
+    }
+
+    fn before(&self, t: usize) -> usize {
+        t + self.reverse as usize
+    }
+
+    fn initial(&self) -> usize {
+        if self.reverse { self.s.t } else { 0 }
+    }
+}
+
 impl Tensor {
-    /// The states [S, T, N, H] a recurrence goes through (h, then an LSTM's
-    /// c; S = `kind.states()`), each at its step's time index: from the input
-    /// projections gx [T, N, G*H] (biases the cell adds outside the reset
-    /// gate included), the recurrent weights w_hh [G*H, H], a bias b_hh [G*H]
-    /// added to the recurrent projection, and the initial state [S, N, H];
-    /// from the last step to the first when `reverse`.
+    /// The states [S, T + 1, N, H] a recurrence goes through (h, then an
+    /// LSTM's c; S = `kind.states()`) in time order: slot t + 1 holds the
+    /// state after time t and slot 0 the initial state, or, when `reverse`
+    /// (the steps run from the last), slot t the state after time t and slot
+    /// T the initial one, so the states before the steps are one slice too.
+    /// From the input projections gx [T, N, G*H] (biases the cell adds
+    /// outside the reset gate included), the recurrent weights w_hh [G*H, H],
+    /// a bias b_hh [G*H] added to the recurrent projection, and the initial
+    /// state [S, N, H].
     pub fn recurrence(kind: CellKind, gx: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>, state0: &Tensor, reverse: bool) -> Result<Tensor> {
         let s = check(kind, gx, w_hh, b_hh, state0)?;
-        let shape = [kind.states(), s.t, s.n, s.h];
+        let shape = [kind.states(), s.t + 1, s.n, s.h];
         let (gxc, w, s0) = (gates_contiguous(gx)?, w_hh.contiguous()?, state0.contiguous()?);
         let b = b_hh.map(Tensor::contiguous).transpose()?;
         let (storage, saved) = match gxc.data() {
@@ -147,7 +177,7 @@ impl Tensor {
         }
     }
 
-    /// The backward pass of `recurrence` for its `states` [S, T, N, H] and
+    /// The backward pass of `recurrence` for its `states` [S, T + 1, N, H] and
     /// their upstream gradient `grad`: a flat tensor holding [T, N, W] gate
     /// gradients (W = `kind.gradient_width(H)`: a GRU's input projection's
     /// r, z, n, then its recurrent projection's; the other cells' are one),
@@ -166,7 +196,7 @@ impl Tensor {
         saved: Option<&Tensor>,
     ) -> Result<Tensor> {
         let s = check(kind, gx, w_hh, b_hh, state0)?;
-        let shape = [kind.states(), s.t, s.n, s.h];
+        let shape = [kind.states(), s.t + 1, s.n, s.h];
         common_device("recurrence_backward", &[gx, states, grad])?;
         for t in [states, grad] {
             if t.shape() != shape {
@@ -196,7 +226,7 @@ impl Tensor {
                 let at = |t: &Tensor| t.layout().offset;
                 Storage::Gpu(ctx.recurrence_backward(&inputs, [(sb, at(&states)), (pb, at(&saved)), (gb, at(&grad))])?)
             }
-            _ => Storage::Cpu(cpu_backward(kind, &s, [&gx, &w, &s0, &states, &grad], b.as_ref(), reverse)?),
+            _ => Storage::Cpu(cpu_backward(kind, &s, [&gx, &w, &states, &grad], b.as_ref(), reverse)?),
         };
         Ok(Tensor::from_storage(storage, &[len], None))
     }
@@ -207,45 +237,51 @@ fn cpu_forward(kind: CellKind, s: &Sizes, gx: &Tensor, w: &Tensor, b: Option<&Te
     let (gxv, wv, s0v) = (gx.cpu_contiguous(name)?, w.cpu_contiguous(name)?, s0.cpu_contiguous(name)?);
     let bv = b.map(|b| b.cpu_contiguous(name)).transpose()?;
     let Sizes { t: steps, n, h } = *s;
+    let slots = Slots { s: *s, reverse };
     let gh = kind.gates() * h;
-    let size = steps * n * h;
-    let mut out = vec![0.0; kind.states() * size];
+    let mut out = vec![0.0; kind.states() * (steps + 1) * n * h];
     let mut p = vec![0.0; gh];
+    let lstm = kind == CellKind::Lstm;
     for r in 0..n {
         let mut hs = s0v[r * h..(r + 1) * h].to_vec();
-        let mut cs = if kind == CellKind::Lstm { s0v[(n + r) * h..(n + r + 1) * h].to_vec() } else { vec![0.0; h] };
+        let mut cs = if lstm { s0v[(n + r) * h..(n + r + 1) * h].to_vec() } else { vec![0.0; h] };
+        let (at, c_at) = (slots.at(0, slots.initial(), r), slots.at(1, slots.initial(), r));
+        out[at..at + h].copy_from_slice(&hs);
+        if lstm {
+            out[c_at..c_at + h].copy_from_slice(&cs);
+        }
         for i in 0..steps {
             let t = time(i, steps, reverse);
             project(&wv, bv.as_deref(), &hs, &mut p);
             let x = &gxv[(t * n + r) * gh..(t * n + r + 1) * gh];
+            let (at, c_at) = (slots.at(0, slots.after(t), r), slots.at(1, slots.after(t), r));
             for j in 0..h {
                 let g = gates(kind, x, &p, j, h);
-                let o = (t * n + r) * h + j;
                 hs[j] = match kind {
                     CellKind::Lstm => {
                         cs[j] = g[1] * cs[j] + g[0] * g[2];
-                        out[size + o] = cs[j];
+                        out[c_at + j] = cs[j];
                         g[3] * tanh(cs[j])
                     }
                     CellKind::Gru => g[2] + g[1] * (hs[j] - g[2]),
                     _ => g[0],
                 };
-                out[o] = hs[j];
+                out[at + j] = hs[j];
             }
         }
     }
     Ok(out)
 }
 
-/// `inputs`: gx, w_hh, state0, the forward's states and their gradient.
-fn cpu_backward(kind: CellKind, s: &Sizes, inputs: [&Tensor; 5], b: Option<&Tensor>, reverse: bool) -> Result<Vec<f32>> {
+/// `inputs`: gx, w_hh, the forward's states and their gradient.
+fn cpu_backward(kind: CellKind, s: &Sizes, inputs: [&Tensor; 4], b: Option<&Tensor>, reverse: bool) -> Result<Vec<f32>> {
     let name = "recurrence_backward";
-    let [gxv, wv, s0v, sv, dv] = inputs.map(|t| t.cpu_contiguous(name));
-    let (gxv, wv, s0v, sv, dv) = (gxv?, wv?, s0v?, sv?, dv?);
+    let [gxv, wv, sv, dv] = inputs.map(|t| t.cpu_contiguous(name));
+    let (gxv, wv, sv, dv) = (gxv?, wv?, sv?, dv?);
     let bv = b.map(|b| b.cpu_contiguous(name)).transpose()?;
     let Sizes { t: steps, n, h } = *s;
+    let slots = Slots { s: *s, reverse };
     let (gh, gw) = (kind.gates() * h, kind.gradient_width(h));
-    let size = steps * n * h;
     let lstm = kind == CellKind::Lstm;
     let mut out = vec![0.0; steps * n * gw + kind.states() * n * h];
     let (mut p, mut dg) = (vec![0.0; gh], vec![0.0; gh]);
@@ -253,26 +289,22 @@ fn cpu_backward(kind: CellKind, s: &Sizes, inputs: [&Tensor; 5], b: Option<&Tens
         let (mut dh, mut dc, mut direct) = (vec![0.0; h], vec![0.0; h], vec![0.0; h]);
         for pos in (0..steps).rev() {
             let t = time(pos, steps, reverse);
-            // The state before this step.
-            let (hp, cp): (&[f32], &[f32]) = if pos == 0 {
-                (&s0v[r * h..(r + 1) * h], if lstm { &s0v[(n + r) * h..(n + r + 1) * h] } else { &[] })
-            } else {
-                let at = (time(pos - 1, steps, reverse) * n + r) * h;
-                (&sv[at..at + h], if lstm { &sv[size + at..size + at + h] } else { &[] })
-            };
+            // The state before this step, and where the gradients of the one after it are.
+            let (before, c_before) = (slots.at(0, slots.before(t), r), slots.at(1, slots.before(t), r));
+            let (hp, cp): (&[f32], &[f32]) = (&sv[before..before + h], if lstm { &sv[c_before..c_before + h] } else { &[] });
+            let (after, c_after) = (slots.at(0, slots.after(t), r), slots.at(1, slots.after(t), r));
             project(&wv, bv.as_deref(), hp, &mut p);
             let x = &gxv[(t * n + r) * gh..(t * n + r + 1) * gh];
             let d = (t * n + r) * gw;
             for j in 0..h {
-                let o = (t * n + r) * h + j;
-                let dht = dv[o] + dh[j];
+                let dht = dv[after + j] + dh[j];
                 let g = gates(kind, x, &p, j, h);
                 // The gradients of the input and the recurrent projection per gate.
                 let (dx, dp) = match kind {
                     CellKind::Lstm => {
                         let c1 = g[1] * cp[j] + g[0] * g[2];
                         let th = tanh(c1);
-                        let dct = dv[size + o] + dc[j] + dht * g[3] * (1.0 - th * th);
+                        let dct = dv[c_after + j] + dc[j] + dht * g[3] * (1.0 - th * th);
                         dc[j] = dct * g[1];
                         let v = [
                             dct * g[2] * g[0] * (1.0 - g[0]),
@@ -314,10 +346,14 @@ fn cpu_backward(kind: CellKind, s: &Sizes, inputs: [&Tensor; 5], b: Option<&Tens
                 dh[j] = acc;
             }
         }
+        // The initial state's gradient: through the steps, and its own slot's.
         let base = steps * n * gw;
-        out[base + r * h..base + (r + 1) * h].copy_from_slice(&dh);
-        if lstm {
-            out[base + (n + r) * h..base + (n + r + 1) * h].copy_from_slice(&dc);
+        let (at, c_at) = (slots.at(0, slots.initial(), r), slots.at(1, slots.initial(), r));
+        for j in 0..h {
+            out[base + r * h + j] = dh[j] + dv[at + j];
+            if lstm {
+                out[base + (n + r) * h + j] = dc[j] + dv[c_at + j];
+            }
         }
     }
     Ok(out)
@@ -372,8 +408,14 @@ mod tests {
             h_at[ti] = Some(hs.unsqueeze(0)?);
             c_at[ti] = cs.as_ref().map(|c| c.unsqueeze(0)).transpose()?;
         }
-        let stack = |v: Vec<Option<Tensor>>| Tensor::concat(&v.into_iter().map(Option::unwrap).collect::<Vec<_>>(), 0)?.unsqueeze(0);
-        if kind == CellKind::Lstm { Tensor::concat(&[stack(h_at)?, stack(c_at)?], 0) } else { stack(h_at) }
+        // The initial state first, or last when reversed.
+        let stack = |v: Vec<Option<Tensor>>, initial: Tensor| {
+            let mut v: Vec<Tensor> = v.into_iter().map(Option::unwrap).collect();
+            v.insert(if reverse { t } else { 0 }, initial);
+            Tensor::concat(&v, 0)?.unsqueeze(0)
+        };
+        let plane = |p: usize| s0.narrow(0, p, 1);
+        if kind == CellKind::Lstm { Tensor::concat(&[stack(h_at, plane(0)?)?, stack(c_at, plane(1)?)?], 0) } else { stack(h_at, plane(0)?) }
     }
 
     /// The fused recurrence against the unrolled one: states, and the
@@ -389,7 +431,7 @@ mod tests {
                 let w = input(&[kind.gates() * h, h], seed + 100);
                 let b = input(&[kind.gates() * h], seed + 200);
                 let s0 = input(&[kind.states(), n, h], seed + 300);
-                let weights = Tensor::rand_uniform(&[kind.states(), t, n, h], -1.0, 1.0, seed + 400, 0, &Device::Cpu).unwrap();
+                let weights = Tensor::rand_uniform(&[kind.states(), t + 1, n, h], -1.0, 1.0, seed + 400, 0, &Device::Cpu).unwrap();
                 let fused = Tensor::recurrence(kind, &gx, &w, Some(&b), &s0, reverse).unwrap();
                 let reference = unrolled(kind, &gx, &w, Some(&b), &s0, reverse).unwrap();
                 let gf = fused.mul(&weights).unwrap().backward().unwrap();

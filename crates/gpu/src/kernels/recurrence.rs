@@ -103,15 +103,16 @@ impl GpuContext {
             && rows.div_ceil(ROWS) <= l.max_compute_workgroups_per_dimension as usize
     }
 
-    /// The states [S, T, N, H] after each step (h, then an LSTM's c), at
-    /// each step's own time index, and each step's recurrent pre-activations
+    /// The states [S, T + 1, N, H] (h, then an LSTM's c) in time order, the
+    /// initial one first (last when `reverse`), and each step's recurrent
+    /// pre-activations
     /// [T, N, G*H] (bias included), which the backward pass reads instead of
     /// computing them again.
     pub fn recurrence_forward(&self, x: &RecurrenceInputs) -> Result<(GpuBuffer, GpuBuffer)> {
         let (t, n, h, kind) = (x.steps, x.rows, x.hidden, x.kind);
-        let states = self.alloc(kind.states() * t * n * h)?;
+        let states = self.alloc(kind.states() * (t + 1) * n * h)?;
         let saved = self.alloc(t * n * kind.gates() * h)?;
-        if t * n * h > 0 {
+        if n * h > 0 {
             let meta = self.recurrence_meta(x, [(&states, 0); 3])?;
             let pipeline = self.pipeline_variant("recurrence_forward", variant(x), || format!("{}{}", header(x), include_str!("recurrence_forward.wgsl")));
             let bias = x.b_hh.map_or(x.w_hh.0, |b| b.0);
@@ -128,20 +129,12 @@ impl GpuContext {
     pub fn recurrence_backward(&self, x: &RecurrenceInputs, [states, saved, grad]: [At; 3]) -> Result<GpuBuffer> {
         let (t, n, h, kind) = (x.steps, x.rows, x.hidden, x.kind);
         let out = self.alloc(t * n * kind.gradient_width(h) + kind.states() * n * h)?;
-        if t * n * h > 0 {
+        if n * h > 0 {
             let meta = self.recurrence_meta(x, [states, saved, grad])?;
             let pipeline = self.pipeline_variant("recurrence_backward", variant(x), || format!("{}{}", header(x), include_str!("recurrence_backward.wgsl")));
-            // The bias is in the saved pre-activations: binding 3 goes unused.
-            let numbered = [
-                (0, &meta),
-                (1, x.gx.0.raw()),
-                (2, x.w_hh.0.raw()),
-                (4, x.state0.0.raw()),
-                (5, states.0.raw()),
-                (6, grad.0.raw()),
-                (7, out.raw()),
-                (8, saved.0.raw()),
-            ];
+            // The bias is in the saved pre-activations and the initial state
+            // among the states: bindings 3 and 4 go unused.
+            let numbered = [(0, &meta), (1, x.gx.0.raw()), (2, x.w_hh.0.raw()), (5, states.0.raw()), (6, grad.0.raw()), (7, out.raw()), (8, saved.0.raw())];
             self.dispatch_numbered(&pipeline, &numbered, groups(n));
         }
         Ok(out)

@@ -32,6 +32,26 @@ fn tanh_safe(x: vec4<f32>) -> vec4<f32> {
     return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
+// Where element (plane s: h or c, slot j, row r, unit u) of the states
+// [S, T + 1, N, H] is: slot t + 1 holds the state after time t and slot 0
+// the initial one, or, reversed, slot t the state after time t and slot T
+// the initial one.
+fn state_at(s: u32, j: u32, r: u32, u: u32) -> u32 {
+    return ((s * (params.steps + 1u) + j) * params.rows + r) * H + u;
+}
+
+fn slot_after(t: u32) -> u32 {
+    return t + 1u - params.reverse;
+}
+
+fn slot_before(t: u32) -> u32 {
+    return t + params.reverse;
+}
+
+fn initial_slot() -> u32 {
+    return params.reverse * params.steps;
+}
+
 // Row b of the workgroup's 4, clamped to the batch.
 fn row(base: u32, b: u32) -> u32 {
     return min(base + b, params.rows - 1u);

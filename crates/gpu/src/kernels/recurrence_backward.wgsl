@@ -1,5 +1,6 @@
-// Backward through time: from the forward's states [S, T, N, H], its saved
-// recurrent pre-activations [T, N, GH] and the states' upstream gradient,
+// Backward through time: from the forward's states [S, T + 1, N, H] (see
+// `state_at`), its saved recurrent pre-activations [T, N, GH] and the
+// states' upstream gradient,
 // out = [T, N, GW] gate gradients (for a GRU the input projection's r, z, n,
 // then the recurrent projection's), then [S, N, H], the gradient of the
 // initial state. `hs` holds the state before the step under way.
@@ -52,22 +53,13 @@ fn set_part(q: u32, j: u32, a: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let base = 4u * wid.x; let n = params.rows; let steps = params.steps;
-    let size = steps * n * H;
-    let rev = params.reverse == 1u;
     for (var i = 0u; i < steps; i++) {
         // Processing position p (the forward's p-th step) is at time t.
         let p = steps - 1u - i;
-        let t = select(p, steps - 1u - p, rev);
+        let t = select(p, steps - 1u - p, params.reverse == 1u);
         for (var u = k; u < H; u += WG) {
-            if (p == 0u) {
-                hs[u] = state0_4(0u, base, u);
-                if (KIND == CELL_LSTM) { cp[u] = state0_4(1u, base, u); }
-            } else {
-                let tp = select(p - 1u, steps - p, rev);
-                let at = params.states_at + tp * n * H + u;
-                hs[u] = states4(at, base);
-                if (KIND == CELL_LSTM) { cp[u] = states4(at + size, base); }
-            }
+            hs[u] = states4(params.states_at + state_at(0u, slot_before(t), 0u, u), base);
+            if (KIND == CELL_LSTM) { cp[u] = states4(params.states_at + state_at(1u, slot_before(t), 0u, u), base); }
         }
         load_pre(t, base, k);
         if (R > 1u) { load_pre(t, base, k + WG); }
@@ -75,14 +67,13 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
         if (R > 3u) { load_pre(t, base, k + 3u * WG); }
         workgroupBarrier();
         for (var u = k; u < H; u += WG) {
-            let at = params.grad_at + t * n * H + u;
             let d = (t * n + base) * GW + u;
-            let dht = grad4(at, base) + dh[u];
+            let dht = grad4(params.grad_at + state_at(0u, slot_after(t), 0u, u), base) + dh[u];
             let g = gates(t, base, u);
             if (KIND == CELL_LSTM) {
                 let c1 = g.b * cp[u] + g.a * g.c;
                 let th = tanh_safe(c1);
-                let dct = grad4(at + size, base) + dc[u] + dht * g.d * (1.0 - th * th);
+                let dct = grad4(params.grad_at + state_at(1u, slot_after(t), 0u, u), base) + dc[u] + dht * g.d * (1.0 - th * th);
                 let di = dct * g.c * g.a * (1.0 - g.a);
                 let df = dct * cp[u] * g.b * (1.0 - g.b);
                 let dgg = dct * g.a * (1.0 - g.c * g.c);
@@ -136,9 +127,10 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
         }
         workgroupBarrier();
     }
+    // The initial state's gradient: through the steps, and its own slot's.
     for (var u = k; u < H; u += WG) {
         let at = steps * n * GW + base * H + u;
-        put(at, H, base, dh[u]);
-        if (KIND == CELL_LSTM) { put(at + n * H, H, base, dc[u]); }
+        put(at, H, base, dh[u] + grad4(params.grad_at + state_at(0u, initial_slot(), 0u, u), base));
+        if (KIND == CELL_LSTM) { put(at + n * H, H, base, dc[u] + grad4(params.grad_at + state_at(1u, initial_slot(), 0u, u), base)); }
     }
 }

@@ -1,5 +1,6 @@
-// Forward: out [S, T, N, H], the state after each step at its time index,
-// and saved [T, N, GH], each step's recurrent pre-activations.
+// Forward: out [S, T + 1, N, H], the initial state and the state after each
+// step (see `state_at`), and saved [T, N, GH], each step's recurrent
+// pre-activations.
 
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> saved: array<f32>;
@@ -25,10 +26,14 @@ fn save(t: u32, base: u32, g: u32) {
 
 @compute @workgroup_size(WG)
 fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let base = 4u * wid.x; let n = params.rows; let steps = params.steps;
+    let base = 4u * wid.x; let steps = params.steps;
     for (var u = k; u < H; u += WG) {
         hs[u] = state0_4(0u, base, u);
-        if (KIND == CELL_LSTM) { cs[u] = state0_4(1u, base, u); }
+        put(state_at(0u, initial_slot(), base, u), H, base, hs[u]);
+        if (KIND == CELL_LSTM) {
+            cs[u] = state0_4(1u, base, u);
+            put(state_at(1u, initial_slot(), base, u), H, base, cs[u]);
+        }
     }
     workgroupBarrier();
     for (var i = 0u; i < steps; i++) {
@@ -46,12 +51,12 @@ fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgrou
                 let c1 = g.b * cs[u] + g.a * g.c;
                 cs[u] = c1;
                 h1 = g.d * tanh_safe(c1);
-                put(((steps + t) * n + base) * H + u, H, base, c1);
+                put(state_at(1u, slot_after(t), base, u), H, base, c1);
             } else if (KIND == CELL_GRU) {
                 h1 = g.c + g.b * (hs[u] - g.c);
             }
             hs[u] = h1;
-            put((t * n + base) * H + u, H, base, h1);
+            put(state_at(0u, slot_after(t), base, u), H, base, h1);
         }
         workgroupBarrier();
     }

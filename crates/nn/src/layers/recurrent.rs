@@ -371,15 +371,18 @@ impl Recurrent {
         let (steps, batch, hs) = (projections.shape()[0], projections.shape()[1], self.hidden);
         let b_hh = if self.kind == RecurrentKind::Gru { cell.b_hh.as_ref().map(Param::get) } else { None };
         let states = Tensor::recurrence(self.kind.cell(), projections, &cell.w_hh.get(), b_hh.as_ref(), state0, reverse)?;
-        // Step t of plane s (h, then c) is row s * T + t of this view.
-        let rows = states.reshape(&[states.shape()[0] * steps, batch, hs])?;
+        // Slot j of plane s (h, then c) is row s * (T + 1) + j of this view;
+        // slot t + 1 holds time t, or slot t when reversed.
+        let rows = states.reshape(&[states.shape()[0] * (steps + 1), batch, hs])?;
         let at = |row: usize| rows.narrow(0, row, 1)?.reshape(&[batch, hs]);
-        let last = if reverse { 0 } else { steps - 1 };
+        let first = usize::from(!reverse);
+        // The state after the last step: at time T - 1, or at time 0 when reversed.
+        let last = if reverse { 0 } else { steps };
         finals.h.push(at(last)?);
         if self.kind == RecurrentKind::Lstm {
-            finals.c.push(at(steps + last)?);
+            finals.c.push(at(steps + 1 + last)?);
         }
-        Ok((rows.narrow(0, 0, steps)?, at(steps - 1)?))
+        Ok((rows.narrow(0, first, steps)?, at(first + steps - 1)?))
     }
 
     /// One layer and direction unrolled over time: each step's output [N, H]
