@@ -274,14 +274,8 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
+    use crate::ops::cpu_values as values;
     use crate::{Device, Tensor};
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        match t.storage() {
-            crate::Storage::Cpu(data) => crate::cpu::gather(data, t.layout()),
-            crate::Storage::Gpu(_) => unreachable!("CPU tensors only"),
-        }
-    }
 
     fn ramp(shape: &[usize], scale: f32) -> Tensor {
         let n: usize = shape.iter().product();

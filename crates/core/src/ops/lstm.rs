@@ -106,14 +106,8 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Device, Storage, Tensor};
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        match t.storage() {
-            Storage::Cpu(data) => crate::cpu::gather(data, t.layout()),
-            Storage::Gpu(_) => unreachable!("CPU tensors only"),
-        }
-    }
+    use crate::ops::cpu_values as values;
+    use crate::{Device, Tensor};
 
     fn tensor(data: Vec<f32>, shape: &[usize]) -> Tensor {
         Tensor::from_vec(data, shape, &Device::Cpu).unwrap()

@@ -70,3 +70,12 @@ impl Tensor {
         }
     }
 }
+
+/// A CPU tensor's values in logical order (the ops' unit tests).
+#[cfg(test)]
+pub(crate) fn cpu_values(t: &Tensor) -> Vec<f32> {
+    match t.storage() {
+        Storage::Cpu(data) => crate::cpu::gather(data, t.layout()),
+        Storage::Gpu(_) => unreachable!("CPU tensors only"),
+    }
+}

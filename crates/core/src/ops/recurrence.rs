@@ -1,14 +1,14 @@
 //! A recurrent layer's time loop as one primitive: the steps of an RNN, GRU
 //! or LSTM from the input projections of every step, the recurrent weights
 //! and an initial state. On a GPU it is one dispatch forward and one backward
-//! (gpu/kernels/recurrence.rs) where `Tensor::recurrence_fits` says so, instead
+//! (gpu/kernels/recurrence.rs) where `GpuContext::recurrence_fits` says so, instead
 //! of a product and a cell per step each way.
 
 use nnlab_gpu::{CellKind, RecurrenceInputs};
 
 use super::{Data, common_device};
 use crate::cpu::{sigmoid, tanh};
-use crate::{Device, Error, Op, Result, Storage, Tensor};
+use crate::{Error, Op, Result, Storage, Tensor};
 
 /// The sizes of a recurrence: steps T, rows N, hidden units H.
 #[derive(Clone, Copy)]
@@ -165,16 +165,6 @@ impl Tensor {
         };
         let op = Op::Recurrence { kind, gx: gx.clone(), w_hh: w_hh.clone(), b_hh: b_hh.cloned(), state0: state0.clone(), reverse, saved };
         Ok(Tensor::from_storage(storage, &shape, Some(op)))
-    }
-
-    /// Whether `recurrence` runs on `device` for this cell, hidden size and
-    /// number of rows (always on the CPU; on a GPU within the one-workgroup
-    /// bound of `GpuContext::recurrence_fits`).
-    pub fn recurrence_fits(device: &Device, kind: CellKind, hidden: usize, rows: usize) -> bool {
-        match device {
-            Device::Cpu => true,
-            Device::Gpu(ctx) => ctx.recurrence_fits(kind, hidden, rows),
-        }
     }
 
     /// The backward pass of `recurrence` for its `states` [S, T + 1, N, H] and
@@ -362,14 +352,8 @@ fn cpu_backward(kind: CellKind, s: &Sizes, inputs: [&Tensor; 4], b: Option<&Tens
 #[cfg(test)]
 mod tests {
     use super::CellKind;
-    use crate::{Device, Result, Storage, Tensor};
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        match t.storage() {
-            Storage::Cpu(data) => crate::cpu::gather(data, t.layout()),
-            Storage::Gpu(_) => unreachable!("CPU tensors only"),
-        }
-    }
+    use crate::ops::cpu_values as values;
+    use crate::{Device, Result, Tensor};
 
     fn input(shape: &[usize], seed: u64) -> Tensor {
         Tensor::rand_uniform(shape, -0.9, 0.9, seed, 0, &Device::Cpu).unwrap().requires_grad_()

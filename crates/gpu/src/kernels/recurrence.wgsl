@@ -52,6 +52,14 @@ fn initial_slot() -> u32 {
     return params.reverse * params.steps;
 }
 
+// Writes v's rows to `out` (each entry point's output) at `at` (row base's
+// element) and each row after it `stride` on, the batch's rows only.
+fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
+    for (var b = 0u; b < 4u; b++) {
+        if (base + b < params.rows) { out[at + b * stride] = v[b]; }
+    }
+}
+
 // Row b of the workgroup's 4, clamped to the batch.
 fn row(base: u32, b: u32) -> u32 {
     return min(base + b, params.rows - 1u);

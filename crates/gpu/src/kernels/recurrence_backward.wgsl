@@ -17,12 +17,6 @@ var<workgroup> dc: array<vec4<f32>, H>;
 // The recurrent projection's gradient.
 var<workgroup> dg: array<vec4<f32>, GH>;
 
-fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
-    for (var b = 0u; b < 4u; b++) {
-        if (base + b < params.rows) { out[at + b * stride] = v[b]; }
-    }
-}
-
 // The 4 rows of a [.., N, H] tensor from `at` (row 0's element).
 fn states4(at: u32, base: u32) -> vec4<f32> {
     return vec4(states[at + row(base, 0u) * H], states[at + row(base, 1u) * H], states[at + row(base, 2u) * H], states[at + row(base, 3u) * H]);

@@ -7,13 +7,6 @@
 
 var<workgroup> cs: array<vec4<f32>, H>;
 
-// Writes v's rows at `at` (row base's element) and each row after it `stride` on.
-fn put(at: u32, stride: u32, base: u32, v: vec4<f32>) {
-    for (var b = 0u; b < 4u; b++) {
-        if (base + b < params.rows) { out[at + b * stride] = v[b]; }
-    }
-}
-
 // Gate row g's pre-activations at step t for the backward pass.
 fn save(t: u32, base: u32, g: u32) {
     if (g < GH) {

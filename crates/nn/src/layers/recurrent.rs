@@ -303,7 +303,12 @@ impl Recurrent {
             Some(s) => s.narrow(0, k, 1)?.reshape(&[batch, width]),
             None => Tensor::zeros(&[batch, width], &device),
         };
-        let fused = matches!(device, Device::Gpu(_)) && self.proj_size == 0 && Tensor::recurrence_fits(&device, self.kind.cell(), self.hidden, batch);
+        // On a GPU each layer and direction is one recurrence where it fits;
+        // the CPU keeps the unrolled steps, whose products are its GEMM's.
+        let fused = match &device {
+            Device::Gpu(ctx) => self.proj_size == 0 && ctx.recurrence_fits(self.kind.cell(), self.hidden, batch),
+            Device::Cpu => false,
+        };
         // The current layer's input sequence, and its time axis.
         let (mut seq, mut seq_time_axis) = (x.clone(), time_axis);
         let mut finals = Finals::default();
