@@ -5,7 +5,7 @@
 //! (between stacked layers, in training), LSTM `proj_size` (`weight_hr_l0`),
 //! initial states h0 and c0 and final states h_n and c_n. On a GPU each
 //! layer and direction runs as one recurrence (`Tensor::recurrence`: one
-//! dispatch forward, one backward) where its size fits one workgroup per row;
+//! dispatch forward, one backward) where the adapter's limits allow it;
 //! elsewhere it is unrolled over time from primitives.
 
 use nnlab_core::{CellKind, Device, Error, Result, Tensor};
