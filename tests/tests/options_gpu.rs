@@ -75,7 +75,7 @@ fn recurrent_layers_agree_on_both_sides_of_the_one_kernel_bound() {
     let gpu = Device::Gpu(ctx.clone());
     let (batch, steps, features) = (5, 3, 4);
     for kind in [RecurrentKind::RnnTanh, RecurrentKind::RnnRelu, RecurrentKind::Gru, RecurrentKind::Lstm] {
-        let past = (1..4096).find(|&h| !ctx.recurrence_fits(kind.cell(), h, batch)).expect("a bound below 4096 units");
+        let past = (1..4096).find(|&h| !ctx.recurrence_fits(kind, h, batch)).expect("a bound below 4096 units");
         for hidden in [6, past] {
             let run = |device: &Device| {
                 let layer = Recurrent::new(kind, features, hidden, 2, true, true, 7, 1, device).unwrap();

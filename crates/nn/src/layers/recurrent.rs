@@ -29,29 +29,8 @@ impl Default for RecurrentOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecurrentKind {
-    RnnTanh,
-    RnnRelu,
-    Gru,
-    Lstm,
-}
-
-impl RecurrentKind {
-    fn gates(self) -> usize {
-        self.cell().gates()
-    }
-
-    /// The cell a recurrence of this kind applies.
-    pub fn cell(self) -> CellKind {
-        match self {
-            RecurrentKind::RnnTanh => CellKind::RnnTanh,
-            RecurrentKind::RnnRelu => CellKind::RnnRelu,
-            RecurrentKind::Gru => CellKind::Gru,
-            RecurrentKind::Lstm => CellKind::Lstm,
-        }
-    }
-}
+/// The layer's cell: the one its recurrences apply.
+pub type RecurrentKind = CellKind;
 
 /// A layer's output: each step's [N, D*H], or (where the layer ran as
 /// recurrences) per direction all steps [T, N, H] (time-major) and the last
@@ -306,7 +285,7 @@ impl Recurrent {
         // On a GPU each layer and direction is one recurrence where it fits;
         // the CPU keeps the unrolled steps, whose products are its GEMM's.
         let fused = match &device {
-            Device::Gpu(ctx) => self.proj_size == 0 && ctx.recurrence_fits(self.kind.cell(), self.hidden, batch),
+            Device::Gpu(ctx) => self.proj_size == 0 && ctx.recurrence_fits(self.kind, self.hidden, batch),
             Device::Cpu => false,
         };
         // The current layer's input sequence, and its time axis.
@@ -342,7 +321,7 @@ impl Recurrent {
                 if fused {
                     // From zero states, one buffer of zeros rather than a concat of two.
                     let state0 = match (h0, c0) {
-                        (None, None) => Tensor::zeros(&[self.kind.cell().states(), batch, self.hidden], &device)?,
+                        (None, None) => Tensor::zeros(&[self.kind.states(), batch, self.hidden], &device)?,
                         _ if self.kind == RecurrentKind::Lstm => {
                             Tensor::concat(&[initial(h0, k, self.hidden)?.unsqueeze(0)?, initial(c0, k, self.hidden)?.unsqueeze(0)?], 0)?
                         }
@@ -375,7 +354,7 @@ impl Recurrent {
     fn recurrence(&self, cell: &Cell, projections: &Tensor, state0: &Tensor, reverse: bool, finals: &mut Finals) -> Result<(Tensor, Tensor)> {
         let (steps, batch, hs) = (projections.shape()[0], projections.shape()[1], self.hidden);
         let b_hh = if self.kind == RecurrentKind::Gru { cell.b_hh.as_ref().map(Param::get) } else { None };
-        let states = Tensor::recurrence(self.kind.cell(), projections, &cell.w_hh.get(), b_hh.as_ref(), state0, reverse)?;
+        let states = Tensor::recurrence(self.kind, projections, &cell.w_hh.get(), b_hh.as_ref(), state0, reverse)?;
         // Slot j of plane s (h, then c) is row s * (T + 1) + j of this view;
         // slot t + 1 holds time t, or slot t when reversed.
         let rows = states.reshape(&[states.shape()[0] * (steps + 1), batch, hs])?;
