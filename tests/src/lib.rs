@@ -4,6 +4,7 @@
 
 pub mod coverage;
 pub mod parity;
+pub mod plan_fusion;
 pub mod threads;
 
 use nnlab_core::{Device, Tensor};

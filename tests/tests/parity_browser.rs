@@ -46,6 +46,19 @@ async fn readback_awaits_without_blocking() {
     assert_eq!(t.to_vec().await.unwrap(), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
 }
 
+/// Matmul epilogue fusion follows its rules in Chromium as natively
+/// (tests/src/plan_fusion.rs).
+#[wasm_bindgen_test]
+async fn sums_fold_into_the_matmuls_they_add_to_in_the_browser() {
+    nnlab_tests::threads::pool().await;
+    let ctx = GpuContext::new().await.unwrap();
+    let mut failures = Vec::new();
+    for case in nnlab_tests::plan_fusion::cases() {
+        failures.extend(nnlab_tests::plan_fusion::check(&ctx, &case).await.err());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// A step of a GRU (one recurrence kernel each way) and a BatchNorm layer,
 /// recorded as a plan with the BatchNorm's elementwise chains fused into
 /// generated kernels, replays in Chromium as eager steps run.

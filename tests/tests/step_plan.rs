@@ -296,3 +296,11 @@ fn a_recurrent_step_costs_the_same_dispatches_at_any_length() {
         }
     }
 }
+
+#[test]
+fn sums_fold_into_the_matmuls_they_add_to_only_where_the_rules_allow() {
+    let ctx = context();
+    let failures: Vec<String> =
+        nnlab_tests::plan_fusion::cases().iter().filter_map(|case| pollster::block_on(nnlab_tests::plan_fusion::check(&ctx, case)).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

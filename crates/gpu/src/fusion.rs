@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use crate::context::{GpuContext, Result, View};
 use crate::kernels::elementwise::ElementwiseMeta;
 use crate::kernels::{MAX_INPUTS, input_bindings, strided};
-use crate::plan::Dispatch;
+use crate::plan::{Dispatch, dead_after};
 
 /// What an elementwise dispatch computes, per output element.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +82,7 @@ pub(crate) struct Elementwise {
 
 impl Elementwise {
     /// Whether input `j` reads the element at the output's own position.
-    fn reads_in_place(&self, j: usize) -> bool {
+    pub(crate) fn reads_in_place(&self, j: usize) -> bool {
         let input = &self.inputs[j];
         let mut expected = 1;
         for (&dim, &stride) in self.shape.iter().zip(&input.strides).rev() {
@@ -157,41 +157,24 @@ pub(crate) fn fuse(ctx: &GpuContext, dispatches: Vec<Dispatch>, idle: &HashSet<w
 fn producer_to_absorb(slots: &[Option<Dispatch>], c: usize, idle: &HashSet<wgpu::Buffer>) -> Option<usize> {
     let consumer = slots[c].as_ref()?.elementwise.as_ref()?;
     let live = |k: usize| slots[k].as_ref();
-    let writes = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, w)| *w && x == b);
-    let touches = |d: &Dispatch, b: &wgpu::Buffer| d.accesses.iter().any(|(x, _)| x == b);
-    // Reads without writing (a read_write binding counts as a read).
-    let reads = |d: &Dispatch, b: &wgpu::Buffer| {
-        d.accesses.iter().any(|(x, w)| x == b && !*w) || d.elementwise.as_ref().is_none() && d.accesses.iter().any(|(x, w)| x == b && *w)
-    };
     for input in &consumer.inputs {
         let x = &input.buffer;
         // Every view of x must read in place: the producer's element i is the consumer's.
         if consumer.inputs.iter().enumerate().any(|(j, i)| &i.buffer == x && !consumer.reads_in_place(j)) {
             continue;
         }
-        let Some(p) = (0..c).rev().find(|&k| live(k).is_some_and(|d| touches(d, x))) else { continue };
+        let Some(p) = (0..c).rev().find(|&k| live(k).is_some_and(|d| d.touches(x))) else { continue };
         let Some(producer) = live(p).and_then(|d| d.elementwise.as_ref()) else { continue };
         if &producer.out != x || producer.shape != consumer.shape {
             continue;
         }
         // The producer's inputs must still hold their values at c.
-        if (p + 1..c).any(|k| live(k).is_some_and(|d| producer.inputs.iter().any(|i| writes(d, &i.buffer)))) {
+        if (p + 1..c).any(|k| live(k).is_some_and(|d| producer.inputs.iter().any(|i| d.writes(&i.buffer)))) {
             continue;
         }
         // And nothing after c may read x before it is written again, or at all
         // if it is not, unless no handle outside the plan can see it.
-        let mut dead = idle.contains(x);
-        for d in (c + 1..slots.len()).filter_map(live) {
-            if reads(d, x) {
-                dead = false;
-                break;
-            }
-            if writes(d, x) {
-                dead = true;
-                break;
-            }
-        }
-        if !dead {
+        if !dead_after(slots, c, x, idle) {
             continue;
         }
         // A kernel cannot read the buffer it writes (and WebGPU cannot bind it twice so).

@@ -7,9 +7,10 @@
 //! together at the next readback or `flush`, so an eager training step is one
 //! command buffer and one `queue.submit`. A step can also be recorded once and
 //! replayed as a `Plan` (see `plan.rs`), its elementwise chains fused
-//! (`fusion.rs`).
+//! (`fusion.rs`) and sums folded into the matmuls they add to (`epilogue.rs`).
 
 mod context;
+mod epilogue;
 mod fusion;
 mod kernels;
 mod plan;

@@ -13,7 +13,9 @@
 use std::collections::HashSet;
 
 use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
+use crate::epilogue::fold_addends;
 use crate::fusion::{Elementwise, fuse};
+use crate::kernels::matmul::MatmulCall;
 
 pub(crate) struct Dispatch {
     /// The kernel's entry point.
@@ -25,6 +27,42 @@ pub(crate) struct Dispatch {
     pub accesses: Vec<(wgpu::Buffer, bool)>,
     /// What the dispatch computes, if it is elementwise (see `fusion.rs`).
     pub elementwise: Option<Elementwise>,
+    /// What the dispatch computes, if it is a matmul.
+    pub matmul: Option<MatmulCall>,
+}
+
+impl Dispatch {
+    /// Whether the dispatch binds `b` writable.
+    pub(crate) fn writes(&self, b: &wgpu::Buffer) -> bool {
+        self.accesses.iter().any(|(x, w)| *w && x == b)
+    }
+
+    pub(crate) fn touches(&self, b: &wgpu::Buffer) -> bool {
+        self.accesses.iter().any(|(x, _)| x == b)
+    }
+
+    /// Whether the dispatch reads `b`: a read-only binding, or a writable one
+    /// of a kernel that is not elementwise (which may read what it writes).
+    pub(crate) fn reads(&self, b: &wgpu::Buffer) -> bool {
+        self.accesses.iter().any(|(x, w)| x == b && (!*w || self.elementwise.is_none()))
+    }
+}
+
+/// Whether the value the dispatch in slot `c` leaves in `x` is never read:
+/// every later live dispatch that touches x first writes it, or none touches
+/// it and no handle outside the plan can see it (`idle`).
+// wgpu::Buffer hashes by identity, which its interior state never changes.
+#[allow(clippy::mutable_key_type)]
+pub(crate) fn dead_after(slots: &[Option<Dispatch>], c: usize, x: &wgpu::Buffer, idle: &HashSet<wgpu::Buffer>) -> bool {
+    for d in slots[c + 1..].iter().flatten() {
+        if d.reads(x) {
+            return false;
+        }
+        if d.writes(x) {
+            return true;
+        }
+    }
+    idle.contains(x)
 }
 
 /// What `GpuContext::dispatch_groups` captures while a recording is open.
@@ -47,13 +85,20 @@ impl Recording {
         groups: (u32, u32, u32),
     ) {
         self.buffers.extend(accesses.iter().map(|(b, _)| b.clone()));
-        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups, accesses, elementwise: None });
+        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups, accesses, elementwise: None, matmul: None });
     }
 
     /// Says what the dispatch just pushed computes.
     pub(crate) fn describe_last(&mut self, e: Elementwise) {
         if let Some(d) = self.dispatches.last_mut() {
             d.elementwise = Some(e);
+        }
+    }
+
+    /// Says which matmul the dispatch just pushed runs.
+    pub(crate) fn describe_last_matmul(&mut self, m: MatmulCall) {
+        if let Some(d) = self.dispatches.last_mut() {
+            d.matmul = Some(m);
         }
     }
 }
@@ -118,7 +163,7 @@ impl GpuContext {
         let recorded = rec.dispatches.len();
         let mut plan = Plan { ctx: self.clone(), dispatches: Vec::new(), fused: 0, buffers, from_pool };
         // The plan exists before fusing, so that an error still releases its buffers.
-        plan.dispatches = fuse(self, rec.dispatches, &idle)?;
+        plan.dispatches = fold_addends(self, fuse(self, rec.dispatches, &idle)?, &idle);
         plan.fused = recorded - plan.dispatches.len();
         Ok(plan)
     }
@@ -129,7 +174,8 @@ impl Plan {
         self.dispatches.len()
     }
 
-    /// Elementwise dispatches of the recorded step folded into later ones.
+    /// Dispatches of the recorded step that fusion removed: elementwise ones
+    /// folded into later ones, sums folded into the matmuls they add to.
     pub fn fused(&self) -> usize {
         self.fused
     }

@@ -115,7 +115,8 @@ impl StepPlan {
         self.plan.dispatches()
     }
 
-    /// Elementwise dispatches of the recorded step folded into later ones.
+    /// Dispatches of the recorded step that fusion removed (elementwise ones
+    /// folded into later ones, sums into the matmuls they add to).
     pub fn fused(&self) -> usize {
         self.plan.fused()
     }

@@ -3,6 +3,7 @@
 
 use super::GpuContext;
 use crate::kernels::STORAGE_BINDINGS;
+use crate::kernels::matmul::MatmulKernel;
 
 /// What tells apart the pipelines compiled from one entry point: the
 /// constants its source is built with. With the entry name, the cache key.
@@ -12,8 +13,8 @@ pub(crate) enum Variant {
     Only,
     /// With or without a bias binding.
     Bias(bool),
-    /// The tiled matmul: bias, rows per thread, vec4 loads of A.
-    TiledMatmul { bias: bool, rows_per_thread: usize, a_vec4: bool },
+    /// A matmul kernel with its optional bindings.
+    Matmul(MatmulKernel),
     /// An elementwise kernel for one op code and addressing mode.
     Elementwise { op: u32, contiguous: bool },
     /// A row normalisation, with or without its affine part in the kernel.

@@ -15,6 +15,8 @@ const TILED_MIN_K: usize = 256;
 const BIAS_BINDING: &str =
     "@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn bias_at(col: u32) -> f32 { return bias[params.bias_offset + min(col, params.n - 1u)]; }";
 const NO_BIAS: &str = "fn bias_at(col: u32) -> f32 { return 0.0; }";
+/// The addend's binding, in the kernels a step plan's epilogue fusion makes.
+const ADDEND_BINDING: &str = "@group(0) @binding(5) var<storage, read> addend: array<f32>;";
 
 /// 8x8 blocks per invocation when that still gives this many workgroups.
 /// Two keep both cores of a small machine busy on SwiftShader, where 8x8
@@ -50,7 +52,72 @@ kernel_meta!(
     }
 );
 
+/// Which matmul kernel computes a product, and its optional bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct MatmulKernel {
+    pub shape: MatmulShape,
+    /// A bias over C's columns (binding 4).
+    pub bias: bool,
+    /// An array shaped as C, added to it element by element (binding 5): what
+    /// a step plan's epilogue fusion folds in (see `epilogue.rs`).
+    pub addend: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum MatmulShape {
+    /// Workgroup tiles (`tiled_source`).
+    Tiled(Tiling),
+    /// One 8x8 block per invocation.
+    Wide,
+    /// One 4x4 block per invocation.
+    Main,
+}
+
+impl MatmulKernel {
+    fn entry(&self) -> &'static str {
+        match self.shape {
+            MatmulShape::Tiled(_) => "matmul_tiled",
+            MatmulShape::Wide => "matmul_wide",
+            MatmulShape::Main => "matmul_main",
+        }
+    }
+
+    fn source(&self) -> String {
+        let (entry, addend) = (self.entry(), self.addend);
+        let source = match self.shape {
+            MatmulShape::Tiled(tiling) => tiled_source(entry, tiling, addend),
+            MatmulShape::Wide => blocked_source(entry, 8, addend),
+            MatmulShape::Main => blocked_source(entry, 4, addend),
+        };
+        source.replace("{{BIAS}}", if self.bias { BIAS_BINDING } else { NO_BIAS }).replace("{{ADDEND}}", if addend { ADDEND_BINDING } else { "" })
+    }
+}
+
+/// What a step plan keeps of a recorded matmul dispatch, so that fusion can
+/// give it an addend: the kernel and the buffers of its bindings 0 to 4.
+#[derive(Debug, Clone)]
+pub(crate) struct MatmulCall {
+    pub kernel: MatmulKernel,
+    pub meta: wgpu::Buffer,
+    pub a: wgpu::Buffer,
+    pub b: wgpu::Buffer,
+    pub out: wgpu::Buffer,
+    pub bias: Option<wgpu::Buffer>,
+    /// Elements of C.
+    pub len: usize,
+}
+
 impl GpuContext {
+    /// The pipeline of `kernel`. The tiled kernel clamps every read and guards
+    /// every write, so it runs without wgpu's bounds checks.
+    pub(crate) fn matmul_pipeline(&self, kernel: MatmulKernel) -> wgpu::ComputePipeline {
+        let source = || kernel.source();
+        match kernel.shape {
+            MatmulShape::Tiled(_) => self.unchecked_pipeline_variant(kernel.entry(), Variant::Matmul(kernel), source),
+            _ => self.pipeline_variant(kernel.entry(), Variant::Matmul(kernel), source),
+        }
+    }
+
     /// `C[b] = alpha * A[b] (m x k) @ B[b] (k x n)`, plus `bias` (n
     /// contiguous values at an element offset) on every row when given; C is
     /// contiguous `[batch, m, n]`.
@@ -101,12 +168,11 @@ impl GpuContext {
         let has_bias = bias.is_some();
         let mut bindings = vec![&meta, a.raw(), b.raw(), out.raw()];
         bindings.extend(bias.map(|b| b.0.raw()));
-        let with_bias = |source: String| source.replace("{{BIAS}}", if has_bias { BIAS_BINDING } else { NO_BIAS });
         // Large products use 128-column workgroup tiles; small ones would leave
         // most of such a tile idle, so they use one 8x8 block per invocation
         // while that still makes WIDE_MIN_GROUPS workgroups, else 4x4.
         let wide_groups = n.div_ceil(64) * m.div_ceil(64) * batch;
-        if m >= TILED_MIN && n >= TILED_MIN && k >= TILED_MIN_K && self.limits().max_compute_workgroup_storage_size >= 16384 {
+        let (shape, groups) = if m >= TILED_MIN && n >= TILED_MIN && k >= TILED_MIN_K && self.limits().max_compute_workgroup_storage_size >= 16384 {
             // 128-row tiles keep the most values per workgroup in registers;
             // 64-row ones double the workgroups, which pays while a large GPU
             // would otherwise have idle cores (n = 1024 on an H200: 64 tiles).
@@ -117,25 +183,26 @@ impl GpuContext {
                 && av.col_stride == 1
                 && k.is_multiple_of(4)
                 && [av.row_stride, av.offset, av.batch_stride, av.outer_stride].iter().all(|s| s.is_multiple_of(4));
-            let tiling = Tiling { wy, a_vec4 };
-            let pipeline = self.unchecked_pipeline_variant("matmul_tiled", Variant::TiledMatmul { bias: has_bias, rows_per_thread: wy, a_vec4 }, || {
-                with_bias(tiled_source("matmul_tiled", tiling))
-            });
-            self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(128) as u32, m.div_ceil(8 * wy) as u32, batch as u32));
+            (MatmulShape::Tiled(Tiling { wy, a_vec4 }), (n.div_ceil(128), m.div_ceil(8 * wy), batch))
         } else if wide_groups >= WIDE_MIN_GROUPS {
-            let pipeline = self.pipeline_variant("matmul_wide", Variant::Bias(has_bias), || with_bias(blocked_source("matmul_wide", 8)));
-            self.dispatch_groups(&pipeline, &bindings, (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32));
+            (MatmulShape::Wide, (n.div_ceil(64), m.div_ceil(64), batch))
         } else {
-            let pipeline = self.pipeline_variant("matmul_main", Variant::Bias(has_bias), || with_bias(blocked_source("matmul_main", 4)));
-            self.dispatch_groups(&pipeline, &bindings, ((n.div_ceil(32)) as u32, (m.div_ceil(32)) as u32, batch as u32));
+            (MatmulShape::Main, (n.div_ceil(32), m.div_ceil(32), batch))
+        };
+        let kernel = MatmulKernel { shape, bias: has_bias, addend: false };
+        self.dispatch_groups(&self.matmul_pipeline(kernel), &bindings, (groups.0 as u32, groups.1 as u32, groups.2 as u32));
+        if let Some(rec) = self.recording().borrow_mut().as_mut() {
+            let raw = |b: &GpuBuffer| b.raw().clone();
+            let bias = bias.map(|b| raw(b.0));
+            rec.describe_last_matmul(MatmulCall { kernel, meta: meta.clone(), a: raw(a), b: raw(b), out: raw(&out), bias, len: batch * m * n });
         }
         Ok(out)
     }
 }
 
 /// The shape of a generated tiled matmul.
-#[derive(Debug, Clone, Copy)]
-struct Tiling {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Tiling {
     /// Rows of 16 invocations: 8 (64-row tiles) or 16 (128-row tiles).
     wy: usize,
     /// A's rows are contiguous in K and start on 16-byte boundaries, so each
@@ -160,7 +227,7 @@ struct Tiling {
 /// loop is written out, so that the next steps' workgroup reads overlap this
 /// step's multiply-adds (H200, n = 1024: 15.9 -> 18.1 TFLOPS); with 128-row
 /// tiles the registers that costs lower occupancy (n = 4096: 33.8 -> 32.0).
-fn tiled_source(entry: &str, tiling: Tiling) -> String {
+fn tiled_source(entry: &str, tiling: Tiling, addend: bool) -> String {
     let Tiling { wy, a_vec4 } = tiling;
     let (na, nb, qs) = (if a_vec4 { 2 } else { 8 }, 128 / wy, 2 * wy + 1);
     // Row e of this invocation's A loads, relative to the tile.
@@ -235,13 +302,13 @@ fn tiled_source(entry: &str, tiling: Tiling) -> String {
         .replace("{{LOAD}}", &load)
         .replace("{{STORE}}", &store)
         .replace("{{SLICE}}", &slice)
-        .replace("{{WRITE}}", &write_cells(&rows, &cols))
+        .replace("{{WRITE}}", &write_cells(&rows, &cols, addend))
 }
 
 /// matmul_blocked.wgsl for `block` (4 or 8) rows and columns per invocation:
 /// row and column addresses, the accumulators as block/4 vec4s per row, one
 /// step of K, the masked write-back.
-fn blocked_source(entry: &str, block: usize) -> String {
+fn blocked_source(entry: &str, block: usize, addend: bool) -> String {
     let quads = block / 4;
     let declare = (0..block)
         .map(|e| {
@@ -264,20 +331,21 @@ fn blocked_source(entry: &str, block: usize) -> String {
         .replace("{{BLOCK}}", &block.to_string())
         .replace("{{DECLARE}}", &declare)
         .replace("{{STEP}}", &format!("{loads}\n        {fma}\n        {advance}"))
-        .replace("{{WRITE}}", &write_block(block, "row0", "col0"))
+        .replace("{{WRITE}}", &write_block(block, "row0", "col0", addend))
 }
 
 /// Writes the accumulators c{i}{q} of a block whose first row and column are
-/// the WGSL expressions `row` and `col` into C, adding the bias, skipping rows
-/// and columns past the edge.
-fn write_block(block: usize, row: &str, col: &str) -> String {
-    write_cells(&(0..block).map(|i| format!("{row} + {i}u")).collect::<Vec<_>>(), &(0..block).map(|j| format!("{col} + {j}u")).collect::<Vec<_>>())
+/// the WGSL expressions `row` and `col` into C, adding the bias (and the
+/// addend), skipping rows and columns past the edge.
+fn write_block(block: usize, row: &str, col: &str, addend: bool) -> String {
+    let rows: Vec<String> = (0..block).map(|i| format!("{row} + {i}u")).collect();
+    write_cells(&rows, &(0..block).map(|j| format!("{col} + {j}u")).collect::<Vec<_>>(), addend)
 }
 
 /// Writes accumulator value c{i}{j / 4}[j % 4] to row `rows[i]` and column
-/// `cols[j]` of C (WGSL expressions), adding the bias, skipping rows and
-/// columns past the edge.
-fn write_cells(rows: &[String], cols: &[String]) -> String {
+/// `cols[j]` of C (WGSL expressions), adding the bias (and the addend's
+/// element at the same place), skipping rows and columns past the edge.
+fn write_cells(rows: &[String], cols: &[String], addend: bool) -> String {
     let bias = std::iter::once("let alpha = params.alpha;".to_string())
         .chain(cols.iter().enumerate().map(|(j, col)| format!("let bias{j} = bias_at({col});")))
         .collect::<Vec<_>>()
@@ -286,7 +354,14 @@ fn write_cells(rows: &[String], cols: &[String]) -> String {
         let cols = cols
             .iter()
             .enumerate()
-            .map(|(j, col)| format!("if ({col} < n) {{ c[at + {col}] = c{i}{}[{}] * alpha + bias{j}; }}", j / 4, j % 4))
+            .map(|(j, col)| {
+                let sum = format!("c{i}{}[{}] * alpha + bias{j}", j / 4, j % 4);
+                if addend {
+                    format!("if ({col} < n) {{ c[at + {col}] = {sum} + addend[at + {col}]; }}")
+                } else {
+                    format!("if ({col} < n) {{ c[at + {col}] = {sum}; }}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ");
         format!("if ({row} < m) {{ let at = c_base + ({row}) * n; {cols} }}")

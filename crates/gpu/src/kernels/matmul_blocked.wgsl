@@ -13,6 +13,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 {{BIAS}}
+{{ADDEND}}
 
 @compute @workgroup_size(8, 8)
 fn {{ENTRY}}(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -11,6 +11,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 {{BIAS}}
+{{ADDEND}}
 
 const WY: u32 = {{WY}}u;
 const TM: u32 = 8u * WY;
