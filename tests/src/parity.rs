@@ -17,6 +17,8 @@ use crate::{distinct, mismatch, uniform};
 const EXACT: (f32, f32) = (1e-6, 1e-6);
 const TRANSCENDENTAL: (f32, f32) = (1e-5, 1e-4);
 const ACCUMULATE: (f32, f32) = (1e-4, 1e-4);
+/// Sums of thousands of terms, added in another order on the GPU.
+const LONG_SUM: (f32, f32) = (1e-3, 1e-4);
 const SINCOS: (f32, f32) = (4.9e-4, 1e-4);
 const NORMAL_DRAW: (f32, f32) = (3e-3, 1e-4);
 
@@ -441,6 +443,11 @@ async fn movement(s: &mut Suite) {
     }
     s.check("cumsum of a transposed view", &[data(&[33, 7], 41)], ACCUMULATE, &|t| t[0].t()?.cumsum(1)).await;
     s.check("cumsum backward", &[data(&[7, 33], 42)], ACCUMULATE, &|t| grad_of(t, 0, |t| t[0].cumsum(1))).await;
+    // Few lines longer than a chunk (1024) are scanned in chunks on the GPU.
+    for shape in [[1, 1025, 1], [3, 5000, 1], [2, 2500, 3]] {
+        s.check(&format!("cumsum of long lines {shape:?}"), &[data(&shape, 47)], LONG_SUM, &|t| t[0].cumsum(1)).await;
+    }
+    s.check("cumsum backward of long lines", &[data(&[2, 3000], 48)], LONG_SUM, &|t| grad_of(t, 0, |t| t[0].cumsum(1))).await;
     s.check("concat", &[data(&[7, 3], 43), data(&[7, 1], 44), data(&[33, 7], 45)], EXACT, &|t| {
         Tensor::concat(&[t[0].clone(), t[1].clone(), t[2].narrow(0, 0, 7)?.narrow(1, 2, 5)?], 1)
     })

@@ -4,8 +4,10 @@ use crate::context::{GpuBuffer, GpuContext, Result};
 use crate::kernels::{common, kernel_meta};
 
 kernel_meta!(
-    /// scan.wgsl's meta: the tensor as [outer, dim, inner], summed along dim.
-    pub(crate) ScanMeta { outer: u32, dim: u32, inner: u32 }
+    /// scan.wgsl's and scan_runs.wgsl's meta: the tensor as [outer, dim,
+    /// inner], summed along dim, and (scan_runs) the runs a line is cut into
+    /// and their length.
+    pub(crate) ScanMeta { outer: u32, dim: u32, inner: u32, runs: u32, run: u32 }
 );
 
 kernel_meta!(
@@ -21,15 +23,35 @@ impl IndexMeta {
     }
 }
 
+/// With this many lines, one invocation per line (scan.wgsl) already keeps a
+/// GPU busy and reads each element once; fewer lines at least
+/// SCAN_RUNS_MIN_DIM long are scanned in runs (scan_runs.wgsl), in parallel
+/// along each line.
+const SCAN_LINES_IN_PARALLEL: usize = 1024;
+const SCAN_RUNS_MIN_DIM: usize = 1024;
+
 impl GpuContext {
     /// Inclusive prefix sum along the middle axis of contiguous [outer, dim, inner].
     pub fn cumsum(&self, x: &GpuBuffer, outer: usize, dim: usize, inner: usize) -> Result<GpuBuffer> {
         let out = self.alloc(outer * dim * inner)?;
-        if outer * dim * inner > 0 {
-            let pipeline = self.pipeline("cumsum_main", || format!("{}{}", ScanMeta::wgsl(), include_str!("scan.wgsl")));
-            let desc = self.meta(ScanMeta { outer: outer as u32, dim: dim as u32, inner: inner as u32 }.words())?;
-            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], (outer * inner) as u32);
+        let lines = outer * inner;
+        if lines * dim == 0 {
+            return Ok(out);
         }
+        // Runs of about sqrt(dim) elements keep both passes' work near dim.
+        let run = (dim as f64).sqrt().ceil() as usize;
+        let runs = dim.div_ceil(run);
+        let u = |v: usize| v as u32;
+        let desc = self.meta(ScanMeta { outer: u(outer), dim: u(dim), inner: u(inner), runs: u(runs), run: u(run) }.words())?;
+        if lines >= SCAN_LINES_IN_PARALLEL || dim < SCAN_RUNS_MIN_DIM {
+            let pipeline = self.pipeline("cumsum_main", || format!("{}{}", ScanMeta::wgsl(), include_str!("scan.wgsl")));
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], u(lines));
+            return Ok(out);
+        }
+        let totals = self.alloc(lines * runs)?;
+        let source = || format!("{}{}", ScanMeta::wgsl(), include_str!("scan_runs.wgsl"));
+        self.dispatch_numbered(&self.pipeline("scan_totals", source), &[(0, &desc), (1, x.raw()), (3, totals.raw())], self.groups_for(u(lines * runs)));
+        self.dispatch(&self.pipeline("scan_runs", source), &[&desc, x.raw(), out.raw(), totals.raw()], u(lines * runs));
         Ok(out)
     }
 
