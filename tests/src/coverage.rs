@@ -41,6 +41,7 @@ op_kinds!(
     Contiguous,
     LstmCell,
     Recurrence,
+    AttentionScan,
     CrossEntropy,
     Rows,
 );
@@ -68,6 +69,7 @@ pub fn kind_of(op: &Op) -> OpKind {
         Op::Contiguous(..) => OpKind::Contiguous,
         Op::LstmCell { .. } => OpKind::LstmCell,
         Op::Recurrence { .. } => OpKind::Recurrence,
+        Op::AttentionScan { .. } => OpKind::AttentionScan,
         Op::CrossEntropy { .. } => OpKind::CrossEntropy,
         Op::Rows { .. } => OpKind::Rows,
     }
@@ -99,7 +101,7 @@ pub enum Gradients {
     Convolution,
     Pooling,
     /// Gathers, scatters, slices, views, copies, padding, prefix sums, the LSTM
-    /// cell and recurrences.
+    /// cell, recurrences and attention scans.
     Indexing,
     /// Softmax, layer norm and cross-entropy.
     Normalisations,
@@ -117,7 +119,7 @@ pub fn coverage(kind: OpKind) -> (Family, Gradients) {
         OpKind::Conv2d => (Family::Spatial, Gradients::Convolution),
         OpKind::MaxPool2d | OpKind::AvgPool2d => (Family::Spatial, Gradients::Pooling),
         OpKind::IndexSelect | OpKind::ScatterAdd | OpKind::Concat | OpKind::Narrow | OpKind::Pad | OpKind::Cumsum => (Family::Movement, Gradients::Indexing),
-        OpKind::LstmCell | OpKind::Recurrence => (Family::Spatial, Gradients::Indexing),
+        OpKind::LstmCell | OpKind::Recurrence | OpKind::AttentionScan => (Family::Spatial, Gradients::Indexing),
         OpKind::Reshape | OpKind::Permute | OpKind::Expand | OpKind::Contiguous => (Family::Movement, Gradients::Indexing),
         OpKind::CrossEntropy | OpKind::Rows => (Family::Spatial, Gradients::Normalisations),
     }

@@ -434,6 +434,16 @@ async fn recurrences(s: &mut Suite) {
             s.check(&format!("{kind:?} recurrence grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
         }
     }
+    // Attention over every prefix: scores spanning 40 (Aaren caps them to
+    // 60), values a transposed view; 37 steps, 33 features (ragged against
+    // the 64-invocation workgroups).
+    let (n, t, d) = (5, 37, 33);
+    let inputs = [data(&[n, t], 120), data(&[t, n, d], 121)];
+    let f = |x: &[Tensor]| Tensor::attention_scan(&x[0].mul_scalar(20.0 / 3.0)?, &x[1].transpose(0, 1)?);
+    s.check("attention scan", &inputs, ACCUMULATE, &f).await;
+    for (which, part) in [(0, "scores"), (1, "values")] {
+        s.check(&format!("attention scan grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
+    }
 }
 
 async fn movement(s: &mut Suite) {

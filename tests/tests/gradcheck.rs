@@ -233,6 +233,7 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm_recurrence() {
         let reverse = i % 2 == 0;
         check_with(&format!("{kind:?} recurrence"), inputs, move |xs| Tensor::recurrence(kind, &xs[0], &xs[1], Some(&xs[2]), &xs[3], reverse));
     }
+    check_with("attention scan", vec![input(&[2, 4], 90), input(&[2, 4, 3], 91)], |xs| Tensor::attention_scan(&xs[0].mul_scalar(3.0)?, &xs[1]));
     check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
     check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
     covered(Gradients::Indexing);

@@ -51,18 +51,50 @@ fn layer_options_agree_on_gpu_and_cpu() {
     }
 }
 
-/// Whether the graph that produced `t` holds a recurrence (one kernel for a
-/// layer's steps) rather than the steps one by one.
-fn ran_as_recurrence(t: &Tensor) -> bool {
+/// Whether the graph that produced `t` holds an op that `is` picks (one
+/// kernel for a layer's steps rather than the steps one by one).
+fn graph_holds(t: &Tensor, is: fn(&Op) -> bool) -> bool {
     let mut stack = vec![t.clone()];
     while let Some(t) = stack.pop() {
         match t.op() {
-            Some(Op::Recurrence { .. }) => return true,
+            Some(op) if is(op) => return true,
             Some(op) => stack.extend(op.inputs().into_iter().cloned()),
             None => {}
         }
     }
     false
+}
+
+fn ran_as_recurrence(t: &Tensor) -> bool {
+    graph_holds(t, |op| matches!(op, Op::Recurrence { .. }))
+}
+
+/// Aaren's recurrent mode runs as one attention scan on the GPU: outputs
+/// and every parameter's gradient equal the CPU's token-by-token steps, on
+/// 40 tokens whose scores span the cap's range.
+#[test]
+fn aaren_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_steps() {
+    let ctx = pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let (n, t, dim) = (3, 40, 6);
+    let x: Vec<f32> = nnlab_tests::uniform(&[n, t, dim], 9).iter().map(|v| v * 30.0).collect();
+    let run = |device: &Device| {
+        let layer = nnlab_nn::layers::Aaren::new(dim, 4, 0, device).unwrap();
+        let y = layer.forward_recurrent(&Tensor::from_vec(x.clone(), &[n, t, dim], device).unwrap()).unwrap();
+        let scan = graph_holds(&y, |op| matches!(op, Op::AttentionScan { .. }));
+        let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
+        let mut out = vec![("output".to_string(), values(&y))];
+        for (name, p) in layer.parameters() {
+            out.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
+        }
+        (out, scan)
+    };
+    let ((cpu, cpu_scan), (gpu, gpu_scan)) = (run(&Device::Cpu), run(&Device::Gpu(ctx)));
+    assert!(gpu_scan && !cpu_scan, "the GPU runs one scan, the CPU its steps");
+    for ((what, a), (_, b)) in cpu.iter().zip(&gpu) {
+        if let Some((i, x, y)) = mismatch(b, a, 1e-4, 1e-3) {
+            panic!("{what}[{i}] GPU {x} vs CPU {y}");
+        }
+    }
 }
 
 /// Each recurrent layer on both sides of the adapter's bound for one

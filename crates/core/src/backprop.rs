@@ -321,6 +321,10 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             let h4 = gates.shape()[1];
             vec![(gates, both.narrow(1, 0, h4)?), (c, both.narrow(1, h4, h4 / 4)?)]
         }
+        Op::AttentionScan { s, v, state } => {
+            let (ds, dv) = Tensor::attention_scan_grads(s, v, state, out, g)?;
+            vec![(s, ds), (v, dv)]
+        }
         Op::Recurrence { kind, gx, w_hh, b_hh, state0, reverse, saved } => {
             recurrence_grads(*kind, [gx, w_hh, state0], b_hh.as_ref(), *reverse, [out, g], saved.as_ref())?
         }

@@ -218,6 +218,14 @@ pub enum Op {
         reverse: bool,
         saved: Option<Tensor>,
     },
+    /// Attention of one query over every prefix (ops/attention_scan.rs) from
+    /// scores [N, T] and values [N, T, D]; `state`: the running maximum and
+    /// normaliser of every step [2, N, T], which the backward reads.
+    AttentionScan {
+        s: Tensor,
+        v: Tensor,
+        state: Tensor,
+    },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy {
         logits: Tensor,
@@ -250,6 +258,7 @@ impl Op {
             Op::LstmCell { gates, c } => vec![gates, c],
             Op::Recurrence { gx, w_hh, b_hh, state0, .. } => [gx, w_hh, state0].into_iter().chain(b_hh.as_ref()).collect(),
             Op::CrossEntropy { logits, labels } => vec![logits, labels],
+            Op::AttentionScan { s, v, .. } => vec![s, v],
             Op::IndexSelect { x, index, .. } => vec![x, index],
             Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],
             Op::Concat { xs, .. } => xs.iter().collect(),

@@ -1,6 +1,7 @@
 //! Tensor methods for every primitive: validate shapes, dispatch to the CPU
 //! reference or a GPU kernel, and record the `Op` for autograd.
 
+mod attention_scan;
 mod cross_entropy;
 mod elementwise;
 mod index;

@@ -1,5 +1,6 @@
 //! One module per kernel family; each launches the `.wgsl` files beside it.
 
+pub mod attention_scan;
 pub mod conv;
 pub mod copy;
 pub mod cross_entropy;

@@ -92,10 +92,17 @@ impl Aaren {
     }
 
     /// Recurrent mode over a whole sequence x [N, T, dim] -> [N, T, dim]: one
-    /// `step` per token, holding only the state (dim + 2 numbers per sequence).
+    /// `step` per token, holding only the state (dim + 2 numbers per
+    /// sequence). On a GPU the steps run inside one kernel
+    /// (`Tensor::attention_scan`, the same state arithmetic) after the scores
+    /// and values of all tokens, instead of a handful of dispatches per token.
     pub fn forward_recurrent(&self, x: &Tensor) -> Result<Tensor> {
         self.check(x, 3)?;
         let (n, t) = (x.shape()[0], x.shape()[1]);
+        if let Device::Gpu(_) = x.device() {
+            let s = self.scores(x)?.reshape(&[n, t])?;
+            return self.out.forward(&Tensor::attention_scan(&s, &self.value.forward(x)?)?);
+        }
         let mut state = self.initial_state(n, &x.device())?;
         let mut outputs = Vec::with_capacity(t);
         for k in 0..t {
