@@ -3,7 +3,9 @@
 //! on a GPU one dispatch for the whole sequence forward and one backward
 //! (gpu/kernels/attention_scan.wgsl) instead of a handful per token.
 
-use super::{Data, common_device};
+use nnlab_gpu::GpuBuffer;
+
+use super::common_device;
 use crate::{Error, Op, Result, Storage, Tensor};
 
 /// (N, T, D) of scores [N, T] and values [N, T, D].
@@ -79,14 +81,13 @@ impl Tensor {
     /// exponential overflows whatever the scores.
     pub fn attention_scan(s: &Tensor, v: &Tensor) -> Result<Tensor> {
         let dims @ (n, t, d) = sizes(s, v)?;
-        let (sc, vc) = (s.contiguous()?, v.contiguous()?);
-        let (out, state) = match (sc.data(), vc.data()) {
-            (Data::Gpu(ctx, sb), Data::Gpu(_, vb)) => {
-                let (out, state) = ctx.attention_scan(sb, vb, n, t, d)?;
+        let (out, state) = match (s.gpu_dense()?, v.gpu_dense()?) {
+            (Some((ctx, sb)), Some((_, vb))) => {
+                let (out, state) = ctx.attention_scan(&sb, &vb, n, t, d)?;
                 (Storage::Gpu(out), Storage::Gpu(state))
             }
             _ => {
-                let (out, state) = cpu_forward(&sc.cpu_contiguous("attention_scan")?, &vc.cpu_contiguous("attention_scan")?, dims);
+                let (out, state) = cpu_forward(&s.cpu_contiguous("attention_scan")?, &v.cpu_contiguous("attention_scan")?, dims);
                 (Storage::Cpu(out), Storage::Cpu(state))
             }
         };
@@ -98,18 +99,16 @@ impl Tensor {
     /// upstream gradient `g`, with the `state` its forward kept.
     pub(crate) fn attention_scan_grads(s: &Tensor, v: &Tensor, state: &Tensor, r: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
         let dims @ (n, t, d) = sizes(s, v)?;
-        let [s, v, state, r, g] = [s, v, state, r, g].map(Tensor::contiguous);
-        let (s, v, state, r, g) = (s?, v?, state?, r?, g?);
-        if let (Data::Gpu(ctx, sb), Data::Gpu(_, vb), Data::Gpu(_, mb), Data::Gpu(_, rb), Data::Gpu(_, gb)) =
-            (s.data(), v.data(), state.data(), r.data(), g.data())
-        {
-            let both = Tensor::from_storage(Storage::Gpu(ctx.attention_scan_backward(sb, vb, mb, rb, gb, n, t, d)?), &[2, n, t, d], None);
+        if let Some((ctx, sb)) = s.gpu_dense()? {
+            let dense = |x: &Tensor| -> Result<GpuBuffer> { Ok(x.gpu_dense()?.ok_or(Error::DeviceMismatch { op: "attention_scan backward" })?.1) };
+            let [vb, mb, rb, gb] = [dense(v)?, dense(state)?, dense(r)?, dense(g)?];
+            let both = Tensor::from_storage(Storage::Gpu(ctx.attention_scan_backward(&sb, &vb, &mb, &rb, &gb, n, t, d)?), &[2, n, t, d], None);
             let dv = both.narrow(0, 0, 1)?.reshape(&[n, t, d])?;
             let ds = both.narrow(0, 1, 1)?.reshape(&[n, t, d])?.sum(&[2], false)?;
             return Ok((ds, dv));
         }
         let values = |x: &Tensor| x.cpu_contiguous("attention_scan backward");
-        let (ds, dv) = cpu_backward(&values(&s)?, &values(&v)?, &values(&state)?, &values(&r)?, &values(&g)?, dims);
+        let (ds, dv) = cpu_backward(&values(s)?, &values(v)?, &values(state)?, &values(r)?, &values(g)?, dims);
         Ok((Tensor::from_storage(Storage::Cpu(ds), &[n, t], None), Tensor::from_storage(Storage::Cpu(dv), &[n, t, d], None)))
     }
 }
