@@ -42,6 +42,7 @@ op_kinds!(
     LstmCell,
     Recurrence,
     AttentionScan,
+    SsmScan,
     CrossEntropy,
     Rows,
 );
@@ -70,6 +71,7 @@ pub fn kind_of(op: &Op) -> OpKind {
         Op::LstmCell { .. } => OpKind::LstmCell,
         Op::Recurrence { .. } => OpKind::Recurrence,
         Op::AttentionScan { .. } => OpKind::AttentionScan,
+        Op::SsmScan { .. } => OpKind::SsmScan,
         Op::CrossEntropy { .. } => OpKind::CrossEntropy,
         Op::Rows { .. } => OpKind::Rows,
     }
@@ -101,7 +103,7 @@ pub enum Gradients {
     Convolution,
     Pooling,
     /// Gathers, scatters, slices, views, copies, padding, prefix sums, the LSTM
-    /// cell, recurrences and attention scans.
+    /// cell, recurrences, attention scans and state-space scans.
     Indexing,
     /// Softmax, layer norm and cross-entropy.
     Normalisations,
@@ -119,7 +121,7 @@ pub fn coverage(kind: OpKind) -> (Family, Gradients) {
         OpKind::Conv2d => (Family::Spatial, Gradients::Convolution),
         OpKind::MaxPool2d | OpKind::AvgPool2d => (Family::Spatial, Gradients::Pooling),
         OpKind::IndexSelect | OpKind::ScatterAdd | OpKind::Concat | OpKind::Narrow | OpKind::Pad | OpKind::Cumsum => (Family::Movement, Gradients::Indexing),
-        OpKind::LstmCell | OpKind::Recurrence | OpKind::AttentionScan => (Family::Spatial, Gradients::Indexing),
+        OpKind::LstmCell | OpKind::Recurrence | OpKind::AttentionScan | OpKind::SsmScan => (Family::Spatial, Gradients::Indexing),
         OpKind::Reshape | OpKind::Permute | OpKind::Expand | OpKind::Contiguous => (Family::Movement, Gradients::Indexing),
         OpKind::CrossEntropy | OpKind::Rows => (Family::Spatial, Gradients::Normalisations),
     }

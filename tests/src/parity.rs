@@ -444,6 +444,19 @@ async fn recurrences(s: &mut Suite) {
     for (which, part) in [(0, "scores"), (1, "values")] {
         s.check(&format!("attention scan grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
     }
+    // A diagonal state-space scan: 3 sequences of 50 steps, 67 channels
+    // (ragged against the workgroups), 5 modes decaying at 0.79-0.98 (as
+    // exp(dt A) does), the input a transposed view.
+    let (n, t, c, m) = (3, 50, 67, 5);
+    let inputs = [data(&[c, m], 122), data(&[c, m], 123), data(&[c, m], 124), data(&[c, m], 125), data(&[t, n, c], 126)];
+    let f = |x: &[Tensor]| {
+        let (a_re, a_im) = (x[0].mul_scalar(0.03)?.add_scalar(0.88)?, x[1].mul_scalar(0.03)?);
+        Tensor::ssm_scan([&a_re, &a_im], [&x[2], &x[3]], &x[4].transpose(0, 1)?)
+    };
+    s.check("state-space scan", &inputs, ACCUMULATE, &f).await;
+    for (which, part) in [(0, "decays' real part"), (1, "decays' imaginary part"), (2, "readouts' real part"), (3, "readouts' imaginary part"), (4, "input")] {
+        s.check(&format!("state-space scan grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
+    }
 }
 
 async fn movement(s: &mut Suite) {

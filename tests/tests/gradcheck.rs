@@ -234,6 +234,9 @@ fn gather_scatter_concat_slice_pad_cumsum_lstm_recurrence() {
         check_with(&format!("{kind:?} recurrence"), inputs, move |xs| Tensor::recurrence(kind, &xs[0], &xs[1], Some(&xs[2]), &xs[3], reverse));
     }
     check_with("attention scan", vec![input(&[2, 4], 90), input(&[2, 4, 3], 91)], |xs| Tensor::attention_scan(&xs[0].mul_scalar(3.0)?, &xs[1]));
+    check_with("state-space scan", vec![input(&[2, 3], 92), input(&[2, 3], 93), input(&[2, 3], 94), input(&[2, 3], 95), input(&[2, 4, 2], 96)], |xs| {
+        Tensor::ssm_scan([&xs[0].mul_scalar(0.5)?, &xs[1].mul_scalar(0.5)?], [&xs[2], &xs[3]], &xs[4])
+    });
     check_with("cumsum axis 0 strided", vec![input(&[3, 4], 39)], |xs| xs[0].t()?.cumsum(0));
     check_with("contiguous", vec![input(&[3, 4], 40)], |xs| xs[0].t()?.contiguous());
     covered(Gradients::Indexing);

@@ -3,9 +3,9 @@
 //! gradients of every parameter.
 
 use nnlab_core::{Device, GpuContext, Op, Tensor};
-use nnlab_nn::Module;
 use nnlab_nn::layers::{Recurrent, RecurrentKind};
 use nnlab_nn::spec::{LayerSpec, ModelSpec, build};
+use nnlab_nn::{Inference, Module};
 use nnlab_tests::{mismatch, option_specs};
 
 fn values(t: &Tensor) -> Vec<f32> {
@@ -94,6 +94,49 @@ fn aaren_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_steps() {
         if let Some((i, x, y)) = mismatch(b, a, 1e-4, 1e-3) {
             panic!("{what}[{i}] GPU {x} vs CPU {y}");
         }
+    }
+}
+
+/// S4D's recurrent mode over a whole sequence runs as one state-space scan
+/// on the GPU: outputs and every parameter's gradient equal the convolution
+/// mode's on the CPU, and the outputs its token-by-token steps', over 40
+/// steps.
+#[test]
+fn s4d_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_convolution() {
+    let ctx = pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let (n, t, channels) = (3, 40, 5);
+    let x = nnlab_tests::uniform(&[n, t, channels], 11);
+    let run = |device: &Device, inference: Inference| {
+        let layer = nnlab_nn::layers::S4d::new(channels, 8, 0, 0, device).unwrap();
+        layer.set_inference(inference).unwrap();
+        let y = layer.forward(&Tensor::from_vec(x.clone(), &[n, t, channels], device).unwrap()).unwrap();
+        let scan = graph_holds(&y, |op| matches!(op, Op::SsmScan { .. }));
+        let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
+        let mut out = vec![("output".to_string(), values(&y))];
+        for (name, p) in layer.parameters() {
+            out.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
+        }
+        (out, scan)
+    };
+    let ((conv, conv_scan), (gpu, gpu_scan)) = (run(&Device::Cpu, Inference::Standard), run(&Device::Gpu(ctx), Inference::Recurrent));
+    assert!(gpu_scan && !conv_scan, "the GPU runs one scan, the CPU its convolution");
+    for ((what, a), (_, b)) in conv.iter().zip(&gpu) {
+        if let Some((i, x, y)) = mismatch(b, a, 1e-4, 1e-3) {
+            panic!("{what}[{i}] GPU scan {x} vs CPU convolution {y}");
+        }
+    }
+    let layer = nnlab_nn::layers::S4d::new(channels, 8, 0, 0, &Device::Cpu).unwrap();
+    let mut carry = nnlab_nn::Carry::default();
+    let mut steps = vec![0.0; n * t * channels];
+    for k in 0..t {
+        let token: Vec<f32> = (0..n).flat_map(|row| x[(row * t + k) * channels..][..channels].to_vec()).collect();
+        let y = values(&layer.forward_token(&Tensor::from_vec(token, &[n, 1, channels], &Device::Cpu).unwrap(), &mut carry).unwrap());
+        for row in 0..n {
+            steps[(row * t + k) * channels..][..channels].copy_from_slice(&y[row * channels..][..channels]);
+        }
+    }
+    if let Some((i, x, y)) = mismatch(&gpu[0].1, &steps, 1e-4, 1e-3) {
+        panic!("output[{i}] GPU scan {x} vs CPU steps {y}");
     }
 }
 

@@ -325,6 +325,10 @@ fn backward_rule<'a>(op: &'a Op, out: &Tensor, g: &Tensor) -> Result<Vec<(&'a Te
             let (ds, dv) = Tensor::attention_scan_grads(s, v, state, out, g)?;
             vec![(s, ds), (v, dv)]
         }
+        Op::SsmScan { a, w, u, states } => {
+            let ([da_re, da_im], [dw_re, dw_im], du) = Tensor::ssm_scan_grads([&a[0], &a[1]], [&w[0], &w[1]], u, states.as_ref(), g)?;
+            vec![(&a[0], da_re), (&a[1], da_im), (&w[0], dw_re), (&w[1], dw_im), (u, du)]
+        }
         Op::Recurrence { kind, gx, w_hh, b_hh, state0, reverse, saved } => {
             recurrence_grads(*kind, [gx, w_hh, state0], b_hh.as_ref(), *reverse, [out, g], saved.as_ref())?
         }

@@ -226,6 +226,16 @@ pub enum Op {
         v: Tensor,
         state: Tensor,
     },
+    /// A diagonal state-space model's recurrence (ops/ssm_scan.rs) over u
+    /// [N, T, C] with decays `a` and readouts `w` (real and imaginary planes
+    /// [C, M]); `states`: every step's state [N, C, M, T, 2], which a GPU
+    /// forward keeps for the backward.
+    SsmScan {
+        a: [Tensor; 2],
+        w: [Tensor; 2],
+        u: Tensor,
+        states: Option<Tensor>,
+    },
     /// Per-row softmax cross-entropy of logits [N, C] against class indices [N].
     CrossEntropy {
         logits: Tensor,
@@ -259,6 +269,7 @@ impl Op {
             Op::Recurrence { gx, w_hh, b_hh, state0, .. } => [gx, w_hh, state0].into_iter().chain(b_hh.as_ref()).collect(),
             Op::CrossEntropy { logits, labels } => vec![logits, labels],
             Op::AttentionScan { s, v, .. } => vec![s, v],
+            Op::SsmScan { a, w, u, .. } => a.iter().chain(w).chain([u]).collect(),
             Op::IndexSelect { x, index, .. } => vec![x, index],
             Op::ScatterAdd { base, index, src, .. } => vec![base, index, src],
             Op::Concat { xs, .. } => xs.iter().collect(),

@@ -25,4 +25,5 @@ pub use kernels::random::RandomKind;
 pub use kernels::recurrence::{CellKind, RecurrenceInputs};
 pub use kernels::reduce::ReduceKernel;
 pub use kernels::rows::RowKernel;
+pub use kernels::ssm_scan::SsmSizes;
 pub use plan::Plan;

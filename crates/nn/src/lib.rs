@@ -45,8 +45,9 @@ pub enum Inference {
     /// Every ConvBN block as one convolution with its BatchNorm folded into
     /// the weights and bias (one pass over the activations fewer).
     FoldedBatchnorm,
-    /// Aaren layers token by token, each carrying a constant-size state,
-    /// instead of with prefix sums over the whole sequence.
+    /// Aaren and S4D layers token by token, each carrying a constant-size
+    /// state, instead of with prefix sums (Aaren) or a convolution (S4D)
+    /// over the whole sequence.
     Recurrent,
 }
 

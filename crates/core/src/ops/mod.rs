@@ -13,6 +13,7 @@ mod recurrence;
 mod reduce;
 mod rows;
 mod shape;
+mod ssm_scan;
 
 use nnlab_gpu::{GpuBuffer, GpuContext, View};
 

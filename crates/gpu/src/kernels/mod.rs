@@ -15,6 +15,7 @@ pub mod random;
 pub mod recurrence;
 pub mod reduce;
 pub mod rows;
+pub mod ssm_scan;
 pub(crate) mod strided;
 
 /// Storage buffers every WebGPU device lets a shader stage bind (the spec's

@@ -10,12 +10,16 @@
 //! sequence length and applied causally (a Toeplitz matmul on the CPU, a
 //! depthwise convolution on the GPU). Recurrent mode
 //! (inference): x_t = exp(dt A) x_{t-1} + (exp(dt A) - 1) / A u_t,
-//! y_t = 2 Re(C x_t) + D u_t, constant memory per step. Complex numbers are
+//! y_t = 2 Re(C x_t) + D u_t, constant memory per step: token by token when
+//! generating, and over a whole sequence (`Inference::Recurrent`) as one
+//! scan (`Tensor::ssm_scan`: one dispatch on a GPU). Complex numbers are
 //! (real, imaginary) tensor pairs.
+
+use std::cell::Cell;
 
 use nnlab_core::{Conv2dParams, Device, Error, Result, Tensor};
 
-use crate::{Carry, Module, Param, ProbeKind, Probes};
+use crate::{Carry, Inference, Module, Param, ProbeKind, Probes};
 
 pub struct S4d {
     pub channels: usize,
@@ -26,6 +30,8 @@ pub struct S4d {
     pub log_a_real: Param,
     pub a_imag: Param,
     pub d: Param,
+    /// Whether `forward` runs the recurrent mode (`Inference::Recurrent`).
+    recurrent: Cell<bool>,
 }
 
 /// A complex tensor as its real and imaginary parts.
@@ -80,6 +86,7 @@ impl S4d {
             log_a_real: Param::new(Tensor::full(0.5f32.ln(), &[channels, modes], device)?),
             a_imag: Param::new(Tensor::from_vec(a_imag, &[channels, modes], device)?),
             d: Param::new(Tensor::randn(&[channels], 0.0, 1.0, seed, s + 2, device)?),
+            recurrent: Cell::new(false),
         })
     }
 
@@ -163,6 +170,16 @@ impl S4d {
         x.conv2d(&w, Conv2dParams { groups: h, ..Conv2dParams::default() })?.reshape(&[n, h, t])?.permute(&[0, 2, 1])
     }
 
+    /// Recurrent mode over u [N, T, channels]: the steps' recurrence from a
+    /// zero state as one scan of the modes' z_t = Ā z_{t-1} + u_t, whose
+    /// readout C B̄ z_t is C x_t (x_t = B̄ z_t), plus D u.
+    pub fn forward_recurrent(&self, u: &Tensor) -> Result<Tensor> {
+        self.check(u)?;
+        let d = self.discrete()?;
+        let w = d.c.mul(&d.b_bar)?;
+        Tensor::ssm_scan([&d.a_bar.re, &d.a_bar.im], [&w.re, &w.im], u)?.add(&u.mul(&self.d.get())?)
+    }
+
     pub fn initial_state(&self, batch: usize, device: &Device) -> Result<Complex> {
         let z = Tensor::zeros(&[batch, self.channels, self.modes], device)?;
         Ok(Complex { re: z.clone(), im: z })
@@ -185,7 +202,12 @@ impl S4d {
 
 impl Module for S4d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_conv(x)
+        if self.recurrent.get() { self.forward_recurrent(x) } else { self.forward_conv(x) }
+    }
+
+    fn set_inference(&self, mode: Inference) -> Result<()> {
+        self.recurrent.set(mode == Inference::Recurrent);
+        Ok(())
     }
 
     /// One recurrent `step`; the carry holds the modes' real and imaginary parts.
