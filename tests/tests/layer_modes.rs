@@ -53,6 +53,8 @@ fn s4d_convolution_and_recurrent_modes_agree() {
     });
     assert_eq!(conv.shape(), [2, 12, 3]);
     assert_eq!(mismatch(&values(&recurrent), &values(&conv), 1e-5, 1e-4), None);
+    // The whole sequence's recurrence as one scan (`Inference::Recurrent`).
+    assert_eq!(mismatch(&values(&layer.forward_recurrent(&x).unwrap()), &values(&conv), 1e-5, 1e-4), None);
     // Causality: changing the last input leaves earlier outputs alone.
     let mut later = uniform(&[2, 12, 3], 2);
     later[11 * 3] += 5.0;
