@@ -19,6 +19,8 @@ pub(crate) enum Variant {
     Elementwise { op: u32, contiguous: bool },
     /// A row normalisation, with or without its affine part in the kernel.
     Rows { op: u32, affine: bool },
+    /// A reduction for one op code, its reduced elements on one line or not.
+    Reduce { op: u32, line: bool },
     /// A concatenation of this many parts.
     Parts(usize),
     /// A recurrence's cell and hidden size (its arrays and workgroup size).

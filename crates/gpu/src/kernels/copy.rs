@@ -19,9 +19,52 @@ kernel_meta!(
 
 kernel_meta!(
     /// pad.wgsl's meta: the number of outputs, the output's shape, where the
-    /// source starts along each axis, and the source's view.
-    pub(crate) PadMeta { len: u32, out_shape: [u32; MAX_RANK], before: [u32; MAX_RANK] } and views: [StridedView]
+    /// source starts along each axis, the number of axes (the last `rank` of
+    /// the left-padded arrays), and the source's view.
+    pub(crate) PadMeta { len: u32, out_shape: [u32; MAX_RANK], before: [u32; MAX_RANK], rank: u32 } and views: [StridedView]
 );
+
+/// A padding's axes (output shape, offsets, source shape and strides),
+/// innermost last.
+#[derive(Debug, PartialEq)]
+struct PadAxes {
+    out: Vec<usize>,
+    before: Vec<usize>,
+    shape: Vec<usize>,
+    strides: Vec<usize>,
+}
+
+/// The axes of a padding with axes the source fills with its one element
+/// dropped and each axis
+/// merged into the one inside it where the source fills that inner one whole
+/// and steps across both as across one: the kernel divides once per axis
+/// and element, which CPU-emulated GPUs do slowly.
+fn merged_pad_axes(sv: &View, before: &[usize], out_shape: &[usize]) -> PadAxes {
+    let mut axes = PadAxes { out: Vec::new(), before: Vec::new(), shape: Vec::new(), strides: Vec::new() };
+    for ax in (0..out_shape.len()).rev() {
+        if out_shape[ax] == 1 && sv.shape[ax] == 1 {
+            continue;
+        }
+        let (out, b, shape, stride) = (out_shape[ax], before[ax], sv.shape[ax], sv.strides[ax]);
+        if let Some(i) = axes.out.len().checked_sub(1) {
+            let whole = axes.before[i] == 0 && axes.shape[i] == axes.out[i];
+            if whole && stride == axes.strides[i] * axes.shape[i] {
+                axes.before[i] = b * axes.out[i];
+                axes.out[i] *= out;
+                axes.shape[i] *= shape;
+                continue;
+            }
+        }
+        axes.out.push(out);
+        axes.before.push(b);
+        axes.shape.push(shape);
+        axes.strides.push(stride);
+    }
+    for v in [&mut axes.out, &mut axes.before, &mut axes.shape, &mut axes.strides] {
+        v.reverse();
+    }
+    axes
+}
 
 kernel_meta!(
     /// concat.wgsl's meta (one dispatch, a group of parts): the number of
@@ -51,9 +94,11 @@ impl GpuContext {
         if n == 0 {
             return Ok(out);
         }
-        let meta = PadMeta { len: n as u32, out_shape: axes(out_shape, 1)?, before: axes(before, 0)? };
+        let m = merged_pad_axes(&sv, before, out_shape);
+        let meta = PadMeta { len: n as u32, out_shape: axes(&m.out, 1)?, before: axes(&m.before, 0)?, rank: m.out.len() as u32 };
         let pipeline = self.pipeline("pad_main", || format!("{}{}\n{}", PadMeta::wgsl(), strided::source(), include_str!("pad.wgsl")));
-        let desc = self.meta(&meta.words_with(&[StridedView::of(&sv)?]))?;
+        let view = View { shape: &m.shape, strides: &m.strides, offset: sv.offset };
+        let desc = self.meta(&meta.words_with(&[StridedView::of(&view)?]))?;
         self.dispatch(&pipeline, &[&desc, src.raw(), out.raw()], n as u32);
         Ok(out)
     }
@@ -89,5 +134,30 @@ impl GpuContext {
             first += len;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(shape: &[usize], strides: &[usize], before: &[usize], out: &[usize]) -> PadAxes {
+        merged_pad_axes(&View { shape, strides, offset: 0 }, before, out)
+    }
+
+    #[test]
+    fn whole_contiguous_inner_axes_merge_into_the_padded_one() {
+        // A slot of [66, 32, 64] states: one axis of 66 rows of 2048.
+        let m = merged(&[1, 32, 64], &[2048, 64, 1], &[32, 0, 0], &[66, 32, 64]);
+        assert_eq!(m, PadAxes { out: vec![66 * 2048], before: vec![32 * 2048], shape: vec![2048], strides: vec![1] });
+        // Padded inside: nothing merges across the padded axis.
+        let m = merged(&[3, 4], &[4, 1], &[0, 2], &[3, 8]);
+        assert_eq!(m, PadAxes { out: vec![3, 8], before: vec![0, 2], shape: vec![3, 4], strides: vec![4, 1] });
+        // A transposed source keeps its axes; axes of one element go.
+        let m = merged(&[1, 2, 3], &[9, 1, 2], &[0, 1, 0], &[1, 4, 3]);
+        assert_eq!(m, PadAxes { out: vec![4, 3], before: vec![1, 0], shape: vec![2, 3], strides: vec![1, 2] });
+        // An empty source padded to one row: an empty range of five zeros.
+        let m = merged(&[0, 5], &[5, 1], &[1, 0], &[1, 5]);
+        assert_eq!(m, PadAxes { out: vec![5], before: vec![5], shape: vec![0], strides: vec![1] });
     }
 }

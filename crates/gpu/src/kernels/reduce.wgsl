@@ -1,24 +1,30 @@
 // One invocation per output element walks the reduced sub-space of its input.
-// The op codes (REDUCE_*) are constants generated from ReduceKernel.
+// The op codes (REDUCE_*) are constants generated from ReduceKernel; OP (the
+// op) and LINE (the reduced elements lie params.step apart) are compiled in.
 // params (ReduceMeta, reduce.rs) is bound at 0; views[0] addresses the first
 // element of each output, views[1] (offset 0) the reduced elements from it.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
+// Where the reduced element j lies from its output's first element.
+fn reduced_offset(j: u32) -> u32 {
+    if (LINE) { return j * params.step; }
+    return strided_offset(j, 1u);
+}
+
 @compute @workgroup_size(64)
 fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if (i >= params.len) { return; }
-    let op = params.op;
     let base = strided_offset(i, 0u);
     let count = params.count;
-    var acc = select(0.0, -f32_inf(), op == REDUCE_MAX || op == REDUCE_ARGMAX);
-    if (op == REDUCE_MIN) { acc = f32_inf(); }
+    var acc = select(0.0, -f32_inf(), OP == REDUCE_MAX || OP == REDUCE_ARGMAX);
+    if (OP == REDUCE_MIN) { acc = f32_inf(); }
     var best = 0u;
     for (var j = 0u; j < count; j++) {
-        let v = x[base + strided_offset(j, 1u)];
-        switch op {
+        let v = x[base + reduced_offset(j)];
+        switch OP {
             case REDUCE_SUM: { acc += v; }
             case REDUCE_MAX: { acc = max(acc, v); }
             case REDUCE_ARGMAX: { if (v > acc || (j == 0u)) { acc = v; best = j; } }
@@ -26,9 +32,9 @@ fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
             default: { acc = f32_nan(); }
         }
     }
-    if (op == REDUCE_ARGMAX) {
+    if (OP == REDUCE_ARGMAX) {
         out[i] = f32(best);
-    } else if (op == REDUCE_SUM) {
+    } else if (OP == REDUCE_SUM) {
         out[i] = acc * params.scale;
     } else {
         out[i] = acc;
@@ -45,16 +51,15 @@ fn reduce_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let t = linear_index(gid, nwg);
     let parts = params.parts;
     if (t >= params.len * parts) { return; }
-    let op = params.op;
     let i = t / parts;
     let start = (t % parts) * params.chunk;
     let end = min(start + params.chunk, params.count);
     let base = strided_offset(i, 0u);
-    var acc = select(0.0, -f32_inf(), op == REDUCE_MAX);
-    if (op == REDUCE_MIN) { acc = f32_inf(); }
+    var acc = select(0.0, -f32_inf(), OP == REDUCE_MAX);
+    if (OP == REDUCE_MIN) { acc = f32_inf(); }
     for (var j = start; j < end; j++) {
-        let v = x[base + strided_offset(j, 1u)];
-        switch op {
+        let v = x[base + reduced_offset(j)];
+        switch OP {
             case REDUCE_SUM: { acc += v; }
             case REDUCE_MAX: { acc = max(acc, v); }
             case REDUCE_MIN: { acc = min(acc, v); }
