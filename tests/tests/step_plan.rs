@@ -304,3 +304,66 @@ fn sums_fold_into_the_matmuls_they_add_to_only_where_the_rules_allow() {
         nnlab_tests::plan_fusion::cases().iter().filter_map(|case| pollster::block_on(nnlab_tests::plan_fusion::check(&ctx, case)).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A step's parameter updates run as one Adam dispatch over arenas (two
+/// where two parameters share one gradient, as an LSTM's two biases do):
+/// the LSTM benchmark (W3) and a GRU of the parity-gru preset's size step in
+/// at most 20 dispatches.
+#[test]
+fn parameter_updates_run_as_one_dispatch() {
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let count = |model: &dyn Module, x: Tensor, y: Tensor| {
+        let mut opt = adam(model).unwrap();
+        let (_, plan) = StepPlan::record(model, &mut opt, &[&x, &y], &cross_entropy).unwrap();
+        let plan = plan.unwrap();
+        (plan.dispatches(), plan.kernels().iter().filter(|k| **k == "adam_main").count())
+    };
+    let (build, batches) = workload_batches("W3");
+    let (x, shape, y) = &batches[0];
+    let lstm = count(
+        build(&device).unwrap().as_ref(),
+        Tensor::from_vec(x.clone(), shape, &device).unwrap(),
+        Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap(),
+    );
+    assert!(lstm.0 <= 20 && lstm.1 == 2, "W3: {} dispatches, {} of them updates", lstm.0, lstm.1);
+    let layers: Vec<Box<dyn Module>> = vec![
+        Box::new(Recurrent::new(RecurrentKind::Gru, 1, 32, 1, false, true, 4, 0, &device).unwrap().last_step_only()),
+        Box::new(Linear::new(32, 2, true, Init::GlorotUniform, 4, 1, &device).unwrap()),
+    ];
+    let bits = Tensor::from_vec((0..32 * 5).map(|i| ((i * 7) % 3 % 2) as f32).collect(), &[32, 5, 1], &device).unwrap();
+    let labels = Tensor::from_vec((0..32).map(|i| (i % 2) as f32).collect(), &[32], &device).unwrap();
+    let gru = count(&Sequential::new(layers), bits, labels);
+    assert!(gru.0 <= 20 && gru.1 == 1, "GRU: {} dispatches, {} of them updates", gru.0, gru.1);
+}
+
+/// Two plans of different batch sizes take turns, each starting from the
+/// state the other left as views of its arenas (recording copies it into
+/// buffers of its own first), and end where eager steps do.
+#[test]
+fn plans_take_turns_with_the_state_in_each_others_arenas() {
+    let ctx = context();
+    let device = Device::Gpu(ctx);
+    let (build, batches) = workload_batches("W1");
+    let (planned, eager) = (build(&device).unwrap(), build(&device).unwrap());
+    let (mut opt, mut eager_opt) = (adam(planned.as_ref()).unwrap(), adam(eager.as_ref()).unwrap());
+    let (xv, _, yv) = &batches[0];
+    let upload = |n: usize| (Tensor::from_vec(xv[..2 * n].to_vec(), &[n, 2], &device).unwrap(), Tensor::from_vec(yv[..n].to_vec(), &[n], &device).unwrap());
+    // Batch size, and whether that size's plan is recorded at this step: the
+    // half-size plan is recorded from the state the full-size replay left.
+    let mut plans: Vec<(usize, StepPlan)> = Vec::new();
+    for n in [32, 32, 16, 32, 16, 16] {
+        let (x, y) = upload(n);
+        eager_opt.step(&cross_entropy(eager.as_ref(), &[&x, &y]).unwrap().backward().unwrap()).unwrap();
+        match plans.iter().find(|(size, _)| *size == n) {
+            Some((_, plan)) => plan.replay(planned.as_ref(), &mut opt, &[StepInput::Device(&x), StepInput::Device(&y)]).unwrap(),
+            None => {
+                let (_, plan) = StepPlan::record(planned.as_ref(), &mut opt, &[&x, &y], &cross_entropy).unwrap();
+                plans.push((n, plan.unwrap()));
+            }
+        }
+    }
+    for (i, (a, b)) in values(planned.as_ref()).iter().zip(values(eager.as_ref())).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "value {i}: plans {a}, eager {b}");
+    }
+}

@@ -143,6 +143,29 @@ impl Tensor {
         (l.is_contiguous() && l.offset == 0 && l.numel() == buf.len()).then_some(buf)
     }
 
+    /// The GPU buffer and offset (in elements) of this tensor's elements, if
+    /// they lie contiguously in one (a whole buffer, or a slot of one).
+    pub fn gpu_slice(&self) -> Option<(&nnlab_gpu::GpuBuffer, usize)> {
+        let Storage::Gpu(buf) = self.storage() else {
+            return None;
+        };
+        let l = self.layout();
+        l.is_contiguous().then_some((buf, l.offset))
+    }
+
+    /// A tensor of `shape` whose elements lie contiguously in `buf` from
+    /// element `offset`: state a step plan keeps in a slot of an arena.
+    pub fn from_gpu_slice(buf: nnlab_gpu::GpuBuffer, offset: usize, shape: &[usize]) -> Result<Tensor> {
+        let layout = Layout { offset, ..Layout::contiguous(shape) };
+        if offset + layout.numel() > buf.len() {
+            return Err(Error::InvalidArgument {
+                op: "from_gpu_slice",
+                reason: format!("{} elements from {offset} in a buffer of {}", layout.numel(), buf.len()),
+            });
+        }
+        Ok(Tensor::new(Rc::new(Storage::Gpu(buf)), layout, None))
+    }
+
     /// The same values, cut from the graph.
     pub fn detach(&self) -> Tensor {
         Tensor::new(self.0.storage.clone(), self.0.layout.clone(), None)

@@ -84,9 +84,8 @@ fn extend(ctx: &GpuContext, d: &mut Dispatch, out: wgpu::Buffer, addend: wgpu::B
     let mut numbered: Vec<(u32, &wgpu::Buffer)> = vec![(0, &call.meta), (1, &call.a), (2, &call.b), (3, &call.out)];
     numbered.extend(call.bias.iter().map(|b| (4, b)));
     numbered.push((5, &addend));
-    let entries: Vec<wgpu::BindGroupEntry> = numbered.iter().map(|&(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }).collect();
-    ctx.count_object();
-    d.bind_group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
     d.accesses = numbered.iter().map(|&(binding, b)| (b.clone(), binding == 3)).collect();
+    let entries = numbered.iter().map(|&(binding, b)| (binding, b.clone())).collect();
     d.pipeline = pipeline;
+    d.rebind(ctx, entries);
 }

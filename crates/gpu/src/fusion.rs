@@ -197,13 +197,11 @@ fn compile(ctx: &GpuContext, d: &mut Dispatch) -> Result<()> {
     let (meta, words) = ElementwiseMeta::of(&views, 0, 0.0)?;
     let (numel, contiguous) = (meta.len, meta.contiguous == 1);
     let meta = ctx.meta(&words)?;
-    let pipeline = ctx.generated_pipeline("fused_elementwise", e.source(contiguous));
-    let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: meta.as_entire_binding() }];
-    entries.extend(e.inputs.iter().enumerate().map(|(j, i)| wgpu::BindGroupEntry { binding: j as u32 + 1, resource: i.buffer.as_entire_binding() }));
-    entries.push(wgpu::BindGroupEntry { binding: e.inputs.len() as u32 + 1, resource: e.out.as_entire_binding() });
-    ctx.count_object();
-    d.bind_group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
-    d.pipeline = pipeline;
+    let mut entries = vec![(0, meta)];
+    entries.extend(e.inputs.iter().enumerate().map(|(j, i)| (j as u32 + 1, i.buffer.clone())));
+    entries.push((e.inputs.len() as u32 + 1, e.out.clone()));
+    d.pipeline = ctx.generated_pipeline("fused_elementwise", e.source(contiguous));
+    d.rebind(ctx, entries);
     d.name = "fused_elementwise";
     d.groups = ctx.groups_for(numel);
     Ok(())

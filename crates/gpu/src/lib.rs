@@ -7,13 +7,15 @@
 //! together at the next readback or `flush`, so an eager training step is one
 //! command buffer and one `queue.submit`. A step can also be recorded once and
 //! replayed as a `Plan` (see `plan.rs`), its elementwise chains fused
-//! (`fusion.rs`) and sums folded into the matmuls they add to (`epilogue.rs`).
+//! (`fusion.rs`), sums folded into the matmuls they add to (`epilogue.rs`)
+//! and its parameter updates run as one dispatch (`updates.rs`).
 
 mod context;
 mod epilogue;
 mod fusion;
 mod kernels;
 mod plan;
+mod updates;
 
 pub use context::{GpuBuffer, GpuContext, GpuError, MAX_RANK, View};
 pub use kernels::conv::ConvGeometry;

@@ -16,6 +16,8 @@ use crate::context::{GpuBuffer, GpuContext, GpuError, Result};
 use crate::epilogue::fold_addends;
 use crate::fusion::{Elementwise, fuse};
 use crate::kernels::matmul::MatmulCall;
+use crate::kernels::optim::AdamParams;
+use crate::updates::{Relocations, fuse_updates};
 
 pub(crate) struct Dispatch {
     /// The kernel's entry point.
@@ -25,10 +27,14 @@ pub(crate) struct Dispatch {
     pub groups: (u32, u32, u32),
     /// Each bound buffer, and whether the kernel may write it.
     pub accesses: Vec<(wgpu::Buffer, bool)>,
+    /// The bind group's entries: binding number and buffer (bound whole).
+    pub entries: Vec<(u32, wgpu::Buffer)>,
     /// What the dispatch computes, if it is elementwise (see `fusion.rs`).
     pub elementwise: Option<Elementwise>,
     /// What the dispatch computes, if it is a matmul.
     pub matmul: Option<MatmulCall>,
+    /// The hyperparameters, if it is an Adam update (see `updates.rs`).
+    pub adam: Option<AdamParams>,
 }
 
 impl Dispatch {
@@ -39,6 +45,16 @@ impl Dispatch {
 
     pub(crate) fn touches(&self, b: &wgpu::Buffer) -> bool {
         self.accesses.iter().any(|(x, _)| x == b)
+    }
+
+    /// Binds `entries` to the dispatch's pipeline as its new bind group.
+    pub(crate) fn rebind(&mut self, ctx: &GpuContext, entries: Vec<(u32, wgpu::Buffer)>) {
+        let bound: Vec<wgpu::BindGroupEntry> =
+            entries.iter().map(|(binding, b)| wgpu::BindGroupEntry { binding: *binding, resource: b.as_entire_binding() }).collect();
+        ctx.count_object();
+        self.bind_group =
+            ctx.device().create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &self.pipeline.get_bind_group_layout(0), entries: &bound });
+        self.entries = entries;
     }
 
     /// Whether the dispatch reads `b`: a read-only binding, or a writable one
@@ -81,17 +97,26 @@ impl Recording {
         name: &'static str,
         pipeline: &wgpu::ComputePipeline,
         bind_group: &wgpu::BindGroup,
+        entries: Vec<(u32, wgpu::Buffer)>,
         accesses: Vec<(wgpu::Buffer, bool)>,
         groups: (u32, u32, u32),
     ) {
         self.buffers.extend(accesses.iter().map(|(b, _)| b.clone()));
-        self.dispatches.push(Dispatch { name, pipeline: pipeline.clone(), bind_group: bind_group.clone(), groups, accesses, elementwise: None, matmul: None });
+        let (pipeline, bind_group) = (pipeline.clone(), bind_group.clone());
+        self.dispatches.push(Dispatch { name, pipeline, bind_group, groups, accesses, entries, elementwise: None, matmul: None, adam: None });
     }
 
     /// Says what the dispatch just pushed computes.
     pub(crate) fn describe_last(&mut self, e: Elementwise) {
         if let Some(d) = self.dispatches.last_mut() {
             d.elementwise = Some(e);
+        }
+    }
+
+    /// Says that the dispatch just pushed is an Adam update with `params`.
+    pub(crate) fn describe_last_adam(&mut self, params: AdamParams) {
+        if let Some(d) = self.dispatches.last_mut() {
+            d.adam = Some(params);
         }
     }
 
@@ -113,6 +138,8 @@ pub struct Plan {
     buffers: HashSet<wgpu::Buffer>,
     /// The claimed buffers that were idle in the pool, returned to it on drop.
     from_pool: Vec<wgpu::Buffer>,
+    /// Buffers whose slot in an arena the dispatches bind instead (`updates.rs`).
+    moved: Relocations,
 }
 
 impl GpuContext {
@@ -161,9 +188,10 @@ impl GpuContext {
         #[allow(clippy::mutable_key_type)]
         let idle: HashSet<wgpu::Buffer> = from_pool.iter().cloned().collect();
         let recorded = rec.dispatches.len();
-        let mut plan = Plan { ctx: self.clone(), dispatches: Vec::new(), fused: 0, buffers, from_pool };
+        let mut plan = Plan { ctx: self.clone(), dispatches: Vec::new(), fused: 0, buffers, from_pool, moved: Relocations::new() };
         // The plan exists before fusing, so that an error still releases its buffers.
-        plan.dispatches = fold_addends(self, fuse(self, rec.dispatches, &idle)?, &idle);
+        // The updates fuse last: the passes before reason about whole buffers.
+        (plan.dispatches, plan.moved) = fuse_updates(self, fold_addends(self, fuse(self, rec.dispatches, &idle)?, &idle))?;
         plan.fused = recorded - plan.dispatches.len();
         Ok(plan)
     }
@@ -174,8 +202,14 @@ impl Plan {
         self.dispatches.len()
     }
 
+    /// The kernel entry point of each dispatch, in step order.
+    pub fn kernels(&self) -> Vec<&'static str> {
+        self.dispatches.iter().map(|d| d.name).collect()
+    }
+
     /// Dispatches of the recorded step that fusion removed: elementwise ones
-    /// folded into later ones, sums folded into the matmuls they add to.
+    /// folded into later ones, sums folded into the matmuls they add to,
+    /// parameter updates merged into one.
     pub fn fused(&self) -> usize {
         self.fused
     }
@@ -190,6 +224,21 @@ impl Plan {
     /// Whether the recorded step reads or writes `b`.
     pub fn uses(&self, b: &GpuBuffer) -> bool {
         self.buffers.contains(b.raw())
+    }
+
+    /// Where the step keeps what it recorded in `b`, if it moved it into an
+    /// arena: the arena and the offset (in elements) of its slot. The state
+    /// a replay writes is read from there, and copies into `b` land there.
+    pub fn relocated(&self, b: &GpuBuffer) -> Option<(GpuBuffer, usize)> {
+        self.moved.get(b.raw()).cloned()
+    }
+
+    /// A buffer of the step as (buffer, byte offset) where the dispatches bind it.
+    fn home<'a>(&'a self, b: &'a GpuBuffer) -> (&'a wgpu::Buffer, u64) {
+        match self.moved.get(b.raw()) {
+            Some((arena, offset)) => (arena.raw(), (offset * 4) as u64),
+            None => (b.raw(), 0),
+        }
     }
 
     /// Runs the step once more. `writes` put host values into buffers of the
@@ -211,9 +260,11 @@ impl Plan {
             if data.len() != buf.len() {
                 return Err(GpuError::NotReplayable(format!("{} input values for a buffer of {}", data.len(), buf.len())));
             }
-            queue.write_buffer(buf.raw(), 0, bytemuck::cast_slice(data));
+            let (target, at) = self.home(buf);
+            queue.write_buffer(target, at, bytemuck::cast_slice(data));
         }
         let mut encoder = self.ctx.device().create_command_encoder(&Default::default());
+        let mut ranges = Vec::with_capacity(copies.len());
         for &(src, offset, dst) in copies {
             self.check(src, "input")?;
             self.check(dst, "input")?;
@@ -223,7 +274,12 @@ impl Plan {
             if offset + dst.len() > src.len() {
                 return Err(GpuError::NotReplayable(format!("{} input values from offset {offset} of a buffer of {}", dst.len(), src.len())));
             }
-            encoder.copy_buffer_to_buffer(src.raw(), (offset * 4) as u64, dst.raw(), 0, (dst.len() * 4) as u64);
+            let (target, at) = self.home(dst);
+            ranges.push(CopyRange { src: src.raw(), src_at: (offset * 4) as u64, dst: target, dst_at: at, bytes: (dst.len() * 4) as u64 });
+        }
+        let gap = self.ctx.limits().min_storage_buffer_offset_alignment as u64;
+        for r in coalesce(ranges, gap) {
+            encoder.copy_buffer_to_buffer(r.src, r.src_at, r.dst, r.dst_at, r.bytes);
         }
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -244,6 +300,38 @@ impl Plan {
         self.ctx.count_submit();
         Ok(())
     }
+}
+
+/// A copy between two device buffers, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CopyRange<B> {
+    src: B,
+    src_at: u64,
+    dst: B,
+    dst_at: u64,
+    bytes: u64,
+}
+
+/// The copies with each run into consecutive slots of one arena, from
+/// slots equally spaced in one source, as one copy (the state an arena's
+/// slots held after the last replay goes back in one copy per arena). Slots
+/// are aligned to `gap` bytes, so a gap shorter than that between two
+/// targets holds no other slot: copying across it moves only padding.
+fn coalesce<B: Copy + PartialEq>(mut ranges: Vec<CopyRange<B>>, gap: u64) -> Vec<CopyRange<B>> {
+    ranges.sort_by_key(|r| r.dst_at);
+    let mut out: Vec<CopyRange<B>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        // The latest copy between the same two buffers, which ends before r.
+        if let Some(last) = out.iter_mut().rev().find(|o| o.src == r.src && o.dst == r.dst) {
+            let end = last.dst_at + last.bytes;
+            if r.dst_at >= end && r.dst_at - end < gap && r.src_at >= last.src_at && r.src_at - last.src_at == r.dst_at - last.dst_at {
+                last.bytes = r.dst_at + r.bytes - last.dst_at;
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    out
 }
 
 impl Plan {
@@ -293,5 +381,26 @@ impl Drop for Plan {
         for b in self.from_pool.drain(..) {
             pool.entry(b.size()).or_default().push(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_into_consecutive_slots_coalesce_and_no_others() {
+        let (src, dst, other_src, other_dst) = (0, 1, 2, 3);
+        let copy = |src, src_at, dst, dst_at, bytes| CopyRange { src, src_at, dst, dst_at, bytes };
+        // Slots of 40 and 8 bytes at 0, 64 and 128 (64-byte alignment), fed
+        // from the same layout in another arena: one copy.
+        let ranges = vec![copy(src, 128, dst, 128, 8), copy(src, 0, dst, 0, 40), copy(src, 64, dst, 64, 40)];
+        assert_eq!(coalesce(ranges, 64), vec![copy(src, 0, dst, 0, 136)]);
+        // A slot fed from elsewhere splits the run; another target's copies
+        // stay apart; sources spaced otherwise do not merge.
+        let ranges = vec![copy(src, 0, dst, 0, 40), copy(other_src, 0, dst, 64, 40), copy(src, 128, dst, 128, 8), copy(src, 0, other_dst, 64, 40)];
+        assert_eq!(coalesce(ranges.clone(), 64).len(), 4);
+        let ranges = vec![copy(src, 0, dst, 0, 40), copy(src, 40, dst, 64, 40)];
+        assert_eq!(coalesce(ranges, 64).len(), 2);
     }
 }

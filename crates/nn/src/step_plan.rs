@@ -11,7 +11,10 @@
 //! buffers the step reads, runs, and hands the model the step's outputs. So
 //! the model's tensors always hold the latest values, can be read (metrics, a
 //! decision-boundary grid) or replaced between replays, and several plans
-//! (one per batch shape) can take turns.
+//! (one per batch shape) can take turns. Where the plan runs the optimizer's
+//! updates as one dispatch over arenas, the state it writes is handed out as
+//! views of the arenas' slots, and the next replay copies it back in one
+//! copy per arena.
 
 use nnlab_core::{Device, Error, GpuBuffer, Plan, Result, Tensor};
 
@@ -71,6 +74,16 @@ impl StepPlan {
             return Err(Error::NotReplayable("plans are recorded on the GPU only".into()));
         };
         let input_buffers = inputs.iter().map(|t| dense(t, "input")).collect::<Result<Vec<_>>>()?;
+        // State another plan left in slots of its arenas gets buffers of its
+        // own first: a recording reads and writes whole buffers.
+        let current = state(model, opt);
+        if current.iter().any(|t| t.gpu_slice().is_some() && t.gpu_buffer().is_none()) {
+            let whole = current
+                .iter()
+                .map(|t| if t.gpu_slice().is_some() && t.gpu_buffer().is_none() { t.copy() } else { Ok(t.clone()) })
+                .collect::<Result<Vec<_>>>()?;
+            set_state(model, opt, &whole);
+        }
         let before = state(model, opt);
         ctx.begin_recording()?;
         let ran = (|| -> Result<Tensor> {
@@ -96,13 +109,21 @@ impl StepPlan {
                 }
                 reads.push(bb);
             }
+            // State the plan moved into an arena is read from its slot there.
+            let writes = after
+                .iter()
+                .map(|t| match plan.relocated(&dense(t, "state")?) {
+                    Some((arena, offset)) => Tensor::from_gpu_slice(arena, offset, t.shape()),
+                    None => Ok(t.clone()),
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(StepPlan {
                 plan,
                 inputs: input_buffers,
                 input_shapes: inputs.iter().map(|t| t.shape().to_vec()).collect(),
                 step_scalars: opt.step_scalars().map(|t| dense(t, "step scalars")).transpose()?,
                 reads,
-                writes: after,
+                writes,
                 lr: opt.lr,
                 loss: loss.clone(),
             })
@@ -113,6 +134,11 @@ impl StepPlan {
     /// Number of kernel dispatches in one step.
     pub fn dispatches(&self) -> usize {
         self.plan.dispatches()
+    }
+
+    /// The kernel entry point of each dispatch, in step order.
+    pub fn kernels(&self) -> Vec<&'static str> {
+        self.plan.kernels()
     }
 
     /// Dispatches of the recorded step that fusion removed (elementwise ones
@@ -148,12 +174,11 @@ impl StepPlan {
         }
         let (mut writes, mut copies) = (Vec::new(), Vec::new());
         for (t, read) in current.iter().zip(&self.reads) {
-            let buf = t.gpu_buffer().filter(|b| b.len() == read.len());
-            let Some(buf) = buf else {
+            let Some((buf, offset)) = t.gpu_slice().filter(|_| t.numel() == read.len()) else {
                 return Err(Error::NotReplayable("the model's state changed shape since the step was recorded".into()));
             };
-            if !buf.same_buffer(read) {
-                copies.push((buf, 0, read));
+            if offset != 0 || !buf.same_buffer(read) {
+                copies.push((buf, offset, read));
             }
         }
         for ((input, buf), shape) in inputs.iter().zip(&self.inputs).zip(&self.input_shapes) {

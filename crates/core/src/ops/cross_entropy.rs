@@ -69,10 +69,13 @@ impl Tensor {
         if grad.shape() != [n] {
             return Err(Error::ShapeMismatch { op: "cross_entropy", lhs: vec![n], rhs: grad.shape().to_vec() });
         }
-        let (x, y, g) = (logits.contiguous()?, labels.contiguous()?, grad.contiguous()?);
+        // The kernel steps through the gradient, so a mean's (one value
+        // broadcast over the rows) is read in place.
+        let (x, y, g) = (logits.contiguous()?, labels.contiguous()?, grad);
         let storage = match (x.data(), y.data(), g.data()) {
             (Data::Gpu(ctx, xb), Data::Gpu(_, yb), Data::Gpu(_, gb)) => {
-                Storage::Gpu(ctx.cross_entropy(xb, x.layout().offset, yb, y.layout().offset, n, c, Some((gb, g.layout().offset)))?)
+                let (at, step) = (g.layout().offset, g.layout().strides[0]);
+                Storage::Gpu(ctx.cross_entropy(xb, x.layout().offset, yb, y.layout().offset, n, c, Some((gb, at, step)))?)
             }
             _ => {
                 let (xv, gv) = (x.cpu_contiguous("cross_entropy")?, g.cpu_contiguous("cross_entropy")?);

@@ -59,6 +59,21 @@ impl GpuContext {
         Ok(self.wrap(buffer, len, true))
     }
 
+    /// A zeroed buffer for `len` floats that is never pooled (a step plan's
+    /// arena, which tensors may view after the plan is gone).
+    pub(crate) fn arena(&self, len: usize) -> Result<GpuBuffer> {
+        self.check_lost()?;
+        let bytes = self.byte_size(len)?;
+        self.count_object();
+        let buffer = self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("arena"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(self.wrap(buffer, len, false))
+    }
+
     /// A uniform buffer holding `words`, padded to the 16-byte units uniform
     /// buffers are bound in.
     pub(crate) fn uniform(&self, words: &[u32]) -> Result<wgpu::Buffer> {

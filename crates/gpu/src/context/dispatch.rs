@@ -36,7 +36,8 @@ impl GpuContext {
             let info = self.0.pipeline_info.borrow();
             let info = info.get(pipeline);
             let accesses = numbered.iter().map(|&(binding, b)| (b.clone(), info.is_none_or(|i| i.writes.contains(&binding)))).collect();
-            rec.push(info.map_or("?", |i| i.entry), pipeline, &bind_group, accesses, groups);
+            let entries = numbered.iter().map(|&(binding, b)| (binding, b.clone())).collect();
+            rec.push(info.map_or("?", |i| i.entry), pipeline, &bind_group, entries, accesses, groups);
         }
         let mut slot = self.0.encoder.borrow_mut();
         let encoder = slot.get_or_insert_with(|| self.0.device.create_command_encoder(&Default::default()));

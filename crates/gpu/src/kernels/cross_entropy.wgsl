@@ -1,7 +1,7 @@
 // Softmax cross-entropy per row, forward and backward, one invocation per row.
 // Logits [N, C], labels [N] (class indices as floats; one that is not a whole
 // number below C gives NaN). Forward writes [N]: logsumexp(row) - row[label].
-// Backward reads the upstream gradient [N] and writes [N, C]:
+// Backward reads the upstream gradient [N] (params.grad_step apart) and writes [N, C]:
 // grad[r] * (softmax(row) - onehot(label)). `params`:
 // CrossEntropyMeta in cross_entropy.rs.
 
@@ -55,7 +55,7 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     let label = label_of(r, c);
     let m = row_max(base, c);
     let s = row_sum_exp(base, c, m);
-    let g = grad[params.grad_at + r];
+    let g = grad[params.grad_at + r * params.grad_step];
     for (var k = 0u; k < c; k++) {
         var v = g * (exp(x[base + k] - m) / s - select(0.0, 1.0, k == label));
         if (label == c) { v = nan(); }

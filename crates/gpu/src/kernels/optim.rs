@@ -42,6 +42,9 @@ impl GpuContext {
             let pipeline = self.pipeline("adam_main", || format!("{}{}", AdamParams::wgsl_uniform(), include_str!("adam.wgsl")));
             let desc = self.uniform(params.words())?;
             self.dispatch(&pipeline, &[&desc, step.raw(), p.raw(), g.raw(), m.raw(), v.raw(), p_out.raw(), m_out.raw(), v_out.raw()], n as u32);
+            if let Some(rec) = self.recording().borrow_mut().as_mut() {
+                rec.describe_last_adam(params);
+            }
         }
         Ok((p_out, m_out, v_out))
     }
