@@ -69,6 +69,17 @@ fn ran_as_recurrence(t: &Tensor) -> bool {
     graph_holds(t, |op| matches!(op, Op::Recurrence { .. }))
 }
 
+/// The output `y` of `layer` and the gradients of sum(y^2) for each of its
+/// parameters, by name.
+fn output_and_gradients(layer: &dyn Module, y: &Tensor) -> Vec<(String, Vec<f32>)> {
+    let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
+    let mut out = vec![("output".to_string(), values(y))];
+    for (name, p) in layer.parameters() {
+        out.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
+    }
+    out
+}
+
 /// Aaren's recurrent mode runs as one attention scan on the GPU: outputs
 /// and every parameter's gradient equal the CPU's token-by-token steps, on
 /// 40 tokens whose scores span the cap's range.
@@ -80,13 +91,7 @@ fn aaren_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_steps() {
     let run = |device: &Device| {
         let layer = nnlab_nn::layers::Aaren::new(dim, 4, 0, device).unwrap();
         let y = layer.forward_recurrent(&Tensor::from_vec(x.clone(), &[n, t, dim], device).unwrap()).unwrap();
-        let scan = graph_holds(&y, |op| matches!(op, Op::AttentionScan { .. }));
-        let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
-        let mut out = vec![("output".to_string(), values(&y))];
-        for (name, p) in layer.parameters() {
-            out.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
-        }
-        (out, scan)
+        (output_and_gradients(&layer, &y), graph_holds(&y, |op| matches!(op, Op::AttentionScan { .. })))
     };
     let ((cpu, cpu_scan), (gpu, gpu_scan)) = (run(&Device::Cpu), run(&Device::Gpu(ctx)));
     assert!(gpu_scan && !cpu_scan, "the GPU runs one scan, the CPU its steps");
@@ -110,13 +115,7 @@ fn s4d_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_convolution() {
         let layer = nnlab_nn::layers::S4d::new(channels, 8, 0, 0, device).unwrap();
         layer.set_inference(inference).unwrap();
         let y = layer.forward(&Tensor::from_vec(x.clone(), &[n, t, channels], device).unwrap()).unwrap();
-        let scan = graph_holds(&y, |op| matches!(op, Op::SsmScan { .. }));
-        let grads = y.square().unwrap().sum_all().unwrap().backward().unwrap();
-        let mut out = vec![("output".to_string(), values(&y))];
-        for (name, p) in layer.parameters() {
-            out.push((format!("grad {name}"), values(grads.get(&p.get()).unwrap())));
-        }
-        (out, scan)
+        (output_and_gradients(&layer, &y), graph_holds(&y, |op| matches!(op, Op::SsmScan { .. })))
     };
     let ((conv, conv_scan), (gpu, gpu_scan)) = (run(&Device::Cpu, Inference::Standard), run(&Device::Gpu(ctx), Inference::Recurrent));
     assert!(gpu_scan && !conv_scan, "the GPU runs one scan, the CPU its convolution");

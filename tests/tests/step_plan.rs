@@ -337,6 +337,30 @@ fn parameter_updates_run_as_one_dispatch() {
     assert!(gru.0 <= 20 && gru.1 == 1, "GRU: {} dispatches, {} of them updates", gru.0, gru.1);
 }
 
+/// In the sine-s4d preset's step, pooled buffers that end as gradients held
+/// temporaries earlier, which some dispatches read beside another gradient
+/// they write: those updates stay apart (WebGPU refuses a buffer bound both
+/// read-only and writable in one dispatch), the rest fuse, and replays
+/// match eager steps.
+#[test]
+fn updates_whose_slots_a_dispatch_would_read_and_write_stay_apart() {
+    let path = format!("{}/../models/sine-s4d.json", env!("CARGO_MANIFEST_DIR"));
+    let spec = nnlab_nn::spec::ModelSpec::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let build = |d: &Device| -> Result<Box<dyn Module>> { Ok(Box::new(nnlab_nn::spec::build(&spec, d)?.0) as Box<dyn Module>) };
+    let x = nnlab_tests::uniform(&[32, 32, 1], 5);
+    let batches: Batches = vec![(x, vec![32, 32, 1], (0..32).map(|i| (i % 4) as f32).collect())];
+    replay_matches_eager("S4D", &build, &batches, 4);
+    let device = Device::Gpu(context());
+    let model = build(&device).unwrap();
+    let mut opt = adam(model.as_ref()).unwrap();
+    let (x, shape, y) = &batches[0];
+    let (x, y) = (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
+    let (_, plan) = StepPlan::record(model.as_ref(), &mut opt, &[&x, &y], &cross_entropy).unwrap();
+    let updates = plan.unwrap().kernels().iter().filter(|k| **k == "adam_main").count();
+    let params = model.parameters().len();
+    assert!(updates > 1 && updates < params, "{updates} update dispatches for {params} parameters");
+}
+
 /// Two plans of different batch sizes take turns, each starting from the
 /// state the other left as views of its arenas (recording copies it into
 /// buffers of its own first), and end where eager steps do.

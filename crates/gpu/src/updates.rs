@@ -12,7 +12,9 @@
 //! bind no buffer another fused update binds (of two updates that read one
 //! gradient, as an LSTM's two biases do, the later stays a dispatch of its
 //! own), and can all run where the last of them ran: nothing between an
-//! update and the last one writes its inputs or touches its outputs. The
+//! update and the last one writes its inputs or touches its outputs; and no
+//! other dispatch may come to bind one arena both read-only and writable
+//! (WebGPU refuses that even for disjoint ranges). The
 //! plan reports where each buffer moved (`Plan::relocated`), so that the
 //! state it reads is copied into the slots (one copy per arena when the
 //! state is the last replay's) and the state it writes is read from them.
@@ -64,6 +66,7 @@ fn fusable(slots: &[Dispatch]) -> Vec<(usize, [wgpu::Buffer; 7])> {
         seen.extend(r.iter().cloned());
         group.push((i, r));
     }
+    let group = without_conflicts(slots, group);
     let Some(&(last, _)) = group.last() else { return group };
     let members: HashSet<usize> = group.iter().map(|(i, _)| *i).collect();
     let safe = group.iter().all(|(u, r)| {
@@ -71,6 +74,33 @@ fn fusable(slots: &[Dispatch]) -> Vec<(usize, [wgpu::Buffer; 7])> {
         !between.any(|d| r[..4].iter().chain([step]).any(|b| d.writes(b)) || r[4..].iter().any(|b| d.touches(b)))
     });
     if safe { group } else { Vec::new() }
+}
+
+/// The group less the updates whose slots some other dispatch would bind
+/// read-only beside another slot of the same arena it writes: WebGPU
+/// tracks a buffer's use per dispatch, not per range, and refuses one used
+/// both ways. (A pooled buffer that ends as a gradient or a new parameter
+/// may have held a temporary earlier in the step.)
+#[allow(clippy::mutable_key_type)]
+fn without_conflicts(slots: &[Dispatch], mut group: Vec<(usize, [wgpu::Buffer; 7])>) -> Vec<(usize, [wgpu::Buffer; 7])> {
+    loop {
+        let members: HashSet<usize> = group.iter().map(|(i, _)| *i).collect();
+        let role: HashMap<&wgpu::Buffer, usize> = group.iter().flat_map(|(_, r)| r.iter().enumerate().map(|(k, b)| (b, k))).collect();
+        let mut refused: HashSet<wgpu::Buffer> = HashSet::new();
+        for d in slots.iter().enumerate().filter(|(i, _)| !members.contains(i)).map(|(_, d)| d) {
+            for k in 0..ROLES.len() {
+                let bound: Vec<&wgpu::Buffer> = d.entries.iter().map(|(_, b)| b).filter(|b| role.get(b) == Some(&k)).collect();
+                let (written, read): (Vec<&wgpu::Buffer>, Vec<&wgpu::Buffer>) = bound.into_iter().partition(|b| d.writes(b));
+                if !written.is_empty() && read.iter().any(|b| !written.contains(b)) {
+                    refused.extend(read.into_iter().cloned());
+                }
+            }
+        }
+        if refused.is_empty() {
+            return group;
+        }
+        group.retain(|(_, r)| !r.iter().any(|b| refused.contains(b)));
+    }
 }
 
 /// Rebinds `d` with each relocated buffer's slot in place of the buffer.
