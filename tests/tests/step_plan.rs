@@ -335,6 +335,7 @@ fn parameter_updates_run_as_one_dispatch() {
     let labels = Tensor::from_vec((0..32).map(|i| (i % 2) as f32).collect(), &[32], &device).unwrap();
     let gru = count(&Sequential::new(layers), bits, labels);
     assert!(gru.0 <= 20 && gru.1 == 1, "GRU: {} dispatches, {} of them updates", gru.0, gru.1);
+    eprintln!("W3: {} dispatches per step, {} of them updates; GRU of parity-gru's size: {}, {}", lstm.0, lstm.1, gru.0, gru.1);
 }
 
 /// In the sine-s4d preset's step, pooled buffers that end as gradients held
