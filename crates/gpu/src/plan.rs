@@ -27,7 +27,9 @@ pub(crate) struct Dispatch {
     pub groups: (u32, u32, u32),
     /// Each bound buffer, and whether the kernel may write it.
     pub accesses: Vec<(wgpu::Buffer, bool)>,
-    /// The bind group's entries: binding number and buffer (bound whole).
+    /// The bind group's entries: binding number and buffer (bound whole;
+    /// after `updates.rs` moves a buffer into an arena, the bind group binds
+    /// its slot and the entry still names the buffer).
     pub entries: Vec<(u32, wgpu::Buffer)>,
     /// What the dispatch computes, if it is elementwise (see `fusion.rs`).
     pub elementwise: Option<Elementwise>,

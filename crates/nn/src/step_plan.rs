@@ -77,11 +77,9 @@ impl StepPlan {
         // State another plan left in slots of its arenas gets buffers of its
         // own first: a recording reads and writes whole buffers.
         let current = state(model, opt);
-        if current.iter().any(|t| t.gpu_slice().is_some() && t.gpu_buffer().is_none()) {
-            let whole = current
-                .iter()
-                .map(|t| if t.gpu_slice().is_some() && t.gpu_buffer().is_none() { t.copy() } else { Ok(t.clone()) })
-                .collect::<Result<Vec<_>>>()?;
+        let in_slot = |t: &Tensor| t.gpu_slice().is_some() && t.gpu_buffer().is_none();
+        if current.iter().any(in_slot) {
+            let whole = current.iter().map(|t| if in_slot(t) { t.copy() } else { Ok(t.clone()) }).collect::<Result<Vec<_>>>()?;
             set_state(model, opt, &whole);
         }
         let before = state(model, opt);

@@ -3,8 +3,6 @@
 //! on a GPU one dispatch for the whole sequence forward and one backward
 //! (gpu/kernels/attention_scan.wgsl) instead of a handful per token.
 
-use nnlab_gpu::GpuBuffer;
-
 use super::common_device;
 use crate::{Error, Op, Result, Storage, Tensor};
 
@@ -100,7 +98,7 @@ impl Tensor {
     pub(crate) fn attention_scan_grads(s: &Tensor, v: &Tensor, state: &Tensor, r: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
         let dims @ (n, t, d) = sizes(s, v)?;
         if let Some((ctx, sb)) = s.gpu_dense()? {
-            let dense = |x: &Tensor| -> Result<GpuBuffer> { Ok(x.gpu_dense()?.ok_or(Error::DeviceMismatch { op: "attention_scan backward" })?.1) };
+            let dense = |x: &Tensor| x.gpu_operand("attention_scan backward");
             let [vb, mb, rb, gb] = [dense(v)?, dense(state)?, dense(r)?, dense(g)?];
             let both = Tensor::from_storage(Storage::Gpu(ctx.attention_scan_backward(&sb, &vb, &mb, &rb, &gb, n, t, d)?), &[2, n, t, d], None);
             let dv = both.narrow(0, 0, 1)?.reshape(&[n, t, d])?;

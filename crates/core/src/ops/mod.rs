@@ -64,6 +64,12 @@ impl Tensor {
         Ok(Some((ctx.clone(), ctx.unary(nnlab_gpu::UnaryKernel::Copy, buf, gpu_view(l), 0.0)?)))
     }
 
+    /// `gpu_dense`'s buffer for an operand of `op` that must be on the GPU
+    /// (its devices already checked against a GPU operand's).
+    pub(crate) fn gpu_operand(&self, op: &'static str) -> Result<GpuBuffer> {
+        Ok(self.gpu_dense()?.ok_or(Error::DeviceMismatch { op })?.1)
+    }
+
     /// Contiguous CPU values of this tensor (for CPU-only kernels).
     pub(crate) fn cpu_contiguous(&self, op: &'static str) -> Result<Vec<f32>> {
         match self.cpu_data() {

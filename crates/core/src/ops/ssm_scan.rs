@@ -2,7 +2,7 @@
 //! one primitive (S4D's recurrent mode): on a GPU one dispatch forward and one
 //! backward (gpu/kernels/ssm_scan.wgsl) instead of a handful per step.
 
-use nnlab_gpu::{GpuBuffer, SsmSizes};
+use nnlab_gpu::SsmSizes;
 
 use super::common_device;
 use crate::backprop::grad_enabled;
@@ -98,7 +98,7 @@ impl Tensor {
         let tracked = grad_enabled() && a.iter().chain(&w).chain([&u]).any(|t| t.requires_grad());
         let (y, states) = match u.gpu_dense()? {
             Some((ctx, ub)) => {
-                let [ar, ai, wr, wi] = [a[0], a[1], w[0], w[1]].map(dense);
+                let [ar, ai, wr, wi] = [a[0], a[1], w[0], w[1]].map(|t| t.gpu_operand("ssm_scan"));
                 let (y, z) = ctx.ssm_scan([&ar?, &ai?], [&wr?, &wi?], &ub, s, tracked)?;
                 let states = z.map(|z| Tensor::from_storage(Storage::Gpu(z), &[s.rows, s.channels, s.modes, s.steps, 2], None));
                 (Storage::Gpu(y), states)
@@ -126,9 +126,9 @@ impl Tensor {
         let (plane, per_row) = ([s.channels, s.modes], s.rows * s.channels * s.modes);
         if let Some((ctx, gb)) = g.gpu_dense()? {
             let states = states.ok_or(Error::InvalidArgument { op: "ssm_scan backward", reason: "a GPU needs the states its forward kept".into() })?;
-            let [ar, ai, wr, wi] = [a[0], a[1], w[0], w[1]].map(dense);
+            let [ar, ai, wr, wi] = [a[0], a[1], w[0], w[1]].map(|t| t.gpu_operand("ssm_scan"));
             let flat = Tensor::from_storage(
-                Storage::Gpu(ctx.ssm_scan_backward([&ar?, &ai?], [&wr?, &wi?], &dense(states)?, &gb, s)?),
+                Storage::Gpu(ctx.ssm_scan_backward([&ar?, &ai?], [&wr?, &wi?], &states.gpu_operand("ssm_scan backward")?, &gb, s)?),
                 &[s.rows * s.channels * (s.steps + 4 * s.modes)],
                 None,
             );
@@ -144,11 +144,6 @@ impl Tensor {
         let cpu = |v: Vec<f32>, shape: &[usize]| Tensor::from_storage(Storage::Cpu(v), shape, None);
         Ok(([cpu(dar, &plane), cpu(dai, &plane)], [cpu(dwr, &plane), cpu(dwi, &plane)], cpu(du, &[s.rows, s.steps, s.channels])))
     }
-}
-
-/// A GPU tensor's buffer, contiguous.
-fn dense(t: &Tensor) -> Result<GpuBuffer> {
-    Ok(t.gpu_dense()?.ok_or(Error::DeviceMismatch { op: "ssm_scan" })?.1)
 }
 
 #[cfg(test)]
