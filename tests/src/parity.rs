@@ -417,21 +417,23 @@ async fn spatial(s: &mut Suite) {
 /// Each cell's recurrence, forward and every input's gradient, on 7 steps of
 /// 5 rows of 33 units (every gate block ragged against a 32-wide workgroup),
 /// one direction reversed, and the input projections of a batch-first
-/// sequence (rows and steps strided). Sums of 33 products per step, carried
-/// over 7 steps: the matmul tolerance.
+/// sequence (rows and steps strided); and an LSTM of 61 units, whose
+/// invocations each take the most gate rows (8, the last ones ragged) and
+/// whose backward's blocks of 8 units overhang the layer. Sums of up to 61
+/// products per step, carried over 7 steps: the matmul tolerance.
 async fn recurrences(s: &mut Suite) {
     use nnlab_core::CellKind;
-    let kinds = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm];
-    for (i, kind) in kinds.into_iter().enumerate() {
-        let (t, n, h, gh) = (7, 5, 33, kind.gates() * 33);
+    let cases = [(CellKind::RnnTanh, 33), (CellKind::RnnRelu, 33), (CellKind::Gru, 33), (CellKind::Lstm, 33), (CellKind::Lstm, 61)];
+    for (i, (kind, h)) in cases.into_iter().enumerate() {
+        let (t, n, gh) = (7, 5, kind.gates() * h);
         let seed = 80 + 10 * i as u64;
         let inputs = [data(&[n, t, gh], seed), data(&[gh, h], seed + 1), data(&[gh], seed + 2), data(&[kind.states(), n, h], seed + 3)];
         let reverse = i % 2 == 1;
         // Small weights keep the 33-term sums inside the gates' working range.
         let f = move |x: &[Tensor]| Tensor::recurrence(kind, &x[0].transpose(0, 1)?, &x[1].mul_scalar(0.3)?, Some(&x[2]), &x[3], reverse);
-        s.check(&format!("{kind:?} recurrence"), &inputs, ACCUMULATE, &f).await;
+        s.check(&format!("{kind:?} recurrence of {h} units"), &inputs, ACCUMULATE, &f).await;
         for (which, part) in [(0, "inputs"), (1, "recurrent weights"), (2, "recurrent bias"), (3, "initial state")] {
-            s.check(&format!("{kind:?} recurrence grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
+            s.check(&format!("{kind:?} recurrence of {h} units, grad of its {part}"), &inputs, ACCUMULATE, &|x| grad_of(x, which, f)).await;
         }
     }
     // Attention over every prefix: scores spanning 40 (Aaren caps them to

@@ -90,7 +90,7 @@ impl GpuContext {
     /// Whether this device runs a recurrence of `rows` rows and `hidden`
     /// units as one workgroup per 4 rows: the backward's states and gate
     /// gradients ((4 + 2G) * H vec4s) in workgroup memory, an invocation per
-    /// 4 gate rows within the workgroup size limits, and the workgroups
+    /// 8 gate rows within the workgroup size limits, and the workgroups
     /// within a dispatch's.
     pub fn recurrence_fits(&self, kind: CellKind, hidden: usize, rows: usize) -> bool {
         let l = self.limits();
@@ -170,7 +170,7 @@ fn header(x: &RecurrenceInputs) -> String {
     let (h, kind) = (x.hidden, x.kind);
     let gh = kind.gates() * h;
     let wg = workgroup_size(gh);
-    let ub = h.div_ceil(4);
+    let ub = h.div_ceil(8);
     let parts = (wg / ub).clamp(1, kind.gates());
     let constants = [
         ("H", h),
@@ -195,8 +195,11 @@ fn groups(rows: usize) -> (u32, u32, u32) {
 /// Batch rows a workgroup carries (the components of a vec4).
 const ROWS: usize = 4;
 
-/// Invocations per workgroup: one per 4 gate rows, in whole subgroups of 32
-/// (each computes at most 4 rows: the kernel's four accumulators).
+/// Invocations per workgroup: one per 8 gate rows, in whole subgroups of 32
+/// (each computes at most 8 rows: the kernel's eight accumulators, so each
+/// read of the state serves 8 rows; on GPUs emulated on the CPU, where a
+/// workgroup-memory read costs about as much as the products it feeds, 4
+/// rows made W3's recurrence a third slower).
 fn workgroup_size(gate_rows: usize) -> usize {
-    gate_rows.div_ceil(4).next_multiple_of(32)
+    gate_rows.div_ceil(8).next_multiple_of(32)
 }

@@ -59,6 +59,10 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
         if (R > 1u) { load_pre(t, base, k + WG); }
         if (R > 2u) { load_pre(t, base, k + 2u * WG); }
         if (R > 3u) { load_pre(t, base, k + 3u * WG); }
+        if (R > 4u) { load_pre(t, base, k + 4u * WG); }
+        if (R > 5u) { load_pre(t, base, k + 5u * WG); }
+        if (R > 6u) { load_pre(t, base, k + 6u * WG); }
+        if (R > 7u) { load_pre(t, base, k + 7u * WG); }
         workgroupBarrier();
         for (var u = k; u < H; u += WG) {
             let d = (t * n + base) * GW + u;
@@ -95,23 +99,32 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
         }
         workgroupBarrier();
         // dh += dg w_hh: invocation k sums the MS-th part k / UB of the gate
-        // rows for units 4 (k % UB) .. + 3 into `pre` (free until the next
+        // rows for units 8 (k % UB) .. + 7 into `pre` (free until the next
         // step), then units k, k + WG, ... add up their MS parts.
         let part = k / UB;
         if (part < MS) {
-            let j = 4u * (k % UB);
+            let j = 8u * (k % UB);
             var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
+            var a4 = vec4(0.0); var a5 = vec4(0.0); var a6 = vec4(0.0); var a7 = vec4(0.0);
             for (var m = part * CH; m < min(part * CH + CH, GH); m++) {
                 let s = dg[m];
                 a0 += weight_t(m, j) * s;
                 a1 += weight_t(m, j + 1u) * s;
                 a2 += weight_t(m, j + 2u) * s;
                 a3 += weight_t(m, j + 3u) * s;
+                a4 += weight_t(m, j + 4u) * s;
+                a5 += weight_t(m, j + 5u) * s;
+                a6 += weight_t(m, j + 6u) * s;
+                a7 += weight_t(m, j + 7u) * s;
             }
             set_part(part, j, a0);
             set_part(part, j + 1u, a1);
             set_part(part, j + 2u, a2);
             set_part(part, j + 3u, a3);
+            set_part(part, j + 4u, a4);
+            set_part(part, j + 5u, a5);
+            set_part(part, j + 6u, a6);
+            set_part(part, j + 7u, a7);
         }
         workgroupBarrier();
         for (var u = k; u < H; u += WG) {

@@ -37,6 +37,10 @@ fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgrou
         if (R > 1u) { save(t, base, k + WG); }
         if (R > 2u) { save(t, base, k + 2u * WG); }
         if (R > 3u) { save(t, base, k + 3u * WG); }
+        if (R > 4u) { save(t, base, k + 4u * WG); }
+        if (R > 5u) { save(t, base, k + 5u * WG); }
+        if (R > 6u) { save(t, base, k + 6u * WG); }
+        if (R > 7u) { save(t, base, k + 7u * WG); }
         for (var u = k; u < H; u += WG) {
             let g = gates(t, base, u);
             var h1 = g.a;
