@@ -4,10 +4,12 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use nnlab_bench::training_workloads;
-use nnlab_core::{Device, Error, GpuContext, Result, Tensor};
+use nnlab_core::{Device, Error, GpuContext, GradStore, Result, Tensor};
 use nnlab_nn::activation::ActivationLayer;
+use nnlab_nn::gradients::clip_grad_norm;
 use nnlab_nn::layers::{BatchNorm, Dropout, Recurrent, RecurrentKind, Sequential};
-use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, StepInput, StepPlan, init::Init};
+use nnlab_nn::spec::{ModelSpec, SpecTrainer};
+use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan, init::Init};
 
 fn context() -> GpuContext {
     pollster::block_on(GpuContext::new()).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
@@ -37,16 +39,21 @@ fn values(model: &dyn Module) -> Vec<f32> {
 /// (recorded on the first step), checking both end in the same place.
 /// Returns the plan's dispatches per step and how many fusion removed.
 fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) -> (usize, usize) {
-    replay_matches_eager_with(name, ADAM, build, batches, steps)
+    replay_matches_eager_with(name, ADAM, build, batches, steps, &|_, _| Ok(()))
 }
 
-/// `replay_matches_eager` with another optimizer.
+/// Acts on a model's gradients between the backward pass and the update.
+type Between = dyn Fn(&dyn Module, &mut GradStore) -> Result<()>;
+
+/// `replay_matches_eager` with another optimizer, and `between` applied to
+/// the gradients of every step.
 fn replay_matches_eager_with(
     name: &str,
     config: OptimizerConfig,
     build: &dyn Fn(&Device) -> Result<Box<dyn Module>>,
     batches: &Batches,
     steps: usize,
+    between: &Between,
 ) -> (usize, usize) {
     let ctx = context();
     let device = Device::Gpu(ctx.clone());
@@ -61,7 +68,9 @@ fn replay_matches_eager_with(
     for i in 0..steps {
         let (x, y) = &resident[i % resident.len()];
         let loss = cross_entropy(eager.as_ref(), &[x, y]).unwrap();
-        eager_opt.step(&loss.backward().unwrap()).unwrap();
+        let mut grads = loss.backward().unwrap();
+        between(eager.as_ref(), &mut grads).unwrap();
+        eager_opt.step(&grads).unwrap();
         eager_losses.push(pollster::block_on(loss.to_scalar()).unwrap());
     }
 
@@ -69,7 +78,8 @@ fn replay_matches_eager_with(
     let mut opt = optimizer(planned.as_ref(), config).unwrap();
     // The recorded step reads its own input buffers; replays fill them.
     let (x0, y0) = upload(&batches[0]);
-    let (loss, plan) = StepPlan::record(planned.as_ref(), &mut opt, &[&x0, &y0], &cross_entropy).unwrap();
+    let model = planned.as_ref();
+    let (loss, plan) = StepPlan::record_with(model, &mut opt, &[&x0, &y0], &cross_entropy, &|g| between(model, g)).unwrap();
     let plan = plan.unwrap_or_else(|e| panic!("{name}: not replayable: {e}"));
     let mut losses = vec![pollster::block_on(loss.to_scalar()).unwrap()];
     let mut objects = None;
@@ -128,7 +138,7 @@ fn replay_follows_every_optimizer_option() {
         ("RMSprop centered", OptimizerConfig::Rmsprop { lr: 1e-3, alpha: 0.9, eps: 1e-7, momentum: 0.5, weight_decay: 0.0, centered: true, maximize: false }),
     ];
     for (name, config) in configs {
-        replay_matches_eager_with(name, config, build.as_ref(), &batches, 6);
+        replay_matches_eager_with(name, config, build.as_ref(), &batches, 6, &|_, _| Ok(()));
     }
 }
 
@@ -149,6 +159,43 @@ fn a_gru_step_replays_and_elementwise_chains_fuse() {
     replay_matches_eager("GRU", &build, &batches, 4);
     let (dispatches, fused) = replay_matches_eager("batchnorm", &batchnorm_mlp(Some(0.1)), &spiral_batches(), 4);
     assert!(fused > 0, "no elementwise chain of the BatchNorm step was fused ({dispatches} dispatches)");
+}
+
+/// Clipping gradients by their global norm (the parity-gru preset does) is
+/// device ops between the backward pass and the update: a plan records it,
+/// and replays clip like eager steps (at a bound the gradients exceed, so
+/// every step clips). The preset's trainer replays a plan on the GPU.
+#[test]
+fn clipped_steps_replay_like_eager_ones() {
+    let (_, batches) = workload_batches("W3");
+    let build = |d: &Device| -> Result<Box<dyn Module>> {
+        let layers: Vec<Box<dyn Module>> = vec![
+            Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()),
+            Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?),
+        ];
+        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
+    };
+    let max = 0.05;
+    let clip = move |model: &dyn Module, grads: &mut GradStore| -> Result<()> {
+        let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
+        clip_grad_norm(&params, grads, max).map(drop)
+    };
+    let device = Device::Gpu(context());
+    let (model, (x, shape, y)) = (build(&device).unwrap(), &batches[0]);
+    let (x, y) = (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
+    let mut grads = cross_entropy(model.as_ref(), &[&x, &y]).unwrap().backward().unwrap();
+    let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
+    let norm = pollster::block_on(clip_grad_norm(&params, &mut grads, max).unwrap().unwrap().to_scalar()).unwrap();
+    assert!(norm > 2.0 * max, "the first step's gradient norm {norm} does not exceed the bound {max}: nothing would clip");
+    let (dispatches, _) = replay_matches_eager_with("clipped GRU", ADAM, &build, &batches, 6, &clip);
+
+    let path = format!("{}/../models/parity-gru.json", env!("CARGO_MANIFEST_DIR"));
+    let spec = ModelSpec::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(spec.training.as_ref().and_then(|t| t.clip_grad_norm).is_some(), "the parity-gru preset clips its gradients");
+    let mut trainer = pollster::block_on(SpecTrainer::new(&spec, Device::Gpu(context()))).unwrap();
+    trainer.train(3).unwrap();
+    let preset = trainer.plan_dispatches().expect("the parity-gru preset replays a step plan");
+    eprintln!("clipped GRU: {dispatches} dispatches per step; the parity-gru preset: {preset}");
 }
 
 /// Linear, BatchNorm (with this momentum; None: a cumulative average), tanh, linear.

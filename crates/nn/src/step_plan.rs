@@ -16,7 +16,7 @@
 //! views of the arenas' slots, and the next replay copies it back in one
 //! copy per arena.
 
-use nnlab_core::{Device, Error, GpuBuffer, Plan, Result, Tensor};
+use nnlab_core::{Device, Error, GpuBuffer, GradStore, Plan, Result, Tensor};
 
 use crate::{Module, Optimizer};
 
@@ -31,6 +31,11 @@ pub enum StepInput<'a> {
 
 /// Computes a step's loss from the model and the step's inputs.
 pub type LossFn<'a> = dyn Fn(&dyn Module, &[&Tensor]) -> Result<Tensor> + 'a;
+
+/// Acts on a step's gradients between the backward pass and the update
+/// (clipping by norm), with device ops only: it is recorded and replayed
+/// with the rest of the step.
+pub type GradFn<'a> = dyn Fn(&mut GradStore) -> Result<()> + 'a;
 
 pub struct StepPlan {
     plan: Plan,
@@ -70,6 +75,19 @@ impl StepPlan {
     /// loss and the plan, or the reason the step cannot be replayed (it then
     /// ran eagerly all the same).
     pub fn record(model: &dyn Module, opt: &mut Optimizer, inputs: &[&Tensor], loss_fn: &LossFn) -> Result<(Tensor, std::result::Result<StepPlan, Error>)> {
+        Self::record_with(model, opt, inputs, loss_fn, &|_| Ok(()))
+    }
+
+    /// `record` with `between` applied to the gradients before the update.
+    /// It must not read anything back to the host or draw random numbers
+    /// (a replay repeats its device work, not its host decisions).
+    pub fn record_with(
+        model: &dyn Module,
+        opt: &mut Optimizer,
+        inputs: &[&Tensor],
+        loss_fn: &LossFn,
+        between: &GradFn,
+    ) -> Result<(Tensor, std::result::Result<StepPlan, Error>)> {
         let Device::Gpu(ctx) = inputs.first().map(|t| t.device()).unwrap_or(Device::Cpu) else {
             return Err(Error::NotReplayable("plans are recorded on the GPU only".into()));
         };
@@ -86,7 +104,8 @@ impl StepPlan {
         ctx.begin_recording()?;
         let ran = (|| -> Result<Tensor> {
             let loss = loss_fn(model, inputs)?;
-            let grads = loss.backward()?;
+            let mut grads = loss.backward()?;
+            between(&mut grads)?;
             opt.step(&grads)?;
             Ok(loss.detach())
         })();

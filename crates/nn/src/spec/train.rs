@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 
-use nnlab_core::{Device, Error, Result, Tensor, no_grad};
+use nnlab_core::{Device, Error, GradStore, Result, Tensor, no_grad};
 use serde::Serialize;
 
 use super::{DataSpec, LossSpec, ModelReport, ModelSpec, PruneSpec, TableTask, TrainingSpec, build, limits};
@@ -199,11 +199,12 @@ impl SpecTrainer {
             let seed = spec.seed ^ 0x52_5332;
             if training.subset_fixed { Rs2Sampler::fixed(data.train.len(), r, seed) } else { Rs2Sampler::new(data.train.len(), r, seed) }
         });
-        // Plans replay exactly what was recorded: steps that do more between the
-        // backward pass and the update, or change the learning rate, run eagerly.
+        // Plans replay exactly what was recorded: steps that draw noise between
+        // the backward pass and the update, or change the learning rate, run
+        // eagerly (clipping is device ops only: plans record it).
         let bias_features = if matches!(loss, LossSpec::BiasLoss { .. }) { feature_layer(&report) } else { None };
         // The bias loss reads an inner layer's output, which a recorded plan does not expose.
-        let eager_only = training.clip_grad_norm.is_some() || training.gradient_noise.is_some() || training.schedule.is_some() || bias_features.is_some();
+        let eager_only = training.gradient_noise.is_some() || training.schedule.is_some() || bias_features.is_some();
         Ok(SpecTrainer {
             spec: spec.clone(),
             report,
@@ -321,8 +322,13 @@ impl SpecTrainer {
         }
         let (loss, target) = (self.loss.clone(), self.data.target);
         let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| loss_of(&loss, target, &m.forward(inputs[0])?, inputs[1]);
+        let (params, clip) = (&self.params, self.training.clip_grad_norm);
+        let between = move |grads: &mut GradStore| match clip {
+            Some(max) => gradients::clip_grad_norm(params, grads, max).map(drop),
+            None => Ok(()),
+        };
         // The plan owns its input buffers: record on copies of the batch.
-        let (_, plan) = StepPlan::record(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn)?;
+        let (_, plan) = StepPlan::record_with(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn, &between)?;
         match plan {
             Ok(plan) => self.plan = Some(plan),
             Err(_) => self.eager_only = true,
