@@ -142,6 +142,15 @@ fn replay_follows_every_optimizer_option() {
     }
 }
 
+/// A GRU of 16 units over W3's sequences, its last state to 4 classes.
+fn small_gru(d: &Device) -> Result<Box<dyn Module>> {
+    let layers: Vec<Box<dyn Module>> = vec![
+        Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()),
+        Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?),
+    ];
+    Ok(Box::new(Sequential::new(layers)))
+}
+
 /// A GRU step (one recurrence kernel each way on a GPU) replays like eager
 /// steps; a BatchNorm layer is a graph of elementwise ops (statistics,
 /// normalisation), and the chains whose intermediates the backward pass does
@@ -149,14 +158,7 @@ fn replay_follows_every_optimizer_option() {
 #[test]
 fn a_gru_step_replays_and_elementwise_chains_fuse() {
     let (_, batches) = workload_batches("W3");
-    let build = |d: &Device| -> Result<Box<dyn Module>> {
-        let layers: Vec<Box<dyn Module>> = vec![
-            Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()),
-            Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?),
-        ];
-        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
-    };
-    replay_matches_eager("GRU", &build, &batches, 4);
+    replay_matches_eager("GRU", &small_gru, &batches, 4);
     let (dispatches, fused) = replay_matches_eager("batchnorm", &batchnorm_mlp(Some(0.1)), &spiral_batches(), 4);
     assert!(fused > 0, "no elementwise chain of the BatchNorm step was fused ({dispatches} dispatches)");
 }
@@ -168,26 +170,19 @@ fn a_gru_step_replays_and_elementwise_chains_fuse() {
 #[test]
 fn clipped_steps_replay_like_eager_ones() {
     let (_, batches) = workload_batches("W3");
-    let build = |d: &Device| -> Result<Box<dyn Module>> {
-        let layers: Vec<Box<dyn Module>> = vec![
-            Box::new(Recurrent::new(RecurrentKind::Gru, 8, 16, 1, false, true, 5, 0, d)?.last_step_only()),
-            Box::new(Linear::new(16, 4, true, Init::GlorotUniform, 5, 1, d)?),
-        ];
-        Ok(Box::new(Sequential::new(layers)) as Box<dyn Module>)
-    };
     let max = 0.05;
     let clip = move |model: &dyn Module, grads: &mut GradStore| -> Result<()> {
         let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
         clip_grad_norm(&params, grads, max).map(drop)
     };
     let device = Device::Gpu(context());
-    let (model, (x, shape, y)) = (build(&device).unwrap(), &batches[0]);
+    let (model, (x, shape, y)) = (small_gru(&device).unwrap(), &batches[0]);
     let (x, y) = (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
     let mut grads = cross_entropy(model.as_ref(), &[&x, &y]).unwrap().backward().unwrap();
     let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
     let norm = pollster::block_on(clip_grad_norm(&params, &mut grads, max).unwrap().unwrap().to_scalar()).unwrap();
     assert!(norm > 2.0 * max, "the first step's gradient norm {norm} does not exceed the bound {max}: nothing would clip");
-    let (dispatches, _) = replay_matches_eager_with("clipped GRU", ADAM, &build, &batches, 6, &clip);
+    let (dispatches, _) = replay_matches_eager_with("clipped GRU", ADAM, &small_gru, &batches, 6, &clip);
 
     let path = format!("{}/../models/parity-gru.json", env!("CARGO_MANIFEST_DIR"));
     let spec = ModelSpec::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();

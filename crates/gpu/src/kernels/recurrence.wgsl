@@ -94,8 +94,8 @@ fn set_pre(g: u32, a: vec4<f32>) {
 }
 
 // pre = b_hh + w_hh hs for gate rows k, k + WG, ... (R <= 8 of them, so each
-// load of hs serves up to 32 products; the accumulators are named, since an array indexed in a loop lands in memory
-// on GPUs emulated on the CPU).
+// load of hs serves up to 32 products; the accumulators are named, since an
+// array indexed in a loop lands in memory on GPUs emulated on the CPU).
 fn project(k: u32) {
     var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
     var a4 = vec4(0.0); var a5 = vec4(0.0); var a6 = vec4(0.0); var a7 = vec4(0.0);
