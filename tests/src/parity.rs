@@ -301,8 +301,8 @@ async fn optimizers(s: &mut Suite) {
     let adam = AdamParams::new(0.9, 0.999, 1e-7, 0.01);
     for part in 0..3 {
         s.check(&format!("adam output {part}"), &inputs, TRANSCENDENTAL, &|t| {
-            // [lr, 1 - beta1^t, 1 - beta2^t] at t = 1
-            let step = Tensor::from_vec(vec![0.01, 0.1, 0.001], &[3], &t[0].device())?;
+            // [lr, 1 - beta1^t, 1 - beta2^t, gradient scale] at t = 1
+            let step = Tensor::from_vec(vec![0.01, 0.1, 0.001, 0.5], &[4], &t[0].device())?;
             let (p, m, v) = Tensor::adam_update(&t[0], &t[1], &t[2], &t[3], adam, &step)?;
             Ok([p, m, v][part].clone())
         })

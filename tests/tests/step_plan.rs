@@ -6,7 +6,7 @@
 use nnlab_bench::training_workloads;
 use nnlab_core::{Device, Error, GpuContext, GradStore, Result, Tensor};
 use nnlab_nn::activation::ActivationLayer;
-use nnlab_nn::gradients::clip_grad_norm;
+use nnlab_nn::gradients::{clip_coefficient, clip_grad_norm};
 use nnlab_nn::layers::{BatchNorm, Dropout, Recurrent, RecurrentKind, Sequential};
 use nnlab_nn::spec::{ModelSpec, SpecTrainer};
 use nnlab_nn::{Activation, Linear, Module, Optimizer, OptimizerConfig, Param, StepInput, StepPlan, init::Init};
@@ -20,6 +20,10 @@ const ADAM: OptimizerConfig = OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta
 fn optimizer(model: &dyn Module, config: OptimizerConfig) -> Result<Optimizer> {
     Optimizer::new(config, model.parameters().into_iter().map(|(_, p)| p).collect())
 }
+
+const ADAMW: OptimizerConfig = OptimizerConfig::AdamW { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01, amsgrad: false, maximize: false };
+const AMSGRAD: OptimizerConfig = OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01, amsgrad: true, maximize: false };
+const SGD: OptimizerConfig = OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.0, nesterov: false, weight_decay: 1e-3, maximize: false };
 
 fn adam(model: &dyn Module) -> Result<Optimizer> {
     optimizer(model, ADAM)
@@ -39,11 +43,12 @@ fn values(model: &dyn Module) -> Vec<f32> {
 /// (recorded on the first step), checking both end in the same place.
 /// Returns the plan's dispatches per step and how many fusion removed.
 fn replay_matches_eager(name: &str, build: &dyn Fn(&Device) -> Result<Box<dyn Module>>, batches: &Batches, steps: usize) -> (usize, usize) {
-    replay_matches_eager_with(name, ADAM, build, batches, steps, &|_, _| Ok(()))
+    replay_matches_eager_with(name, ADAM, build, batches, steps, &|_, _| Ok(None))
 }
 
-/// Acts on a model's gradients between the backward pass and the update.
-type Between = dyn Fn(&dyn Module, &mut GradStore) -> Result<()>;
+/// Acts on a model's gradients between the backward pass and the update,
+/// and may return a scale for the update to apply.
+type Between = dyn Fn(&dyn Module, &mut GradStore) -> Result<Option<Tensor>>;
 
 /// `replay_matches_eager` with another optimizer, and `between` applied to
 /// the gradients of every step.
@@ -69,8 +74,8 @@ fn replay_matches_eager_with(
         let (x, y) = &resident[i % resident.len()];
         let loss = cross_entropy(eager.as_ref(), &[x, y]).unwrap();
         let mut grads = loss.backward().unwrap();
-        between(eager.as_ref(), &mut grads).unwrap();
-        eager_opt.step(&grads).unwrap();
+        let scale = between(eager.as_ref(), &mut grads).unwrap();
+        eager_opt.step_scaled(&grads, scale.as_ref()).unwrap();
         eager_losses.push(pollster::block_on(loss.to_scalar()).unwrap());
     }
 
@@ -138,7 +143,7 @@ fn replay_follows_every_optimizer_option() {
         ("RMSprop centered", OptimizerConfig::Rmsprop { lr: 1e-3, alpha: 0.9, eps: 1e-7, momentum: 0.5, weight_decay: 0.0, centered: true, maximize: false }),
     ];
     for (name, config) in configs {
-        replay_matches_eager_with(name, config, build.as_ref(), &batches, 6, &|_, _| Ok(()));
+        replay_matches_eager_with(name, config, build.as_ref(), &batches, 6, &|_, _| Ok(None));
     }
 }
 
@@ -166,14 +171,19 @@ fn a_gru_step_replays_and_elementwise_chains_fuse() {
 /// Clipping gradients by their global norm (the parity-gru preset does) is
 /// device ops between the backward pass and the update: a plan records it,
 /// and replays clip like eager steps (at a bound the gradients exceed, so
-/// every step clips). The preset's trainer replays a plan on the GPU.
+/// every step clips), whether the gradients are scaled (`clip_grad_norm`) or
+/// the update applies the coefficient (`clip_coefficient`, what the trainer
+/// does: Adam's fused update takes it), and the two give the same weights.
+/// The preset's trainer replays a plan on the GPU, with no dispatch per
+/// parameter for the clip.
 #[test]
 fn clipped_steps_replay_like_eager_ones() {
     let (_, batches) = workload_batches("W3");
     let max = 0.05;
-    let clip = move |model: &dyn Module, grads: &mut GradStore| -> Result<()> {
-        let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
-        clip_grad_norm(&params, grads, max).map(drop)
+    let parameters = |model: &dyn Module| -> Vec<Param> { model.parameters().into_iter().map(|(_, p)| p).collect() };
+    let scaled = move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> { clip_grad_norm(&parameters(model), grads, max).map(|_| None) };
+    let by_update = move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> {
+        Ok(clip_coefficient(&parameters(model), grads, max)?.map(|(_, coef)| coef))
     };
     let device = Device::Gpu(context());
     let (model, (x, shape, y)) = (small_gru(&device).unwrap(), &batches[0]);
@@ -182,7 +192,24 @@ fn clipped_steps_replay_like_eager_ones() {
     let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
     let norm = pollster::block_on(clip_grad_norm(&params, &mut grads, max).unwrap().unwrap().to_scalar()).unwrap();
     assert!(norm > 2.0 * max, "the first step's gradient norm {norm} does not exceed the bound {max}: nothing would clip");
-    let (dispatches, _) = replay_matches_eager_with("clipped GRU", ADAM, &small_gru, &batches, 6, &clip);
+    let (scaling, _) = replay_matches_eager_with("clipped GRU", ADAM, &small_gru, &batches, 6, &scaled);
+    let (dispatches, _) = replay_matches_eager_with("clipped GRU, scaled by Adam", ADAM, &small_gru, &batches, 6, &by_update);
+    assert!(dispatches < scaling, "the update's scale saves no dispatch: {dispatches} vs {scaling}");
+    for (name, config) in [("Adam", ADAM), ("AdamW", ADAMW), ("Adam amsgrad", AMSGRAD), ("SGD", SGD)] {
+        let train = |between: &Between| {
+            let model = small_gru(&device).unwrap();
+            let mut opt = optimizer(model.as_ref(), config).unwrap();
+            for _ in 0..3 {
+                let mut grads = cross_entropy(model.as_ref(), &[&x, &y]).unwrap().backward().unwrap();
+                let scale = between(model.as_ref(), &mut grads).unwrap();
+                opt.step_scaled(&grads, scale.as_ref()).unwrap();
+            }
+            values(model.as_ref())
+        };
+        for (i, (a, b)) in train(&by_update).iter().zip(train(&scaled)).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{name}: value {i}: scaled by the update {a}, gradients scaled {b}");
+        }
+    }
 
     let path = format!("{}/../models/parity-gru.json", env!("CARGO_MANIFEST_DIR"));
     let spec = ModelSpec::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -190,7 +217,8 @@ fn clipped_steps_replay_like_eager_ones() {
     let mut trainer = pollster::block_on(SpecTrainer::new(&spec, Device::Gpu(context()))).unwrap();
     trainer.train(3).unwrap();
     let preset = trainer.plan_dispatches().expect("the parity-gru preset replays a step plan");
-    eprintln!("clipped GRU: {dispatches} dispatches per step; the parity-gru preset: {preset}");
+    eprintln!("clipped GRU: {dispatches} dispatches per step ({scaling} scaling each gradient); the parity-gru preset: {preset}");
+    assert!(preset <= dispatches + 6, "the parity-gru preset replays {preset} dispatches per step");
 }
 
 /// Linear, BatchNorm (with this momentum; None: a cumulative average), tanh, linear.

@@ -11,14 +11,21 @@ use crate::Param;
 /// capped at 1). Returns the norm before clipping, as a scalar tensor (no
 /// readback, so it stays on the GPU).
 pub fn clip_grad_norm(params: &[Param], grads: &mut GradStore, max_norm: f32) -> Result<Option<Tensor>> {
+    let Some((norm, coef)) = clip_coefficient(params, grads, max_norm)? else { return Ok(None) };
     let _g = nnlab_core::no_grad();
-    let present: Vec<(Tensor, Tensor)> = params
-        .iter()
-        .filter_map(|p| {
-            let t = p.get();
-            grads.get(&t).cloned().map(|g| (t, g))
-        })
-        .collect();
+    for (t, g) in present(params, grads) {
+        grads.insert(&t, g.mul(&coef)?);
+    }
+    Ok(Some(norm))
+}
+
+/// What `clip_grad_norm` multiplies the gradients by, and their norm, both
+/// one-element tensors on the gradients' device (None without gradients):
+/// for an update that applies the coefficient itself
+/// (`Optimizer::step_scaled`).
+pub fn clip_coefficient(params: &[Param], grads: &GradStore, max_norm: f32) -> Result<Option<(Tensor, Tensor)>> {
+    let _g = nnlab_core::no_grad();
+    let present = present(params, grads);
     if present.is_empty() {
         return Ok(None);
     }
@@ -28,10 +35,18 @@ pub fn clip_grad_norm(params: &[Param], grads: &mut GradStore, max_norm: f32) ->
     let norm = Tensor::concat(&flat, 0)?.square()?.sum_all()?.sqrt()?;
     let one = Tensor::scalar(1.0, &norm.device())?;
     let coef = norm.add_scalar(1e-6)?.recip()?.mul_scalar(max_norm)?.minimum(&one)?;
-    for (t, g) in present {
-        grads.insert(&t, g.mul(&coef)?);
-    }
-    Ok(Some(norm))
+    Ok(Some((norm, coef)))
+}
+
+/// The parameters that have a gradient, with it.
+fn present(params: &[Param], grads: &GradStore) -> Vec<(Tensor, Tensor)> {
+    params
+        .iter()
+        .filter_map(|p| {
+            let t = p.get();
+            grads.get(&t).cloned().map(|g| (t, g))
+        })
+        .collect()
 }
 
 /// Adds N(0, σ²) noise with σ² = eta / (1 + step)^0.55 to every gradient

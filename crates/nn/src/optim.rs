@@ -185,13 +185,15 @@ impl Optimizer {
 
     /// The values that change from step to step, kept in a device tensor so
     /// that a recorded plan can rewrite them: Adam's [lr, 1 - beta1^t, 1 -
-    /// beta2^t]; for SGD with dampening, the momentum buffer's [decay, share
-    /// of the gradient], [0, 1] at the first step (the buffer starts as the
-    /// gradient) and [momentum, 1 - dampening] after.
+    /// beta2^t, 1] (the last, the gradient scale, is replaced by a device
+    /// value when an update is given one: `step_scaled`); for SGD with
+    /// dampening, the momentum buffer's [decay, share of the gradient], [0, 1]
+    /// at the first step (the buffer starts as the gradient) and
+    /// [momentum, 1 - dampening] after.
     fn step_scalars_for(&self, t: u32) -> Option<Vec<f32>> {
         match self.config {
             OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => {
-                Some(vec![self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)])
+                Some(vec![self.lr, 1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32), 1.0])
             }
             OptimizerConfig::Sgd { momentum, dampening, .. } if momentum != 0.0 && dampening != 0.0 => {
                 Some(if t <= 1 { vec![0.0, 1.0] } else { vec![momentum, 1.0 - dampening] })
@@ -214,6 +216,15 @@ impl Optimizer {
 
     /// Applies one update from `grads`; parameters without a gradient stay.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.step_scaled(grads, None)
+    }
+
+    /// `step` with every gradient multiplied by `scale` (one value, on the
+    /// parameters' device), as clipping by norm asks
+    /// (`gradients::clip_coefficient`). Adam's and AdamW's fused updates
+    /// apply it as they read the gradient, so it costs no dispatch per
+    /// parameter; the other updates multiply first.
+    pub fn step_scaled(&mut self, grads: &GradStore, scale: Option<&Tensor>) -> Result<()> {
         let _guard = nnlab_core::no_grad();
         self.steps += 1;
         let lr = self.lr;
@@ -223,10 +234,23 @@ impl Optimizer {
             _ => None,
         };
         let scalar = |i: usize| scalars.as_ref().expect("this optimizer has step scalars").narrow(0, i, 1);
+        // What the fused Adam reads: the uploaded scalars, their gradient
+        // scale replaced by the given one (the upload stays what a recorded
+        // plan rewrites).
+        let fused_adam = matches!(self.config, OptimizerConfig::Adam { amsgrad: false, .. } | OptimizerConfig::AdamW { amsgrad: false, .. });
+        let adam_scalars = match (&scalars, scale) {
+            (Some(s), Some(k)) if fused_adam => Some(Tensor::concat(&[s.narrow(0, 0, 3)?, k.reshape(&[1])?], 0)?),
+            _ => scalars.clone(),
+        };
+        let scale = scale.filter(|_| !fused_adam);
         for (param, state) in self.params.iter().zip(&mut self.state) {
             let p = param.get();
             let Some(g) = grads.get(&p) else { continue };
             let g = if self.config.maximize() { g.neg()? } else { g.clone() };
+            let g = match scale {
+                Some(k) => g.mul(k)?,
+                None => g,
+            };
             let new_p = match self.config {
                 OptimizerConfig::Sgd { momentum, nesterov: false, weight_decay, dampening, .. } if momentum == 0.0 || dampening == 0.0 => {
                     let (np, nb) = Tensor::sgd_update(&p, &g, &state[0], SgdParams { n: 0, lr, momentum, weight_decay })?;
@@ -241,16 +265,13 @@ impl Optimizer {
                 }
                 OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, amsgrad, .. } => {
                     let hp = AdamParams::new(beta1, beta2, eps, weight_decay);
-                    if amsgrad {
-                        adam_amsgrad(&p, &g, state, hp, scalars.as_ref().expect("Adam has scalars"))?
-                    } else {
-                        adam(&p, &g, state, hp, scalars.as_ref().expect("Adam has scalars"))?
-                    }
+                    let s = adam_scalars.as_ref().expect("Adam has scalars");
+                    if amsgrad { adam_amsgrad(&p, &g, state, hp, s)? } else { adam(&p, &g, state, hp, s)? }
                 }
                 OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, amsgrad, .. } => {
                     let decayed = p.mul_scalar(1.0 - lr * weight_decay)?;
                     let hp = AdamParams::new(beta1, beta2, eps, 0.0);
-                    let s = scalars.as_ref().expect("AdamW has scalars");
+                    let s = adam_scalars.as_ref().expect("AdamW has scalars");
                     if amsgrad { adam_amsgrad(&decayed, &g, state, hp, s)? } else { adam(&decayed, &g, state, hp, s)? }
                 }
                 OptimizerConfig::Rmsprop { alpha, eps, momentum, weight_decay, centered, .. } => {
@@ -288,7 +309,8 @@ fn adam(p: &Tensor, g: &Tensor, state: &mut [Tensor], hp: AdamParams, scalars: &
 
 /// Adam with amsgrad as elementwise ops (the fused kernel already binds all
 /// the buffers a device guarantees): the denominator uses the largest second
-/// moment so far, state[2]. `scalars` is [lr, 1 - beta1^t, 1 - beta2^t].
+/// moment so far, state[2]. `scalars` is [lr, 1 - beta1^t, 1 - beta2^t, 1]
+/// (the gradient comes scaled).
 fn adam_amsgrad(p: &Tensor, g: &Tensor, state: &mut [Tensor], hp: AdamParams, scalars: &Tensor) -> Result<Tensor> {
     let g = g.add(&p.mul_scalar(hp.weight_decay)?)?;
     state[0] = state[0].mul_scalar(hp.beta1)?.add(&g.mul_scalar(1.0 - hp.beta1)?)?;

@@ -32,10 +32,11 @@ pub enum StepInput<'a> {
 /// Computes a step's loss from the model and the step's inputs.
 pub type LossFn<'a> = dyn Fn(&dyn Module, &[&Tensor]) -> Result<Tensor> + 'a;
 
-/// Acts on a step's gradients between the backward pass and the update
-/// (clipping by norm), with device ops only: it is recorded and replayed
-/// with the rest of the step.
-pub type GradFn<'a> = dyn Fn(&mut GradStore) -> Result<()> + 'a;
+/// Acts on a step's gradients between the backward pass and the update,
+/// with device ops only: it is recorded and replayed with the rest of the
+/// step. It may return a scale for the update to apply to every gradient
+/// (`Optimizer::step_scaled`), as clipping by norm does.
+pub type GradFn<'a> = dyn Fn(&mut GradStore) -> Result<Option<Tensor>> + 'a;
 
 pub struct StepPlan {
     plan: Plan,
@@ -75,7 +76,7 @@ impl StepPlan {
     /// loss and the plan, or the reason the step cannot be replayed (it then
     /// ran eagerly all the same).
     pub fn record(model: &dyn Module, opt: &mut Optimizer, inputs: &[&Tensor], loss_fn: &LossFn) -> Result<(Tensor, std::result::Result<StepPlan, Error>)> {
-        Self::record_with(model, opt, inputs, loss_fn, &|_| Ok(()))
+        Self::record_with(model, opt, inputs, loss_fn, &|_| Ok(None))
     }
 
     /// `record` with `between` applied to the gradients before the update.
@@ -105,8 +106,8 @@ impl StepPlan {
         let ran = (|| -> Result<Tensor> {
             let loss = loss_fn(model, inputs)?;
             let mut grads = loss.backward()?;
-            between(&mut grads)?;
-            opt.step(&grads)?;
+            let scale = between(&mut grads)?;
+            opt.step_scaled(&grads, scale.as_ref())?;
             Ok(loss.detach())
         })();
         // The recording must end even when the step failed.

@@ -15,13 +15,16 @@ fn check(tensors: &[&Tensor]) -> Result<()> {
 }
 
 impl Tensor {
-    /// One Adam step, returning the new (parameter, first moment, second moment); `step` is a 3-element tensor [lr, 1 - beta1^t, 1 - beta2^t]
-    /// (a tensor, so a recorded GPU plan can rewrite it every step).
+    /// One Adam step, returning the new (parameter, first moment, second
+    /// moment); `step` is a 4-element tensor [lr, 1 - beta1^t, 1 - beta2^t,
+    /// gradient scale] (a tensor, so a recorded GPU plan can rewrite it every
+    /// step, and the scale can be computed on the device, as clipping by norm
+    /// does). The gradient is scaled before weight decay is added to it.
     pub fn adam_update(p: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, mut hp: AdamParams, step: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         check(&[p, g, m, v])?;
         common_device("adam_update", &[p, step])?;
-        if step.numel() != 3 {
-            return Err(Error::InvalidArgument { op: "adam_update", reason: format!("step scalars have shape {:?}, expected [3]", step.shape()) });
+        if step.numel() != 4 {
+            return Err(Error::InvalidArgument { op: "adam_update", reason: format!("step scalars have shape {:?}, expected [4]", step.shape()) });
         }
         hp.n = p.numel() as u32;
         let shape = p.shape();
@@ -32,10 +35,10 @@ impl Tensor {
             return Ok((wrap(np), wrap(nm), wrap(nv)));
         }
         let (pv, gv, mv, vv) = (p.cpu_contiguous("adam")?, g.cpu_contiguous("adam")?, m.cpu_contiguous("adam")?, v.cpu_contiguous("adam")?);
-        let [lr, bias1, bias2] = <[f32; 3]>::try_from(step.cpu_contiguous("adam")?).expect("checked to hold 3 values");
+        let [lr, bias1, bias2, scale] = <[f32; 4]>::try_from(step.cpu_contiguous("adam")?).expect("checked to hold 4 values");
         let (mut np, mut nm, mut nv) = (Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()));
         for i in 0..pv.len() {
-            let grad = gv[i] + hp.weight_decay * pv[i];
+            let grad = gv[i] * scale + hp.weight_decay * pv[i];
             let m1 = hp.beta1 * mv[i] + (1.0 - hp.beta1) * grad;
             let v1 = hp.beta2 * vv[i] + (1.0 - hp.beta2) * grad * grad;
             nm.push(m1);

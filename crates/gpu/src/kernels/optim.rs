@@ -25,7 +25,7 @@ kernel_meta!(
 
 impl GpuContext {
     /// Returns the new (parameter, first moment, second moment). `step` holds
-    /// [lr, 1 - beta1^t, 1 - beta2^t].
+    /// [lr, 1 - beta1^t, 1 - beta2^t, gradient scale].
     pub fn adam(
         &self,
         params: AdamParams,

@@ -281,13 +281,18 @@ impl SpecTrainer {
         } else {
             self.model.set_training(true);
             let mut grads = self.training_loss(&xb, &yb)?.backward()?;
-            if let Some(max) = self.training.clip_grad_norm {
-                gradients::clip_grad_norm(&self.params, &mut grads, max)?;
-            }
-            if let Some(eta) = self.training.gradient_noise {
-                gradients::add_gradient_noise(&self.params, &mut grads, eta, self.step as u32, self.spec.seed)?;
-            }
-            self.optimizer.step(&grads)?;
+            let scale = match self.training.gradient_noise {
+                // The noise is added to the clipped gradients.
+                Some(eta) => {
+                    if let Some(max) = self.training.clip_grad_norm {
+                        gradients::clip_grad_norm(&self.params, &mut grads, max)?;
+                    }
+                    gradients::add_gradient_noise(&self.params, &mut grads, eta, self.step as u32, self.spec.seed)?;
+                    None
+                }
+                None => clip_scale(&self.params, self.training.clip_grad_norm, &grads)?,
+            };
+            self.optimizer.step_scaled(&grads, scale.as_ref())?;
         }
         if let Some(p) = &mut self.pruner {
             p.after_step(self.step + 1)?;
@@ -323,10 +328,7 @@ impl SpecTrainer {
         let (loss, target) = (self.loss.clone(), self.data.target);
         let loss_fn = move |m: &dyn Module, inputs: &[&Tensor]| loss_of(&loss, target, &m.forward(inputs[0])?, inputs[1]);
         let (params, clip) = (&self.params, self.training.clip_grad_norm);
-        let between = move |grads: &mut GradStore| match clip {
-            Some(max) => gradients::clip_grad_norm(params, grads, max).map(drop),
-            None => Ok(()),
-        };
+        let between = move |grads: &mut GradStore| clip_scale(params, clip, grads);
         // The plan owns its input buffers: record on copies of the batch.
         let (_, plan) = StepPlan::record_with(&self.model, &mut self.optimizer, &[&x.copy()?, &y.copy()?], &loss_fn, &between)?;
         match plan {
@@ -485,6 +487,13 @@ impl SpecTrainer {
 pub(super) fn feature_layer(report: &ModelReport) -> Option<usize> {
     let top: Vec<&super::LayerReport> = report.layers.iter().filter(|l| !l.path.contains('.')).collect();
     top[..top.len().saturating_sub(1)].iter().rposition(|l| l.output.len() >= 2)
+}
+
+/// The scale clipping by norm asks the update to apply (`max`: the spec's
+/// bound), or None when the spec does not clip.
+fn clip_scale(params: &[Param], clip: Option<f32>, grads: &GradStore) -> Result<Option<Tensor>> {
+    let Some(max) = clip else { return Ok(None) };
+    Ok(gradients::clip_coefficient(params, grads, max)?.map(|(_, coef)| coef))
 }
 
 /// The loss of `spec` on `data` (the spec's, or the usual one for the
