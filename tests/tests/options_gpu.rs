@@ -140,7 +140,9 @@ fn s4d_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_convolution() {
 }
 
 /// Each recurrent layer on both sides of the adapter's bound for one
-/// recurrence kernel (the smallest hidden size past it runs step by step):
+/// recurrence kernel (the largest hidden size within it, whose invocations
+/// hold several gate rows and units of w_hh each, and the smallest past it,
+/// which runs step by step):
 /// outputs, final states and every gradient (parameters, h0 and c0) equal
 /// the CPU's, bidirectional, two layers, batch-first, from given states.
 #[test]
@@ -150,7 +152,7 @@ fn recurrent_layers_agree_on_both_sides_of_the_one_kernel_bound() {
     let (batch, steps, features) = (5, 3, 4);
     for kind in [RecurrentKind::RnnTanh, RecurrentKind::RnnRelu, RecurrentKind::Gru, RecurrentKind::Lstm] {
         let past = (1..4096).find(|&h| !ctx.recurrence_fits(kind, h, batch)).expect("a bound below 4096 units");
-        for hidden in [6, past] {
+        for hidden in [6, past - 1, past] {
             let run = |device: &Device| {
                 let layer = Recurrent::new(kind, features, hidden, 2, true, true, 7, 1, device).unwrap();
                 let x = Tensor::rand_uniform(&[batch, steps, features], -1.0, 1.0, 3, 0, device).unwrap();

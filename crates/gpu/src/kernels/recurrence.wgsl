@@ -3,12 +3,16 @@
 // GH (gate rows, G * H), GW (the backward's gate-gradient columns), KIND (the
 // cell), WG (invocations per workgroup), R = ceil(GH / WG), and for the
 // backward's product with w_hh's transpose UB = ceil(H / 8) blocks of 8 units,
-// MS = min(WG / UB, G) parts of CH = ceil(GH / MS) gate rows.
+// MS = min(WG / UB, G) parts of CH = ceil(GH / MS) gate rows. Generated after
+// the forward's file: the private array `wr` and its recurrent projection
+// `project` (recurrence.rs, `unrolled_projection`).
 //
 // A workgroup walks every step for 4 batch rows, one per component of a
 // vec4 (rows past the batch repeat its last row and write nothing), so each
-// weight read serves 4 rows. Invocation k computes gate rows k, k + WG, ...
-// of the recurrent projection, then updates units k, k + WG, ... of the cell.
+// weight read serves 4 rows. In the forward, invocation k holds gate rows
+// k, k + WG, ... of w_hh in `wr` for the whole walk and computes their
+// recurrent pre-activations; in both, it updates units k, k + WG, ... of
+// the cell.
 // gx [T, N, GH] holds the input projections (strides params.gx_t and
 // params.gx_n; gates contiguous).
 
@@ -91,33 +95,6 @@ fn set_pre(g: u32, a: vec4<f32>) {
         if (params.has_bias == 1u) { bias = b_hh[params.b_at + g]; }
         pre[g] = a + bias;
     }
-}
-
-// pre = b_hh + w_hh hs for gate rows k, k + WG, ... (R <= 8 of them, so each
-// load of hs serves up to 32 products; the accumulators are named, since an
-// array indexed in a loop lands in memory on GPUs emulated on the CPU).
-fn project(k: u32) {
-    var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
-    var a4 = vec4(0.0); var a5 = vec4(0.0); var a6 = vec4(0.0); var a7 = vec4(0.0);
-    for (var j = 0u; j < H; j++) {
-        let s = hs[j];
-        a0 += weight(k, j) * s;
-        if (R > 1u) { a1 += weight(k + WG, j) * s; }
-        if (R > 2u) { a2 += weight(k + 2u * WG, j) * s; }
-        if (R > 3u) { a3 += weight(k + 3u * WG, j) * s; }
-        if (R > 4u) { a4 += weight(k + 4u * WG, j) * s; }
-        if (R > 5u) { a5 += weight(k + 5u * WG, j) * s; }
-        if (R > 6u) { a6 += weight(k + 6u * WG, j) * s; }
-        if (R > 7u) { a7 += weight(k + 7u * WG, j) * s; }
-    }
-    set_pre(k, a0);
-    if (R > 1u) { set_pre(k + WG, a1); }
-    if (R > 2u) { set_pre(k + 2u * WG, a2); }
-    if (R > 3u) { set_pre(k + 3u * WG, a3); }
-    if (R > 4u) { set_pre(k + 4u * WG, a4); }
-    if (R > 5u) { set_pre(k + 5u * WG, a5); }
-    if (R > 6u) { set_pre(k + 6u * WG, a6); }
-    if (R > 7u) { set_pre(k + 7u * WG, a7); }
 }
 
 // The activated gates of unit u at step t for the 4 rows (recurrent part in

@@ -7,6 +7,13 @@
 
 var<workgroup> cs: array<vec4<f32>, H>;
 
+// wr[i H + j] = w_hh[k + i WG, j]: the gate rows `project` computes.
+fn hold_weights(k: u32) {
+    for (var i = 0u; i < R; i++) {
+        for (var j = 0u; j < H; j++) { wr[i * H + j] = weight(k + i * WG, j); }
+    }
+}
+
 // Gate row g's pre-activations at step t for the backward pass.
 fn save(t: u32, base: u32, g: u32) {
     if (g < GH) {
@@ -20,6 +27,7 @@ fn save(t: u32, base: u32, g: u32) {
 @compute @workgroup_size(WG)
 fn recurrence_forward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let base = 4u * wid.x; let steps = params.steps;
+    hold_weights(k);
     for (var u = k; u < H; u += WG) {
         hs[u] = state0_4(0u, base, u);
         put(state_at(0u, initial_slot(), base, u), H, base, hs[u]);
