@@ -90,11 +90,11 @@ impl GpuContext {
     /// Whether this device runs a recurrence of `rows` rows and `hidden`
     /// units as one workgroup per 4 rows: the backward's states and gate
     /// gradients ((4 + 2G) * H vec4s) in workgroup memory, invocations
-    /// holding w_hh between them (`workgroup_size`) within the workgroup size
+    /// holding w_hh between them (`Layout`) within the workgroup size
     /// limits, and the workgroups within a dispatch's.
     pub fn recurrence_fits(&self, kind: CellKind, hidden: usize, rows: usize) -> bool {
         let l = self.limits();
-        let Some(threads) = workgroup_size(kind, hidden) else { return false };
+        let Some(Layout { wg: threads, .. }) = Layout::new(kind, hidden) else { return false };
         (4 + 2 * kind.gates()) * hidden * 16 <= l.max_compute_workgroup_storage_size as usize
             && threads <= l.max_compute_invocations_per_workgroup as usize
             && threads <= l.max_compute_workgroup_size_x as usize
@@ -113,8 +113,8 @@ impl GpuContext {
         let saved = self.alloc(t * n * kind.gates() * h)?;
         if n * h > 0 {
             let meta = self.recurrence_meta(x, [(&states, 0); 3])?;
-            let wg = self.recurrence_workgroup(x)?;
-            let pipeline = self.pipeline_variant("recurrence_forward", variant(x), || source(x.kind, x.hidden, wg, Entry::Forward));
+            let layout = self.recurrence_layout(x)?;
+            let pipeline = self.pipeline_variant("recurrence_forward", variant(x), || source(x.kind, x.hidden, layout, Entry::Forward));
             let bias = x.b_hh.map_or(x.w_hh.0, |b| b.0);
             let bindings = [&meta, x.gx.0.raw(), x.w_hh.0.raw(), bias.raw(), x.state0.0.raw(), states.raw(), saved.raw()];
             self.dispatch_groups(&pipeline, &bindings, groups(n));
@@ -131,8 +131,8 @@ impl GpuContext {
         let out = self.alloc(t * n * kind.gradient_width(h) + kind.states() * n * h)?;
         if n * h > 0 {
             let meta = self.recurrence_meta(x, [states, saved, grad])?;
-            let wg = self.recurrence_workgroup(x)?;
-            let pipeline = self.pipeline_variant("recurrence_backward", variant(x), || source(x.kind, x.hidden, wg, Entry::Backward));
+            let layout = self.recurrence_layout(x)?;
+            let pipeline = self.pipeline_variant("recurrence_backward", variant(x), || source(x.kind, x.hidden, layout, Entry::Backward));
             // The bias is in the saved pre-activations and the initial state
             // among the states: bindings 3 and 4 go unused.
             let numbered = [(0, &meta), (1, x.gx.0.raw()), (2, x.w_hh.0.raw()), (5, states.0.raw()), (6, grad.0.raw()), (7, out.raw()), (8, saved.0.raw())];
@@ -141,9 +141,9 @@ impl GpuContext {
         Ok(out)
     }
 
-    fn recurrence_workgroup(&self, x: &RecurrenceInputs) -> Result<usize> {
-        match workgroup_size(x.kind, x.hidden) {
-            Some(wg) if self.recurrence_fits(x.kind, x.hidden, x.rows) => Ok(wg),
+    fn recurrence_layout(&self, x: &RecurrenceInputs) -> Result<Layout> {
+        match Layout::new(x.kind, x.hidden) {
+            Some(layout) if self.recurrence_fits(x.kind, x.hidden, x.rows) => Ok(layout),
             _ => Err(GpuError::Validation(format!("a recurrence of {} units and {} rows does not fit one workgroup per 4 rows here", x.hidden, x.rows))),
         }
     }
@@ -179,57 +179,74 @@ enum Entry {
 }
 
 /// An entry point's source: the meta struct, the cell codes, the sizes as
-/// constants, recurrence.wgsl, the entry's own file and, for the forward,
-/// its recurrent projection written out term by term (`unrolled_projection`).
-fn source(kind: CellKind, h: usize, wg: usize, entry: Entry) -> String {
-    let gh = kind.gates() * h;
-    let ub = h.div_ceil(8);
-    let parts = (wg / ub).clamp(1, kind.gates());
+/// constants, recurrence.wgsl, the entry's own file and its product with
+/// the recurrent weights written out term by term (`unrolled`).
+fn source(kind: CellKind, h: usize, l: Layout, entry: Entry) -> String {
     let constants = [
         ("H", h),
-        ("GH", gh),
+        ("GH", kind.gates() * h),
         ("GW", kind.gradient_width(h)),
         ("KIND", kind as usize),
-        ("WG", wg),
-        ("R", gh.div_ceil(wg)),
-        ("UB", ub),
-        ("MS", parts),
-        ("CH", gh.div_ceil(parts)),
+        ("WG", l.wg),
+        ("R", l.rows),
+        ("BW", l.width),
+        ("UB", l.blocks),
+        ("MS", l.parts),
+        ("CH", l.part_rows),
     ];
     let constants: String = constants.iter().map(|(name, v)| format!("const {name}: u32 = {v}u;\n")).collect();
     let body = match entry {
-        Entry::Forward => format!("{}{}", include_str!("recurrence_forward.wgsl"), unrolled_projection(h, gh.div_ceil(wg), wg)),
-        Entry::Backward => include_str!("recurrence_backward.wgsl").to_string(),
+        Entry::Forward => {
+            let product = unrolled(h, l.rows, |j| format!("hs[{j}]"), |i| format!("set_pre(k + {}u, a{i});", i * l.wg));
+            format!("{}\nfn project(k: u32) {{\n{product}}}\n", include_str!("recurrence_forward.wgsl"))
+        }
+        Entry::Backward => {
+            let product = unrolled(l.part_rows, l.width, |m| format!("dg[min(m0 + {m}u, GH - 1u)]"), |c| format!("set_part(part, j0 + {c}u, a{c});"));
+            format!(
+                "{}\nfn back_project(k: u32) {{\n    let part = k / UB; let j0 = BW * (k % UB); let m0 = CH * part;\n    if (part >= MS) {{ return; }}\n{product}}}\n",
+                include_str!("recurrence_backward.wgsl")
+            )
+        }
     };
-    format!("{}{}{constants}{}{body}", RecurrenceMeta::wgsl_uniform(), CellKind::wgsl_constants(), include_str!("recurrence.wgsl"))
+    let held = match entry {
+        Entry::Forward => l.rows * h,
+        Entry::Backward => l.width * l.part_rows,
+    };
+    format!(
+        "{}{}{constants}{}{body}\nvar<private> wr: array<f32, {held}>;\n",
+        RecurrenceMeta::wgsl_uniform(),
+        CellKind::wgsl_constants(),
+        include_str!("recurrence.wgsl")
+    )
 }
 
-/// `fn project(k)`: pre = b_hh + w_hh hs for the invocation's `rows` gate
-/// rows k, k + WG, ..., each the sum over the H units of its weights held in
-/// `wr[i * H + j]` times the state `hs[j]`, written out with every index a
-/// constant. GPUs emulated on the CPU (SwiftShader, lavapipe) then read the
-/// weights and the state as plain loads instead of per-lane gathers (W3's
-/// forward recurrence: 19 -> 11 ms on SwiftShader, 16 -> 4 ms on lavapipe),
-/// and other GPUs keep the weights the registers do not hold in
-/// thread-interleaved private memory, which reads coalesced. The price is
-/// compile time: about a second more on SwiftShader for W3's 512 terms.
-fn unrolled_projection(h: usize, rows: usize, wg: usize) -> String {
+/// The body of a product whose `lanes` sums, a0, a1, ..., each add up
+/// `terms` products of a weight held in `wr[lane * terms + term]` with a
+/// vec4 of workgroup memory (`vector(term)`), then go to `store(lane)`;
+/// written out term by term so every index into `wr` is a constant. GPUs
+/// emulated on the CPU (SwiftShader, lavapipe) then read the weights as
+/// plain loads instead of per-lane gathers (W3's forward recurrence: 19 ->
+/// 11 ms on SwiftShader, 16 -> 4 ms on lavapipe), and other GPUs keep what
+/// the registers do not hold in thread-interleaved private memory, which
+/// reads coalesced. The price is compile time: about a second more per
+/// kernel on SwiftShader for W3's 512 terms.
+fn unrolled(terms: usize, lanes: usize, vector: impl Fn(usize) -> String, store: impl Fn(usize) -> String) -> String {
     use std::fmt::Write;
-    let mut s = format!("\nvar<private> wr: array<f32, {}>;\n\nfn project(k: u32) {{\n", rows * h);
-    for i in 0..rows {
+    let mut s = String::new();
+    for i in 0..lanes {
         let _ = writeln!(s, "    var a{i} = vec4(0.0);");
     }
-    for j in 0..h {
-        let _ = write!(s, "    {{ let s = hs[{j}];");
-        for i in 0..rows {
-            let _ = write!(s, " a{i} += wr[{}] * s;", i * h + j);
+    for j in 0..terms {
+        let _ = write!(s, "    {{ let s = {};", vector(j));
+        for i in 0..lanes {
+            let _ = write!(s, " a{i} += wr[{}] * s;", i * terms + j);
         }
         s.push_str(" }\n");
     }
-    for i in 0..rows {
-        let _ = writeln!(s, "    set_pre(k + {}u, a{i});", i * wg);
+    for i in 0..lanes {
+        let _ = writeln!(s, "    {}", store(i));
     }
-    s + "}\n"
+    s
 }
 
 /// One workgroup per 4 batch rows.
@@ -240,24 +257,60 @@ fn groups(rows: usize) -> (u32, u32, u32) {
 /// Batch rows a workgroup carries (the components of a vec4).
 const ROWS: usize = 4;
 
-/// Invocations per workgroup: one per 8 gate rows, in whole subgroups of 32
-/// (so each read of the state serves 8 rows; on GPUs emulated on the CPU,
-/// where a workgroup-memory read costs about as much as the products it
-/// feeds, 4 rows made W3's recurrence a third slower), or more where an
-/// invocation would hold over `HELD` weights in the forward. None when even
-/// one gate row per invocation would.
-fn workgroup_size(kind: CellKind, hidden: usize) -> Option<usize> {
-    if hidden == 0 || hidden > HELD {
-        return None;
-    }
-    let gh = kind.gates() * hidden;
-    let first = gh.div_ceil(8).next_multiple_of(32);
-    (first..=first.max(gh).next_multiple_of(32)).step_by(32).find(|&wg| gh.div_ceil(wg) * hidden <= HELD)
+/// How a workgroup's invocations share a recurrence of H units and G gate
+/// blocks (GH = G * H gate rows) and the weights they hold (each at most
+/// `HELD`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Layout {
+    /// Invocations per workgroup.
+    wg: usize,
+    /// The forward's gate rows per invocation: k, k + WG, ...
+    rows: usize,
+    /// The backward's product with w_hh's transpose: `blocks` blocks of
+    /// `width` units times `parts` parts of `part_rows` gate rows, invocation
+    /// k taking block k % blocks of part k / blocks.
+    width: usize,
+    blocks: usize,
+    parts: usize,
+    part_rows: usize,
 }
 
-/// The most weights of w_hh one invocation holds in the forward (and terms
-/// its unrolled projection has): W3's LSTM of 64 units, with 32
-/// invocations, holds 512.
+impl Layout {
+    /// One invocation per 8 gate rows, in whole subgroups of 32 (so each
+    /// read of the state serves 8 rows; on GPUs emulated on the CPU, where a
+    /// workgroup-memory read costs about as much as the products it feeds, 4
+    /// rows made W3's recurrence a third slower), or more where an
+    /// invocation would hold over `HELD` weights. None when even one gate
+    /// row or unit per invocation would.
+    fn new(kind: CellKind, hidden: usize) -> Option<Layout> {
+        if hidden == 0 {
+            return None;
+        }
+        let gh = kind.gates() * hidden;
+        let first = gh.div_ceil(8).next_multiple_of(32);
+        (first..=first.max(gh).next_multiple_of(32)).step_by(32).find_map(|wg| Layout::with(kind, hidden, wg))
+    }
+
+    /// The widest backward blocks (up to 8 units: each read of the gate
+    /// gradients serves 8 products) whose weights fit `HELD`.
+    fn with(kind: CellKind, hidden: usize, wg: usize) -> Option<Layout> {
+        let gh = kind.gates() * hidden;
+        let rows = gh.div_ceil(wg);
+        if rows * hidden > HELD {
+            return None;
+        }
+        (1..=8).rev().find_map(|width| {
+            let blocks = hidden.div_ceil(width);
+            let parts = (wg / blocks).clamp(1, kind.gates());
+            let part_rows = gh.div_ceil(parts);
+            (blocks <= wg && width * part_rows <= HELD).then_some(Layout { wg, rows, width, blocks, parts, part_rows })
+        })
+    }
+}
+
+/// The most weights of w_hh one invocation holds (and terms its unrolled
+/// product has): W3's LSTM of 64 units, with 32 invocations, holds 512 in
+/// each direction.
 const HELD: usize = 512;
 
 #[cfg(test)]
@@ -266,22 +319,28 @@ mod tests {
 
     #[test]
     fn invocations_hold_at_most_held_weights() {
-        assert_eq!(workgroup_size(CellKind::Lstm, 64), Some(32), "W3's LSTM: 8 gate rows per invocation");
-        assert_eq!(workgroup_size(CellKind::Lstm, 0), None);
-        assert_eq!(workgroup_size(CellKind::RnnTanh, HELD + 1), None, "one gate row alone would hold more");
+        let w3 = Layout { wg: 32, rows: 8, width: 8, blocks: 8, parts: 4, part_rows: 64 };
+        assert_eq!(Layout::new(CellKind::Lstm, 64), Some(w3), "W3's LSTM");
+        assert_eq!(Layout::new(CellKind::Lstm, 0), None);
+        assert_eq!(Layout::new(CellKind::RnnTanh, HELD + 1), None, "one gate row alone would hold more");
         for kind in [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm] {
             for h in 1..=HELD {
-                let wg = workgroup_size(kind, h).unwrap_or_else(|| panic!("{kind:?} {h}"));
-                assert!(wg.is_multiple_of(32) && wg >= (kind.gates() * h).div_ceil(8), "{kind:?} {h}: {wg}");
-                assert!((kind.gates() * h).div_ceil(wg) * h <= HELD, "{kind:?} {h}: {wg}");
+                let gh = kind.gates() * h;
+                let Some(l) = Layout::new(kind, h) else {
+                    assert!(gh > HELD, "{kind:?} {h}");
+                    continue;
+                };
+                assert!(l.wg.is_multiple_of(32) && l.wg >= gh.div_ceil(8), "{kind:?} {h}: {l:?}");
+                assert!(l.rows * l.wg >= gh && l.rows * h <= HELD, "{kind:?} {h}: {l:?}");
+                assert!(l.width * l.blocks >= h && l.parts * l.part_rows >= gh && l.parts <= kind.gates(), "{kind:?} {h}: {l:?}");
+                assert!(l.blocks * l.parts <= l.wg && l.width * l.part_rows <= HELD, "{kind:?} {h}: {l:?}");
             }
         }
     }
 
     #[test]
-    fn the_unrolled_projection_indexes_only_constants() {
-        let s = unrolled_projection(3, 2, 32);
-        assert!(s.contains("var<private> wr: array<f32, 6>;"), "{s}");
+    fn the_unrolled_product_indexes_wr_with_constants() {
+        let s = unrolled(3, 2, |j| format!("hs[{j}]"), |i| format!("set_pre(k + {}u, a{i});", 32 * i));
         assert!(s.contains("{ let s = hs[2]; a0 += wr[2] * s; a1 += wr[5] * s; }"), "{s}");
         assert!(s.contains("set_pre(k + 32u, a1);"), "{s}");
     }

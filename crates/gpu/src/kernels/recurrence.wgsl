@@ -1,18 +1,19 @@
 // What the forward and backward recurrences share. Generated before this:
 // the meta struct (uniform, `params`), the CELL_* codes, and H (hidden units),
 // GH (gate rows, G * H), GW (the backward's gate-gradient columns), KIND (the
-// cell), WG (invocations per workgroup), R = ceil(GH / WG), and for the
-// backward's product with w_hh's transpose UB = ceil(H / 8) blocks of 8 units,
-// MS = min(WG / UB, G) parts of CH = ceil(GH / MS) gate rows. Generated after
-// the forward's file: the private array `wr` and its recurrent projection
-// `project` (recurrence.rs, `unrolled_projection`).
+// cell), WG (invocations per workgroup), R (the forward's gate rows per
+// invocation), and for the backward's product with w_hh's transpose UB
+// blocks of BW units and MS parts of CH gate rows (recurrence.rs, `Layout`).
+// Generated after the entry point's file: its product (`project`,
+// `back_project`) and the private array `wr` of the weights it holds.
 //
 // A workgroup walks every step for 4 batch rows, one per component of a
 // vec4 (rows past the batch repeat its last row and write nothing), so each
-// weight read serves 4 rows. In the forward, invocation k holds gate rows
-// k, k + WG, ... of w_hh in `wr` for the whole walk and computes their
-// recurrent pre-activations; in both, it updates units k, k + WG, ... of
-// the cell.
+// weight read serves 4 rows. Each invocation holds its share of w_hh in `wr`
+// for the whole walk: in the forward gate rows k, k + WG, ..., whose
+// recurrent pre-activations it computes; in the backward a block of units
+// and part of the gate rows. In both it updates units k, k + WG, ... of the
+// cell.
 // gx [T, N, GH] holds the input projections (strides params.gx_t and
 // params.gx_n; gates contiguous).
 

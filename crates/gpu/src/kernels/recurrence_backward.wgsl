@@ -26,9 +26,16 @@ fn grad4(at: u32, base: u32) -> vec4<f32> {
     return vec4(grad[at + row(base, 0u) * H], grad[at + row(base, 1u) * H], grad[at + row(base, 2u) * H], grad[at + row(base, 3u) * H]);
 }
 
-// One weight of w_hh's column j (clamped into the matrix) at gate row m.
-fn weight_t(m: u32, j: u32) -> f32 {
-    return w_hh[params.w_at + m * H + min(j, H - 1u)];
+// wr[c CH + mm] = w_hh[m, j] for gate row m = CH (k / UB) + mm and unit
+// j = BW (k % UB) + c: the products `back_project` sums (0 past the matrix).
+fn hold_weights(k: u32) {
+    let m0 = CH * (k / UB); let j0 = BW * (k % UB);
+    for (var c = 0u; c < BW; c++) {
+        for (var mm = 0u; mm < CH; mm++) {
+            let m = m0 + mm; let j = j0 + c;
+            wr[c * CH + mm] = select(0.0, w_hh[params.w_at + min(m, GH - 1u) * H + min(j, H - 1u)], m < GH && j < H);
+        }
+    }
 }
 
 // Gate row g's saved pre-activations at step t into `pre`.
@@ -47,6 +54,7 @@ fn set_part(q: u32, j: u32, a: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let base = 4u * wid.x; let n = params.rows; let steps = params.steps;
+    hold_weights(k);
     for (var i = 0u; i < steps; i++) {
         // Processing position p (the forward's p-th step) is at time t.
         let p = steps - 1u - i;
@@ -98,34 +106,10 @@ fn recurrence_backward(@builtin(local_invocation_index) k: u32, @builtin(workgro
             }
         }
         workgroupBarrier();
-        // dh += dg w_hh: invocation k sums the MS-th part k / UB of the gate
-        // rows for units 8 (k % UB) .. + 7 into `pre` (free until the next
+        // dh += dg w_hh: invocation k sums part k / UB of the gate rows for
+        // units BW (k % UB) .. + BW - 1 into `pre` (free until the next
         // step), then units k, k + WG, ... add up their MS parts.
-        let part = k / UB;
-        if (part < MS) {
-            let j = 8u * (k % UB);
-            var a0 = vec4(0.0); var a1 = vec4(0.0); var a2 = vec4(0.0); var a3 = vec4(0.0);
-            var a4 = vec4(0.0); var a5 = vec4(0.0); var a6 = vec4(0.0); var a7 = vec4(0.0);
-            for (var m = part * CH; m < min(part * CH + CH, GH); m++) {
-                let s = dg[m];
-                a0 += weight_t(m, j) * s;
-                a1 += weight_t(m, j + 1u) * s;
-                a2 += weight_t(m, j + 2u) * s;
-                a3 += weight_t(m, j + 3u) * s;
-                a4 += weight_t(m, j + 4u) * s;
-                a5 += weight_t(m, j + 5u) * s;
-                a6 += weight_t(m, j + 6u) * s;
-                a7 += weight_t(m, j + 7u) * s;
-            }
-            set_part(part, j, a0);
-            set_part(part, j + 1u, a1);
-            set_part(part, j + 2u, a2);
-            set_part(part, j + 3u, a3);
-            set_part(part, j + 4u, a4);
-            set_part(part, j + 5u, a5);
-            set_part(part, j + 6u, a6);
-            set_part(part, j + 7u, a7);
-        }
+        back_project(k);
         workgroupBarrier();
         for (var u = k; u < H; u += WG) {
             var sum = dh[u];
