@@ -17,8 +17,12 @@ fn context() -> GpuContext {
 
 const ADAM: OptimizerConfig = OptimizerConfig::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, amsgrad: false, maximize: false };
 
+fn params(model: &dyn Module) -> Vec<Param> {
+    model.parameters().into_iter().map(|(_, p)| p).collect()
+}
+
 fn optimizer(model: &dyn Module, config: OptimizerConfig) -> Result<Optimizer> {
-    Optimizer::new(config, model.parameters().into_iter().map(|(_, p)| p).collect())
+    Optimizer::new(config, params(model))
 }
 
 const ADAMW: OptimizerConfig = OptimizerConfig::AdamW { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01, amsgrad: false, maximize: false };
@@ -180,17 +184,14 @@ fn a_gru_step_replays_and_elementwise_chains_fuse() {
 fn clipped_steps_replay_like_eager_ones() {
     let (_, batches) = workload_batches("W3");
     let max = 0.05;
-    let parameters = |model: &dyn Module| -> Vec<Param> { model.parameters().into_iter().map(|(_, p)| p).collect() };
-    let scaled = move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> { clip_grad_norm(&parameters(model), grads, max).map(|_| None) };
-    let by_update = move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> {
-        Ok(clip_coefficient(&parameters(model), grads, max)?.map(|(_, coef)| coef))
-    };
+    let scaled = move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> { clip_grad_norm(&params(model), grads, max).map(|_| None) };
+    let by_update =
+        move |model: &dyn Module, grads: &mut GradStore| -> Result<Option<Tensor>> { Ok(clip_coefficient(&params(model), grads, max)?.map(|(_, coef)| coef)) };
     let device = Device::Gpu(context());
     let (model, (x, shape, y)) = (small_gru(&device).unwrap(), &batches[0]);
     let (x, y) = (Tensor::from_vec(x.clone(), shape, &device).unwrap(), Tensor::from_vec(y.clone(), &[y.len()], &device).unwrap());
     let mut grads = cross_entropy(model.as_ref(), &[&x, &y]).unwrap().backward().unwrap();
-    let params: Vec<Param> = model.parameters().into_iter().map(|(_, p)| p).collect();
-    let norm = pollster::block_on(clip_grad_norm(&params, &mut grads, max).unwrap().unwrap().to_scalar()).unwrap();
+    let norm = pollster::block_on(clip_grad_norm(&params(model.as_ref()), &mut grads, max).unwrap().unwrap().to_scalar()).unwrap();
     assert!(norm > 2.0 * max, "the first step's gradient norm {norm} does not exceed the bound {max}: nothing would clip");
     let (scaling, _) = replay_matches_eager_with("clipped GRU", ADAM, &small_gru, &batches, 6, &scaled);
     let (dispatches, _) = replay_matches_eager_with("clipped GRU, scaled by Adam", ADAM, &small_gru, &batches, 6, &by_update);
