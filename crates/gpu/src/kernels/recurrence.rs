@@ -93,13 +93,17 @@ impl GpuContext {
     /// holding w_hh between them (`Layout`) within the workgroup size
     /// limits, and the workgroups within a dispatch's.
     pub fn recurrence_fits(&self, kind: CellKind, hidden: usize, rows: usize) -> bool {
-        let l = self.limits();
-        let Some(Layout { wg: threads, .. }) = Layout::new(kind, hidden) else { return false };
-        (4 + 2 * kind.gates()) * hidden * 16 <= l.max_compute_workgroup_storage_size as usize
-            && threads <= l.max_compute_invocations_per_workgroup as usize
-            && threads <= l.max_compute_workgroup_size_x as usize
+        self.layout_within_limits(kind, hidden, rows).is_some()
+    }
+
+    fn layout_within_limits(&self, kind: CellKind, hidden: usize, rows: usize) -> Option<Layout> {
+        let (l, layout) = (self.limits(), Layout::new(kind, hidden)?);
+        let fits = (4 + 2 * kind.gates()) * hidden * 16 <= l.max_compute_workgroup_storage_size as usize
+            && layout.wg <= l.max_compute_invocations_per_workgroup as usize
+            && layout.wg <= l.max_compute_workgroup_size_x as usize
             && rows >= 1
-            && rows.div_ceil(ROWS) <= l.max_compute_workgroups_per_dimension as usize
+            && rows.div_ceil(ROWS) <= l.max_compute_workgroups_per_dimension as usize;
+        fits.then_some(layout)
     }
 
     /// The states [S, T + 1, N, H] (h, then an LSTM's c) in time order, the
@@ -142,10 +146,8 @@ impl GpuContext {
     }
 
     fn recurrence_layout(&self, x: &RecurrenceInputs) -> Result<Layout> {
-        match Layout::new(x.kind, x.hidden) {
-            Some(layout) if self.recurrence_fits(x.kind, x.hidden, x.rows) => Ok(layout),
-            _ => Err(GpuError::Validation(format!("a recurrence of {} units and {} rows does not fit one workgroup per 4 rows here", x.hidden, x.rows))),
-        }
+        self.layout_within_limits(x.kind, x.hidden, x.rows)
+            .ok_or_else(|| GpuError::Validation(format!("a recurrence of {} units and {} rows does not fit one workgroup per 4 rows here", x.hidden, x.rows)))
     }
 
     fn recurrence_meta(&self, x: &RecurrenceInputs, [states, saved, grad]: [At; 3]) -> Result<wgpu::Buffer> {
@@ -195,22 +197,19 @@ fn source(kind: CellKind, h: usize, l: Layout, entry: Entry) -> String {
         ("CH", l.part_rows),
     ];
     let constants: String = constants.iter().map(|(name, v)| format!("const {name}: u32 = {v}u;\n")).collect();
-    let body = match entry {
+    let (body, held) = match entry {
         Entry::Forward => {
             let product = unrolled(h, l.rows, |j| format!("hs[{j}]"), |i| format!("set_pre(k + {}u, a{i});", i * l.wg));
-            format!("{}\nfn project(k: u32) {{\n{product}}}\n", include_str!("recurrence_forward.wgsl"))
+            (format!("{}\nfn project(k: u32) {{\n{product}}}\n", include_str!("recurrence_forward.wgsl")), l.rows * h)
         }
         Entry::Backward => {
             let product = unrolled(l.part_rows, l.width, |m| format!("dg[min(m0 + {m}u, GH - 1u)]"), |c| format!("set_part(part, j0 + {c}u, a{c});"));
-            format!(
+            let body = format!(
                 "{}\nfn back_project(k: u32) {{\n    let part = k / UB; let j0 = BW * (k % UB); let m0 = CH * part;\n    if (part >= MS) {{ return; }}\n{product}}}\n",
                 include_str!("recurrence_backward.wgsl")
-            )
+            );
+            (body, l.width * l.part_rows)
         }
-    };
-    let held = match entry {
-        Entry::Forward => l.rows * h,
-        Entry::Backward => l.width * l.part_rows,
     };
     format!(
         "{}{}{constants}{}{body}\nvar<private> wr: array<f32, {held}>;\n",
