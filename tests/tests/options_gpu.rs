@@ -140,9 +140,9 @@ fn s4d_recurrent_mode_is_one_scan_on_the_gpu_and_agrees_with_the_convolution() {
 }
 
 /// Each recurrent layer on both sides of the adapter's bound for one
-/// recurrence kernel (the largest hidden size within it, whose invocations
-/// hold several gate rows and units of w_hh each, and the smallest past it,
-/// which runs step by step):
+/// recurrence kernel (the largest hidden size within it, where the bound on
+/// the weights an invocation holds shapes the workgroup most, and the
+/// smallest past it, which runs step by step):
 /// outputs, final states and every gradient (parameters, h0 and c0) equal
 /// the CPU's, bidirectional, two layers, batch-first, from given states.
 #[test]

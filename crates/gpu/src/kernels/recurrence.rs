@@ -263,7 +263,8 @@ const ROWS: usize = 4;
 struct Layout {
     /// Invocations per workgroup.
     wg: usize,
-    /// The forward's gate rows per invocation: k, k + WG, ...
+    /// The forward's gate rows per invocation: k, k + WG, ... (at most 8:
+    /// the kernels save and load a step's pre-activations for 8 rows).
     rows: usize,
     /// The backward's product with w_hh's transpose: `blocks` blocks of
     /// `width` units times `parts` parts of `part_rows` gate rows, invocation
@@ -330,7 +331,7 @@ mod tests {
                     continue;
                 };
                 assert!(l.wg.is_multiple_of(32) && l.wg >= gh.div_ceil(8), "{kind:?} {h}: {l:?}");
-                assert!(l.rows * l.wg >= gh && l.rows * h <= HELD, "{kind:?} {h}: {l:?}");
+                assert!(l.rows * l.wg >= gh && l.rows <= 8 && l.rows * h <= HELD, "{kind:?} {h}: {l:?}");
                 assert!(l.width * l.blocks >= h && l.parts * l.part_rows >= gh && l.parts <= kind.gates(), "{kind:?} {h}: {l:?}");
                 assert!(l.blocks * l.parts <= l.wg && l.width * l.part_rows <= HELD, "{kind:?} {h}: {l:?}");
             }
