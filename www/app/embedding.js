@@ -4,7 +4,7 @@
 // API's `embed()` (www/embed.js) uses:
 //   to the parent:   {source: 'nnlab', event: 'ready' | 'metrics' | 'playing' | 'error', ...}
 //   from the parent: {target: 'nnlab', command: 'play' | 'pause' | 'step' | 'reset'}
-import { run, play, pause, step, reset } from './store.js';
+import { run, act, play, pause, step, reset, theLab } from './store.js';
 
 const COMMANDS = { play, pause, step, reset };
 
@@ -26,6 +26,10 @@ export function embedding(lab, root) {
 
   // IntersectionObserver with no root reports visibility in the top-level
   // viewport, through every frame (cross-origin ones included).
+  // The pause is an action like any other: back in view before it has run,
+  // the resume waits its turn behind it (actions run in order) and then
+  // looks at the status, so a quick scroll away and back keeps training
+  // while a pause or error that came from elsewhere is left alone.
   let pausedOffscreen = false;
   new IntersectionObserver(([entry]) => {
     if (!entry.isIntersecting && run.status.value === 'playing') {
@@ -33,7 +37,7 @@ export function embedding(lab, root) {
       pause();
     } else if (entry.isIntersecting && pausedOffscreen) {
       pausedOffscreen = false;
-      if (run.status.value === 'ready') play();
+      act(async () => { if (run.status.value === 'ready') await theLab().play(); });
     }
   }).observe(root);
 }
