@@ -212,6 +212,9 @@ async fn reductions(s: &mut Suite) {
     s.check("mean of long strided runs", std::slice::from_ref(&long), ACCUMULATE, &|t| t[0].transpose(0, 2)?.mean(&[1], false)).await;
     s.check("sum of a transposed view", &[data(&[257, 7], 14)], ACCUMULATE, &|t| t[0].t()?.sum(&[1], false)).await;
     s.check("sum of 257", &[data(&[257], 15)], ACCUMULATE, &|t| t[0].sum_all()).await;
+    // Over 256 outputs take workgroups of 64 rather than 4 (a ragged last one).
+    s.check("sum into 300 outputs", &[data(&[300, 9], 98)], ACCUMULATE, &|t| t[0].sum(&[1], false)).await;
+    s.check("max into 300 outputs", &[data(&[300, 9], 98)], EXACT, &|t| t[0].max(&[1], false)).await;
 }
 
 async fn matmul(s: &mut Suite) {

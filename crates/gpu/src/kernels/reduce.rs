@@ -8,6 +8,11 @@ use crate::kernels::{kernel_meta, op_codes};
 /// Reduced runs at least this long into at most this many outputs go through partials.
 const CHUNKED_MIN_COUNT: usize = 1024;
 const CHUNKED_MAX_OUTPUTS: usize = 256;
+/// At most this many outputs run in workgroups of 4 (`reduce_few`) rather
+/// than 64, so that GPUs emulated on the CPU, which run a workgroup on one
+/// core, spread them over their cores (a transformer block's bias gradients,
+/// 64 outputs each: its training step about 2% faster on SwiftShader).
+const FEW_OUTPUTS: usize = 256;
 
 op_codes!(ReduceKernel, "REDUCE" {
     /// Sum times a scale (1 for sum, 1/n for mean).
@@ -78,9 +83,14 @@ impl GpuContext {
             return self.reduce(op, &partial, kept, View { shape: &[parts], strides: &[1], offset: 0 }, scale);
         }
         let out = self.alloc(n_out)?;
-        let pipeline = self.pipeline_variant("reduce_main", variant, source);
         let desc = self.meta(&meta.words_with(&views))?;
-        self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], n_out as u32);
+        if n_out <= FEW_OUTPUTS {
+            let pipeline = self.pipeline_variant("reduce_few", variant, source);
+            self.dispatch_groups(&pipeline, &[&desc, x.raw(), out.raw()], (n_out.div_ceil(4) as u32, 1, 1));
+        } else {
+            let pipeline = self.pipeline_variant("reduce_main", variant, source);
+            self.dispatch(&pipeline, &[&desc, x.raw(), out.raw()], n_out as u32);
+        }
         Ok(out)
     }
 }

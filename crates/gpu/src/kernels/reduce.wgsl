@@ -16,7 +16,18 @@ fn reduced_offset(j: u32) -> u32 {
 @compute @workgroup_size(64)
 fn reduce_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
-    if (i >= params.len) { return; }
+    if (i < params.len) { reduce_one(i); }
+}
+
+// The same in workgroups of 4, for few outputs (reduce.rs, FEW_OUTPUTS): a
+// GPU emulated on the CPU runs each workgroup on one thread, so 64 outputs
+// in one workgroup of 64 would leave its other cores idle.
+@compute @workgroup_size(4)
+fn reduce_few(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x < params.len) { reduce_one(gid.x); }
+}
+
+fn reduce_one(i: u32) {
     let base = strided_offset(i, 0u);
     let count = params.count;
     var acc = select(0.0, -f32_inf(), OP == REDUCE_MAX || OP == REDUCE_ARGMAX);
