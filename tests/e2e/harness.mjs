@@ -151,6 +151,14 @@ export async function until(page, test, { timeout = 120_000, what = 'the page' }
 
 export const ready = (page, what) => until(page, (s) => s.status === 'ready', { what });
 
+// Pauses through the API and waits until paused: on a fast machine a small
+// preset may already have run all its steps, and the Play button would then
+// start it again.
+export async function pauseNow(page, what) {
+  await page.evaluate(() => window.nnlab.lab.pause());
+  return ready(page, what);
+}
+
 export function longestTask(page) {
   return page.evaluate(() => Math.max(0, ...window.__longTasks));
 }

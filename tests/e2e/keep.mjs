@@ -4,7 +4,7 @@
 // embedded page hides exactly what its link says and pauses out of view.
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { open, until, ready, record, shot, runState, url, longSpiral, readClipboard } from './harness.mjs';
+import { open, until, ready, pauseNow, record, shot, runState, url, longSpiral, readClipboard } from './harness.mjs';
 
 const SPIRAL = '#preset=playground-spiral&backend=cpu';
 const LONG_SPIRAL = longSpiral('cpu');
@@ -43,7 +43,7 @@ export async function reloadRestores(browser, label) {
   await ready(page, 'spiral');
   await page.click('#play');
   await until(page, (r) => r.metrics?.step >= 300, { what: 'training before the reload' });
-  await page.click('#play');
+  await pauseNow(page, 'pausing before the reload');
   const saved = await savedNow(page);
   await page.reload();
   const back = await until(page, (r) => r.status === 'ready' && r.metrics?.step > 0, { what: 'the restored run' });
@@ -347,10 +347,7 @@ export async function storageFull(browser) {
   await ready(page, 'spiral');
   await page.click('#play');
   await until(page, (r) => r.metrics?.step >= 200, { what: 'training with full storage' });
-  // Paused through the API: on a fast machine the run may already have
-  // finished its steps, and the button would start it again.
-  await page.evaluate(() => window.nnlab.lab.pause());
-  await ready(page, 'pausing with full storage');
+  await pauseNow(page, 'pausing with full storage');
   const problem = await page.locator('#storage-problem').innerText({ timeout: 30_000 });
   const s = await runState(page);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
