@@ -4,7 +4,7 @@
 // API's `embed()` (www/embed.js) uses:
 //   to the parent:   {source: 'nnlab', event: 'ready' | 'metrics' | 'playing' | 'error', ...}
 //   from the parent: {target: 'nnlab', command: 'play' | 'pause' | 'step' | 'reset'}
-import { run, act, play, pause, step, reset, theLab } from './store.js';
+import { run, act, play, pause, step, reset } from './store.js';
 
 const COMMANDS = { play, pause, step, reset };
 
@@ -37,7 +37,7 @@ export function embedding(lab, root) {
       pause();
     } else if (entry.isIntersecting && pausedOffscreen) {
       pausedOffscreen = false;
-      act(async () => { if (run.status.value === 'ready') await theLab().play(); });
+      act(async () => { if (run.status.value === 'ready') await lab.play(); });
     }
   }).observe(root);
 }
