@@ -222,11 +222,11 @@ async function pausesOutOfView(page) {
   // second): the frame pauses, then trains again.
   await inner.evaluate(() => {
     const { lab, run } = window.nnlab;
-    const pauseNow = lab.pause.bind(lab);
+    const pauseAsItWas = lab.pause.bind(lab);
     lab.pause = async () => {
       window.pauseAsked = true;
       await new Promise((r) => setTimeout(r, 1000));
-      return pauseNow();
+      return pauseAsItWas();
     };
     window.statuses = [];
     run.status.subscribe((v) => window.statuses.push(v));
@@ -327,7 +327,8 @@ export async function exampleTutorial(browser) {
     const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     const reds = new Set();
     for (let i = 0; i < px.length; i += 4) reds.add(px[i]);
-    return { caption: document.getElementById('own-caption').textContent, step: Number(document.getElementById('own-caption').dataset.step), shades: reds.size };
+    const caption = document.getElementById('own-caption');
+    return { caption: caption.textContent, step: Number(caption.dataset.step), shades: reds.size };
   });
   await shot(page, 'tutorial');
   record('the example tutorial trains its iframe, its embed() lab (the text reacts) and its own Lab figure',
